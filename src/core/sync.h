@@ -1,0 +1,80 @@
+/* The sync entry point cmd_sync calls: one provider account into one store,
+ * resumable from checkpoints, within a time budget. */
+#ifndef ESPSYNC_SYNC_H
+#define ESPSYNC_SYNC_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+enum provider_id {
+	PROVIDER_EMAILOCTOPUS = 0,
+	PROVIDER_ACTIVECAMPAIGN,
+	PROVIDER__COUNT
+};
+
+const char *provider_name(enum provider_id p);
+int provider_parse(const char *s, enum provider_id *out);
+
+enum sync_stream {
+	STREAM_CAMPAIGNS = 1 << 0,
+	STREAM_REPORTS = 1 << 1, /* summary + links */
+	STREAM_PARTICIPANTS = 1 << 2,
+	STREAM_ACTIVITIES = 1 << 3,
+	STREAM_CONTACTS = 1 << 4,
+	STREAM_LISTS = 1 << 5,
+	STREAM_ALL = (1 << 6) - 1
+};
+
+/* Parses "campaigns,reports,…"; -1 with err on an unknown name. */
+int sync_streams_parse(const char *list, unsigned *out, struct err *err);
+
+enum sync_mode {
+	SYNC_DEFAULT = 0, /* re-read reports only where counters changed */
+	SYNC_FULL,	  /* re-read everything */
+	SYNC_INCREMENTAL, /* also skip campaigns checked < hours ago */
+};
+
+enum progress_mode {
+	PROGRESS_NONE = 0, /* --quiet */
+	PROGRESS_TTY,	   /* one updating line per stream */
+	PROGRESS_PLAIN,	   /* log lines (cron) */
+	PROGRESS_JSON,	   /* NDJSON events on stderr */
+};
+
+struct sync_request {
+	enum provider_id provider;
+	const char *api_url;  /* base URL, no trailing slash */
+	const char *api_key;  /* never logged */
+	const char *account;  /* store account name */
+	const char *timezone; /* IANA zone for naive timestamps */
+	double rate_per_sec, burst;
+	int max_inflight;
+	enum sync_mode mode;
+	int64_t hours;		 /* SYNC_INCREMENTAL threshold */
+	const char *campaign_id; /* NULL: all campaigns */
+	unsigned streams;	 /* enum sync_stream bits */
+	int64_t deadline_mono_ms; /* 0: none */
+	int64_t lookback_s;	  /* overlap for time windows */
+	enum progress_mode progress;
+};
+
+struct sync_report {
+	int64_t run_id;
+	int64_t requests, retries, throttled;
+	int64_t records[6]; /* per stream bit position: campaigns … lists */
+	int64_t events;
+	int64_t rows_inserted, rows_updated, rows_unchanged;
+	int64_t campaigns_skipped; /* unchanged counters or --hours */
+	int is_partial;
+	double elapsed_s;
+};
+
+/* Runs one provider sync. Returns 0 when complete; -1 with err otherwise
+ * (ERR_PARTIAL when the time budget ended it with state saved). The run is
+ * recorded in sync_runs either way when the store is reachable. */
+int sync_run(struct store *store, const struct sync_request *req,
+	     struct sync_report *out, struct err *err);
+
+#endif

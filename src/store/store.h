@@ -1,0 +1,135 @@
+/* The store interface: a table of functions per database, chosen by URL.
+ * Nothing above this header knows which database is in use. Every write is
+ * an idempotent upsert keyed as in DESIGN §4; write_batch is one transaction
+ * that also saves the batch's checkpoints. Strings passed in are borrowed;
+ * strings handed to callbacks live until the callback returns. */
+#ifndef ESPSYNC_STORE_H
+#define ESPSYNC_STORE_H
+
+#include <stdint.h>
+
+#include "core/records.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct store;
+
+/* Rows written by one write_batch, across all tables. */
+struct store_counts {
+	int64_t inserted;
+	int64_t updated;   /* existing row whose content changed */
+	int64_t unchanged; /* existing row left as it was */
+	int64_t failed;
+};
+
+struct state_row {
+	const char *provider, *account, *stream, *value;
+	int64_t updated_at;
+};
+
+enum run_status { RUN_RUNNING = 0, RUN_COMPLETE, RUN_PARTIAL, RUN_FAILED };
+
+struct run_row {
+	int64_t run_id; /* assigned by run_begin */
+	const char *provider, *account;
+	int64_t started_at, finished_at; /* epoch s; finished TIME_NULL while running */
+	enum run_status status;
+	int64_t requests, retries, throttled;
+	const char *records_json; /* {"campaigns":N,...} */
+	const char *error;	  /* NULL when none; never holds a secret */
+};
+
+struct store_stats {
+	int64_t campaigns;
+	int64_t participants;
+	int64_t links;
+	int64_t contacts;
+	int64_t lists;
+	int64_t events[EV__COUNT];
+};
+
+/* One CSV row's worth of a participant. */
+struct export_row {
+	const char *contact_id, *email, *status;
+	const char *fields_json; /* JSON object or NULL */
+	unsigned flags;
+};
+
+typedef int (*store_state_fn)(void *ctx, const struct state_row *row);
+typedef int (*store_campaign_fn)(void *ctx, const char *provider,
+				 const char *account,
+				 const struct rec_campaign *c);
+typedef int (*store_participant_fn)(void *ctx, const struct export_row *row);
+
+struct store_ops {
+	const char *name; /* "sqlite", "postgresql", "mongodb" */
+	/* Opens (creating or migrating the schema). ERR_STORE on failure. */
+	int (*open)(struct store **out, const char *url, struct err *err);
+	void (*close)(struct store *s);
+
+	int (*write_batch)(struct store *s, const struct batch *b,
+			   struct store_counts *out, struct err *err);
+
+	/* *found = 0 and out empty when there is no such row. */
+	int (*state_get)(struct store *s, const char *provider,
+			 const char *account, const char *stream,
+			 struct buf *out, int *found, struct err *err);
+	/* Any filter may be NULL (= all); stream_prefix matches the start. */
+	int (*state_reset)(struct store *s, const char *provider,
+			   const char *stream_prefix, int64_t *removed,
+			   struct err *err);
+	int (*state_each)(struct store *s, const char *provider,
+			  store_state_fn fn, void *ctx, struct err *err);
+
+	int (*run_begin)(struct store *s, struct run_row *run, struct err *err);
+	int (*run_finish)(struct store *s, const struct run_row *run,
+			  struct err *err);
+	/* Newest run (of provider, or any when NULL); *found = 0 if none. */
+	int (*run_last)(struct store *s, const char *provider,
+			struct run_row *out, struct arena *arena, int *found,
+			struct err *err);
+
+	/* Stored campaign (strings in arena); *found = 0 if none. */
+	int (*campaign_get)(struct store *s, const char *provider,
+			    const char *account, const char *campaign_id,
+			    struct rec_campaign *out, struct arena *arena,
+			    int *found, struct err *err);
+	/* Copies status and fields from contacts into the participants of
+	 * provider/account whose contact row says something different. */
+	int (*link_participants)(struct store *s, const char *provider,
+				 const char *account, int64_t *changed,
+				 struct err *err);
+
+	int (*stats)(struct store *s, const char *provider,
+		     struct store_stats *out, struct err *err);
+	/* Campaigns ordered by (provider, account, campaign_id); filters may
+	 * be NULL. A non-zero return from fn stops and is returned. */
+	int (*each_campaign)(struct store *s, const char *provider,
+			     const char *campaign_id, store_campaign_fn fn,
+			     void *ctx, struct err *err);
+	/* Participants of one campaign ordered by email, contact_id. */
+	int (*each_participant)(struct store *s, const char *provider,
+				const char *account, const char *campaign_id,
+				store_participant_fn fn, void *ctx,
+				struct err *err);
+	/* JSON array of field tags of the campaign's lists, in list order,
+	 * first appearance wins; "[]" when unknown. */
+	int (*campaign_fields)(struct store *s, const char *provider,
+			       const char *account, const char *campaign_id,
+			       struct buf *out, struct err *err);
+};
+
+/* Every backend's struct begins with this. */
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Picks the backend from the URL ("sqlite:PATH", "*.db", "postgresql://",
+ * "postgres://", "mongodb://", "mongodb+srv://") and opens it. Unknown
+ * schemes are ERR_CONFIG; a backend not built in is ERR_CONFIG too. */
+int store_open(struct store **out, const char *url, struct err *err);
+void store_close(struct store *s);
+/* The URL with any password replaced by "***", for messages. Owned by caller. */
+char *store_redact_url(const char *url);
+
+#endif

@@ -1,0 +1,90 @@
+/* Error value helpers and the mapping from error kind to exit code. */
+#include "util/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+int err_set(struct err *err, enum err_kind kind, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	err->kind = kind;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_prefix(struct err *err, const char *fmt, ...)
+{
+	char head[256];
+	char old[sizeof(err->msg)];
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	return -1;
+}
+
+void err_clear(struct err *err)
+{
+	if (!err)
+		return;
+	err->kind = ERR_NONE;
+	err->code = 0;
+	err->msg[0] = '\0';
+}
+
+enum exit_code err_exit_code(const struct err *err)
+{
+	switch (err->kind) {
+	case ERR_NONE:
+		return EXIT_COMPLETE;
+	case ERR_USAGE:
+	case ERR_CONFIG:
+		return EXIT_USAGE;
+	case ERR_PARTIAL:
+		return EXIT_PARTIAL;
+	case ERR_AUTH:
+	case ERR_INACTIVE:
+		return EXIT_AUTH;
+	case ERR_STORE:
+		return EXIT_STORE;
+	case ERR_NOT_FOUND:
+		return EXIT_NOT_FOUND;
+	case ERR_RUNTIME:
+	case ERR_NET:
+	case ERR_HTTP:
+	case ERR_PARSE:
+	case ERR_IO:
+		break;
+	}
+	return EXIT_RUNTIME;
+}
+
+const char *err_kind_name(enum err_kind kind)
+{
+	static const char *const names[] = {
+		[ERR_NONE] = "none",	     [ERR_USAGE] = "usage",
+		[ERR_CONFIG] = "config",     [ERR_RUNTIME] = "runtime",
+		[ERR_NET] = "network",	     [ERR_HTTP] = "http",
+		[ERR_PARSE] = "parse",	     [ERR_IO] = "io",
+		[ERR_AUTH] = "auth",	     [ERR_INACTIVE] = "inactive",
+		[ERR_STORE] = "store",	     [ERR_NOT_FOUND] = "not_found",
+		[ERR_PARTIAL] = "partial",
+	};
+	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
+		return names[kind];
+	return "unknown";
+}
