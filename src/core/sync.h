@@ -77,4 +77,16 @@ struct sync_report {
 int sync_run(struct store *store, const struct sync_request *req,
 	     struct sync_report *out, struct err *err);
 
+/* What `espsync check` learns from one cheap authenticated request. */
+struct probe_result {
+	long status;	    /* HTTP status of the probe */
+	int64_t latency_ms; /* round trip */
+	char detail[160];   /* e.g. "reached, 3 lists"; no secrets */
+};
+
+/* One authenticated request to the provider (no store access). ERR_AUTH on
+ * rejected credentials, with the provider-specific explanation. */
+int sync_probe(const struct sync_request *req, struct probe_result *out,
+	       struct err *err);
+
 #endif

@@ -1,0 +1,39 @@
+/* CSV export: one file per sent campaign, read through the store interface
+ * only, written atomically (temp file, fsync, rename). */
+#ifndef ESPSYNC_EXPORT_CSV_H
+#define ESPSYNC_EXPORT_CSV_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct export_options {
+	const char *dir;	 /* created if missing */
+	const char *provider;	 /* NULL: all providers */
+	const char *campaign_id; /* NULL: every campaign with a sent_at */
+	/* "Tag=column,Tag2=column2": header names for field tags; tags not
+	 * named get their snake_case form. NULL: none. */
+	const char *columns_map;
+	int is_formula_protect; /* prefix =,+,-,@,TAB,CR cells with ' */
+};
+
+#define EXPORT_OPTIONS_INIT { "data/exports", NULL, NULL, NULL, 1 }
+
+struct export_result {
+	int64_t files;
+	int64_t rows;
+};
+
+/* ERR_NOT_FOUND when campaign_id names no stored campaign. */
+int export_csv(struct store *s, const struct export_options *opts,
+	       struct export_result *out, struct err *err);
+/* Number of campaign_*.csv files in dir (0 when dir is missing). */
+int export_count_files(const char *dir, int64_t *out, struct err *err);
+/* "campaign_{id}_{safe name}.csv" into out (size bytes). */
+void export_file_name(char *out, size_t size, const char *campaign_id,
+		      const char *name);
+/* snake_case form of a field tag: "FirstName" -> "first_name". */
+void export_snake_case(char *out, size_t size, const char *tag);
+
+#endif
