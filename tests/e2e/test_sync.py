@@ -1,0 +1,222 @@
+"""Sync correctness: a full sync equals the simulator's truth, re-runs change
+nothing, a single campaign, incremental runs, paging and data variants."""
+
+import glob
+import os
+
+import lib
+from lib import check, fail
+
+
+def setup(t, **opts):
+    sim = t.sim(**opts)
+    t.write_env(sim)
+    return sim
+
+
+def sent_campaigns(truth):
+    return [c for c in truth['campaigns'] if c.get('sent_at')]
+
+
+def busiest_campaign(truth):
+    """The sent campaign with the most participants."""
+    n = {}
+    for p in truth.get('participants', []):
+        n[p['campaign_id']] = n.get(p['campaign_id'], 0) + 1
+    sent = sent_campaigns(truth)
+    check(sent, 'simulated account has no sent campaign')
+    return max(sent, key=lambda c: (n.get(c['id'], 0), c['id']))['id']
+
+
+def last_run(db):
+    con = lib.connect(db)
+    try:
+        return con.execute('SELECT * FROM sync_runs ORDER BY run_id DESC '
+                           'LIMIT 1').fetchone()
+    finally:
+        con.close()
+
+
+def test_full_sync_equals_truth(t):
+    sim = setup(t)
+    truth = sim.truth()
+    check(sent_campaigns(truth) and lib.truth_events(truth),
+          'simulated account has no sent campaign or no event')
+    r = t.sync('--json')
+    summary = r.summary()
+    lib.assert_equals_truth(t.db(), truth)
+    run = last_run(t.db())
+    check(run is not None, 'sync_runs has no row after a sync')
+    check(run['status'] == 'complete',
+          'last sync_runs status %r, want complete' % run['status'])
+    check((run['requests'] or 0) > 0, 'sync_runs.requests is %r' %
+          run['requests'])
+    check(summary, '--json summary object is empty')
+    t.note(lib.truth_summary(truth))
+
+
+def test_full_sync_non_utc_local_time(t):
+    """Timestamps are UTC whatever the machine's time zone."""
+    sim = setup(t)
+    t.sync(env={'TZ': 'Pacific/Chatham'})
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def assert_nothing_written(t, label, args):
+    before = lib.dump(t.db())
+    r = t.sync('--json', *args)
+    after = lib.dump(t.db())
+    d = lib.diff_dumps(before, after)
+    if d:
+        fail('%s changed rows: %s' % (label, d[0]), d[1:])
+    s = r.summary()
+    ins = lib.find_number(s, ('rows_inserted', 'inserted'))
+    upd = lib.find_number(s, ('rows_updated', 'updated'))
+    check(ins in (None, 0) and upd in (None, 0),
+          '%s summary reports inserted=%s updated=%s, want 0' %
+          (label, ins, upd))
+    return ins, upd
+
+
+def test_second_run_changes_no_row(t):
+    sim = setup(t)
+    t.sync()
+    ins, upd = assert_nothing_written(t, 'second sync', ())
+    if ins is None or upd is None:
+        t.note('summary has no inserted/updated counts')
+    assert_nothing_written(t, 'sync --full', ('--full',))
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_state_reset_then_resync_changes_no_row(t):
+    sim = setup(t)
+    t.sync()
+    show = t.espsync('state', 'show', expect=0)
+    check(show.out.strip(), '`state show` printed nothing after a sync')
+    t.espsync('state', 'reset', expect=0)
+    assert_nothing_written(t, 'sync after state reset', ())
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_single_campaign_only(t):
+    sim = setup(t)
+    truth = sim.truth()
+    cid = busiest_campaign(truth)
+    sim.reset_stats()
+    t.sync('--campaign', cid)
+    one = lib.requests_of(sim.stats())
+    lib.assert_equals_truth(t.db(), truth, campaign=cid)
+    check(lib.count_rows(t.db(), 'campaigns') == 1,
+          'campaigns has %d rows after --campaign, want 1' %
+          lib.count_rows(t.db(), 'campaigns'))
+
+    # seed form: also writes that campaign's CSV, and only that one
+    seed = t.path('seed')
+    os.makedirs(seed)
+    t.write_env(sim, name='seed/.env')
+    t.espsync('--campaign', cid, cwd=seed, expect=0)
+    lib.assert_equals_truth(os.path.join(seed, 'data', 'espsync.db'), truth,
+                            campaign=cid, what='seed --campaign store')
+    files = sorted(os.listdir(os.path.join(seed, 'data', 'exports')))
+    check(len(files) == 1 and files[0].startswith('campaign_%s_' % cid)
+          and files[0].endswith('.csv'),
+          'seed --campaign wrote exports %s, want one campaign_%s_*.csv' %
+          (files, cid))
+    t.note('%d requests for one campaign' % one)
+
+
+def test_incremental_after_advance(t):
+    sim = setup(t)
+    sim.reset_stats()
+    t.sync('--full')
+    full = lib.requests_of(sim.stats())
+    before = sim.truth()
+    adv = sim.advance(86400)
+    truth = sim.truth()
+    new = lib.truth_events(truth) - lib.truth_events(before)
+    check(adv.get('new_events', 0) > 0 and new,
+          'advancing the simulator made no new events: %s' % adv)
+
+    sim.reset_stats()
+    t.sync()
+    inc = lib.requests_of(sim.stats())
+    lib.assert_equals_truth(t.db(), truth, what='store after advance+sync')
+    t.note('full %d req, after advance %d req, %d new events' %
+           (full, inc, len(new)))
+    check(inc * 2 <= full,
+          'sync after advance issued %d requests, full sync %d: want at most '
+          'half' % (inc, full))
+
+    # --incremental --hours 0: no campaign is skipped for being recent
+    sim.advance(3600)
+    truth = sim.truth()
+    t.sync('--incremental', '--hours', '0')
+    lib.assert_equals_truth(t.db(), truth,
+                            what='store after --incremental --hours 0')
+
+
+def test_incremental_hours_skips_recent(t):
+    """--incremental --hours 24 right after a sync reads no campaign report
+    again (the seed tool's meaning) and keeps the store intact."""
+    sim = setup(t)
+    sim.reset_stats()
+    t.sync()
+    full = lib.requests_of(sim.stats())
+    before = lib.dump(t.db())
+    sim.reset_stats()
+    t.sync('--incremental', '--hours', '24')
+    inc = lib.requests_of(sim.stats())
+    d = lib.diff_dumps(before, lib.dump(t.db()))
+    check(not d, '--incremental changed rows with nothing new: %s' %
+          (d[:1],), d[1:])
+    t.note('full %d req, --incremental %d req' % (full, inc))
+    check(inc * 2 <= full, '--incremental --hours 24 issued %d requests, '
+          'full sync %d: want at most half' % (inc, full))
+
+
+def test_paging_end_empty(t):
+    sim = setup(t, paging_end='empty')
+    t.sync()
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_paging_end_absent(t):
+    sim = setup(t, paging_end='absent')
+    t.sync()
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_counts_array(t):
+    sim = setup(t, counts_array=True)
+    t.sync()
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_missing_occurred_at(t):
+    """Report rows without occurred_at set flags but make no event."""
+    sim = setup(t, missing_occurred_at=30)
+    truth = sim.truth()
+    t.sync()
+    lib.assert_equals_truth(t.db(), truth)
+    n = sum(1 for e in truth.get('events', []) if not e.get('occurred_at'))
+    t.note('%d events without occurred_at' % n)
+
+
+def test_larger_multi_page_account(t):
+    """More than one page (100 rows) per report and contact listing."""
+    sim = setup(t, campaigns=5, lists=2, contacts=260)
+    truth = sim.truth()
+    t.sync()
+    lib.assert_equals_truth(t.db(), truth)
+    t.note(lib.truth_summary(truth))
+
+
+def test_seed_all_writes_csv(t):
+    sim = setup(t)
+    truth = sim.truth()
+    t.espsync('--all', expect=0)
+    lib.assert_equals_truth(t.db(), truth, what='seed --all store')
+    files = glob.glob(t.path('data', 'exports', 'campaign_*.csv'))
+    want = len([c for c in truth['campaigns'] if c.get('sent_at')])
+    check(len(files) == want, 'seed --all wrote %d CSV files, want %d (one '
+          'per sent campaign)' % (len(files), want))
