@@ -14,12 +14,15 @@
 struct fetch;
 
 struct fetch_options {
-	double rate_per_sec;  /* token refill rate */
-	double burst;	      /* bucket capacity (1 for no burst) */
-	int max_inflight;     /* concurrent requests */
-	int max_attempts;     /* per request, first try included */
+	double rate_per_sec; /* token refill rate */
+	double burst;	     /* bucket capacity (1 for no burst) */
+	int max_inflight;    /* concurrent requests */
+	int max_attempts;    /* per request, first try included */
+	/* 429s (and 503-as-throttle) tolerated per request, counted apart
+	 * from max_attempts; 0: 3 x max_attempts, at least 10. */
+	int max_throttle_attempts;
 	int retry_403_attempts; /* 403 retried this many times, then final */
-	int is_503_throttle;  /* treat 503 like 429 (ActiveCampaign) */
+	int is_503_throttle;	/* treat 503 like 429 (ActiveCampaign) */
 	int64_t backoff_base_ms, backoff_max_ms; /* exponential, full jitter */
 	int64_t max_retry_after_ms; /* cap on a server-requested wait */
 	long timeout_ms;	    /* whole request */
@@ -39,16 +42,25 @@ struct fetch_options {
 	const char *const *secret_params;
 };
 
-#define FETCH_OPTIONS_INIT                                                    \
-	{ .rate_per_sec = 10.0, .burst = 100.0, .max_inflight = 8,            \
-	  .max_attempts = 8, .backoff_base_ms = 1000,                         \
-	  .backoff_max_ms = 30000, .max_retry_after_ms = 120000,              \
-	  .timeout_ms = 30000, .connect_timeout_ms = 10000,                   \
-	  .max_body_bytes = (size_t)32 << 20 }
+#define FETCH_OPTIONS_INIT                                                     \
+	{                                                                      \
+		.rate_per_sec = 10.0, .burst = 100.0, .max_inflight = 8,       \
+		.max_attempts = 8, .backoff_base_ms = 1000,                    \
+		.backoff_max_ms = 30000, .max_retry_after_ms = 120000,         \
+		.timeout_ms = 30000, .connect_timeout_ms = 10000,              \
+		.max_body_bytes = (size_t)32 << 20                             \
+	}
+
+/* In-flight requests are abandoned (FETCH_CANCELLED) this long after the
+ * deadline, so --max-runtime is kept even against a slow server. */
+#define FETCH_DRAIN_MS 2000
+/* fetch_is_deadline_near() answers 1 this long before the deadline. */
+#define FETCH_DEADLINE_NEAR_MS 5000
 
 enum fetch_outcome {
 	FETCH_OK = 0,	  /* 2xx with the body */
-	FETCH_HTTP_ERROR, /* final non-2xx (4xx not retried, or retries spent) */
+	FETCH_HTTP_ERROR, /* final non-2xx (4xx not retried, or retries spent)
+			   */
 	FETCH_FAILED,	  /* network/parse failures, retries spent */
 	FETCH_CANCELLED,  /* never sent or abandoned: deadline or fetch_stop */
 };
@@ -68,7 +80,9 @@ enum fetch_verdict {
 			     retry with backoff, counts as an attempt */
 };
 
-/* Called once per submitted request with its final result. */
+/* Called once per submitted request with its final result. A 2xx answered
+ * with FETCH_RETRY is tried again; once attempts are spent the callback is
+ * called one last time with FETCH_FAILED (ERR_PARSE), verdict ignored. */
 typedef enum fetch_verdict (*fetch_done_fn)(void *userdata,
 					    const struct fetch_result *res);
 
@@ -82,6 +96,7 @@ struct fetch_stats {
 };
 
 struct fetch *fetch_new(const struct fetch_options *opts, struct err *err);
+/* Frees requests still queued without calling their callbacks. */
 void fetch_free(struct fetch *f);
 /* Queues a GET of url (copied). The callback gets FETCH_CANCELLED if the
  * request is never completed. */
