@@ -1,0 +1,122 @@
+/* Picks a store backend from the store URL and opens it; also redacts URLs
+ * so a password never reaches a message. */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+int store_open(struct store **out, const char *url, struct err *err)
+{
+	static const char *const server_schemes[] = {
+	    "postgresql://", "postgres://", "mongodb://", "mongodb+srv://"};
+	char *safe = NULL;
+	size_t i;
+	int ret = -1;
+
+	*out = NULL;
+	if (!url || !*url) {
+		err_set(err, ERR_CONFIG, 0, "no store url given");
+		goto done;
+	}
+	safe = store_redact_url(url);
+	if (has_prefix(url, "sqlite:") || has_suffix(url, ".db")) {
+		ret = sqlite_store_ops.open(out, url, err);
+		goto done;
+	}
+	for (i = 0; i < sizeof(server_schemes) / sizeof(server_schemes[0]);
+	     i++) {
+		if (!has_prefix(url, server_schemes[i]))
+			continue;
+		err_set(err, ERR_CONFIG, 0,
+			"store '%s' needs the %s backend, which this build "
+			"does not include yet",
+			safe, i < 2 ? "postgresql" : "mongodb");
+		goto done;
+	}
+	err_set(err, ERR_CONFIG, 0,
+		"unknown store '%s': expected sqlite:PATH, a path ending in "
+		"'.db', postgresql://... or mongodb://...",
+		safe);
+done:
+	free(safe);
+	return ret;
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+/* Appends text, replacing the value of any password=... query parameter. */
+static void redact_query(struct buf *b, const char *s)
+{
+	while (*s) {
+		const char *amp = strchr(s, '&');
+		size_t n = amp ? (size_t)(amp - s) + 1 : strlen(s);
+
+		if (has_prefix(s, "password=")) {
+			buf_puts(b, "password=***");
+			if (amp)
+				buf_putc(b, '&');
+		} else {
+			buf_append(b, s, n);
+		}
+		s += n;
+	}
+}
+
+char *store_redact_url(const char *url)
+{
+	struct buf b = BUF_INIT;
+	const char *scheme_end, *auth, *at, *colon, *q;
+
+	if (!url)
+		return xstrdup("");
+	scheme_end = strstr(url, "://");
+	if (!scheme_end)
+		return xstrdup(url);
+	auth = scheme_end + 3;
+	/* The last '@' ends the userinfo: a password may hold unescaped '@',
+	 * '/' or '?'. Cutting too much is safe, too little is not. */
+	at = strrchr(auth, '@');
+	if (at) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon) {
+			buf_append(&b, url, (size_t)(colon - url) + 1);
+			buf_puts(&b, "***");
+			buf_puts(&b, at);
+		} else {
+			buf_puts(&b, url);
+		}
+	} else {
+		buf_puts(&b, url);
+	}
+	q = strchr(b.data, '?');
+	if (q) {
+		char *rest = xstrdup(q + 1);
+
+		b.len = (size_t)(q - b.data) + 1;
+		b.data[b.len] = '\0';
+		redact_query(&b, rest);
+		free(rest);
+	}
+	return buf_detach(&b, NULL);
+}
