@@ -1,0 +1,354 @@
+/* espsync-sim: parses flags, generates the account, serves it on
+ * 127.0.0.1, writes the bound port to --port-file atomically, and exits 0
+ * on SIGTERM or SIGINT. See docs/simulator.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eo.h"
+#include "server.h"
+#include "simtime.h"
+#include "util/banned.h"
+
+static const char usage[] =
+	"usage: espsync-sim --port-file FILE [--port N] [--seed N]\n"
+	"  [--campaigns N] [--lists N] [--contacts N] [--now ISO]\n"
+	"  [--eo-key KEY] [--eo-legacy-key KEY] [--eo-rate R] [--eo-burst B]\n"
+	"  [--retry-after-format seconds|date|none] [--latency-ms N]\n"
+	"  [--fault-5xx PCT] [--fault-truncate PCT] [--fault-empty PCT]\n"
+	"  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
+	"  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
+	"  [--missing-occurred-at PCT] [--hostile-names] [--quiet]\n";
+
+enum {
+	OPT_PORT_FILE = 256,
+	OPT_PORT,
+	OPT_SEED,
+	OPT_CAMPAIGNS,
+	OPT_LISTS,
+	OPT_CONTACTS,
+	OPT_NOW,
+	OPT_EO_KEY,
+	OPT_EO_LEGACY_KEY,
+	OPT_EO_RATE,
+	OPT_EO_BURST,
+	OPT_RETRY_AFTER,
+	OPT_LATENCY,
+	OPT_F5XX,
+	OPT_FTRUNC,
+	OPT_FEMPTY,
+	OPT_FDROP,
+	OPT_FSLOW,
+	OPT_SLOW_MS,
+	OPT_STORM,
+	OPT_FSEED,
+	OPT_PAGING_END,
+	OPT_COUNTS_ARRAY,
+	OPT_MISSING_OCC,
+	OPT_HOSTILE,
+	OPT_QUIET,
+	OPT_HELP
+};
+
+static const struct option long_opts[] = {
+	{"port-file", required_argument, NULL, OPT_PORT_FILE},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"campaigns", required_argument, NULL, OPT_CAMPAIGNS},
+	{"lists", required_argument, NULL, OPT_LISTS},
+	{"contacts", required_argument, NULL, OPT_CONTACTS},
+	{"now", required_argument, NULL, OPT_NOW},
+	{"eo-key", required_argument, NULL, OPT_EO_KEY},
+	{"eo-legacy-key", required_argument, NULL, OPT_EO_LEGACY_KEY},
+	{"eo-rate", required_argument, NULL, OPT_EO_RATE},
+	{"eo-burst", required_argument, NULL, OPT_EO_BURST},
+	{"retry-after-format", required_argument, NULL, OPT_RETRY_AFTER},
+	{"latency-ms", required_argument, NULL, OPT_LATENCY},
+	{"fault-5xx", required_argument, NULL, OPT_F5XX},
+	{"fault-truncate", required_argument, NULL, OPT_FTRUNC},
+	{"fault-empty", required_argument, NULL, OPT_FEMPTY},
+	{"fault-drop", required_argument, NULL, OPT_FDROP},
+	{"fault-slow", required_argument, NULL, OPT_FSLOW},
+	{"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+	{"storm-429", required_argument, NULL, OPT_STORM},
+	{"fault-seed", required_argument, NULL, OPT_FSEED},
+	{"paging-end", required_argument, NULL, OPT_PAGING_END},
+	{"counts-array", no_argument, NULL, OPT_COUNTS_ARRAY},
+	{"missing-occurred-at", required_argument, NULL, OPT_MISSING_OCC},
+	{"hostile-names", no_argument, NULL, OPT_HOSTILE},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0}};
+
+static int num_arg(const char *name, const char *v, double lo, double hi,
+		   double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno || end == v || *end || !(*out >= lo && *out <= hi)) {
+		fprintf(stderr, "espsync-sim: invalid value '%s' for --%s\n", v,
+			name);
+		return -1;
+	}
+	return 0;
+}
+
+static int int_arg(const char *name, const char *v, long long lo,
+		   long long hi, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (errno || end == v || *end || *out < lo || *out > hi) {
+		fprintf(stderr, "espsync-sim: invalid value '%s' for --%s\n", v,
+			name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes "PORT\n" to a temp file next to path, then renames it. */
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+			     (long)getpid()) >= sizeof(tmp))
+		return -1;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	if (fprintf(f, "%d\n", port) > 0 && fflush(f) == 0 &&
+	    fsync(fileno(f)) == 0)
+		rc = 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+struct cli {
+	const char *port_file;
+	struct server_options srv;
+	struct eo_options eo;
+	double eo_rate, eo_burst;
+};
+
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+	long long n;
+	double d;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		const char *name = o >= OPT_PORT_FILE && o <= OPT_HELP
+					   ? long_opts[o - OPT_PORT_FILE].name
+					   : "?";
+		int rc = 0;
+
+		switch (o) {
+		case OPT_PORT_FILE:
+			c->port_file = optarg;
+			break;
+		case OPT_PORT:
+			rc = int_arg(name, optarg, 0, 65535, &n);
+			c->srv.port = (int)n;
+			break;
+		case OPT_SEED:
+			rc = int_arg(name, optarg, 0, INT64_MAX, &n);
+			c->eo.account.seed = (uint64_t)n;
+			break;
+		case OPT_CAMPAIGNS:
+			rc = int_arg(name, optarg, 0, 100000, &n);
+			c->eo.account.n_campaigns = (int)n;
+			break;
+		case OPT_LISTS:
+			rc = int_arg(name, optarg, 1, 32, &n);
+			c->eo.account.n_lists = (int)n;
+			break;
+		case OPT_CONTACTS:
+			rc = int_arg(name, optarg, 0, 10000000, &n);
+			c->eo.account.n_contacts = (int)n;
+			break;
+		case OPT_NOW:
+			if (simtime_parse(optarg, &c->eo.account.now) < 0) {
+				fprintf(stderr, "espsync-sim: invalid time "
+						"'%s' for --now\n",
+					optarg);
+				rc = -1;
+			}
+			break;
+		case OPT_EO_KEY:
+			c->eo.key = optarg;
+			break;
+		case OPT_EO_LEGACY_KEY:
+			c->eo.legacy_key = optarg;
+			break;
+		case OPT_EO_RATE:
+			rc = num_arg(name, optarg, 0, 1e6, &c->eo_rate);
+			break;
+		case OPT_EO_BURST:
+			rc = num_arg(name, optarg, 1, 1e6, &c->eo_burst);
+			break;
+		case OPT_RETRY_AFTER:
+			if (!strcmp(optarg, "seconds"))
+				c->srv.retry_after = RA_SECONDS;
+			else if (!strcmp(optarg, "date"))
+				c->srv.retry_after = RA_DATE;
+			else if (!strcmp(optarg, "none"))
+				c->srv.retry_after = RA_NONE;
+			else
+				rc = num_arg(name, optarg, 1, 0, &d);
+			break;
+		case OPT_LATENCY:
+			rc = int_arg(name, optarg, 0, 3600000, &n);
+			c->srv.faults.latency_ms = (long)n;
+			break;
+		case OPT_F5XX:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_5xx);
+			break;
+		case OPT_FTRUNC:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_truncate);
+			break;
+		case OPT_FEMPTY:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_empty);
+			break;
+		case OPT_FDROP:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_drop);
+			break;
+		case OPT_FSLOW:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_slow);
+			break;
+		case OPT_SLOW_MS:
+			rc = int_arg(name, optarg, 0, 3600000, &n);
+			c->srv.faults.slow_ms = (long)n;
+			break;
+		case OPT_STORM:
+			rc = int_arg(name, optarg, 0, 100000000, &n);
+			c->srv.faults.storm_429 = (long)n;
+			break;
+		case OPT_FSEED:
+			rc = int_arg(name, optarg, 0, INT64_MAX, &n);
+			c->srv.fault_seed = (uint64_t)n;
+			break;
+		case OPT_PAGING_END:
+			if (!strcmp(optarg, "null"))
+				c->eo.paging_end = PAGING_END_NULL;
+			else if (!strcmp(optarg, "empty"))
+				c->eo.paging_end = PAGING_END_EMPTY;
+			else if (!strcmp(optarg, "absent"))
+				c->eo.paging_end = PAGING_END_ABSENT;
+			else
+				rc = num_arg(name, optarg, 1, 0, &d);
+			break;
+		case OPT_COUNTS_ARRAY:
+			c->eo.is_counts_array = 1;
+			break;
+		case OPT_MISSING_OCC:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->eo.account.missing_occurred_at_pct);
+			break;
+		case OPT_HOSTILE:
+			c->eo.account.is_hostile = 1;
+			break;
+		case OPT_QUIET:
+			c->srv.is_quiet = 1;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "espsync-sim: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!c->port_file) {
+		fprintf(stderr, "espsync-sim: --port-file is required\n");
+		return -1;
+	}
+	if (c->eo.legacy_key && strcmp(c->eo.legacy_key, c->eo.key) == 0) {
+		fprintf(stderr, "espsync-sim: --eo-legacy-key must differ "
+				"from --eo-key\n");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	struct server *srv = NULL;
+	struct eo *eo = NULL;
+	sigset_t set;
+	int port = 0, sig = 0, rc = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.eo.key = "sim-eo-key";
+	c.eo.account.seed = 1;
+	c.eo.account.n_campaigns = 12;
+	c.eo.account.n_lists = 3;
+	c.eo.account.n_contacts = 200;
+	c.eo.account.missing_occurred_at_pct = 2;
+	c.eo.account.now = simtime_from_civil(2026, 1, 15) * 86400 + 12 * 3600;
+	c.eo_rate = 10;
+	c.eo_burst = 100;
+	c.srv.fault_seed = 1;
+	if (parse_args(argc, argv, &c) < 0) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	/* Block the signals before any thread starts, so only sigwait()
+	 * sees them; SIGPIPE from closed client sockets is ignored. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	eo = eo_new(&c.eo);
+	srv = server_new(&c.srv);
+	server_add_provider(srv, &eo_provider, eo, c.eo_rate, c.eo_burst);
+	if (server_start(srv, &port) < 0) {
+		fprintf(stderr, "espsync-sim: cannot listen on 127.0.0.1:%d\n",
+			c.srv.port);
+		goto done;
+	}
+	if (write_port_file(c.port_file, port) < 0) {
+		fprintf(stderr, "espsync-sim: cannot write port file '%s': %s\n",
+			c.port_file, strerror(errno));
+		goto done;
+	}
+	if (!c.srv.is_quiet)
+		fprintf(stderr, "espsync-sim: listening on http://127.0.0.1:%d "
+				"(seed %llu)\n",
+			port, (unsigned long long)c.eo.account.seed);
+	while (sigwait(&set, &sig) != 0)
+		;
+	rc = 0;
+done:
+	server_free(srv);
+	eo_free(eo);
+	return rc;
+}

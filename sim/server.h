@@ -1,0 +1,86 @@
+/* HTTP glue of the simulator (the only file that includes microhttpd.h):
+ * routing to providers, authentication hand-off, rate limiting, fault
+ * injection, latency, request counters and the /_sim/ control API.
+ * Providers are tables of functions (struct sim_provider), so a second
+ * provider is one more file and one more server_add_provider() call. */
+#ifndef ESPSYNC_SIM_SERVER_H
+#define ESPSYNC_SIM_SERVER_H
+
+#include <stdint.h>
+
+#include "util/buf.h"
+
+struct sim_request;
+
+const char *sim_request_method(const struct sim_request *r);
+const char *sim_request_path(const struct sim_request *r);
+/* A decoded query parameter, or NULL. */
+const char *sim_request_arg(const struct sim_request *r, const char *name);
+const char *sim_request_header(const struct sim_request *r,
+			       const char *name);
+/* "http://127.0.0.1:PORT", for absolute paging links. */
+const char *sim_request_base_url(const struct sim_request *r);
+
+#define SIM_MAX_HEADERS 4
+
+struct sim_response {
+	unsigned int status;
+	struct buf body;
+	const char *content_type; /* static string */
+	int n_headers;
+	char header_name[SIM_MAX_HEADERS][48];
+	char header_value[SIM_MAX_HEADERS][96];
+};
+
+void sim_response_header(struct sim_response *r, const char *name,
+			 const char *value);
+
+struct sim_provider {
+	const char *name;
+	/* Prefix of the control parameters for its bucket: "eo" gives
+	 * eo_rate and eo_burst. */
+	const char *param_prefix;
+	const char *remaining_header;   /* on responses that took a token */
+	const char *retry_after_header; /* on 429 */
+	/* 1 when the path belongs to this provider. */
+	int (*claims)(void *state, const char *path);
+	/* The key's bucket slot (>= 0), or -1 with the refusal in resp. */
+	int (*authenticate)(void *state, const struct sim_request *req,
+			    struct sim_response *resp);
+	void (*throttled)(void *state, struct sim_response *resp);
+	void (*internal_error)(void *state, struct sim_response *resp);
+	void (*handle)(void *state, const struct sim_request *req,
+		       struct sim_response *resp);
+	/* Control API: JSON into out; -1 on a bad argument. */
+	int (*advance)(void *state, int64_t seconds, struct buf *out);
+	int (*truth)(void *state, struct buf *out);
+};
+
+enum retry_after_format { RA_SECONDS, RA_DATE, RA_NONE };
+
+struct fault_options {
+	double pct_5xx, pct_truncate, pct_empty, pct_drop, pct_slow;
+	long slow_ms;
+	long latency_ms;
+	long storm_429;
+};
+
+struct server_options {
+	int port; /* 0: random */
+	enum retry_after_format retry_after;
+	struct fault_options faults;
+	uint64_t fault_seed;
+	int is_quiet;
+};
+
+struct server;
+
+struct server *server_new(const struct server_options *opt);
+/* The server borrows ops and state; rate and burst size its buckets. */
+void server_add_provider(struct server *s, const struct sim_provider *ops,
+			 void *state, double rate_per_sec, double burst);
+/* 0 and the bound port, or -1. */
+int server_start(struct server *s, int *port_out);
+void server_free(struct server *s);
+
+#endif
