@@ -1,0 +1,59 @@
+/* The subcommands main.c dispatches to, and what they share: printing
+ * errors, mapping them to exit codes, opening the store and filling sync
+ * requests from the configuration. Only cmd_* and main print or exit. */
+#ifndef ESPSYNC_CMD_H
+#define ESPSYNC_CMD_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/sync.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+/* argv holds the arguments after the command word; returns the exit code. */
+int cmd_sync(int argc, const char *const *argv, const struct config *cfg);
+int cmd_export(int argc, const char *const *argv, const struct config *cfg);
+int cmd_stats(int argc, const char *const *argv, const struct config *cfg);
+int cmd_state(int argc, const char *const *argv, const struct config *cfg);
+int cmd_check(int argc, const char *const *argv, const struct config *cfg);
+
+/* "espsync: <msg>" on stderr (an NDJSON log event under --json). */
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error for cmd: adds "; see 'espsync CMD --help'"; returns 2. */
+int cmd_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "espsync: <what>: <err->msg>" and returns err's exit code. */
+int cmd_fail(const struct err *err, const char *what_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Under --json: {"command":..,"status":"failed","error":{..},"exit_code":N}
+ * on stdout, so that stdout always holds exactly one object. */
+void cmd_json_failure(const struct config *cfg, const char *command,
+		      const struct err *err, int code);
+/* The more serious of two exit codes (0 < 3 < 6 < 1 < 2 < 4 < 5). */
+int cmd_exit_worse(int a, int b);
+
+/* Opens cfg's store; prints the error (and, with a command name under
+ * --json, the failure object) and returns its exit code (5, or 2 for a bad
+ * URL) on failure, 0 on success. */
+int cmd_open_store(struct store **out, const struct config *cfg,
+		   const char *command);
+
+const struct provider_config *cmd_provider(const struct config *cfg,
+					   enum provider_id p);
+/* The --provider filter as a provider name, NULL for all. */
+const char *cmd_provider_filter(const struct config *cfg);
+/* A request with everything but mode, campaign and streams filled in. */
+void cmd_fill_request(struct sync_request *req, const struct config *cfg,
+		      enum provider_id p);
+enum progress_mode cmd_progress(const struct config *cfg);
+
+/* 12345 -> "12,345" into out (at least 32 bytes). */
+void cmd_format_count(char *out, int64_t n);
+/* Writes b and a newline to stdout. */
+void cmd_print_json(struct buf *b);
+/* Appends a JSON double with fixed decimals. */
+void cmd_json_double(struct buf *b, double v, int decimals);
+
+#endif

@@ -1,0 +1,248 @@
+/* `espsync check`: every configuration key with where its value came from
+ * (secrets only as their length, store URLs redacted), then the store and
+ * one probe request per configured provider. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/jsonw.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+struct probe_view {
+	const struct provider_config *pc;
+	struct probe_result res;
+	struct err err;
+	int code; /* -1: not configured */
+};
+
+struct check_view {
+	char *store_shown;
+	const char *store_backend;
+	struct err store_err;
+	int store_code;
+	struct probe_view probes[PROVIDER__COUNT];
+	int code;
+};
+
+/* What check shows for a value: secrets never, store URLs redacted. */
+static char *shown_value(const struct config *cfg, enum option_id id)
+{
+	const struct option_def *def = option_get(id);
+	const char *v = config_str(cfg, id);
+	char text[48];
+
+	if (!v)
+		return NULL;
+	if (def->kind == OPTK_SECRET) {
+		snprintf(text, sizeof(text), "set (%zu chars)", strlen(v));
+		return xstrdup(text);
+	}
+	if (def->kind == OPTK_STORE_URL)
+		return store_redact_url(v);
+	return xstrdup(v);
+}
+
+static void print_keys(const struct config *cfg)
+{
+	char src[160];
+	size_t i;
+
+	printf("configuration (%s '%s'):\n",
+	       cfg->is_env_file_loaded ? "read" : "no file", cfg->env_file);
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+		char *v;
+
+		if (!def->key)
+			continue;
+		v = shown_value(cfg, (enum option_id)i);
+		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
+		printf("  %-28s %s (%s)\n", def->key, v ? v : "-",
+		       v ? src : "unset");
+		free(v);
+	}
+}
+
+static void json_keys(struct buf *b, const struct config *cfg)
+{
+	char src[160];
+	size_t i;
+	int is_first = 1;
+
+	buf_puts(b, "\"config\":[");
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+		char *v;
+
+		if (!def->key)
+			continue;
+		v = shown_value(cfg, (enum option_id)i);
+		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
+		buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+		is_first = 0;
+		jsonw_string(b, def->key);
+		jsonw_key(b, "value", 0);
+		jsonw_string(b, v);
+		jsonw_key(b, "is_secret", 0);
+		buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
+		jsonw_key(b, "source", 0);
+		jsonw_string(b, config_source_name(cfg->v[i].source));
+		jsonw_key(b, "from", 0);
+		jsonw_string(b, src);
+		buf_putc(b, '}');
+		free(v);
+	}
+	buf_putc(b, ']');
+}
+
+static void check_store(struct check_view *v, const struct config *cfg)
+{
+	struct store *store = NULL;
+
+	v->store_shown = store_redact_url(cfg->store_url);
+	if (store_open(&store, cfg->store_url, &v->store_err) < 0) {
+		if (v->store_err.kind == ERR_NONE)
+			v->store_err.kind = ERR_STORE;
+		v->store_code = (int)err_exit_code(&v->store_err);
+		return;
+	}
+	v->store_backend = store->ops->name;
+	store_close(store);
+}
+
+static void check_providers(struct check_view *v, const struct config *cfg)
+{
+	struct sync_request req;
+	enum provider_id p;
+
+	for (p = 0; p < PROVIDER__COUNT; p++) {
+		struct probe_view *pv = &v->probes[p];
+
+		pv->pc = cmd_provider(cfg, p);
+		pv->code = -1;
+		if (!pv->pc->is_configured)
+			continue;
+		cmd_fill_request(&req, cfg, p);
+		req.progress = PROGRESS_NONE;
+		pv->code = 0;
+		if (sync_probe(&req, &pv->res, &pv->err) < 0) {
+			if (pv->err.kind == ERR_NONE)
+				pv->err.kind = ERR_RUNTIME;
+			pv->code = (int)err_exit_code(&pv->err);
+		}
+	}
+}
+
+static void print_text(const struct check_view *v, const struct config *cfg)
+{
+	char src[160];
+	size_t i;
+
+	print_keys(cfg);
+	config_source_text(cfg, cfg->store_key, src, sizeof(src));
+	printf("\nstore %s (from %s %s): ", v->store_shown,
+	       option_get(cfg->store_key)->key, src);
+	if (v->store_code)
+		printf("failed\n");
+	else
+		printf("ok (%s)\n", v->store_backend);
+	for (i = 0; i < PROVIDER__COUNT; i++) {
+		const struct probe_view *pv = &v->probes[i];
+
+		if (pv->code < 0)
+			printf("%s: not configured (set %s)\n", pv->pc->name,
+			       pv->pc->missing);
+		else if (pv->code == 0)
+			printf("%s: ok, http %ld in %lld ms%s%s\n",
+			       pv->pc->name, pv->res.status,
+			       (long long)pv->res.latency_ms,
+			       pv->res.detail[0] ? ": " : "", pv->res.detail);
+		else
+			printf("%s: failed\n", pv->pc->name);
+	}
+	fflush(stdout);
+}
+
+static void print_json(const struct check_view *v, const struct config *cfg)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_puts(&b, "{\"command\":\"check\",");
+	json_keys(&b, cfg);
+	buf_puts(&b, ",\"store\":{\"url\":");
+	jsonw_string(&b, v->store_shown);
+	jsonw_key(&b, "backend", 0);
+	jsonw_string(&b, v->store_backend);
+	buf_printf(&b, ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
+	jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
+	buf_puts(&b, "},\"providers\":[");
+	for (i = 0; i < PROVIDER__COUNT; i++) {
+		const struct probe_view *pv = &v->probes[i];
+
+		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
+		jsonw_string(&b, pv->pc->name);
+		buf_printf(&b, ",\"configured\":%s,\"ok\":%s",
+			   pv->code < 0 ? "false" : "true",
+			   pv->code == 0 ? "true" : "false");
+		if (pv->code < 0) {
+			jsonw_key(&b, "missing", 0);
+			jsonw_string(&b, pv->pc->missing);
+		} else {
+			buf_printf(&b, ",\"status\":%ld,\"latency_ms\":%lld",
+				   pv->res.status,
+				   (long long)pv->res.latency_ms);
+			jsonw_key(&b, "detail", 0);
+			jsonw_string(&b, pv->res.detail);
+			jsonw_key(&b, "error", 0);
+			jsonw_string(&b, pv->code ? pv->err.msg : NULL);
+		}
+		buf_putc(&b, '}');
+	}
+	buf_printf(&b, "],\"exit_code\":%d}", v->code);
+	cmd_print_json(&b);
+	buf_release(&b);
+}
+
+int cmd_check(int argc, const char *const *argv, const struct config *cfg)
+{
+	struct check_view v;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	if (argc > 0)
+		return cmd_usage("check", "unexpected argument '%.64s'",
+				 argv[0]);
+	check_store(&v, cfg);
+	check_providers(&v, cfg);
+	v.code = v.store_code;
+	if (v.store_code)
+		cmd_error("%s", v.store_err.msg);
+	for (i = 0; i < PROVIDER__COUNT; i++) {
+		const struct probe_view *pv = &v.probes[i];
+
+		if (pv->code > 0) {
+			cmd_fail(&pv->err, "cannot reach '%s'", pv->pc->name);
+			v.code = cmd_exit_worse(v.code, pv->code);
+		}
+	}
+	if (!cfg->eo.is_configured && !cfg->ac.is_configured) {
+		cmd_error("no provider configured: set EMAILOCTOPUS_API_KEY or "
+			  "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
+	}
+	if (!cfg->ac.is_configured && (cfg->ac.api_url || cfg->ac.api_key)) {
+		cmd_error("provider 'activecampaign' is not configured: set %s",
+			  cfg->ac.missing);
+		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
+	}
+	if (cfg->is_json)
+		print_json(&v, cfg);
+	else
+		print_text(&v, cfg);
+	free(v.store_shown);
+	return v.code;
+}

@@ -1,0 +1,191 @@
+/* What every subcommand shares: error lines, exit-code ranking, opening the
+ * store, and turning the configuration into a sync request. */
+#include "cmd/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/jsonw.h"
+#include "util/log.h"
+#include "util/banned.h"
+
+static void verror(const char *fmt, va_list ap)
+{
+	struct buf msg = BUF_INIT;
+
+	buf_vprintf(&msg, fmt, ap);
+	log_error("%s", buf_str(&msg));
+	buf_release(&msg);
+}
+
+void cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(fmt, ap);
+	va_end(ap);
+}
+
+int cmd_usage(const char *cmd, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	cmd_error("%s; see 'espsync %s%s--help'", buf_str(&msg),
+		  cmd ? cmd : "", cmd ? " " : "");
+	buf_release(&msg);
+	return EXIT_USAGE;
+}
+
+int cmd_fail(const struct err *err, const char *what_fmt, ...)
+{
+	struct buf what = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, what_fmt);
+	buf_vprintf(&what, what_fmt, ap);
+	va_end(ap);
+	cmd_error("%s: %s", buf_str(&what),
+		  err->msg[0] ? err->msg : err_kind_name(err->kind));
+	buf_release(&what);
+	return (int)err_exit_code(err);
+}
+
+void cmd_json_failure(const struct config *cfg, const char *command,
+		      const struct err *err, int code)
+{
+	struct buf b = BUF_INIT;
+
+	if (!cfg->is_json)
+		return;
+	buf_puts(&b, "{\"command\":");
+	jsonw_string(&b, command);
+	buf_puts(&b, ",\"status\":\"failed\",\"error\":{\"kind\":");
+	jsonw_string(&b, err_kind_name(err->kind));
+	buf_puts(&b, ",\"message\":");
+	jsonw_string(&b, err->msg);
+	buf_printf(&b, "},\"exit_code\":%d}", code);
+	cmd_print_json(&b);
+	buf_release(&b);
+}
+
+static int severity(int code)
+{
+	static const int rank[] = {
+		[EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
+		[EXIT_RUNTIME] = 3,  [EXIT_USAGE] = 4,	 [EXIT_AUTH] = 5,
+		[EXIT_STORE] = 6,
+	};
+
+	if (code < 0 || code >= (int)(sizeof(rank) / sizeof(rank[0])))
+		return 3;
+	return rank[code];
+}
+
+int cmd_exit_worse(int a, int b)
+{
+	return severity(b) > severity(a) ? b : a;
+}
+
+int cmd_open_store(struct store **out, const struct config *cfg,
+		   const char *command)
+{
+	struct err err = ERR_INIT;
+	char *shown = NULL;
+	int code = 0;
+
+	*out = NULL;
+	if (store_open(out, cfg->store_url, &err) < 0) {
+		shown = store_redact_url(cfg->store_url);
+		if (err.kind == ERR_NONE)
+			err.kind = ERR_STORE;
+		code = cmd_fail(&err, "cannot open store '%s'", shown);
+		if (command)
+			cmd_json_failure(cfg, command, &err, code);
+		*out = NULL;
+	}
+	free(shown);
+	return code;
+}
+
+const struct provider_config *cmd_provider(const struct config *cfg,
+					   enum provider_id p)
+{
+	return p == PROVIDER_ACTIVECAMPAIGN ? &cfg->ac : &cfg->eo;
+}
+
+const char *cmd_provider_filter(const struct config *cfg)
+{
+	const char *p = config_str(cfg, OPT_PROVIDER);
+
+	return p && strcmp(p, "all") ? p : NULL;
+}
+
+enum progress_mode cmd_progress(const struct config *cfg)
+{
+	if (cfg->verbosity < 0)
+		return PROGRESS_NONE;
+	if (cfg->is_json)
+		return PROGRESS_JSON;
+	if (isatty(STDERR_FILENO))
+		return PROGRESS_TTY;
+	return PROGRESS_PLAIN;
+}
+
+void cmd_fill_request(struct sync_request *req, const struct config *cfg,
+		      enum provider_id p)
+{
+	const struct provider_config *pc = cmd_provider(cfg, p);
+
+	memset(req, 0, sizeof(*req));
+	req->provider = p;
+	req->api_url = pc->api_url;
+	req->api_key = pc->api_key;
+	req->account = pc->account;
+	req->timezone = pc->timezone;
+	req->rate_per_sec = pc->rate_per_sec;
+	req->burst = pc->burst;
+	req->max_inflight = (int)cfg->v[OPT_MAX_INFLIGHT].i;
+	req->mode = SYNC_DEFAULT;
+	req->hours = cfg->v[OPT_HOURS].i;
+	req->streams = STREAM_ALL;
+	req->lookback_s = cfg->v[OPT_LOOKBACK].i / 1000;
+	req->progress = cmd_progress(cfg);
+}
+
+void cmd_format_count(char *out, int64_t n)
+{
+	char digits[24];
+	size_t len, i, o = 0;
+	uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+
+	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)u);
+	len = strlen(digits);
+	if (n < 0)
+		out[o++] = '-';
+	for (i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+void cmd_print_json(struct buf *b)
+{
+	fwrite(buf_str(b), 1, b->len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+void cmd_json_double(struct buf *b, double v, int decimals)
+{
+	buf_printf(b, "%.*f", decimals, v);
+}

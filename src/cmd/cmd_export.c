@@ -1,0 +1,75 @@
+/* `espsync export csv`: writes the stored campaigns as csv files through
+ * export_csv and says how many. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/export_csv.h"
+#include "util/jsonw.h"
+#include "util/banned.h"
+
+static void print_result(const struct config *cfg,
+			 const struct export_options *opts,
+			 const struct export_result *res)
+{
+	struct buf b = BUF_INIT;
+
+	if (!cfg->is_json) {
+		if (cfg->verbosity >= 0)
+			printf("exported %lld files (%lld rows) to %s\n",
+			       (long long)res->files, (long long)res->rows,
+			       opts->dir);
+		return;
+	}
+	buf_puts(&b, "{\"command\":\"export\",\"format\":\"csv\",\"status\":"
+		     "\"complete\",\"dir\":");
+	jsonw_string(&b, opts->dir);
+	jsonw_key(&b, "campaign", 0);
+	jsonw_string(&b, opts->campaign_id);
+	buf_printf(&b, ",\"files\":%lld,\"rows\":%lld,\"exit_code\":0}",
+		   (long long)res->files, (long long)res->rows);
+	cmd_print_json(&b);
+	buf_release(&b);
+}
+
+int cmd_export(int argc, const char *const *argv, const struct config *cfg)
+{
+	struct export_options opts = EXPORT_OPTIONS_INIT;
+	struct export_result res = { 0, 0 };
+	struct err err = ERR_INIT;
+	struct store *store = NULL;
+	int code;
+
+	if (argc < 1)
+		return cmd_usage("export", "missing format: use 'export csv'");
+	if (strcmp(argv[0], "csv"))
+		return cmd_usage("export", "unknown export format '%.64s'",
+				 argv[0]);
+	if (argc > 1)
+		return cmd_usage("export", "unexpected argument '%.64s'",
+				 argv[1]);
+	opts.dir = config_str(cfg, OPT_EXPORT_DIR);
+	opts.provider = cmd_provider_filter(cfg);
+	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
+	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
+	opts.is_formula_protect = !config_is_set(cfg, OPT_NO_FORMULA_PROTECT);
+	code = cmd_open_store(&store, cfg, "export");
+	if (code)
+		goto done;
+	if (export_csv(store, &opts, &res, &err) < 0) {
+		if (opts.campaign_id && err.kind == ERR_NOT_FOUND)
+			code = cmd_fail(&err, "cannot export campaign '%s'",
+					opts.campaign_id);
+		else
+			code = cmd_fail(&err, "cannot export csv to '%s'",
+					opts.dir);
+		cmd_json_failure(cfg, "export", &err, code);
+		goto done;
+	}
+	print_result(cfg, &opts, &res);
+done:
+	if (store)
+		store_close(store);
+	return code;
+}

@@ -1,0 +1,340 @@
+/* `espsync state show | reset`: what the earlier pipeline kept in its state
+ * document (last sync date, campaigns completed, last run), read from
+ * sync_state and sync_runs; reset removes checkpoints. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checkpoint.h"
+#include "util/arena.h"
+#include "util/json.h"
+#include "util/jsonw.h"
+#include "util/timeparse.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define MAX_GROUPS 64
+
+/* One provider account. */
+struct group {
+	char *provider, *account;
+	int64_t n_states, n_complete;
+	struct buf raw;	 /* "    stream = value\n" lines */
+	struct buf json; /* "stream":"value" members */
+	struct run_row last, complete;
+	int has_last, has_complete;
+};
+
+struct state_view {
+	struct group groups[MAX_GROUPS];
+	size_t n;
+	int is_verbose;
+	struct arena arena;
+};
+
+static struct group *find_group(struct state_view *v, const char *provider,
+				const char *account)
+{
+	struct group *g;
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (!strcmp(v->groups[i].provider, provider) &&
+		    !strcmp(v->groups[i].account, account))
+			return &v->groups[i];
+	if (v->n == MAX_GROUPS)
+		return NULL;
+	g = &v->groups[v->n++];
+	memset(g, 0, sizeof(*g));
+	g->provider = xstrdup(provider);
+	g->account = xstrdup(account);
+	buf_init(&g->raw, 0);
+	buf_init(&g->json, 0);
+	return g;
+}
+
+static int on_state(void *ctx, const struct state_row *row)
+{
+	struct state_view *v = ctx;
+	struct group *g;
+	struct ckpt_campaign c;
+
+	g = find_group(v, row->provider ? row->provider : "",
+		       row->account ? row->account : "");
+	if (!g)
+		return 0;
+	g->n_states++;
+	if (row->stream && !strncmp(row->stream, "campaign:", 9)) {
+		ckpt_campaign_parse(&c, row->value, NULL, 0);
+		if (c.is_complete)
+			g->n_complete++;
+	}
+	buf_printf(&g->raw, "    %s = %s\n", row->stream ? row->stream : "",
+		   row->value ? row->value : "null");
+	jsonw_key(&g->json, row->stream ? row->stream : "", g->json.len == 0);
+	jsonw_string(&g->json, row->value);
+	return 0;
+}
+
+static void release_view(struct state_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		free(v->groups[i].provider);
+		free(v->groups[i].account);
+		buf_release(&v->groups[i].raw);
+		buf_release(&v->groups[i].json);
+	}
+	arena_release(&v->arena);
+}
+
+static const char *status_name(enum run_status s)
+{
+	static const char *const names[] = { "running", "complete", "partial",
+					     "failed" };
+
+	return (unsigned)s <= RUN_FAILED ? names[s] : "failed";
+}
+
+/* Sum of the per-stream counts and the activities count of a run. */
+static void run_records(const struct run_row *r, int64_t *total,
+			int64_t *activities)
+{
+	struct json_doc *doc = NULL;
+	struct err err = ERR_INIT;
+	const struct json *root;
+	size_t i;
+	int64_t n;
+
+	*total = 0;
+	*activities = 0;
+	if (!r->records_json ||
+	    json_parse(&doc, r->records_json, strlen(r->records_json), &err) <
+		    0)
+		return;
+	root = json_root(doc);
+	for (i = 0; i < json_len(root); i++)
+		if (json_int(json_at(root, i), &n) == 0)
+			*total += n;
+	if (json_int(json_get(root, "activities"), &n) == 0)
+		*activities = n;
+	json_doc_free(doc);
+}
+
+static void iso(char *out, int64_t t)
+{
+	if (t == TIME_NULL || t == 0)
+		snprintf(out, 32, "-");
+	else
+		time_format_iso(t, out);
+}
+
+static int load_runs(struct state_view *v, struct store *store,
+		     const char *provider, struct err *err)
+{
+	static const char *const all[] = { "emailoctopus", "activecampaign" };
+	const char *const *names = provider ? &provider : all;
+	size_t i, n = provider ? 1 : 2;
+	struct run_row run;
+	struct group *g;
+	int found;
+
+	for (i = 0; i < n; i++) {
+		if (store->ops->run_last(store, names[i], &run, &v->arena,
+					 &found, err) < 0)
+			return -1;
+		if (!found)
+			continue;
+		g = find_group(v, run.provider, run.account);
+		if (!g)
+			continue;
+		g->last = run;
+		g->has_last = 1;
+		if (run.status == RUN_COMPLETE) {
+			g->complete = run;
+			g->has_complete = 1;
+		} else if (store->ops->run_last_status) {
+			if (store->ops->run_last_status(store, names[i],
+							RUN_COMPLETE,
+							&g->complete,
+							&v->arena,
+							&g->has_complete,
+							err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_group(const struct group *g, int is_verbose)
+{
+	char a[32], b[32], n[32], acts[32];
+	int64_t total, activities;
+
+	printf("%s/%s\n", g->provider, g->account);
+	if (g->has_complete)
+		iso(a, g->complete.finished_at);
+	printf("  last_sync_date:      %s\n", g->has_complete ? a : "never");
+	printf("  campaigns_completed: %lld\n", (long long)g->n_complete);
+	if (g->has_last) {
+		run_records(&g->last, &total, &activities);
+		iso(a, g->last.started_at);
+		iso(b, g->last.finished_at);
+		cmd_format_count(n, total);
+		cmd_format_count(acts, activities);
+		printf("  last_run:            %s, started %s, finished %s, "
+		       "%lld requests, %s records\n",
+		       status_name(g->last.status), a, b,
+		       (long long)g->last.requests, n);
+		printf("  activities_synced:   %s\n", acts);
+	} else {
+		printf("  last_run:            none\n");
+	}
+	printf("  checkpoints:         %lld%s\n", (long long)g->n_states,
+	       is_verbose || !g->n_states ? "" : " (list them with -v)");
+	if (is_verbose)
+		fputs(buf_str(&g->raw), stdout);
+}
+
+static void json_run(struct buf *b, const struct run_row *r)
+{
+	char a[32];
+	int64_t total, activities;
+
+	run_records(r, &total, &activities);
+	buf_printf(b, "{\"run_id\":%lld,\"status\":", (long long)r->run_id);
+	jsonw_string(b, status_name(r->status));
+	iso(a, r->started_at);
+	jsonw_key(b, "started_at", 0);
+	jsonw_string(b, a);
+	iso(a, r->finished_at);
+	jsonw_key(b, "finished_at", 0);
+	jsonw_string(b, strcmp(a, "-") ? a : NULL);
+	buf_printf(b, ",\"requests\":%lld,\"records\":%lld,"
+		      "\"activities\":%lld}",
+		   (long long)r->requests, (long long)total,
+		   (long long)activities);
+}
+
+static void print_json(const struct state_view *v)
+{
+	struct buf b = BUF_INIT;
+	char a[32];
+	size_t i;
+
+	buf_puts(&b, "{\"command\":\"state\",\"action\":\"show\","
+		     "\"providers\":[");
+	for (i = 0; i < v->n; i++) {
+		const struct group *g = &v->groups[i];
+
+		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
+		jsonw_string(&b, g->provider);
+		jsonw_key(&b, "account", 0);
+		jsonw_string(&b, g->account);
+		jsonw_key(&b, "last_sync_date", 0);
+		if (g->has_complete)
+			iso(a, g->complete.finished_at);
+		jsonw_string(&b, g->has_complete ? a : NULL);
+		buf_printf(&b, ",\"campaigns_completed\":%lld,"
+			       "\"checkpoints\":%lld,\"last_run\":",
+			   (long long)g->n_complete, (long long)g->n_states);
+		if (g->has_last)
+			json_run(&b, &g->last);
+		else
+			buf_puts(&b, "null");
+		if (v->is_verbose)
+			buf_printf(&b, ",\"state\":{%s}", buf_str(&g->json));
+		buf_putc(&b, '}');
+	}
+	buf_puts(&b, "],\"exit_code\":0}");
+	cmd_print_json(&b);
+	buf_release(&b);
+}
+
+static int show(struct store *store, const struct config *cfg)
+{
+	struct state_view *v = xcalloc(1, sizeof(*v));
+	struct err err = ERR_INIT;
+	const char *provider = cmd_provider_filter(cfg);
+	size_t i;
+	int code = 0;
+
+	v->is_verbose = cfg->verbosity > 0;
+	if (store->ops->state_each(store, provider, on_state, v, &err) < 0 ||
+	    load_runs(v, store, provider, &err) < 0) {
+		code = cmd_fail(&err, "cannot read sync state");
+		cmd_json_failure(cfg, "state", &err, code);
+		goto done;
+	}
+	if (cfg->is_json) {
+		print_json(v);
+		goto done;
+	}
+	if (!v->n)
+		printf("no sync state yet: run 'espsync sync'\n");
+	for (i = 0; i < v->n; i++) {
+		if (i)
+			putchar('\n');
+		print_group(&v->groups[i], v->is_verbose);
+	}
+done:
+	release_view(v);
+	free(v);
+	return code;
+}
+
+static int reset(struct store *store, const struct config *cfg)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	int64_t removed = 0;
+	const char *stream = config_str(cfg, OPT_STREAM);
+	int code = 0;
+
+	if (store->ops->state_reset(store, cmd_provider_filter(cfg), stream,
+				    &removed, &err) < 0) {
+		code = cmd_fail(&err, "cannot reset sync state");
+		cmd_json_failure(cfg, "state", &err, code);
+		goto done;
+	}
+	if (cfg->is_json) {
+		buf_printf(&b, "{\"command\":\"state\",\"action\":\"reset\","
+			       "\"removed\":%lld,\"exit_code\":0}",
+			   (long long)removed);
+		cmd_print_json(&b);
+	} else {
+		printf("removed %lld checkpoint%s\n", (long long)removed,
+		       removed == 1 ? "" : "s");
+	}
+done:
+	buf_release(&b);
+	return code;
+}
+
+int cmd_state(int argc, const char *const *argv, const struct config *cfg)
+{
+	struct store *store = NULL;
+	int is_show, code;
+
+	if (argc < 1)
+		return cmd_usage("state", "missing action: use 'state show' "
+					  "or 'state reset'");
+	is_show = !strcmp(argv[0], "show");
+	if (!is_show && strcmp(argv[0], "reset"))
+		return cmd_usage("state", "unknown action '%.64s'", argv[0]);
+	if (argc > 1)
+		return cmd_usage("state", "unexpected argument '%.64s'",
+				 argv[1]);
+	if (is_show && config_is_set(cfg, OPT_STREAM))
+		return cmd_usage("state",
+				 "option '--stream' is only for 'state reset'");
+	code = cmd_open_store(&store, cfg, "state");
+	if (code)
+		return code;
+	code = is_show ? show(store, cfg) : reset(store, cfg);
+	store_close(store);
+	return code;
+}

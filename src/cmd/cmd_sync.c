@@ -1,0 +1,280 @@
+/* `espsync sync`: picks the providers, builds one sync_request each, runs
+ * them against one store within one time budget, and reports per provider
+ * (human lines or one JSON object). The earlier tool's --all/--campaign also
+ * export csv afterwards. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/export_csv.h"
+#include "util/clock.h"
+#include "util/jsonw.h"
+#include "util/banned.h"
+
+static const char *const stream_names[6] = {
+	"campaigns", "reports", "participants",
+	"activities", "contacts", "lists",
+};
+
+struct provider_run {
+	enum provider_id provider;
+	struct sync_report report;
+	struct err err;
+	int code;
+};
+
+struct sync_job {
+	struct provider_run runs[PROVIDER__COUNT];
+	size_t n;
+	int has_export;
+	struct export_result exported;
+	struct err export_err;
+	int export_code;
+};
+
+static const char *run_status(const struct provider_run *r)
+{
+	if (r->code == EXIT_COMPLETE)
+		return "complete";
+	return r->code == EXIT_PARTIAL ? "partial" : "failed";
+}
+
+static int pick_providers(struct sync_job *job, const struct config *cfg)
+{
+	const char *name = cmd_provider_filter(cfg);
+	enum provider_id p;
+
+	if (name) {
+		const struct provider_config *pc;
+
+		if (provider_parse(name, &p) < 0)
+			return cmd_usage("sync", "unknown provider '%s'", name);
+		pc = cmd_provider(cfg, p);
+		if (!pc->is_configured) {
+			cmd_error("provider '%s' is not configured: set %s",
+				  name, pc->missing);
+			return EXIT_USAGE;
+		}
+		job->runs[job->n++].provider = p;
+		return 0;
+	}
+	for (p = 0; p < PROVIDER__COUNT; p++)
+		if (cmd_provider(cfg, p)->is_configured)
+			job->runs[job->n++].provider = p;
+	if (!job->n) {
+		cmd_error("no provider configured: set EMAILOCTOPUS_API_KEY or "
+			  "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+		return EXIT_USAGE;
+	}
+	if (job->n > 1 && config_is_set(cfg, OPT_CAMPAIGN))
+		return cmd_usage("sync",
+				 "option '--campaign' needs '--provider' when "
+				 "several providers are configured");
+	return 0;
+}
+
+static void print_human(const struct config *cfg, const struct provider_run *r)
+{
+	const struct sync_report *rep = &r->report;
+	const struct provider_config *pc = cmd_provider(cfg, r->provider);
+
+	if (cfg->verbosity < 0)
+		return;
+	printf("%s%s%s: %s %s %.1f s, %lld requests (%lld retries, %lld "
+	       "throttled), %lld campaigns, %lld participants, %lld events\n",
+	       pc->name, strcmp(pc->account, "default") ? "/" : "",
+	       strcmp(pc->account, "default") ? pc->account : "",
+	       run_status(r), r->code == EXIT_COMPLETE ? "in" : "after",
+	       rep->elapsed_s, (long long)rep->requests,
+	       (long long)rep->retries, (long long)rep->throttled,
+	       (long long)rep->records[0], (long long)rep->records[2],
+	       (long long)rep->events);
+	fflush(stdout);
+}
+
+static void json_run(struct buf *b, const struct config *cfg,
+		     const struct provider_run *r)
+{
+	const struct sync_report *rep = &r->report;
+	size_t i;
+
+	buf_puts(b, "{\"provider\":");
+	jsonw_string(b, provider_name(r->provider));
+	jsonw_key(b, "account", 0);
+	jsonw_string(b, cmd_provider(cfg, r->provider)->account);
+	jsonw_key(b, "status", 0);
+	jsonw_string(b, run_status(r));
+	buf_printf(b,
+		   ",\"run_id\":%lld,\"requests\":%lld,\"retries\":%lld,"
+		   "\"throttled\":%lld,\"records\":{",
+		   (long long)rep->run_id, (long long)rep->requests,
+		   (long long)rep->retries, (long long)rep->throttled);
+	for (i = 0; i < 6; i++) {
+		jsonw_key(b, stream_names[i], i == 0);
+		jsonw_int(b, rep->records[i]);
+	}
+	buf_printf(b,
+		   "},\"events\":%lld,\"rows_inserted\":%lld,"
+		   "\"rows_updated\":%lld,\"rows_unchanged\":%lld,"
+		   "\"campaigns_skipped\":%lld,\"is_partial\":%s,"
+		   "\"elapsed_s\":",
+		   (long long)rep->events, (long long)rep->rows_inserted,
+		   (long long)rep->rows_updated,
+		   (long long)rep->rows_unchanged,
+		   (long long)rep->campaigns_skipped,
+		   rep->is_partial ? "true" : "false");
+	cmd_json_double(b, rep->elapsed_s, 3);
+	buf_puts(b, ",\"error\":");
+	if (r->code == EXIT_COMPLETE) {
+		buf_puts(b, "null");
+	} else {
+		buf_puts(b, "{\"kind\":");
+		jsonw_string(b, err_kind_name(r->err.kind));
+		jsonw_key(b, "message", 0);
+		jsonw_string(b, r->err.msg);
+		buf_putc(b, '}');
+	}
+	buf_printf(b, ",\"exit_code\":%d}", r->code);
+}
+
+static void print_json(const struct config *cfg, const struct sync_job *job,
+		       int code)
+{
+	struct buf b = BUF_INIT;
+	const char *status = code == EXIT_COMPLETE  ? "complete"
+			     : code == EXIT_PARTIAL ? "partial"
+						    : "failed";
+	size_t i;
+
+	buf_puts(&b, "{\"command\":\"sync\",\"status\":");
+	jsonw_string(&b, status);
+	buf_puts(&b, ",\"providers\":[");
+	for (i = 0; i < job->n; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		json_run(&b, cfg, &job->runs[i]);
+	}
+	buf_putc(&b, ']');
+	if (job->has_export) {
+		buf_printf(&b, ",\"export\":{\"files\":%lld,\"rows\":%lld,"
+			       "\"dir\":",
+			   (long long)job->exported.files,
+			   (long long)job->exported.rows);
+		jsonw_string(&b, config_str(cfg, OPT_EXPORT_DIR));
+		buf_printf(&b, ",\"exit_code\":%d}", job->export_code);
+	}
+	buf_printf(&b, ",\"exit_code\":%d}", code);
+	cmd_print_json(&b);
+	buf_release(&b);
+}
+
+static int parse_request(struct sync_request *req, const struct config *cfg,
+			 enum provider_id p, int64_t deadline)
+{
+	struct err err = ERR_INIT;
+
+	cmd_fill_request(req, cfg, p);
+	if (config_is_set(cfg, OPT_FULL))
+		req->mode = SYNC_FULL;
+	else if (config_is_set(cfg, OPT_INCREMENTAL))
+		req->mode = SYNC_INCREMENTAL;
+	req->campaign_id = config_str(cfg, OPT_CAMPAIGN);
+	req->deadline_mono_ms = deadline;
+	if (config_is_set(cfg, OPT_STREAMS) &&
+	    sync_streams_parse(config_str(cfg, OPT_STREAMS), &req->streams,
+			       &err) < 0)
+		return cmd_usage("sync", "invalid value for '--streams': %s",
+				 err.msg);
+	return 0;
+}
+
+/* The earlier tool wrote the csv files after --all and --campaign. */
+static void seed_export(struct sync_job *job, struct store *store,
+			const struct config *cfg)
+{
+	struct export_options opts = EXPORT_OPTIONS_INIT;
+
+	opts.dir = config_str(cfg, OPT_EXPORT_DIR);
+	opts.provider = "emailoctopus";
+	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
+	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
+	job->has_export = 1;
+	if (export_csv(store, &opts, &job->exported, &job->export_err) < 0) {
+		job->export_code = cmd_fail(&job->export_err,
+					    "cannot export csv to '%s'",
+					    opts.dir);
+		return;
+	}
+	if (cfg->verbosity >= 0 && !cfg->is_json)
+		printf("exported %lld files (%lld rows) to %s\n",
+		       (long long)job->exported.files,
+		       (long long)job->exported.rows, opts.dir);
+}
+
+static void run_one(struct provider_run *r, struct store *store,
+		    const struct sync_request *req, const struct config *cfg)
+{
+	err_clear(&r->err);
+	memset(&r->report, 0, sizeof(r->report));
+	if (sync_run(store, req, &r->report, &r->err) == 0) {
+		r->code = EXIT_COMPLETE;
+	} else {
+		if (r->err.kind == ERR_NONE)
+			r->err.kind = ERR_RUNTIME;
+		r->code = (int)err_exit_code(&r->err);
+		if (r->code == EXIT_PARTIAL)
+			cmd_error("sync '%s' stopped at the time budget: %s; "
+				  "state saved, run again to continue",
+				  provider_name(req->provider), r->err.msg);
+		else
+			cmd_fail(&r->err, "cannot sync '%s'",
+				 provider_name(req->provider));
+	}
+	if (!cfg->is_json)
+		print_human(cfg, r);
+}
+
+int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
+{
+	struct sync_job job;
+	struct sync_request req;
+	struct store *store = NULL;
+	int64_t deadline = 0;
+	int code = 0;
+	size_t i;
+
+	memset(&job, 0, sizeof(job));
+	if (argc > 0)
+		return cmd_usage("sync", "unexpected argument '%.64s'",
+				 argv[0]);
+	if (cfg->max_runtime_ms > 0)
+		deadline = clock_mono_ms() + cfg->max_runtime_ms;
+	code = pick_providers(&job, cfg);
+	for (i = 0; !code && i < job.n; i++)
+		code = parse_request(&req, cfg, job.runs[i].provider, deadline);
+	if (code)
+		goto done;
+	code = cmd_open_store(&store, cfg, NULL);
+	if (code)
+		goto done;
+	for (i = 0; i < job.n; i++) {
+		parse_request(&req, cfg, job.runs[i].provider, deadline);
+		run_one(&job.runs[i], store, &req, cfg);
+		code = cmd_exit_worse(code, job.runs[i].code);
+		if (job.runs[i].code == EXIT_STORE)
+			break;
+	}
+	job.n = i < job.n ? i + 1 : job.n;
+	if (cfg->is_seed_export &&
+	    (code == EXIT_COMPLETE || code == EXIT_PARTIAL)) {
+		seed_export(&job, store, cfg);
+		code = cmd_exit_worse(code, job.export_code);
+	}
+done:
+	if (cfg->is_json)
+		print_json(cfg, &job, code);
+	if (store)
+		store_close(store);
+	return code;
+}

@@ -1,0 +1,231 @@
+/* Turns argv into a struct cli using the option table: one pass that finds
+ * the command word, positional arguments and flags (global flags are
+ * accepted before and after the command), then checks which command may
+ * take which flag and translates the earlier tool's form. */
+#include "config/cli.h"
+
+#include <string.h>
+
+#include "util/banned.h"
+
+static const char seed_hint[] =
+	"use one of --all, --campaign ID, --incremental, --export-csv, --stats";
+
+static int set_value(struct cli *out, const struct option_def *def,
+		     const char *value, int *used)
+{
+	enum option_id slot = def->alias_of ? def->alias_of : def->id;
+
+	if (def->flags & OPTF_REPEATABLE)
+		out->verbose_count++;
+	out->opt[slot].value = value;
+	out->opt[slot].via = def;
+	used[def->id] = 1;
+	return 0;
+}
+
+static int parse_long(struct cli *out, int argc, const char *const *argv,
+		      int *i, int *used, struct err *err)
+{
+	const char *name = argv[*i] + 2;
+	const char *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	const struct option_def *def = option_by_flag(name, len);
+	const char *value = "1";
+
+	if (!def)
+		return err_set(err, ERR_USAGE, 0, "unknown option '--%.*s'",
+			       (int)(len > 64 ? 64 : len), name);
+	if (def->kind == OPTK_FLAG) {
+		if (eq)
+			return err_set(err, ERR_USAGE, 0,
+				       "option '--%s' takes no value",
+				       def->flag);
+	} else if (eq) {
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++*i];
+	} else {
+		return err_set(err, ERR_USAGE, 0,
+			       "option '--%s' needs a value (%s)", def->flag,
+			       def->arg);
+	}
+	return set_value(out, def, value, used);
+}
+
+static int parse_short(struct cli *out, const char *arg, int *used,
+		       struct err *err)
+{
+	const char *p;
+
+	for (p = arg + 1; *p; p++) {
+		const struct option_def *def = option_by_short(*p);
+
+		if (!def || def->kind != OPTK_FLAG) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c < 0x20 || c >= 0x7f)
+				return err_set(err, ERR_USAGE, 0,
+					       "unknown option '%s'",
+					       "-?");
+			return err_set(err, ERR_USAGE, 0,
+				       "unknown option '-%c'", *p);
+		}
+		set_value(out, def, "1", used);
+	}
+	return 0;
+}
+
+static int add_word(struct cli *out, const char *word, struct err *err)
+{
+	if (!out->command) {
+		if (!command_spec_find(word))
+			return err_set(err, ERR_USAGE, 0,
+				       "unknown command '%.64s'", word);
+		out->command = word;
+		return 0;
+	}
+	if (out->n_args == CLI_MAX_ARGS)
+		return err_set(err, ERR_USAGE, 0, "too many arguments");
+	out->args[out->n_args++] = word;
+	return 0;
+}
+
+static int check_pair(const int *used, enum option_id a, enum option_id b,
+		      struct err *err)
+{
+	if (used[a] && used[b])
+		return err_set(err, ERR_USAGE, 0,
+			       "options '--%s' and '--%s' cannot be used "
+			       "together",
+			       option_get(a)->flag, option_get(b)->flag);
+	return 0;
+}
+
+/* The earlier tool: exactly one action, EmailOctopus only. */
+static int translate_seed(struct cli *out, const int *used, struct err *err)
+{
+	const struct option_def *first = NULL;
+	size_t i;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+
+		if (!used[i])
+			continue;
+		if (!(def->commands & (CMDB_GLOBAL | CMDB_SEED)))
+			return err_set(err, ERR_USAGE, 0,
+				       "option '--%s' needs a command",
+				       def->flag);
+		if (!(def->flags & OPTF_SEED_ACTION))
+			continue;
+		if (first)
+			return err_set(err, ERR_USAGE, 0,
+				       "options '--%s' and '--%s' cannot be "
+				       "used together",
+				       first->flag, def->flag);
+		first = def;
+	}
+	if (!first) {
+		for (i = 0; i < OPT__COUNT; i++)
+			if (used[i] &&
+			    !(option_get((enum option_id)i)->commands &
+			      CMDB_GLOBAL))
+				return err_set(err, ERR_USAGE, 0,
+					       "no action given; %s",
+					       seed_hint);
+		return err_set(err, ERR_USAGE, 0, "no command given");
+	}
+	out->opt[OPT_PROVIDER].value = "emailoctopus";
+	out->opt[OPT_PROVIDER].via = NULL;
+	out->command = "sync";
+	switch (first->id) {
+	case OPT_SEED_ALL:
+		out->seed = SEED_ALL;
+		out->is_seed_export = 1;
+		break;
+	case OPT_CAMPAIGN:
+		out->seed = SEED_CAMPAIGN;
+		out->is_seed_export = 1;
+		break;
+	case OPT_INCREMENTAL:
+		out->seed = SEED_INCREMENTAL;
+		break;
+	case OPT_SEED_EXPORT_CSV:
+		out->seed = SEED_EXPORT_CSV;
+		out->command = "export";
+		out->args[0] = "csv";
+		out->n_args = 1;
+		break;
+	default:
+		out->seed = SEED_STATS;
+		out->command = "stats";
+		break;
+	}
+	return 0;
+}
+
+static int check_command(struct cli *out, const int *used, struct err *err)
+{
+	const struct command_spec *spec = command_spec_find(out->command);
+	size_t i;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+
+		if (used[i] && !(def->commands & (CMDB_GLOBAL | spec->bit)))
+			return err_set(err, ERR_USAGE, 0,
+				       "option '--%s' is not valid for '%s'",
+				       def->flag, spec->name);
+	}
+	return 0;
+}
+
+int cli_parse(struct cli *out, int argc, const char *const *argv,
+	      struct err *err)
+{
+	int used[OPT__COUNT] = { 0 };
+	int i, is_words_only = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int rc;
+
+		if (is_words_only || a[0] != '-' || !a[1])
+			rc = add_word(out, a, err);
+		else if (!strcmp(a, "--"))
+			rc = 0, is_words_only = 1;
+		else if (a[1] == '-')
+			rc = parse_long(out, argc, argv, &i, used, err);
+		else
+			rc = parse_short(out, a, used, err);
+		if (rc < 0)
+			return -1;
+	}
+	if (out->command && !strcmp(out->command, "help")) {
+		if (out->n_args > 1)
+			return err_set(err, ERR_USAGE, 0, "too many arguments");
+		if (out->n_args && !command_spec_find(out->args[0]))
+			return err_set(err, ERR_USAGE, 0,
+				       "unknown command '%.64s'", out->args[0]);
+		out->help_topic = out->n_args ? out->args[0] : NULL;
+		return 0;
+	}
+	if (used[OPT_HELP]) {
+		out->help_topic = out->command;
+		return 0;
+	}
+	if (used[OPT_VERSION] || used[OPT_HELP_MAN])
+		return 0;
+	if (check_pair(used, OPT_VERBOSE, OPT_QUIET, err) < 0 ||
+	    check_pair(used, OPT_FULL, OPT_INCREMENTAL, err) < 0 ||
+	    check_pair(used, OPT_STORE, OPT_MONGO_URL, err) < 0)
+		return -1;
+	if (used[OPT_HOURS] && !used[OPT_INCREMENTAL])
+		return err_set(err, ERR_USAGE, 0,
+			       "option '--hours' needs '--incremental'");
+	if (!out->command)
+		return translate_seed(out, used, err);
+	return check_command(out, used, err);
+}

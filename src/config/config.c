@@ -1,0 +1,545 @@
+/* Loads the configuration layers (defaults, .env, environment, flags),
+ * validates every value against the option table and resolves what the
+ * commands need: the store URL and one struct provider_config each. */
+#include "config/config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/envfile.h"
+#include "util/num.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define MAX_TEXT 4096
+
+const char *config_str(const struct config *cfg, enum option_id id)
+{
+	return cfg->v[id].value;
+}
+
+int config_is_set(const struct config *cfg, enum option_id id)
+{
+	return cfg->v[id].value != NULL;
+}
+
+int config_is_flag(const struct config *cfg, enum option_id id)
+{
+	return cfg->v[id].source == SRC_FLAG;
+}
+
+const char *config_source_name(enum config_source src)
+{
+	switch (src) {
+	case SRC_DEFAULT:
+		return "default";
+	case SRC_ENV_FILE:
+		return ".env";
+	case SRC_ENVIRONMENT:
+		return "environment";
+	case SRC_FLAG:
+		return "flag";
+	case SRC_UNSET:
+		break;
+	}
+	return "unset";
+}
+
+void config_source_text(const struct config *cfg, enum option_id id,
+			char *out, size_t size)
+{
+	const struct config_value *v = &cfg->v[id];
+
+	switch (v->source) {
+	case SRC_ENV_FILE:
+		snprintf(out, size, "'%s' line %d", cfg->env_file, v->line);
+		break;
+	case SRC_FLAG:
+		if (v->via)
+			snprintf(out, size, "--%s", v->via->flag);
+		else
+			snprintf(out, size, "seed form");
+		break;
+	default:
+		snprintf(out, size, "%s", config_source_name(v->source));
+		break;
+	}
+}
+
+static int has_bad_byte(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int all_of(const char *s, const char *extra)
+{
+	for (; *s; s++) {
+		char c = *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr(extra, c)))
+			return 0;
+	}
+	return 1;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static void format_ms(char *out, size_t size, double ms)
+{
+	int64_t v = (int64_t)ms;
+
+	if (v && v % 3600000 == 0)
+		snprintf(out, size, "%lldh", (long long)(v / 3600000));
+	else if (v && v % 60000 == 0)
+		snprintf(out, size, "%lldm", (long long)(v / 60000));
+	else if (v % 1000 == 0)
+		snprintf(out, size, "%llds", (long long)(v / 1000));
+	else
+		snprintf(out, size, "%lldms", (long long)v);
+}
+
+/* http(s)://host[:port][/path]: no credentials, query or fragment. */
+static const char *check_url(const char *s)
+{
+	const char *host, *end, *p;
+
+	if (starts_with(s, "https://"))
+		host = s + 8;
+	else if (starts_with(s, "http://"))
+		host = s + 7;
+	else
+		return "must start with https:// or http://";
+	end = host + strcspn(host, "/");
+	if (end == host || host[0] == ':')
+		return "has no host";
+	for (p = host; p < end; p++) {
+		char c = *p;
+
+		if (c == '@')
+			return "must not contain credentials";
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == ':' || c == '[' || c == ']'))
+			return "has an invalid host";
+	}
+	if (strpbrk(s, "?# \t\"<>\\"))
+		return "must not contain a query, fragment or spaces";
+	p = memchr(host, ':', (size_t)(end - host));
+	if (p && host[0] != '[') {
+		char port[8];
+		size_t n = (size_t)(end - p - 1);
+		int64_t v;
+
+		if (!n || n >= sizeof(port))
+			return "has an invalid port";
+		memcpy(port, p + 1, n);
+		port[n] = '\0';
+		if (num_parse_i64_range(port, 1, 65535, &v) < 0 ||
+		    !all_of(port, ""))
+			return "has an invalid port";
+	}
+	return NULL;
+}
+
+static const char *check_store_url(const char *s)
+{
+	static const char *const schemes[] = { "postgresql://", "postgres://",
+					       "mongodb://", "mongodb+srv://",
+					       NULL };
+	size_t i, n = strlen(s);
+
+	if (starts_with(s, "sqlite:"))
+		return s[7] ? NULL : "sqlite: needs a path";
+	for (i = 0; schemes[i]; i++)
+		if (starts_with(s, schemes[i]))
+			return s[strlen(schemes[i])] ? NULL : "has no host";
+	if (n > 3 && !strcmp(s + n - 3, ".db"))
+		return NULL;
+	return "must be sqlite:PATH, PATH.db, postgresql://..., or "
+	       "mongodb://...";
+}
+
+/* "Tag=column,Tag2=column2". */
+static const char *check_columns(const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		size_t item = strcspn(p, ","), tag = strcspn(p, "=,");
+
+		if (!tag || tag >= item || tag + 1 == item ||
+		    memchr(p + tag + 1, '=', item - tag - 1))
+			return "must be Tag=column pairs separated by commas";
+		p += item;
+		if (*p == ',' && !*++p)
+			return "must not end with a comma";
+	}
+	return NULL;
+}
+
+static const char *check_range(const struct option_def *def, double v,
+			       char *why, size_t size)
+{
+	char lo[32], hi[32];
+
+	if (v >= def->min && v <= def->max)
+		return NULL;
+	if (def->kind == OPTK_DURATION) {
+		format_ms(lo, sizeof(lo), def->min);
+		format_ms(hi, sizeof(hi), def->max);
+		snprintf(why, size, "must be from %s to %s", lo, hi);
+	} else {
+		snprintf(why, size, "must be from %g to %g", def->min,
+			 def->max);
+	}
+	return why;
+}
+
+const char *config_check_value(const struct option_def *def, const char *s,
+			       char *why, size_t size)
+{
+	size_t n = strlen(s);
+	size_t max = def->max > 0 && def->kind != OPTK_INT &&
+				     def->kind != OPTK_NUMBER &&
+				     def->kind != OPTK_DURATION
+			     ? (size_t)def->max
+			     : MAX_TEXT;
+	int64_t i;
+	double d;
+
+	if (def->kind == OPTK_FLAG)
+		return NULL;
+	if (!n)
+		return "must not be empty";
+	if (n > max) {
+		snprintf(why, size, "longer than %zu characters", max);
+		return why;
+	}
+	if (has_bad_byte(s))
+		return "contains a control character";
+	switch (def->kind) {
+	case OPTK_SECRET:
+		return all_of(s, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+			       ? NULL
+			       : "must be printable ascii without spaces";
+	case OPTK_URL:
+		return check_url(s);
+	case OPTK_STORE_URL:
+		return check_store_url(s);
+	case OPTK_NUMBER:
+		if (num_parse_double(s, &d) < 0)
+			return "must be a number";
+		return check_range(def, d, why, size);
+	case OPTK_INT:
+		if (num_parse_i64(s, &i) < 0)
+			return "must be a whole number";
+		return check_range(def, (double)i, why, size);
+	case OPTK_DURATION:
+		if (num_parse_duration_ms(s, &i) < 0)
+			return "must be a duration such as 480s, 8m or 2h";
+		return check_range(def, (double)i, why, size);
+	case OPTK_CHOICE:
+		for (i = 0; def->choices[i]; i++)
+			if (!strcmp(def->choices[i], s))
+				return NULL;
+		return "must be emailoctopus, activecampaign or all";
+	case OPTK_ID:
+		return all_of(s, "._-") ? NULL
+					: "may hold only letters, digits, '.', "
+					  "'_' and '-'";
+	case OPTK_TIMEZONE:
+		if (!all_of(s, "/_+-") || s[0] == '/' || strstr(s, ".."))
+			return "must be an iana time zone such as UTC or "
+			       "America/New_York";
+		return NULL;
+	case OPTK_HOST:
+		return all_of(s, ".-:[]") ? NULL : "must be a host name";
+	case OPTK_COLUMNS:
+		return check_columns(s);
+	case OPTK_STRING:
+	case OPTK_PATH:
+	case OPTK_FLAG:
+		break;
+	}
+	return NULL;
+}
+
+/* The value of key in envp when non-empty. */
+static const char *env_lookup(const char *const *envp, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, key, n) && (*envp)[n] == '=')
+			return (*envp)[n + 1] ? *envp + n + 1 : NULL;
+	return NULL;
+}
+
+static void note(struct config *cfg, enum log_level level, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
+
+static void note(struct config *cfg, enum log_level level, const char *fmt,
+		 ...)
+{
+	struct config_note *n;
+	va_list ap;
+
+	if (cfg->n_notes == CONFIG_MAX_NOTES)
+		return;
+	n = &cfg->notes[cfg->n_notes++];
+	n->level = level;
+	va_start(ap, fmt);
+	vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void set(struct config_value *v, const char *value,
+		enum config_source src)
+{
+	free(v->value);
+	v->value = xstrdup(value);
+	v->source = src;
+}
+
+/* Numbers are only shown when nothing secret can hide in them. */
+static int is_echo_safe(const struct option_def *def)
+{
+	return def->kind == OPTK_NUMBER || def->kind == OPTK_INT ||
+	       def->kind == OPTK_DURATION || def->kind == OPTK_CHOICE;
+}
+
+static int validate(struct config *cfg, const struct option_def *def,
+		    struct err *err)
+{
+	struct config_value *v = &cfg->v[def->id];
+	char why_buf[128], src[160], name[80], shown[80] = "";
+	const char *why;
+
+	if (!v->value)
+		return 0;
+	why = config_check_value(def, v->value, why_buf, sizeof(why_buf));
+	if (!why) {
+		if (def->kind == OPTK_INT || def->kind == OPTK_DURATION) {
+			if (def->kind == OPTK_INT)
+				num_parse_i64(v->value, &v->i);
+			else
+				num_parse_duration_ms(v->value, &v->i);
+		} else if (def->kind == OPTK_NUMBER) {
+			num_parse_double(v->value, &v->d);
+		} else if (def->kind == OPTK_URL) {
+			size_t n = strlen(v->value);
+
+			while (n > 0 && v->value[n - 1] == '/')
+				v->value[--n] = '\0';
+		}
+		return 0;
+	}
+	if (def->key)
+		snprintf(name, sizeof(name), "%s", def->key);
+	else
+		snprintf(name, sizeof(name), "--%s", def->flag);
+	if (is_echo_safe(def) && strlen(v->value) <= 32)
+		snprintf(shown, sizeof(shown), " '%s'", v->value);
+	config_source_text(cfg, def->id, src, sizeof(src));
+	if (v->source == SRC_FLAG && !def->key && v->via == def)
+		return err_set(err, ERR_CONFIG, 0, "invalid value%s for '%s': %s",
+			       shown, name, why);
+	return err_set(err, ERR_CONFIG, 0, "invalid value%s for '%s' (from %s): %s",
+		       shown, name, src, why);
+}
+
+/* default < .env < environment < flag, then validate the winner. */
+static int load_layers(struct config *cfg, const struct cli *cli,
+		       const struct env_file *envf, const char *const *envp,
+		       struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+		struct config_value *v = &cfg->v[i];
+		const struct env_entry *e;
+		const char *s;
+
+		if (def->alias_of)
+			continue;
+		if (def->def)
+			set(v, def->def, SRC_DEFAULT);
+		if (def->key) {
+			e = env_file_get(envf, def->key);
+			if (e && e->value[0]) {
+				set(v, e->value, SRC_ENV_FILE);
+				v->line = e->line;
+			}
+			s = env_lookup(envp, def->key);
+			if (s)
+				set(v, s, SRC_ENVIRONMENT);
+		}
+		if (cli->opt[i].value) {
+			set(v, cli->opt[i].value, SRC_FLAG);
+			v->via = cli->opt[i].via;
+		}
+		if (validate(cfg, def, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void note_env_file(struct config *cfg, const struct env_file *envf)
+{
+	int has_secret = 0;
+	size_t i;
+
+	for (i = 0; i < envf->n; i++) {
+		const char *key = envf->entries[i].key;
+		const struct option_def *def = option_by_key(key);
+
+		if (!def && starts_with(key, "ESPSYNC_"))
+			note(cfg, LOG_DEBUG,
+			     "unknown key '%.64s' in '%.64s' line %d ignored",
+			     key, envf->name, envf->entries[i].line);
+		if (def && envf->entries[i].value[0] &&
+		    (def->kind == OPTK_SECRET ||
+		     (def->kind == OPTK_STORE_URL &&
+		      strchr(envf->entries[i].value, '@'))))
+			has_secret = 1;
+	}
+	if (has_secret && envf->is_group_readable)
+		note(cfg, LOG_WARN,
+		     "env file '%.80s' holds a secret and is readable by "
+		     "others; run chmod 600 '%.80s'",
+		     envf->name, envf->name);
+}
+
+/* --store/ESPSYNC_STORE, else the earlier tool's MongoDB settings. */
+static void resolve_store(struct config *cfg)
+{
+	const struct config_value *store = &cfg->v[OPT_STORE];
+	char url[1024];
+
+	cfg->store_key = OPT_STORE;
+	if (store->source > SRC_DEFAULT) {
+		cfg->store_url = xstrdup(store->value);
+	} else if (cfg->v[OPT_MONGO_CONNECTION_URL].value) {
+		cfg->store_key = OPT_MONGO_CONNECTION_URL;
+		cfg->store_url =
+			xstrdup(cfg->v[OPT_MONGO_CONNECTION_URL].value);
+	} else if (cfg->v[OPT_MONGODB_HOST].value) {
+		const char *db = cfg->v[OPT_MONGODB_DATABASE].value;
+
+		cfg->store_key = OPT_MONGODB_HOST;
+		snprintf(url, sizeof(url), "mongodb://%s:%lld%s%s",
+			 cfg->v[OPT_MONGODB_HOST].value,
+			 (long long)cfg->v[OPT_MONGODB_PORT].i, db ? "/" : "",
+			 db ? db : "");
+		cfg->store_url = xstrdup(url);
+	} else {
+		cfg->store_url = xstrdup(store->value);
+	}
+}
+
+/* The API host of url ("https://acme.api-us1.com/x" -> acme.api-us1.com). */
+static char *url_host(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	h = h ? h + 3 : url;
+	if (h[0] == '[')
+		n = strcspn(h, "]") + 1;
+	else
+		n = strcspn(h, ":/");
+	return xstrndup(h, n);
+}
+
+static void resolve_providers(struct config *cfg)
+{
+	struct provider_config *eo = &cfg->eo, *ac = &cfg->ac;
+	const char *account = cfg->v[OPT_ACCOUNT].value;
+	const char *ac_url = cfg->v[OPT_AC_API_URL].value;
+	const char *ac_key = cfg->v[OPT_AC_API_KEY].value;
+
+	eo->name = "emailoctopus";
+	eo->api_url = cfg->v[OPT_EO_API_URL].value;
+	eo->api_key = cfg->v[OPT_EO_API_KEY].value;
+	eo->account = account ? account : "default";
+	eo->timezone = "UTC";
+	eo->rate_per_sec = cfg->v[OPT_RATE_EO].d;
+	eo->burst = cfg->v[OPT_BURST_EO].d;
+	eo->is_configured = eo->api_key != NULL;
+	if (!eo->is_configured)
+		snprintf(eo->missing, sizeof(eo->missing),
+			 "EMAILOCTOPUS_API_KEY");
+
+	ac->name = "activecampaign";
+	ac->api_url = ac_url;
+	ac->api_key = ac_key;
+	if (ac_url)
+		cfg->ac_host = url_host(ac_url);
+	ac->account = account ? account : cfg->ac_host;
+	ac->timezone = cfg->v[OPT_AC_TIMEZONE].value;
+	ac->rate_per_sec = cfg->v[OPT_RATE_AC].d;
+	ac->burst = ac->rate_per_sec < 1 ? 1 : ac->rate_per_sec;
+	ac->is_configured = ac_url && ac_key;
+	snprintf(ac->missing, sizeof(ac->missing), "%s%s%s",
+		 ac_url ? "" : "ACTIVECAMPAIGN_API_URL",
+		 !ac_url && !ac_key ? " and " : "",
+		 ac_key ? "" : "ACTIVECAMPAIGN_API_KEY");
+}
+
+int config_load(struct config *out, const struct cli *cli,
+		const char *const *envp, struct err *err)
+{
+	struct env_file envf;
+	const char *path = cli->opt[OPT_ENV_FILE].value;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	env_file_init(&envf);
+	out->env_file = xstrdup(path ? path : option_get(OPT_ENV_FILE)->def);
+	if (!out->env_file[0]) {
+		err_set(err, ERR_CONFIG, 0,
+			"invalid value for '--env-file': must not be empty");
+		goto done;
+	}
+	if (env_file_load(&envf, out->env_file, path != NULL, err) < 0)
+		goto done;
+	out->is_env_file_loaded = envf.is_loaded;
+	note_env_file(out, &envf);
+	if (load_layers(out, cli, &envf, envp, err) < 0)
+		goto done;
+	resolve_store(out);
+	resolve_providers(out);
+	out->verbosity = cli->opt[OPT_QUIET].value ? -1 : cli->verbose_count;
+	out->is_json = cli->opt[OPT_JSON].value != NULL;
+	out->max_runtime_ms = out->v[OPT_MAX_RUNTIME].value
+				      ? out->v[OPT_MAX_RUNTIME].i
+				      : 0;
+	out->seed = cli->seed;
+	out->is_seed_export = cli->is_seed_export;
+	rc = 0;
+done:
+	env_file_release(&envf);
+	return rc;
+}
+
+void config_release(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__COUNT; i++)
+		free(cfg->v[i].value);
+	free(cfg->env_file);
+	free(cfg->store_url);
+	free(cfg->ac_host);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,99 @@
+/* The parsed configuration: built-in defaults < .env file < environment <
+ * flags, every value validated and its source remembered. config_load fills
+ * a struct config that the commands then only read; it owns its strings
+ * until config_release. Nothing below cmd/ reads the environment: the
+ * caller passes it in. */
+#ifndef ESPSYNC_CONFIG_H
+#define ESPSYNC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/cli.h"
+#include "config/options.h"
+#include "util/err.h"
+#include "util/log.h"
+
+enum config_source {
+	SRC_UNSET = 0,
+	SRC_DEFAULT,
+	SRC_ENV_FILE,
+	SRC_ENVIRONMENT,
+	SRC_FLAG,
+};
+
+struct config_value {
+	char *value; /* NULL: unset */
+	enum config_source source;
+	int line;			/* SRC_ENV_FILE */
+	const struct option_def *via;	/* SRC_FLAG; NULL: the seed form */
+	int64_t i;			/* OPTK_INT; OPTK_DURATION in ms */
+	double d;			/* OPTK_NUMBER */
+};
+
+/* One provider account as the commands need it. */
+struct provider_config {
+	const char *name;	/* "emailoctopus" */
+	const char *api_url;	/* no trailing slash; NULL when unset */
+	const char *api_key;	/* never printed */
+	const char *account;	/* store account name */
+	const char *timezone;	/* IANA name */
+	double rate_per_sec, burst;
+	int is_configured;
+	char missing[96]; /* keys to set when not configured */
+};
+
+/* Something to tell the user once logging is set up. */
+struct config_note {
+	enum log_level level;
+	char msg[256];
+};
+
+#define CONFIG_MAX_NOTES 8
+
+struct config {
+	struct config_value v[OPT__COUNT];
+	char *env_file;	     /* path read (or looked for) */
+	int is_env_file_loaded;
+	/* Resolved store: --store/ESPSYNC_STORE, else the seed MongoDB keys,
+	 * else the default. store_key names the key that decided it. */
+	char *store_url;
+	enum option_id store_key;
+	struct provider_config eo, ac;
+	char *ac_host; /* storage for ac.account's default */
+	int verbosity;	      /* -1 quiet, 0 normal, 1+ verbose */
+	int is_json;
+	int64_t max_runtime_ms; /* 0: none */
+	enum seed_action seed;
+	int is_seed_export;
+	struct config_note notes[CONFIG_MAX_NOTES];
+	size_t n_notes;
+};
+
+/* Loads the layers for cli's flags. envp is a NULL-terminated "KEY=VALUE"
+ * array (the process environment in main, a fixture in tests). ERR_CONFIG
+ * (exit 2) names the key and where the bad value came from, never a
+ * secret's value. out must be released even on failure. */
+int config_load(struct config *out, const struct cli *cli,
+		const char *const *envp, struct err *err);
+void config_release(struct config *cfg);
+
+/* Value text, or NULL when unset. */
+const char *config_str(const struct config *cfg, enum option_id id);
+int config_is_set(const struct config *cfg, enum option_id id);
+/* Given on the command line (not only defaulted). */
+int config_is_flag(const struct config *cfg, enum option_id id);
+
+/* Where a value came from: "default", "'.env' line 7", "environment",
+ * "--store", "seed form" or "unset". */
+void config_source_text(const struct config *cfg, enum option_id id,
+			char *out, size_t size);
+/* "default", ".env", "environment", "flag", "unset" (for JSON). */
+const char *config_source_name(enum config_source src);
+
+/* Checks one value against its table entry; returns NULL when fine, else
+ * the reason (static text or written into why_buf). */
+const char *config_check_value(const struct option_def *def, const char *s,
+			       char *why_buf, size_t why_size);
+
+#endif

@@ -1,0 +1,139 @@
+/* The one option table: every flag and configuration key, which commands
+ * accept it, its default, how it is validated and its help text. The parser,
+ * `--help`, the man page and `espsync check` are all driven by it. The
+ * tables are static and read-only. */
+#ifndef ESPSYNC_OPTIONS_H
+#define ESPSYNC_OPTIONS_H
+
+#include <stddef.h>
+
+enum option_id {
+	/* configuration keys (environment / .env), some with a flag */
+	OPT_EO_API_KEY = 0,
+	OPT_EO_API_URL,
+	OPT_AC_API_URL,
+	OPT_AC_API_KEY,
+	OPT_AC_TIMEZONE,
+	OPT_STORE,
+	OPT_ACCOUNT,
+	OPT_MONGODB_HOST,
+	OPT_MONGODB_PORT,
+	OPT_MONGODB_DATABASE,
+	OPT_MONGO_CONNECTION_URL,
+	OPT_EXPORT_DIR,
+	OPT_RATE_EO,
+	OPT_BURST_EO,
+	OPT_RATE_AC,
+	OPT_CSV_COLUMNS,
+	OPT_MAX_INFLIGHT,
+	OPT_LOOKBACK,
+	/* global flags */
+	OPT_ENV_FILE,
+	OPT_MAX_RUNTIME,
+	OPT_VERBOSE,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_HELP_MAN,
+	/* command flags */
+	OPT_PROVIDER,
+	OPT_CAMPAIGN,
+	OPT_FULL,
+	OPT_INCREMENTAL,
+	OPT_HOURS,
+	OPT_STREAMS,
+	OPT_NO_FORMULA_PROTECT,
+	OPT_STREAM,
+	/* seed-compatible form only */
+	OPT_SEED_ALL,
+	OPT_SEED_EXPORT_CSV,
+	OPT_SEED_STATS,
+	OPT_MONGO_URL,
+	OPT__COUNT
+};
+
+/* How a value is validated (config.c) and shown (check, help). */
+enum opt_kind {
+	OPTK_FLAG = 0,	/* no value */
+	OPTK_STRING,	/* printable text */
+	OPTK_SECRET,	/* printable, no spaces; never shown */
+	OPTK_URL,	/* http(s)://host[:port][/path], no credentials */
+	OPTK_STORE_URL, /* store URL; shown only redacted */
+	OPTK_NUMBER,	/* decimal number in [min, max] */
+	OPTK_INT,	/* whole number in [min, max] */
+	OPTK_DURATION,	/* "480s", "8m", "2h"; milliseconds in [min, max] */
+	OPTK_CHOICE,	/* one of choices */
+	OPTK_ID,	/* [A-Za-z0-9._-]+, e.g. a campaign id */
+	OPTK_PATH,	/* file or directory path */
+	OPTK_TIMEZONE,	/* IANA zone name */
+	OPTK_HOST,	/* host name or address */
+	OPTK_COLUMNS,	/* "Tag=column,Tag2=column2" */
+};
+
+/* Where an option is accepted. */
+enum cmd_bits {
+	CMDB_GLOBAL = 1 << 0,
+	CMDB_SYNC = 1 << 1,
+	CMDB_EXPORT = 1 << 2,
+	CMDB_STATS = 1 << 3,
+	CMDB_STATE = 1 << 4,
+	CMDB_CHECK = 1 << 5,
+	CMDB_HELP = 1 << 6,
+	CMDB_SEED = 1 << 7, /* the earlier tool's flags, without a command */
+};
+
+enum opt_flags {
+	OPTF_HIDDEN = 1 << 0,	   /* not in --help or the man page */
+	OPTF_REPEATABLE = 1 << 1,  /* counted (-v -v) */
+	OPTF_SEED_ACTION = 1 << 2, /* one of the five seed actions */
+};
+
+struct option_def {
+	enum option_id id;
+	const char *flag; /* long name without "--"; NULL: key only */
+	char short_flag;  /* 'v', or 0 */
+	const char *key;  /* configuration key; NULL: flag only */
+	const char *arg;  /* value name in help; NULL for flags */
+	enum opt_kind kind;
+	unsigned commands; /* enum cmd_bits where the flag is accepted */
+	unsigned flags;	   /* enum opt_flags */
+	const char *def;   /* built-in default as text, or NULL */
+	double min, max;   /* OPTK_NUMBER/INT; OPTK_DURATION in ms */
+	const char *const *choices; /* OPTK_CHOICE, NULL-terminated */
+	enum option_id alias_of;    /* value lands in this slot; 0 (never an
+				       alias target): none */
+	const char *help;	    /* one line, lowercase */
+};
+
+/* A command as the parser and the help generator know it; main.c binds the
+ * name to its function. */
+struct command_spec {
+	const char *name;
+	unsigned bit;	       /* enum cmd_bits */
+	const char *synopsis;  /* arguments after the name */
+	const char *summary;   /* one line */
+	const char *details;   /* paragraph for --help and the man page */
+};
+
+#define ESPSYNC_VERSION "0.1.0"
+
+/* Summaries shared by main.c's command table and the help generator. */
+#define SUMMARY_SYNC "copy provider data into the store"
+#define SUMMARY_EXPORT "write one csv file per sent campaign"
+#define SUMMARY_STATS "show what the store holds"
+#define SUMMARY_STATE "show or reset sync checkpoints"
+#define SUMMARY_CHECK "validate configuration, reach store and providers"
+#define SUMMARY_HELP "show help for a command"
+
+const struct option_def *option_get(enum option_id id);
+/* Long flag name without dashes; NULL when unknown. */
+const struct option_def *option_by_flag(const char *name, size_t len);
+const struct option_def *option_by_short(char c);
+/* Configuration key ("ESPSYNC_STORE"); NULL when unknown. */
+const struct option_def *option_by_key(const char *key);
+
+const struct command_spec *command_specs(size_t *n);
+const struct command_spec *command_spec_find(const char *name);
+
+#endif
