@@ -117,6 +117,13 @@ struct store_ops {
 	int (*campaign_fields)(struct store *s, const char *provider,
 			       const char *account, const char *campaign_id,
 			       struct buf *out, struct err *err);
+	/* Newest run of provider (any when NULL) with this status; *found =
+	 * 0 if none. Optional: NULL in a backend without it (`state show`
+	 * then only knows the newest run). */
+	int (*run_last_status)(struct store *s, const char *provider,
+			       enum run_status status, struct run_row *out,
+			       struct arena *arena, int *found,
+			       struct err *err);
 };
 
 /* Every backend's struct begins with this. */
