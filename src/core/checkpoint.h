@@ -1,0 +1,62 @@
+/* Checkpoint values kept in sync_state: the small JSON documents of each
+ * stream kind, parsed and formatted in one place. Stream names:
+ * "campaign:<id>", "reports:<id>:<status>", "contacts:<list>:<status>".
+ * Parsers accept anything (a missing or unreadable value is "no state"). */
+#ifndef ESPSYNC_CHECKPOINT_H
+#define ESPSYNC_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/records.h"
+#include "util/buf.h"
+
+#define CKPT_COUNTERS_MAX 200
+
+/* campaign:<id> = {"counters":"…","checked_at":N,"complete":bool,
+ * "done":["links","sent",…]}; done lists the finished sub-streams of an
+ * incomplete pass (by the names given to parse/format). */
+struct ckpt_campaign {
+	int has_state;
+	char counters[CKPT_COUNTERS_MAX];
+	int64_t checked_at; /* epoch s, TIME_NULL when unknown */
+	int is_complete;
+	unsigned done_mask; /* bit i: names[i] finished */
+};
+
+void ckpt_campaign_parse(struct ckpt_campaign *out, const char *value,
+			 const char *const *names, size_t n_names);
+int ckpt_campaign_format(struct buf *out, const struct ckpt_campaign *c,
+			 const char *const *names, size_t n_names);
+
+/* The summary counters joined with commas, for change detection. */
+void ckpt_counters(char *out, size_t size, const struct campaign_stats *s);
+
+/* reports:<id>:<status> = {"starting_after":"<cursor>"}. The cursor goes
+ * into out (empty when none). */
+void ckpt_cursor_parse(struct buf *out, const char *value);
+int ckpt_cursor_format(struct buf *out, const char *cursor);
+
+/* contacts:<list>:<status> = {"since":"<ISO>"|null,
+ * "starting_after":"…"|null, "pass_started_at":N, "newest":"<ISO>"|null}.
+ * since is the last_updated_at.gte filter of the pass (while a cursor is
+ * set) or of the next pass (when the cursor is null). */
+struct ckpt_contacts {
+	int has_state;
+	int64_t since; /* TIME_NULL: no filter */
+	struct buf cursor;
+	int64_t pass_started_at; /* TIME_NULL when unknown */
+	int64_t newest;		 /* TIME_NULL when none seen */
+};
+
+void ckpt_contacts_init(struct ckpt_contacts *c);
+void ckpt_contacts_release(struct ckpt_contacts *c);
+void ckpt_contacts_parse(struct ckpt_contacts *out, const char *value);
+int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c);
+
+/* The next filter after a completed pass: min(pass start, newest seen)
+ * minus the lookback overlap. */
+int64_t ckpt_next_since(int64_t pass_started_at, int64_t newest,
+			int64_t lookback_s);
+
+#endif

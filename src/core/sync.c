@@ -1,0 +1,699 @@
+/* Sync entry points: request validation, the probe, the --campaign lookup,
+ * the run log (run_begin/run_finish) and the mapping of what happened to
+ * one error. The page loop itself is in sync_streams.c. */
+#include "core/sync_internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "source/emailoctopus.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/jsonw.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_ACCOUNT "default"
+#define DEFAULT_LOOKBACK_S 3600
+#define DEFAULT_HOURS 24
+#define DEFAULT_INFLIGHT 8
+#define MAX_INFLIGHT 64
+#define PROBE_ATTEMPTS 4
+
+static const char *const provider_names[PROVIDER__COUNT] = {
+	"emailoctopus", "activecampaign"
+};
+
+static const char *const stream_names[] = { "campaigns", "reports",
+					    "participants", "activities",
+					    "contacts", "lists" };
+
+const char *provider_name(enum provider_id p)
+{
+	return (unsigned)p < PROVIDER__COUNT ? provider_names[p] : "unknown";
+}
+
+int provider_parse(const char *s, enum provider_id *out)
+{
+	size_t i;
+
+	for (i = 0; s && i < PROVIDER__COUNT; i++)
+		if (strcasecmp(s, provider_names[i]) == 0) {
+			*out = (enum provider_id)i;
+			return 0;
+		}
+	return -1;
+}
+
+int sync_streams_parse(const char *list, unsigned *out, struct err *err)
+{
+	unsigned bits = 0;
+	const char *p = list;
+
+	if (!list || !*list)
+		return err_set(err, ERR_USAGE, 0, "empty stream list");
+	while (*p) {
+		size_t n = strcspn(p, ","), i;
+		const char *w = p;
+		size_t wn = n;
+		int is_known = 0;
+
+		while (wn && (*w == ' ' || *w == '\t')) {
+			w++;
+			wn--;
+		}
+		while (wn && (w[wn - 1] == ' ' || w[wn - 1] == '\t'))
+			wn--;
+		if (wn == 3 && strncmp(w, "all", 3) == 0) {
+			bits |= STREAM_ALL;
+			is_known = 1;
+		}
+		for (i = 0; i < SLOT__COUNT && !is_known; i++)
+			if (strlen(stream_names[i]) == wn &&
+			    strncmp(w, stream_names[i], wn) == 0) {
+				bits |= 1u << i;
+				is_known = 1;
+			}
+		if (!is_known)
+			return err_set(err, ERR_USAGE, 0,
+				       "unknown stream '%.*s': expected "
+				       "campaigns, reports, participants, "
+				       "activities, contacts, lists or all",
+				       (int)(wn > 40 ? 40 : wn), w);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*out = bits;
+	return 0;
+}
+
+/* Replaces every occurrence of the key in a message with "***". */
+static void scrub(struct err *e, const char *key)
+{
+	size_t kn = key ? strlen(key) : 0;
+	char *hit;
+
+	if (!e || kn < 4)
+		return;
+	while ((hit = strstr(e->msg, key)) != NULL) {
+		size_t rest = strlen(hit + kn);
+
+		memcpy(hit, "***", 3);
+		memmove(hit + 3, hit + kn, rest + 1);
+	}
+}
+
+static const struct source *source_for(enum provider_id p, struct err *err)
+{
+	if (p == PROVIDER_EMAILOCTOPUS)
+		return &source_emailoctopus;
+	err_set(err, ERR_CONFIG, 0, "provider '%s' is not supported yet",
+		provider_name(p));
+	return NULL;
+}
+
+/* Checks what the request carries; a normalised copy of the API URL (no
+ * trailing slash) goes to api_url. */
+static int validate(const struct sync_request *req, struct buf *api_url,
+		    struct err *err)
+{
+	struct buf origin = BUF_INIT;
+	const char *k;
+	int rc = -1;
+
+	if (!req) {
+		err_set(err, ERR_USAGE, 0, "no sync request");
+		goto done;
+	}
+	if (!source_for(req->provider, err))
+		goto done;
+	if (!req->api_url || source_url_origin(&origin, req->api_url) < 0 ||
+	    (strncmp(buf_str(&origin), "https://", 8) != 0 &&
+	     strncmp(buf_str(&origin), "http://", 7) != 0)) {
+		err_set(err, ERR_CONFIG, 0,
+			"invalid %s api url '%.80s': expected "
+			"https://host[:port]",
+			provider_name(req->provider),
+			req->api_url ? req->api_url : "");
+		goto done;
+	}
+	buf_reset(api_url);
+	buf_puts(api_url, req->api_url);
+	while (api_url->len && api_url->data[api_url->len - 1] == '/')
+		api_url->data[--api_url->len] = '\0';
+	if (!req->api_key || !*req->api_key) {
+		err_set(err, ERR_CONFIG, 0,
+			"no api key for %s: set EMAILOCTOPUS_API_KEY",
+			provider_name(req->provider));
+		goto done;
+	}
+	for (k = req->api_key; *k; k++)
+		if ((unsigned char)*k < 0x20 || *k == 0x7f) {
+			err_set(err, ERR_CONFIG, 0,
+				"the %s api key contains control characters",
+				provider_name(req->provider));
+			goto done;
+		}
+	if (req->campaign_id &&
+	    (!*req->campaign_id || strlen(req->campaign_id) > 200)) {
+		err_set(err, ERR_USAGE, 0, "invalid campaign id '%.60s'",
+			req->campaign_id);
+		goto done;
+	}
+	if (req->hours < 0 || req->lookback_s < 0) {
+		err_set(err, ERR_USAGE, 0,
+			"hours and lookback must not be negative");
+		goto done;
+	}
+	rc = 0;
+done:
+	buf_release(&origin);
+	return rc;
+}
+
+static void fetch_options_for(struct fetch_options *fo,
+			      const struct source *src,
+			      const struct sync_request *req,
+			      const char *const *headers)
+{
+	struct fetch_options def = FETCH_OPTIONS_INIT;
+
+	*fo = def;
+	fo->rate_per_sec =
+		req->rate_per_sec > 0 ? req->rate_per_sec : src->rate_per_sec;
+	fo->burst = req->burst > 0 ? req->burst : src->burst;
+	fo->max_inflight = req->max_inflight > 0 ? req->max_inflight
+						 : DEFAULT_INFLIGHT;
+	if (fo->max_inflight > MAX_INFLIGHT)
+		fo->max_inflight = MAX_INFLIGHT;
+	fo->retry_403_attempts = src->retry_403_attempts;
+	fo->is_503_throttle = src->is_503_throttle;
+	fo->deadline_mono_ms = req->deadline_mono_ms;
+	fo->seed = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
+	fo->headers = headers;
+	fo->remaining_header = src->remaining_header;
+	fo->retry_after_headers = src->retry_after_headers;
+	fo->secret_params = src->secret_params;
+}
+
+/* One request run to completion (the probe and the --campaign lookup). */
+struct one_shot {
+	enum fetch_outcome outcome;
+	long status;
+	struct buf body;
+	struct err err;
+	int wants_json;
+};
+
+static enum fetch_verdict one_shot_done(void *userdata,
+					const struct fetch_result *res)
+{
+	struct one_shot *o = userdata;
+	struct json_doc *doc = NULL;
+
+	if (res->outcome == FETCH_OK && o->wants_json) {
+		if (json_parse(&doc, res->body, res->body_len, NULL) < 0)
+			return FETCH_RETRY;
+		json_doc_free(doc);
+	}
+	o->outcome = res->outcome;
+	o->status = res->status;
+	o->err = res->err;
+	buf_reset(&o->body);
+	buf_append(&o->body, res->body, res->body_len);
+	return FETCH_ACCEPT;
+}
+
+static int one_shot_run(struct one_shot *o, struct fetch_options *fo,
+			const char *url, struct err *err)
+{
+	struct fetch *f = fetch_new(fo, err);
+	int rc = -1;
+
+	if (!f)
+		goto done;
+	o->outcome = FETCH_CANCELLED;
+	if (fetch_submit(f, url, one_shot_done, o) < 0 ||
+	    fetch_run(f, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	fetch_free(f);
+	return rc;
+}
+
+static void host_of(char *out, size_t n, const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t len;
+
+	p = p ? p + 3 : url;
+	len = strcspn(p, "/?#");
+	snprintf(out, n, "%.*s", (int)(len > 100 ? 100 : len), p);
+}
+
+/* Turns a one-shot outcome other than FETCH_OK into err. */
+static int one_shot_error(const struct one_shot *o, const struct source *src,
+			  const char *api_url, const char *what,
+			  struct err *err)
+{
+	char host[128];
+
+	switch (o->outcome) {
+	case FETCH_OK:
+		return 0;
+	case FETCH_HTTP_ERROR:
+		src->http_error(err, o->status, buf_str(&o->body), o->body.len,
+				what);
+		return -1;
+	case FETCH_FAILED:
+		if (o->err.kind == ERR_PARSE)
+			return err_set(err, ERR_PARSE, 0,
+				       "%s answered %s with a body that is not "
+				       "json",
+				       src->name, what);
+		host_of(host, sizeof(host), api_url);
+		return err_set(err, ERR_NET, o->err.code,
+			       "cannot reach %s at '%s': %s", src->name, host,
+			       o->err.msg);
+	case FETCH_CANCELLED:
+	default:
+		return err_set(err, ERR_PARTIAL, 0,
+			       "time budget reached before %s answered; "
+			       "nothing was synced",
+			       src->name);
+	}
+}
+
+int sync_probe(const struct sync_request *req, struct probe_result *out,
+	       struct err *err)
+{
+	const struct source *src;
+	struct buf api_url = BUF_INIT, auth = BUF_INIT, url = BUF_INIT;
+	struct one_shot o;
+	struct fetch_options fo;
+	struct source_query q = { .endpoint = SRC_PROBE };
+	struct json_doc *doc = NULL;
+	const char *headers[2] = { NULL, NULL };
+	int64_t t0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.body, (size_t)1 << 20);
+	if (validate(req, &api_url, err) < 0)
+		goto done;
+	src = source_for(req->provider, err);
+	src->auth_header(&auth, req->api_key);
+	headers[0] = buf_str(&auth);
+	fetch_options_for(&fo, src, req, headers);
+	fo.max_attempts = PROBE_ATTEMPTS;
+	fo.max_body_bytes = (size_t)1 << 20;
+	src->url(&url, buf_str(&api_url), &q);
+	t0 = clock_mono_ms();
+	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0)
+		goto done;
+	out->latency_ms = clock_mono_ms() - t0;
+	out->status = o.status;
+	if (one_shot_error(&o, src, buf_str(&api_url), "the lists", err) < 0)
+		goto done;
+	if (json_parse(&doc, buf_str(&o.body), o.body.len, NULL) == 0)
+		src->probe_detail(out->detail, sizeof(out->detail),
+				  json_root(doc));
+	else
+		snprintf(out->detail, sizeof(out->detail),
+			 "reached, answer is not json");
+	rc = 0;
+done:
+	if (rc < 0)
+		scrub(err, req ? req->api_key : NULL);
+	json_doc_free(doc);
+	buf_release(&o.body);
+	buf_release(&api_url);
+	buf_release(&auth);
+	buf_release(&url);
+	return rc;
+}
+
+/* Store and progress plumbing used by the streams. */
+
+int sync_commit(struct sync_ctx *ctx)
+{
+	struct store_counts c = { 0, 0, 0, 0 };
+	struct err e = ERR_INIT;
+	int rc = 0;
+
+	if (batch_count(&ctx->batch) == 0 && ctx->batch.n_states == 0)
+		return 0;
+	if (ctx->is_fatal) {
+		rc = -1;
+	} else if (ctx->store->ops->write_batch(ctx->store, &ctx->batch, &c,
+						&e) < 0) {
+		if (e.kind == ERR_NONE)
+			e.kind = ERR_STORE;
+		sync_fatal(ctx, &e);
+		rc = -1;
+	} else {
+		ctx->report->rows_inserted += c.inserted;
+		ctx->report->rows_updated += c.updated;
+		ctx->report->rows_unchanged += c.unchanged;
+	}
+	batch_clear(&ctx->batch);
+	return rc;
+}
+
+void sync_fatal(struct sync_ctx *ctx, const struct err *e)
+{
+	if (!ctx->is_fatal) {
+		ctx->is_fatal = 1;
+		ctx->fatal = *e;
+		scrub(&ctx->fatal, ctx->req->api_key);
+	}
+	if (ctx->fetch)
+		fetch_stop(ctx->fetch);
+}
+
+void sync_failure(struct sync_ctx *ctx, const struct err *e)
+{
+	struct err copy = *e;
+
+	scrub(&copy, ctx->req->api_key);
+	if (ctx->n_failed++ == 0)
+		ctx->first_failure = copy;
+	sync_warn(ctx, "%s", copy.msg);
+}
+
+void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	progress_clear(&ctx->progress);
+	log_warn("%s", buf_str(&b));
+	buf_release(&b);
+}
+
+/* --campaign ID: the campaign must exist before a run is recorded. */
+static int lookup_campaign(struct sync_ctx *ctx, struct fetch_options *fo,
+			   struct one_shot *o, struct err *err)
+{
+	struct buf url = BUF_INIT;
+	struct source_query q = { .endpoint = SRC_CAMPAIGN };
+	char what[96];
+	int rc = -1;
+
+	q.campaign_id = ctx->req->campaign_id;
+	ctx->src->url(&url, ctx->req->api_url, &q);
+	o->wants_json = 1;
+	if (one_shot_run(o, fo, buf_str(&url), err) < 0)
+		goto done;
+	if (o->outcome == FETCH_HTTP_ERROR && o->status == 404) {
+		err_set(err, ERR_NOT_FOUND, 404,
+			"campaign '%.80s' not found on %s",
+			ctx->req->campaign_id, ctx->src->name);
+		goto done;
+	}
+	snprintf(what, sizeof(what), "campaign '%.60s'",
+		 ctx->req->campaign_id);
+	if (one_shot_error(o, ctx->src, ctx->req->api_url, what, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	buf_release(&url);
+	return rc;
+}
+
+/* Maps the looked-up campaign into the batch and starts its work. */
+static int seed_campaign(struct sync_ctx *ctx, const struct one_shot *o,
+			 struct err *err)
+{
+	struct json_doc *doc = NULL;
+	struct source_map m;
+	int rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	m.batch = &ctx->batch;
+	m.newest_updated_at = TIME_NULL;
+	if (json_parse(&doc, buf_str(&o->body), o->body.len, err) < 0 ||
+	    ctx->src->map_campaign(&m, json_root(doc), err) < 0 ||
+	    ctx->batch.n_campaigns != 1)
+		goto done;
+	ctx->report->records[SLOT_CAMPAIGNS]++;
+	if (!ctx->src->is_reportable(ctx->batch.campaigns[0].status))
+		log_info("campaign '%.80s' is %s: it has no reports",
+			 ctx->req->campaign_id,
+			 ctx->batch.campaigns[0].status
+				 ? ctx->batch.campaigns[0].status
+				 : "without status");
+	sync_start_campaign(ctx, &ctx->batch.campaigns[0]);
+	ctx->campaigns_listing_done = 1;
+	rc = sync_commit(ctx);
+done:
+	json_doc_free(doc);
+	return rc;
+}
+
+static const char *run_status_name(enum run_status s)
+{
+	switch (s) {
+	case RUN_COMPLETE:
+		return "complete";
+	case RUN_PARTIAL:
+		return "partial";
+	case RUN_FAILED:
+		return "failed";
+	default:
+		return "running";
+	}
+}
+
+static void records_json(struct buf *b, const struct sync_report *r)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	for (i = 0; i < SLOT__COUNT; i++) {
+		jsonw_key(b, stream_names[i], i == 0);
+		jsonw_int(b, r->records[i]);
+	}
+	buf_putc(b, '}');
+}
+
+/* Decides the run status and the error returned for it. */
+static enum run_status conclude(struct sync_ctx *ctx, int64_t budget_s,
+				struct err *err)
+{
+	int is_cut_short = ctx->fetch && fetch_is_cut_short(ctx->fetch);
+
+	if (ctx->is_fatal) {
+		*err = ctx->fatal;
+		return RUN_FAILED;
+	}
+	if (ctx->n_failed && !is_cut_short) {
+		*err = ctx->first_failure;
+		if (err->kind != ERR_NET && err->kind != ERR_HTTP &&
+		    err->kind != ERR_PARSE)
+			err->kind = ERR_RUNTIME;
+		if (ctx->n_failed > 1)
+			err_prefix(err, "%d requests failed for good, first",
+				   ctx->n_failed);
+		return RUN_FAILED;
+	}
+	if (ctx->n_failed || ctx->n_cut || is_cut_short) {
+		if (is_cut_short && budget_s > 0)
+			err_set(err, ERR_PARTIAL, 0,
+				"time budget of %" PRId64 " s reached; state "
+				"saved, run again to continue",
+				budget_s);
+		else
+			err_set(err, ERR_PARTIAL, 0,
+				"sync stopped early; state saved, run again "
+				"to continue");
+		return RUN_PARTIAL;
+	}
+	return RUN_COMPLETE;
+}
+
+static void ctx_init(struct sync_ctx *ctx, struct store *store,
+		     const struct sync_request *req, const struct source *src,
+		     struct sync_report *out)
+{
+	unsigned streams = req->streams & STREAM_ALL;
+	size_t i;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->store = store;
+	ctx->req = req;
+	ctx->src = src;
+	ctx->report = out;
+	if (!streams)
+		streams = STREAM_ALL;
+	ctx->want_campaign_rows = !!(streams & STREAM_CAMPAIGNS);
+	ctx->want_reports = !!(streams & STREAM_REPORTS);
+	ctx->want_participants = !!(streams & STREAM_PARTICIPANTS);
+	ctx->want_events = !!(streams & STREAM_ACTIVITIES);
+	ctx->want_lists = !!(streams & STREAM_LISTS);
+	ctx->want_contacts = !!(streams & STREAM_CONTACTS);
+	ctx->is_tracking = ctx->want_reports && ctx->want_participants &&
+			   ctx->want_events;
+	ctx->lookback_s = req->lookback_s > 0 ? req->lookback_s
+					      : DEFAULT_LOOKBACK_S;
+	ctx->hours = req->hours > 0 ? req->hours : DEFAULT_HOURS;
+	for (i = 0; i < src->n_report_kinds && i < SYNC_MAX_REPORT_KINDS; i++)
+		ctx->done_names[i] = src->report_kinds[i].status;
+	ctx->done_names[i] = "links";
+	ctx->n_done_names = i + 1;
+	batch_init(&ctx->batch, src->name, req->account);
+	progress_init(&ctx->progress, req->progress, stderr, clock_mono_ms());
+}
+
+int sync_run(struct store *store, const struct sync_request *req_in,
+	     struct sync_report *out, struct err *err)
+{
+	struct sync_request req;
+	struct sync_ctx ctx;
+	const struct source *src;
+	struct buf api_url = BUF_INIT, auth = BUF_INIT, url = BUF_INIT;
+	struct buf records = BUF_INIT;
+	struct fetch_options fo;
+	struct fetch_stats fs;
+	struct one_shot o;
+	struct run_row run;
+	struct source_query q = { .endpoint = SRC_PROBE };
+	struct err e = ERR_INIT;
+	const char *headers[2] = { NULL, NULL };
+	int64_t t0 = clock_mono_ms(), changed = 0, budget_s = 0;
+	int has_ctx = 0, attempts, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&o, 0, sizeof(o));
+	memset(&run, 0, sizeof(run));
+	buf_init(&o.body, (size_t)32 << 20);
+	if (!store) {
+		err_set(err, ERR_STORE, 0, "no store to sync into");
+		goto done;
+	}
+	if (validate(req_in, &api_url, err) < 0)
+		goto done;
+	req = *req_in;
+	req.api_url = buf_str(&api_url);
+	if (!req.account || !*req.account)
+		req.account = DEFAULT_ACCOUNT;
+	if (req.deadline_mono_ms > 0)
+		budget_s = (req.deadline_mono_ms - t0 + 999) / 1000;
+	src = source_for(req.provider, err);
+	src->auth_header(&auth, req.api_key);
+	headers[0] = buf_str(&auth);
+	fetch_options_for(&fo, src, &req, headers);
+
+	/* The probe: nothing is written when the key is rejected. */
+	src->url(&url, req.api_url, &q);
+	attempts = fo.max_attempts;
+	fo.max_attempts = PROBE_ATTEMPTS;
+	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0 ||
+	    one_shot_error(&o, src, req.api_url, "the lists", err) < 0)
+		goto done;
+	fo.max_attempts = attempts;
+
+	ctx_init(&ctx, store, &req, src, out);
+	has_ctx = 1;
+	if (req.campaign_id && lookup_campaign(&ctx, &fo, &o, err) < 0)
+		goto done;
+
+	run.provider = src->name;
+	run.account = req.account;
+	run.started_at = clock_wall_s();
+	run.finished_at = TIME_NULL;
+	run.status = RUN_RUNNING;
+	if (store->ops->run_begin(store, &run, err) < 0) {
+		if (err && err->kind == ERR_NONE)
+			err->kind = ERR_STORE;
+		goto done;
+	}
+	out->run_id = run.run_id;
+	ctx.run_started_s = run.started_at;
+
+	ctx.fetch = fetch_new(&fo, &e);
+	if (!ctx.fetch) {
+		sync_fatal(&ctx, &e);
+		goto finish;
+	}
+	if (ctx.want_lists || ctx.want_contacts)
+		sync_start_lists(&ctx);
+	if (req.campaign_id) {
+		if (seed_campaign(&ctx, &o, &e) < 0 && !ctx.is_fatal)
+			sync_failure(&ctx, &e);
+	} else if (ctx.want_campaign_rows || ctx.want_reports ||
+		   ctx.want_participants || ctx.want_events) {
+		sync_start_campaigns(&ctx);
+	}
+	buf_release(&o.body);
+	if (fetch_run(ctx.fetch, &e) < 0)
+		sync_fatal(&ctx, &e);
+	if (!ctx.is_fatal && ctx.want_participants &&
+	    store->ops->link_participants(store, src->name, req.account,
+					  &changed, &e) < 0) {
+		if (e.kind == ERR_NONE)
+			e.kind = ERR_STORE;
+		sync_fatal(&ctx, &e);
+	}
+
+finish:
+	if (ctx.fetch) {
+		fetch_get_stats(ctx.fetch, &fs);
+		out->requests = fs.requests;
+		out->retries = fs.retries;
+		out->throttled = fs.throttled;
+	}
+	run.status = conclude(&ctx, budget_s, &e);
+	out->is_partial = run.status == RUN_PARTIAL;
+	out->elapsed_s = (double)(clock_mono_ms() - t0) / 1000.0;
+	records_json(&records, out);
+	run.finished_at = clock_wall_s();
+	run.requests = out->requests;
+	run.retries = out->retries;
+	run.throttled = out->throttled;
+	run.records_json = buf_str(&records);
+	run.error = run.status == RUN_COMPLETE ? NULL : e.msg;
+	{
+		struct err fe = ERR_INIT;
+
+		if (store->ops->run_finish(store, &run, &fe) < 0 &&
+		    run.status != RUN_FAILED) {
+			if (fe.kind == ERR_NONE)
+				fe.kind = ERR_STORE;
+			e = fe;
+			run.status = RUN_FAILED;
+		}
+	}
+	progress_run_done(&ctx.progress, out, run_status_name(run.status),
+			  clock_mono_ms());
+	if (run.status == RUN_COMPLETE) {
+		rc = 0;
+	} else if (err) {
+		*err = e;
+	}
+done:
+	if (rc < 0)
+		scrub(err, req_in ? req_in->api_key : NULL);
+	if (has_ctx) {
+		sync_streams_release(&ctx);
+		fetch_free(ctx.fetch);
+		batch_release(&ctx.batch);
+	}
+	buf_release(&o.body);
+	buf_release(&records);
+	buf_release(&api_url);
+	buf_release(&auth);
+	buf_release(&url);
+	return rc;
+}

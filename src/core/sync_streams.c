@@ -1,0 +1,807 @@
+/* The page loop of the sync engine: one fetch callback for every stream
+ * (lists, contacts per list and status, campaigns, and per campaign its
+ * summary, links and per-contact reports). Each completed page is mapped by
+ * the source into the batch, its checkpoints are added, and it is written in
+ * one store transaction before the next page is asked for. */
+#include "core/sync_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+enum stream_end { END_OK = 0, END_CUT, END_FAILED, END_GONE };
+
+struct campaign_work {
+	struct sync_ctx *ctx;
+	struct campaign_work *next;
+	struct rec_campaign rec; /* strings owned below */
+	char *id, *name, *subject, *from_name, *from_email, *status, *to_lists;
+	struct ckpt_campaign state; /* as found at the start */
+	char counters[CKPT_COUNTERS_MAX];
+	unsigned done_mask;
+	int pending; /* streams still running */
+	int has_summary, is_unchanged, is_failed, is_cut, is_gone;
+	int64_t events, links;
+};
+
+struct stream {
+	struct sync_ctx *ctx;
+	enum source_endpoint ep;
+	struct campaign_work *cw;
+	size_t kind;	    /* SRC_REPORT: index into report_kinds */
+	char *list_id;	    /* SRC_CONTACTS */
+	const char *status; /* borrowed from the source's tables */
+	char *cursor;	    /* of the page in flight; NULL on the first */
+	char *url;	    /* of the page in flight */
+	int64_t since;	    /* SRC_CONTACTS filter, TIME_NULL for none */
+	int64_t pass_started_at, newest;
+	int is_resumed;
+	struct source_next next;
+};
+
+static enum fetch_verdict on_page(void *userdata,
+				  const struct fetch_result *res);
+
+static unsigned links_bit(const struct sync_ctx *ctx)
+{
+	return 1u << ctx->src->n_report_kinds;
+}
+
+static struct stream *stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
+				 struct campaign_work *cw)
+{
+	struct stream *s = xcalloc(1, sizeof(*s));
+
+	s->ctx = ctx;
+	s->ep = ep;
+	s->cw = cw;
+	s->since = TIME_NULL;
+	s->pass_started_at = ctx->run_started_s;
+	s->newest = TIME_NULL;
+	buf_init(&s->next.url, 64 * 1024);
+	buf_init(&s->next.cursor, 16 * 1024);
+	if (cw)
+		cw->pending++;
+	return s;
+}
+
+static void stream_free(struct stream *s)
+{
+	if (!s)
+		return;
+	free(s->list_id);
+	free(s->cursor);
+	free(s->url);
+	buf_release(&s->next.url);
+	buf_release(&s->next.cursor);
+	free(s);
+}
+
+/* since points at caller storage of 21 bytes. */
+static void query_of(const struct stream *s, struct source_query *q,
+		     char *since)
+{
+	memset(q, 0, sizeof(*q));
+	q->endpoint = s->ep;
+	q->list_id = s->list_id;
+	q->campaign_id = s->cw ? s->cw->id : NULL;
+	q->status = s->status;
+	q->cursor = s->cursor;
+	if (s->since != TIME_NULL) {
+		time_format_iso(s->since, since);
+		q->since_iso = since;
+	}
+}
+
+/* Names the stream in messages: "campaign 'ID' opened report". */
+static void describe(const struct stream *s, char *out, size_t n)
+{
+	switch (s->ep) {
+	case SRC_LISTS:
+		snprintf(out, n, "the list index");
+		break;
+	case SRC_CONTACTS:
+		snprintf(out, n, "%s contacts of list '%.60s'", s->status,
+			 s->list_id);
+		break;
+	case SRC_CAMPAIGNS:
+		snprintf(out, n, "the campaign index");
+		break;
+	case SRC_SUMMARY:
+		snprintf(out, n, "campaign '%.60s' summary", s->cw->id);
+		break;
+	case SRC_LINKS:
+		snprintf(out, n, "campaign '%.60s' links", s->cw->id);
+		break;
+	case SRC_REPORT:
+		snprintf(out, n, "campaign '%.60s' %s report", s->cw->id,
+			 s->status);
+		break;
+	default:
+		snprintf(out, n, "request");
+		break;
+	}
+}
+
+static void stream_submit(struct stream *s)
+{
+	struct sync_ctx *ctx = s->ctx;
+
+	if (!s->url) {
+		struct buf u = BUF_INIT;
+		struct source_query q;
+		char since[21];
+
+		query_of(s, &q, since);
+		if (ctx->src->url(&u, ctx->req->api_url, &q) < 0)
+			BUG("url too long");
+		s->url = buf_detach(&u, NULL);
+	}
+	fetch_submit(ctx->fetch, s->url, on_page, s);
+}
+
+/* Campaign work. */
+
+static void campaign_free(struct campaign_work *cw)
+{
+	if (!cw)
+		return;
+	free(cw->id);
+	free(cw->name);
+	free(cw->subject);
+	free(cw->from_name);
+	free(cw->from_email);
+	free(cw->status);
+	free(cw->to_lists);
+	free(cw);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void campaign_unlink(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	struct campaign_work **pp;
+
+	for (pp = &ctx->campaigns; *pp; pp = &(*pp)->next)
+		if (*pp == cw) {
+			*pp = cw->next;
+			break;
+		}
+}
+
+static void campaign_key(struct buf *b, const char *prefix, const char *id,
+			 const char *suffix)
+{
+	buf_reset(b);
+	buf_printf(b, "%s:%s%s%s", prefix, id, suffix ? ":" : "",
+		   suffix ? suffix : "");
+}
+
+static void add_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
+			       int is_complete)
+{
+	struct ckpt_campaign c;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+
+	if (!ctx->is_tracking)
+		return;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.counters, cw->counters, sizeof(c.counters));
+	c.checked_at = clock_wall_s();
+	c.is_complete = is_complete;
+	c.done_mask = cw->done_mask;
+	campaign_key(&key, "campaign", cw->id, NULL);
+	ckpt_campaign_format(&val, &c, ctx->done_names, ctx->n_done_names);
+	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	buf_release(&key);
+	buf_release(&val);
+}
+
+static void campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	int64_t now = clock_mono_ms();
+	int is_whole = cw->has_summary && !cw->is_failed && !cw->is_cut &&
+		       !cw->is_gone;
+
+	if (cw->is_unchanged) {
+		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
+				       1, now);
+	} else if (is_whole) {
+		if (!ctx->is_fatal) {
+			add_campaign_state(ctx, cw, 1);
+			sync_commit(ctx);
+		}
+		progress_campaign_done(&ctx->progress, cw->id, cw->name,
+				       cw->events, cw->links, 0, now);
+	}
+	ctx->campaigns_active--;
+	progress_unit_done(&ctx->progress, PROG_REPORTS, now);
+	if (ctx->campaigns_listing_done && ctx->campaigns_active == 0)
+		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
+	campaign_unlink(ctx, cw);
+	campaign_free(cw);
+}
+
+static int state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
+		     int *found)
+{
+	struct err e = ERR_INIT;
+
+	*found = 0;
+	buf_reset(out);
+	if (ctx->store->ops->state_get(ctx->store, ctx->src->name,
+				       ctx->req->account, stream, out, found,
+				       &e) < 0) {
+		sync_fatal(ctx, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
+{
+	struct campaign_work *cw;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found = 0;
+
+	if (ctx->is_fatal || !r->campaign_id ||
+	    !ctx->src->is_reportable(r->status))
+		return;
+	if (!ctx->want_reports && !ctx->want_participants && !ctx->want_events)
+		return;
+	cw = xcalloc(1, sizeof(*cw));
+	cw->ctx = ctx;
+	cw->id = xstrdup(r->campaign_id);
+	cw->name = dup_or_null(r->name);
+	cw->subject = dup_or_null(r->subject);
+	cw->from_name = dup_or_null(r->from_name);
+	cw->from_email = dup_or_null(r->from_email);
+	cw->status = dup_or_null(r->status);
+	cw->to_lists = dup_or_null(r->to_lists_json);
+	cw->rec = *r;
+	cw->rec.campaign_id = cw->id;
+	cw->rec.name = cw->name;
+	cw->rec.subject = cw->subject;
+	cw->rec.from_name = cw->from_name;
+	cw->rec.from_email = cw->from_email;
+	cw->rec.status = cw->status;
+	cw->rec.to_lists_json = cw->to_lists;
+	cw->state.checked_at = TIME_NULL;
+	if (ctx->is_tracking) {
+		campaign_key(&key, "campaign", cw->id, NULL);
+		if (state_get(ctx, buf_str(&key), &val, &found) < 0) {
+			campaign_free(cw);
+			goto done;
+		}
+		if (found)
+			ckpt_campaign_parse(&cw->state, buf_str(&val),
+					    ctx->done_names,
+					    ctx->n_done_names);
+	}
+	/* --incremental: a campaign read completely less than `hours` ago is
+	 * not even asked for its summary. */
+	if (ctx->req->mode == SYNC_INCREMENTAL && !ctx->req->campaign_id &&
+	    cw->state.is_complete && cw->state.checked_at != TIME_NULL &&
+	    ctx->run_started_s - cw->state.checked_at < ctx->hours * 3600) {
+		ctx->report->campaigns_skipped++;
+		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
+				       1, clock_mono_ms());
+		campaign_free(cw);
+		goto done;
+	}
+	cw->next = ctx->campaigns;
+	ctx->campaigns = cw;
+	ctx->campaigns_active++;
+	ctx->campaigns_started++;
+	progress_set_total(&ctx->progress, PROG_REPORTS,
+			   ctx->campaigns_started);
+	stream_submit(stream_new(ctx, SRC_SUMMARY, cw));
+done:
+	buf_release(&key);
+	buf_release(&val);
+}
+
+/* After the summary: skip an unchanged campaign, or start the links and
+ * report streams that the last incomplete pass did not finish, resuming
+ * their saved cursors. */
+static void campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	const struct ckpt_campaign *st = &cw->state;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found;
+	size_t i;
+
+	if (ctx->is_tracking && st->has_state && st->is_complete &&
+	    strcmp(st->counters, cw->counters) == 0 &&
+	    ctx->req->mode != SYNC_FULL) {
+		cw->is_unchanged = 1;
+		ctx->report->campaigns_skipped++;
+		add_campaign_state(ctx, cw, 1);
+		goto done;
+	}
+	cw->done_mask = 0;
+	if (ctx->is_tracking && st->has_state && !st->is_complete &&
+	    strcmp(st->counters, cw->counters) == 0)
+		cw->done_mask = st->done_mask;
+	add_campaign_state(ctx, cw, 0);
+	if (ctx->want_reports && !(cw->done_mask & links_bit(ctx)))
+		stream_submit(stream_new(ctx, SRC_LINKS, cw));
+	if (!ctx->want_participants && !ctx->want_events)
+		goto done;
+	for (i = 0; i < ctx->src->n_report_kinds; i++) {
+		const struct source_report_kind *k = &ctx->src->report_kinds[i];
+		struct stream *s;
+
+		if (cw->done_mask & (1u << i))
+			continue;
+		s = stream_new(ctx, SRC_REPORT, cw);
+		s->kind = i;
+		s->status = k->status;
+		if (ctx->is_tracking && st->has_state && !st->is_complete) {
+			campaign_key(&key, "reports", cw->id, k->status);
+			if (state_get(ctx, buf_str(&key), &val, &found) == 0 &&
+			    found) {
+				ckpt_cursor_parse(&val, buf_str(&val));
+				if (val.len) {
+					s->cursor = xstrdup(buf_str(&val));
+					s->is_resumed = 1;
+				}
+			}
+		}
+		stream_submit(s);
+	}
+done:
+	buf_release(&key);
+	buf_release(&val);
+}
+
+/* Contacts of one list in one status, filtered by last_updated_at.gte from
+ * the previous pass unless the run is full. */
+static void contacts_start(struct sync_ctx *ctx, const char *list_id,
+			   const char *status)
+{
+	struct stream *s = stream_new(ctx, SRC_CONTACTS, NULL);
+	struct ckpt_contacts st;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found = 0;
+
+	ckpt_contacts_init(&st);
+	s->list_id = xstrdup(list_id);
+	s->status = status;
+	buf_printf(&key, "contacts:%s:%s", list_id, status);
+	if (state_get(ctx, buf_str(&key), &val, &found) < 0) {
+		stream_free(s);
+		goto done;
+	}
+	if (found)
+		ckpt_contacts_parse(&st, buf_str(&val));
+	if (ctx->req->mode != SYNC_FULL || st.since == TIME_NULL) {
+		s->since = ctx->req->mode == SYNC_FULL ? TIME_NULL : st.since;
+		if (st.cursor.len) {
+			s->cursor = xstrdup(buf_str(&st.cursor));
+			s->is_resumed = 1;
+			if (st.pass_started_at != TIME_NULL)
+				s->pass_started_at = st.pass_started_at;
+			s->newest = st.newest;
+		}
+	}
+	ctx->contacts_active++;
+	stream_submit(s);
+done:
+	ckpt_contacts_release(&st);
+	buf_release(&key);
+	buf_release(&val);
+}
+
+void sync_start_lists(struct sync_ctx *ctx)
+{
+	stream_submit(stream_new(ctx, SRC_LISTS, NULL));
+}
+
+void sync_start_campaigns(struct sync_ctx *ctx)
+{
+	stream_submit(stream_new(ctx, SRC_CAMPAIGNS, NULL));
+}
+
+void sync_streams_release(struct sync_ctx *ctx)
+{
+	while (ctx->campaigns) {
+		struct campaign_work *cw = ctx->campaigns;
+
+		ctx->campaigns = cw->next;
+		campaign_free(cw);
+	}
+}
+
+/* The end of a stream, however it ended. */
+static void stream_finish(struct stream *s, enum stream_end how)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct campaign_work *cw = s->cw;
+	int64_t now = clock_mono_ms();
+
+	if (how == END_CUT)
+		ctx->n_cut++;
+	switch (s->ep) {
+	case SRC_LISTS:
+		ctx->lists_listing_done = 1;
+		progress_stream_done(&ctx->progress, PROG_LISTS, now);
+		if (ctx->contacts_active == 0)
+			progress_stream_done(&ctx->progress, PROG_CONTACTS,
+					     now);
+		break;
+	case SRC_CONTACTS:
+		ctx->contacts_active--;
+		if (ctx->lists_listing_done && ctx->contacts_active == 0)
+			progress_stream_done(&ctx->progress, PROG_CONTACTS,
+					     now);
+		break;
+	case SRC_CAMPAIGNS:
+		ctx->campaigns_listing_done = 1;
+		progress_stream_done(&ctx->progress, PROG_CAMPAIGNS, now);
+		if (ctx->campaigns_active == 0)
+			progress_stream_done(&ctx->progress, PROG_REPORTS,
+					     now);
+		break;
+	default:
+		break;
+	}
+	if (cw) {
+		if (how == END_CUT)
+			cw->is_cut = 1;
+		else if (how == END_FAILED)
+			cw->is_failed = 1;
+		else if (how == END_GONE)
+			cw->is_gone = 1;
+	}
+	stream_free(s);
+	if (cw && --cw->pending == 0)
+		campaign_finish(ctx, cw);
+}
+
+static enum fetch_verdict on_http_error(struct stream *s,
+					const struct fetch_result *res)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct err e = ERR_INIT;
+	char what[128];
+
+	describe(s, what, sizeof(what));
+	ctx->src->http_error(&e, res->status, res->body, res->body_len, what);
+	if (e.kind == ERR_AUTH || e.kind == ERR_INACTIVE) {
+		sync_fatal(ctx, &e);
+		stream_finish(s, END_CUT);
+		return FETCH_ACCEPT;
+	}
+	/* A saved cursor the provider no longer accepts: start over. */
+	if (res->status == 400 && s->is_resumed) {
+		sync_warn(ctx, "%s: saved position rejected; reading it again "
+			       "from the start", what);
+		free(s->cursor);
+		free(s->url);
+		s->cursor = NULL;
+		s->url = NULL;
+		s->is_resumed = 0;
+		s->pass_started_at = ctx->run_started_s;
+		s->newest = TIME_NULL;
+		stream_submit(s);
+		return FETCH_ACCEPT;
+	}
+	if (res->status == 404 && (s->ep == SRC_CONTACTS || s->cw)) {
+		if (!s->cw)
+			sync_warn(ctx, "%s not found on %s (deleted while "
+				       "syncing?); skipped",
+				  what, ctx->src->name);
+		else if (!s->cw->is_gone)
+			sync_warn(ctx, "campaign '%.60s' not found on %s "
+				       "(deleted while syncing?); skipped",
+				  s->cw->id, ctx->src->name);
+		if (s->cw)
+			s->cw->is_gone = 1;
+		stream_finish(s, END_GONE);
+		return FETCH_ACCEPT;
+	}
+	/* Unsent campaigns have no reports (a 4xx, 400 on v2): no data. */
+	if (res->status == 400 && s->cw) {
+		log_debug("%s: no report data (400)", what);
+		if (s->ep == SRC_SUMMARY)
+			stream_finish(s, END_GONE);
+		else
+			stream_finish(s, END_OK);
+		return FETCH_ACCEPT;
+	}
+	sync_failure(ctx, &e);
+	stream_finish(s, END_FAILED);
+	return FETCH_ACCEPT;
+}
+
+/* Bookkeeping of a page just mapped into the batch, before the commit. */
+static void after_lists(struct stream *s, size_t first)
+{
+	struct sync_ctx *ctx = s->ctx;
+	size_t i, j;
+
+	ctx->report->records[SLOT_LISTS] +=
+		(int64_t)(ctx->batch.n_lists - first);
+	if (!ctx->want_contacts)
+		return;
+	for (i = first; i < ctx->batch.n_lists; i++)
+		for (j = 0; ctx->src->contact_statuses[j]; j++)
+			contacts_start(ctx, ctx->batch.lists[i].list_id,
+				       ctx->src->contact_statuses[j]);
+}
+
+static void after_contacts(struct stream *s, const struct source_map *m)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct ckpt_contacts st;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+
+	ctx->report->records[SLOT_CONTACTS] += (int64_t)ctx->batch.n_contacts;
+	if (m->newest_updated_at != TIME_NULL &&
+	    (s->newest == TIME_NULL || m->newest_updated_at > s->newest))
+		s->newest = m->newest_updated_at;
+	ckpt_contacts_init(&st);
+	if (s->next.has_next && s->next.cursor.len) {
+		st.since = s->since;
+		buf_puts(&st.cursor, buf_str(&s->next.cursor));
+		st.pass_started_at = s->pass_started_at;
+		st.newest = s->newest;
+	} else if (s->next.has_next) {
+		/* A position we cannot name: the pass restarts next time. */
+		goto done;
+	} else {
+		st.since = ckpt_next_since(s->pass_started_at, s->newest,
+					   ctx->lookback_s);
+	}
+	buf_printf(&key, "contacts:%s:%s", s->list_id, s->status);
+	ckpt_contacts_format(&val, &st);
+	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+done:
+	ckpt_contacts_release(&st);
+	buf_release(&key);
+	buf_release(&val);
+}
+
+static void after_campaigns(struct stream *s, size_t first)
+{
+	struct sync_ctx *ctx = s->ctx;
+	size_t i, n = ctx->batch.n_campaigns;
+
+	ctx->report->records[SLOT_CAMPAIGNS] += (int64_t)(n - first);
+	/* sync_start_campaign may add state rows but no campaigns. */
+	for (i = first; i < n && !ctx->is_fatal; i++)
+		sync_start_campaign(ctx, &ctx->batch.campaigns[i]);
+}
+
+static void after_summary(struct stream *s, const struct campaign_stats *st)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct campaign_work *cw = s->cw;
+	struct rec_campaign *r = batch_add_campaign(&ctx->batch);
+
+	*r = cw->rec;
+	r->has_stats = 1;
+	r->stats = *st;
+	cw->has_summary = 1;
+	ctx->report->records[SLOT_REPORTS]++;
+	ckpt_counters(cw->counters, sizeof(cw->counters), st);
+	campaign_plan(ctx, cw);
+}
+
+static void after_report(struct stream *s)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct campaign_work *cw = s->cw;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int64_t n_events = (int64_t)ctx->batch.n_events;
+
+	if (!ctx->want_participants)
+		ctx->batch.n_participants = 0;
+	ctx->report->records[SLOT_PARTICIPANTS] +=
+		(int64_t)ctx->batch.n_participants;
+	ctx->report->records[SLOT_ACTIVITIES] += n_events;
+	ctx->report->events += n_events;
+	cw->events += n_events;
+	if (!s->next.has_next)
+		cw->done_mask |= 1u << s->kind;
+	if (!ctx->is_tracking)
+		goto done;
+	campaign_key(&key, "reports", cw->id, s->status);
+	if (s->next.has_next && s->next.cursor.len) {
+		ckpt_cursor_format(&val, buf_str(&s->next.cursor));
+		batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	} else if (!s->next.has_next) {
+		batch_add_state(&ctx->batch, buf_str(&key), NULL);
+		add_campaign_state(ctx, cw, 0);
+	}
+done:
+	buf_release(&key);
+	buf_release(&val);
+}
+
+static int is_paged(enum source_endpoint ep)
+{
+	return ep == SRC_LISTS || ep == SRC_CONTACTS || ep == SRC_CAMPAIGNS ||
+	       ep == SRC_REPORT;
+}
+
+static enum progress_kind progress_kind_of(enum source_endpoint ep)
+{
+	switch (ep) {
+	case SRC_LISTS:
+		return PROG_LISTS;
+	case SRC_CONTACTS:
+		return PROG_CONTACTS;
+	case SRC_CAMPAIGNS:
+		return PROG_CAMPAIGNS;
+	default:
+		return PROG_REPORTS;
+	}
+}
+
+/* Maps one page; -1 when the body is not what the endpoint returns. */
+static int map_page(struct stream *s, const struct json *root,
+		    struct source_map *m, struct err *e)
+{
+	const struct source *src = s->ctx->src;
+	struct campaign_stats st;
+	size_t first;
+	int rc = -1;
+
+	switch (s->ep) {
+	case SRC_LISTS:
+		first = s->ctx->batch.n_lists;
+		rc = src->map_lists(m, root, e);
+		if (rc == 0)
+			after_lists(s, first);
+		break;
+	case SRC_CONTACTS:
+		rc = src->map_contacts(m, root, e);
+		if (rc == 0)
+			after_contacts(s, m);
+		break;
+	case SRC_CAMPAIGNS:
+		first = s->ctx->batch.n_campaigns;
+		rc = src->map_campaigns(m, root, e);
+		if (rc == 0)
+			after_campaigns(s, first);
+		break;
+	case SRC_SUMMARY:
+		rc = src->map_summary(&st, root, e);
+		m->n_rows = 1;
+		if (rc == 0)
+			after_summary(s, &st);
+		break;
+	case SRC_LINKS:
+		rc = src->map_links(m, root, e);
+		if (rc == 0) {
+			s->cw->links += (int64_t)s->ctx->batch.n_links;
+			s->ctx->report->records[SLOT_REPORTS] +=
+				(int64_t)s->ctx->batch.n_links;
+			s->cw->done_mask |= links_bit(s->ctx);
+			add_campaign_state(s->ctx, s->cw, 0);
+		}
+		break;
+	case SRC_REPORT:
+		rc = src->map_report(m, root, e);
+		if (rc == 0)
+			after_report(s);
+		break;
+	default:
+		err_set(e, ERR_RUNTIME, 0, "unexpected stream");
+		break;
+	}
+	return rc;
+}
+
+static enum fetch_verdict on_ok(struct stream *s,
+				const struct fetch_result *res)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct json_doc *doc = NULL;
+	struct source_map m;
+	struct source_query q;
+	struct err e = ERR_INIT;
+	char what[128], since[21];
+	enum fetch_verdict verdict = FETCH_ACCEPT;
+
+	describe(s, what, sizeof(what));
+	if (json_parse(&doc, res->body, res->body_len, &e) < 0) {
+		log_debug("%s: %s; retrying", what, e.msg);
+		verdict = FETCH_RETRY;
+		goto done;
+	}
+	query_of(s, &q, since);
+	buf_reset(&s->next.url);
+	buf_reset(&s->next.cursor);
+	s->next.has_next = 0;
+	if (is_paged(s->ep)) {
+		ctx->src->next_page(&s->next, json_root(doc), ctx->req->api_url,
+				    &q);
+		if (s->next.has_next && s->url &&
+		    strcmp(buf_str(&s->next.url), s->url) == 0)
+			s->next.has_next = 0;
+	}
+	memset(&m, 0, sizeof(m));
+	m.batch = &ctx->batch;
+	m.list_id = s->list_id;
+	m.campaign_id = s->cw ? s->cw->id : NULL;
+	m.campaign_name = s->cw ? s->cw->name : NULL;
+	m.kind = s->ep == SRC_REPORT ? &ctx->src->report_kinds[s->kind] : NULL;
+	m.status = s->status;
+	m.want_events = ctx->want_events;
+	m.newest_updated_at = TIME_NULL;
+	if (map_page(s, json_root(doc), &m, &e) < 0) {
+		log_debug("%s: %s; retrying", what, e.msg);
+		batch_clear(&ctx->batch);
+		verdict = FETCH_RETRY;
+		goto done;
+	}
+	if (m.n_skipped)
+		log_debug("%s: %zu rows without an id skipped", what,
+			  m.n_skipped);
+	progress_page(&ctx->progress, progress_kind_of(s->ep),
+		      (int64_t)m.n_rows, what, clock_mono_ms());
+	if (sync_commit(ctx) < 0) {
+		stream_finish(s, END_CUT);
+		goto done;
+	}
+	if (s->next.has_next && !ctx->is_fatal) {
+		free(s->cursor);
+		free(s->url);
+		s->cursor = s->next.cursor.len
+				    ? xstrdup(buf_str(&s->next.cursor))
+				    : NULL;
+		s->url = xstrdup(buf_str(&s->next.url));
+		s->is_resumed = 0;
+		fetch_submit(ctx->fetch, s->url, on_page, s);
+	} else {
+		stream_finish(s, s->next.has_next ? END_CUT : END_OK);
+	}
+done:
+	json_doc_free(doc);
+	return verdict;
+}
+
+static enum fetch_verdict on_page(void *userdata,
+				  const struct fetch_result *res)
+{
+	struct stream *s = userdata;
+	struct sync_ctx *ctx = s->ctx;
+	struct err e;
+	char what[128];
+
+	if (ctx->is_fatal && res->outcome != FETCH_CANCELLED) {
+		stream_finish(s, END_CUT);
+		return FETCH_ACCEPT;
+	}
+	switch (res->outcome) {
+	case FETCH_OK:
+		return on_ok(s, res);
+	case FETCH_HTTP_ERROR:
+		return on_http_error(s, res);
+	case FETCH_FAILED:
+		describe(s, what, sizeof(what));
+		e = res->err;
+		if (e.kind == ERR_NONE)
+			e.kind = ERR_NET;
+		err_prefix(&e, "%s", what);
+		sync_failure(ctx, &e);
+		stream_finish(s, END_FAILED);
+		break;
+	case FETCH_CANCELLED:
+	default:
+		stream_finish(s, END_CUT);
+		break;
+	}
+	return FETCH_ACCEPT;
+}

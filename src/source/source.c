@@ -1,0 +1,151 @@
+/* URL helpers shared by sources: query encoding, origin checks for
+ * provider-supplied next links, and case normalisation. */
+#include "source/source.h"
+
+#include <string.h>
+
+#include "util/banned.h"
+
+static int is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+int source_urlencode(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = 0;
+
+	for (; p && *p && rc == 0; p++) {
+		if (is_unreserved(*p)) {
+			rc = buf_putc(out, (char)*p);
+		} else {
+			char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+
+			rc = buf_append(out, esc, 3);
+		}
+	}
+	return rc;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Length of the scheme://authority prefix of url, or 0. */
+static size_t origin_len(const char *url)
+{
+	const char *p = url, *sep;
+	size_t n;
+
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	       (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
+	       *p == '.')
+		p++;
+	if (p == url || strncmp(p, "://", 3) != 0)
+		return 0;
+	p += 3;
+	sep = p;
+	while (*sep && *sep != '/' && *sep != '?' && *sep != '#')
+		sep++;
+	if (sep == p)
+		return 0;
+	n = (size_t)(sep - url);
+	return n;
+}
+
+int source_url_origin(struct buf *out, const char *url)
+{
+	size_t n = url ? origin_len(url) : 0, i;
+	int rc = 0;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = buf_putc(out, lower(url[i]));
+	return rc;
+}
+
+int source_url_is_on_origin(const char *url, const char *base_url)
+{
+	size_t n, i;
+	const char *p;
+
+	if (!url || !base_url)
+		return 0;
+	n = origin_len(base_url);
+	if (n == 0 || origin_len(url) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (lower(url[i]) != lower(base_url[i]))
+			return 0;
+	/* Userinfo ("user@host") or anything odd in the authority is not our
+	 * origin even when the text matches. */
+	for (i = 0; i < n; i++)
+		if (url[i] == '@' || url[i] == '\\')
+			return 0;
+	for (p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int source_url_query_param(struct buf *out, const char *url, const char *name)
+{
+	const char *p = url ? strchr(url, '?') : NULL;
+	size_t nlen = name ? strlen(name) : 0;
+
+	buf_reset(out);
+	while (p && *p) {
+		const char *end;
+
+		p++;
+		end = p + strcspn(p, "&#");
+		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			const char *v;
+
+			for (v = p + nlen + 1; v < end; v++) {
+				int hi, lo;
+
+				if (*v == '%' && v + 2 < end &&
+				    (hi = hexval(v[1])) >= 0 &&
+				    (lo = hexval(v[2])) >= 0) {
+					if (buf_putc(out, (char)(hi * 16 + lo)))
+						return -1;
+					v += 2;
+				} else if (buf_putc(out, *v)) {
+					return -1;
+				}
+			}
+			return out->len > 0 && !memchr(out->data, 0, out->len)
+				       ? 0
+				       : -1;
+		}
+		p = *end == '&' ? end : NULL;
+	}
+	return -1;
+}
+
+char *source_lower(struct arena *a, const char *s)
+{
+	char *p = arena_strdup(a, s), *q;
+
+	for (q = p; q && *q; q++)
+		*q = lower(*q);
+	return p;
+}

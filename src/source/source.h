@@ -1,0 +1,128 @@
+/* A provider source as data plus mapping callbacks: how to address the API
+ * (URLs, auth header, paging), how it paces and fails, and how one JSON page
+ * becomes records. The page loop, checkpoints, budget and run log live once
+ * in core/sync; a source never does I/O. Everything a source returns is
+ * borrowed from the source's static tables or written into caller buffers
+ * and the batch arena. */
+#ifndef ESPSYNC_SOURCE_H
+#define ESPSYNC_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/records.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/json.h"
+
+/* The requests the engine knows how to plan. */
+enum source_endpoint {
+	SRC_PROBE = 0, /* one cheap authenticated request */
+	SRC_LISTS,     /* paged lists */
+	SRC_CONTACTS,  /* paged contacts of list_id in status, since */
+	SRC_CAMPAIGNS, /* paged campaigns */
+	SRC_CAMPAIGN,  /* one campaign by campaign_id */
+	SRC_SUMMARY,   /* summary counters of campaign_id */
+	SRC_LINKS,     /* link report of campaign_id */
+	SRC_REPORT,    /* paged per-contact report of campaign_id, status */
+};
+
+struct source_query {
+	enum source_endpoint endpoint;
+	const char *list_id, *campaign_id;
+	const char *status;    /* contact or report status word */
+	const char *since_iso; /* contacts updated at or after; NULL: all */
+	const char *cursor;    /* NULL: first page */
+};
+
+/* One per-contact report stream of a campaign. */
+struct source_report_kind {
+	const char *status; /* query word, also the checkpoint name part */
+	enum event_type type;
+	unsigned flag; /* enum engagement bit set on the participant */
+};
+
+/* Where the page after this one is. The engine owns the buffers. */
+struct source_next {
+	int has_next;
+	struct buf url;	   /* absolute URL on the configured API origin */
+	struct buf cursor; /* opaque cursor to checkpoint; may be empty */
+};
+
+/* What a mapping callback maps into, and what it reports back. */
+struct source_map {
+	struct batch *batch;
+	const char *list_id, *campaign_id, *campaign_name;
+	const struct source_report_kind *kind; /* SRC_REPORT */
+	const char *status;		       /* SRC_CONTACTS: queried status */
+	int64_t naive_offset_s; /* for timestamps without an offset */
+	int want_events;	/* SRC_REPORT: also make events */
+	/* Out: newest updated-at seen (contacts), TIME_NULL when none. */
+	int64_t newest_updated_at;
+	size_t n_rows;	  /* items on the page */
+	size_t n_skipped; /* items without the keys we need */
+};
+
+/* Maps a parsed page into m->batch. Returns 0, or -1 with ERR_PARSE when
+ * the document is not the expected shape (the engine retries the page). */
+typedef int (*source_map_fn)(struct source_map *m, const struct json *root,
+			     struct err *err);
+
+struct source {
+	const char *name; /* "emailoctopus"; also the store's provider */
+	/* Pacing and retry policy defaults (struct fetch_options). */
+	double rate_per_sec, burst;
+	int retry_403_attempts;
+	int is_503_throttle;
+	const char *remaining_header;
+	const char *const *retry_after_headers;
+	const char *const *secret_params;
+	/* Contact statuses to page through per list, NULL-terminated. */
+	const char *const *contact_statuses;
+	const struct source_report_kind *report_kinds;
+	size_t n_report_kinds;
+
+	/* The header line carrying the key (added to out). */
+	int (*auth_header)(struct buf *out, const char *api_key);
+	/* Absolute URL of q under api_url (no trailing slash). */
+	int (*url)(struct buf *out, const char *api_url,
+		   const struct source_query *q);
+	/* Fills out from a parsed page of q. Only URLs on api_url's origin
+	 * are returned; anything else is rebuilt with the cursor. */
+	void (*next_page)(struct source_next *out, const struct json *root,
+			  const char *api_url, const struct source_query *q);
+	/* 1 when a campaign in this (lowercase) status has reports. */
+	int (*is_reportable)(const char *status);
+	/* Turns a final HTTP error into err: kind (ERR_AUTH for rejected
+	 * credentials, ERR_NOT_FOUND, ERR_HTTP) and a message with the
+	 * provider's own words; what names the object ("campaign 'X'"). */
+	void (*http_error)(struct err *err, long status, const char *body,
+			   size_t body_len, const char *what);
+	/* A one-line description of a successful probe page. */
+	void (*probe_detail)(char *out, size_t n, const struct json *root);
+
+	source_map_fn map_lists;
+	source_map_fn map_contacts;
+	source_map_fn map_campaigns; /* a page of campaigns */
+	source_map_fn map_campaign;  /* one campaign object */
+	source_map_fn map_links;
+	source_map_fn map_report;
+	/* Summary counters of one campaign. */
+	int (*map_summary)(struct campaign_stats *out, const struct json *root,
+			   struct err *err);
+};
+
+/* Appends s percent-encoded for a query value (RFC 3986 unreserved kept). */
+int source_urlencode(struct buf *out, const char *s);
+/* scheme://host[:port] of url, lowercased, into out; -1 if url has none. */
+int source_url_origin(struct buf *out, const char *url);
+/* 1 when url is on the origin of base_url (same scheme, host and port) and
+ * holds only printable ASCII. */
+int source_url_is_on_origin(const char *url, const char *base_url);
+/* Percent-decoded value of query parameter name in url into out; -1 when
+ * absent or empty. */
+int source_url_query_param(struct buf *out, const char *url, const char *name);
+/* Lowercased copy of s in the arena (NULL stays NULL). */
+char *source_lower(struct arena *a, const char *s);
+
+#endif
