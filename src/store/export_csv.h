@@ -35,5 +35,10 @@ void export_file_name(char *out, size_t size, const char *campaign_id,
 		      const char *name);
 /* snake_case form of a field tag: "FirstName" -> "first_name". */
 void export_snake_case(char *out, size_t size, const char *tag);
+/* Appends value (NULL: empty) as one RFC 4180 cell, with a leading ' when
+ * is_formula_protect and it starts with =, +, -, @, TAB or CR. -1 when out
+ * is full. */
+int export_csv_cell(struct buf *out, const char *value,
+		    int is_formula_protect);
 
 #endif
