@@ -287,8 +287,8 @@ struct sqlite_store {
 	sqlite3_stmt *st[ST__COUNT];
 };
 
-/* Epoch seconds from a stored ISO text column, NULL staying NULL. */
-#define EPOCH(col) "CAST(strftime('%s', " col ") AS INTEGER)"
+/* Reads turn stored ISO text back into epoch seconds with
+ * CAST(strftime('%s', col) AS INTEGER); NULL stays NULL. */
 
 static const char *const run_status_names[] = {
     [RUN_RUNNING] = "running",
@@ -859,10 +859,10 @@ static int sq_state_each(struct store *store, const char *provider,
 	int rc, ret = -1;
 
 	if (prep(s,
-		 "SELECT provider, account, stream, value, " EPOCH(
-		     "updated_at") " FROM sync_state WHERE ?1 IS NULL"
-				   " OR provider = ?1"
-				   " ORDER BY provider, account, stream",
+		 "SELECT provider, account, stream, value,"
+		 " CAST(strftime('%s', updated_at) AS INTEGER)"
+		 " FROM sync_state WHERE ?1 IS NULL OR provider = ?1"
+		 " ORDER BY provider, account, stream",
 		 &st, err) < 0)
 		goto done;
 	bind_text(st, 1, provider);
@@ -979,9 +979,10 @@ static enum run_status parse_run_status(const char *v)
 	return RUN_FAILED;
 }
 
-static int sq_run_last(struct store *store, const char *provider,
-		       struct run_row *out, struct arena *arena, int *found,
-		       struct err *err)
+/* Newest run of provider (NULL: any) with status (NULL: any). */
+static int run_newest(struct store *store, const char *provider,
+		      const char *status, struct run_row *out,
+		      struct arena *arena, int *found, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	sqlite3_stmt *st = NULL;
@@ -989,24 +990,18 @@ static int sq_run_last(struct store *store, const char *provider,
 
 	*found = 0;
 	memset(out, 0, sizeof(*out));
-	if (prep(s,
-		 "SELECT run_id, provider, account, " EPOCH(
-		     "started_at") ", " EPOCH("finished_at") ", status,"
-							     " requests, "
-							     "retries,"
-							     " throttled, "
-							     "records,"
-							     " error FROM "
-							     "sync_runs"
-							     " WHERE ?1 IS "
-							     "NULL OR"
-							     " provider = ?1 "
-							     "ORDER"
-							     " BY run_id DESC"
-							     " LIMIT 1",
-		 &st, err) < 0)
+	if (prep(
+		s,
+		"SELECT run_id, provider, account,"
+		" CAST(strftime('%s', started_at) AS INTEGER),"
+		" CAST(strftime('%s', finished_at) AS INTEGER), status,"
+		" requests, retries, throttled, records, error FROM sync_runs"
+		" WHERE (?1 IS NULL OR provider = ?1)"
+		" AND (?2 IS NULL OR status = ?2) ORDER BY run_id DESC LIMIT 1",
+		&st, err) < 0)
 		goto done;
 	bind_text(st, 1, provider);
+	bind_text(st, 2, status);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->run_id = sqlite3_column_int64(st, 0);
@@ -1031,13 +1026,32 @@ done:
 	return ret;
 }
 
+static int sq_run_last(struct store *store, const char *provider,
+		       struct run_row *out, struct arena *arena, int *found,
+		       struct err *err)
+{
+	return run_newest(store, provider, NULL, out, arena, found, err);
+}
+
+static int sq_run_last_status(struct store *store, const char *provider,
+			      enum run_status status, struct run_row *out,
+			      struct arena *arena, int *found, struct err *err)
+{
+	return run_newest(store, provider,
+			  (unsigned)status <= RUN_FAILED
+			      ? run_status_names[status]
+			      : "unknown",
+			  out, arena, found, err);
+}
+
 #define CAMPAIGN_COLS                                                          \
 	"provider, account, campaign_id, name, subject, from_name,"            \
-	" from_email, status, " EPOCH("created_at") ", " EPOCH(                \
-	    "sent_at") ", to_lists, sent, opened_unique, opened_total,"        \
-		       " clicked_unique, clicked_total, bounced_hard,"         \
-		       " bounced_soft, complained, unsubscribed, " EPOCH(      \
-			   "synced_at")
+	" from_email, status,"                                                 \
+	" CAST(strftime('%s', created_at) AS INTEGER),"                        \
+	" CAST(strftime('%s', sent_at) AS INTEGER), to_lists, sent,"           \
+	" opened_unique, opened_total, clicked_unique, clicked_total,"         \
+	" bounced_hard, bounced_soft, complained, unsubscribed,"               \
+	" CAST(strftime('%s', synced_at) AS INTEGER)"
 
 /* Fills c from a row of CAMPAIGN_COLS; strings point into the statement
  * unless an arena is given. */
@@ -1354,4 +1368,5 @@ const struct store_ops sqlite_store_ops = {
     .each_campaign = sq_each_campaign,
     .each_participant = sq_each_participant,
     .campaign_fields = sq_campaign_fields,
+    .run_last_status = sq_run_last_status,
 };

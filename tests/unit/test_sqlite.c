@@ -663,6 +663,17 @@ static void test_runs(void **state)
 	assert_int_equal(got.run_id, r2.run_id);
 	assert_null(got.account);
 
+	assert_int_equal(f->s->ops->run_last_status(f->s, NULL, RUN_PARTIAL,
+						    &got, &a, &found, &err),
+			 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(got.run_id, r.run_id);
+	assert_int_equal(f->s->ops->run_last_status(f->s, "emailoctopus",
+						    RUN_COMPLETE, &got, &a,
+						    &found, &err),
+			 0);
+	assert_int_equal(found, 0);
+
 	r.run_id = 999;
 	assert_int_equal(f->s->ops->run_finish(f->s, &r, &err), -1);
 	assert_int_equal(err.kind, ERR_STORE);
