@@ -216,7 +216,9 @@ uint32_t account_new_person(struct account *a)
 					buf_putc(&b, '|');
 				buf_puts(&b, interests[i]);
 			}
-		p->vals[14] = buf_detach(&b, NULL);
+		/* An empty choice_multiple value is "" (JSON []). */
+		p->vals[14] = b.len ? buf_detach(&b, NULL) : xstrdup("");
+		buf_release(&b);
 	}
 	if (a->opt.is_hostile && idx % 11 == 5) {
 		static const int slot[] = {0, 2, 6, 1, 6};

@@ -322,10 +322,15 @@ int account_advance(struct account *a, int64_t seconds,
 	for (i = 0; i < a->n_camps; i++)
 		if (account_has_reports(&a->camps[i]))
 			rep[n_rep++] = &a->camps[i];
+	/* Distinct campaigns: each sorts only the rows it appended. */
 	n = n_rep < 3 ? (int)n_rep : 3;
 	for (k = 0; k < n; k++) {
-		struct campaign *c = rep[rng_below(&a->rng, (uint32_t)n_rep)];
+		size_t j = (size_t)k + rng_below(&a->rng,
+						 (uint32_t)(n_rep - (size_t)k));
+		struct campaign *c = rep[j];
 
+		rep[j] = rep[k];
+		rep[k] = c;
 		out->new_events += advance_campaign(a, c, from, to,
 						    &out->updated_contacts);
 	}
