@@ -16,86 +16,83 @@
 
 #define DAY 86400
 
-static const char *const interests[] = {"EV charging", "Heat pumps",
-					"Insulation", "Smart thermostats",
-					"Solar"};
+static const char *const interests[] = {
+    "EV charging", "Heat pumps", "Insulation", "Smart thermostats", "Solar"};
 
 /* Field order as in the earlier tool's data; the first list adds three
  * fields of the other types. */
 static const struct field_def all_fields[] = {
-	{"FirstName", "First name", FT_TEXT, "Friend", NULL, 0},
-	{"LastName", "Last name", FT_TEXT, NULL, NULL, 0},
-	{"City", "City", FT_TEXT, "your area", NULL, 0},
-	{"ZIP", "ZIP code", FT_TEXT, NULL, NULL, 0},
-	{"kWh", "Annual usage (kWh)", FT_TEXT, NULL, NULL, 0},
-	{"Cell", "Cell phone", FT_TEXT, NULL, NULL, 0},
-	{"Address", "Street address", FT_TEXT, NULL, NULL, 0},
-	{"annualcost", "Annual cost", FT_TEXT, NULL, NULL, 0},
-	{"AnnualSavings", "Annual savings", FT_TEXT, NULL, NULL, 0},
-	{"MonthlyCost", "Monthly cost", FT_TEXT, NULL, NULL, 0},
-	{"MonthlySaving", "Monthly saving", FT_TEXT, NULL, NULL, 0},
-	{"DailyCost", "Daily cost", FT_TEXT, NULL, NULL, 0},
-	{"Birthday", "Birthday", FT_DATE, NULL, NULL, 0},
-	{"HouseholdSize", "Household size", FT_NUMBER, NULL, NULL, 0},
-	{"Interests", "Interests", FT_CHOICE_MULTIPLE, NULL, interests, 5},
+    {"FirstName", "First name", FT_TEXT, "Friend", NULL, 0},
+    {"LastName", "Last name", FT_TEXT, NULL, NULL, 0},
+    {"City", "City", FT_TEXT, "your area", NULL, 0},
+    {"ZIP", "ZIP code", FT_TEXT, NULL, NULL, 0},
+    {"kWh", "Annual usage (kWh)", FT_TEXT, NULL, NULL, 0},
+    {"Cell", "Cell phone", FT_TEXT, NULL, NULL, 0},
+    {"Address", "Street address", FT_TEXT, NULL, NULL, 0},
+    {"annualcost", "Annual cost", FT_TEXT, NULL, NULL, 0},
+    {"AnnualSavings", "Annual savings", FT_TEXT, NULL, NULL, 0},
+    {"MonthlyCost", "Monthly cost", FT_TEXT, NULL, NULL, 0},
+    {"MonthlySaving", "Monthly saving", FT_TEXT, NULL, NULL, 0},
+    {"DailyCost", "Daily cost", FT_TEXT, NULL, NULL, 0},
+    {"Birthday", "Birthday", FT_DATE, NULL, NULL, 0},
+    {"HouseholdSize", "Household size", FT_NUMBER, NULL, NULL, 0},
+    {"Interests", "Interests", FT_CHOICE_MULTIPLE, NULL, interests, 5},
 };
 #define N_COMMON_FIELDS 12
 #define N_FIRST_FIELDS 15
 
 static const char *const list_names[] = {
-	"Newsletter",	    "Customers",	"Solar leads",
-	"Webinar signups",  "Referral program", "Commercial accounts",
-	"Energy audit 2025"};
+    "Newsletter",	"Customers",	    "Solar leads",
+    "Webinar signups",	"Referral program", "Commercial accounts",
+    "Energy audit 2025"};
 static const char *const tag_sets[][4] = {
-	{"customer", "solar-lead", "vip", NULL},
-	{"lead", "webinar", NULL, NULL},
-	{"2024-import", "referral", "vip", NULL},
-	{"commercial", "priority", NULL, NULL},
+    {"customer", "solar-lead", "vip", NULL},
+    {"lead", "webinar", NULL, NULL},
+    {"2024-import", "referral", "vip", NULL},
+    {"commercial", "priority", NULL, NULL},
 };
 
 static const char *const first_names[] = {
-	"James",  "Mary",    "John",	"Patricia", "Robert", "Jennifer",
-	"Michael", "Linda",  "William", "Elizabeth", "David", "Barbara",
-	"Richard", "Susan",  "Joseph",	"Jessica",  "Thomas", "Sarah",
-	"Charles", "Karen",  "Daniel",	"Nancy",    "Matthew", "Lisa",
-	"Anthony", "Betty",  "Mark",	"Margaret", "José",   "Zoë"};
+    "James",   "Mary",	"John",	   "Patricia",	"Robert",  "Jennifer",
+    "Michael", "Linda", "William", "Elizabeth", "David",   "Barbara",
+    "Richard", "Susan", "Joseph",  "Jessica",	"Thomas",  "Sarah",
+    "Charles", "Karen", "Daniel",  "Nancy",	"Matthew", "Lisa",
+    "Anthony", "Betty", "Mark",	   "Margaret",	"José",	   "Zoë"};
 static const char *const last_names[] = {
-	"Smith",  "Johnson", "Williams", "Brown",  "Jones",   "Garcia",
-	"Miller", "Davis",   "Rodriguez", "Martinez", "Hernandez", "Lopez",
-	"Wilson", "Anderson", "Thomas",	"Taylor", "Moore",   "Jackson",
-	"Martin", "Lee",     "Perez",	"Thompson", "White", "Harris",
-	"Clark",  "Lewis",   "Robinson", "Walker", "Young",   "O'Neil"};
+    "Smith",  "Johnson",  "Williams",  "Brown",	   "Jones",	"Garcia",
+    "Miller", "Davis",	  "Rodriguez", "Martinez", "Hernandez", "Lopez",
+    "Wilson", "Anderson", "Thomas",    "Taylor",   "Moore",	"Jackson",
+    "Martin", "Lee",	  "Perez",     "Thompson", "White",	"Harris",
+    "Clark",  "Lewis",	  "Robinson",  "Walker",   "Young",	"O'Neil"};
 static const char *const cities[][2] = {
-	{"Columbus", "43215"},	 {"Cleveland", "44114"}, {"Cincinnati", "45202"},
-	{"Toledo", "43604"},	 {"Akron", "44308"},	 {"Dayton", "45402"},
-	{"Parma", "44129"},	 {"Canton", "44702"},	 {"Youngstown", "44503"},
-	{"Lorain", "44052"},	 {"Hamilton", "45011"},	 {"Springfield", "45502"},
-	{"Kettering", "45429"},	 {"Elyria", "44035"},	 {"Lakewood", "44107"},
-	{"Cuyahoga Falls", "44221"}};
-static const char *const streets[] = {"Main",  "Oak",	  "Maple", "Cedar",
-				      "Elm",   "Washington", "Lake",  "Hill",
-				      "Park",  "Walnut", "High",  "Broad"};
+    {"Columbus", "43215"},   {"Cleveland", "44114"},
+    {"Cincinnati", "45202"}, {"Toledo", "43604"},
+    {"Akron", "44308"},	     {"Dayton", "45402"},
+    {"Parma", "44129"},	     {"Canton", "44702"},
+    {"Youngstown", "44503"}, {"Lorain", "44052"},
+    {"Hamilton", "45011"},   {"Springfield", "45502"},
+    {"Kettering", "45429"},  {"Elyria", "44035"},
+    {"Lakewood", "44107"},   {"Cuyahoga Falls", "44221"}};
+static const char *const streets[] = {"Main", "Oak",	    "Maple", "Cedar",
+				      "Elm",  "Washington", "Lake",  "Hill",
+				      "Park", "Walnut",	    "High",  "Broad"};
 static const char *const street_kinds[] = {"St", "Ave", "Rd", "Blvd", "Dr"};
 static const char *const domains[] = {"example.com", "example.org",
 				      "example.net", "mail.example.com"};
 static const char *const hostile_vals[] = {
-	"=HYPERLINK(\"http://evil.example\",\"click\")", "+1 555 0100",
-	"-2+3+cmd|' /C calc'!A0", "@SUM(1,2)",
-	"O'Brien, \"Jr\"\nSuite 5, Floor 2"};
-static const char *const months[] = {"January",	  "February", "March",
-				     "April",	  "May",      "June",
-				     "July",	  "August",   "September",
-				     "October",	  "November", "December"};
-static const char *const topics[] = {"Energy Savings Newsletter",
-				     "Solar Incentives Update",
-				     "Winter Heating Tips",
-				     "Your Savings Report",
-				     "Community Solar Invite"};
+    "=HYPERLINK(\"http://evil.example\",\"click\")", "+1 555 0100",
+    "-2+3+cmd|' /C calc'!A0", "@SUM(1,2)", "O'Brien, \"Jr\"\nSuite 5, Floor 2"};
+static const char *const months[] = {
+    "January", "February", "March",	"April",   "May",      "June",
+    "July",    "August",   "September", "October", "November", "December"};
+static const char *const topics[] = {
+    "Energy Savings Newsletter", "Solar Incentives Update",
+    "Winter Heating Tips", "Your Savings Report", "Community Solar Invite"};
 
 #define NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
 static char *xprintf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 static char *xprintf(const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
@@ -157,19 +154,21 @@ uint32_t account_new_person(struct account *a)
 	int city = (int)rng_below(r, NELEM(cities));
 	long kwh = 6000 + rng_below(r, 14000);
 	long rate = 11 + rng_below(r, 9); /* cents per kWh */
-	long annual = kwh * rate, savings = annual * (18 + rng_below(r, 15)) / 100;
+	long annual = kwh * rate,
+	     savings = annual * (18 + rng_below(r, 15)) / 100;
 	char f[40], l[40];
 
 	if (a->n_persons == a->cap_persons) {
 		a->cap_persons = a->cap_persons ? a->cap_persons * 2 : 256;
-		a->persons = xrealloc(a->persons,
-				      a->cap_persons * sizeof(*a->persons));
+		a->persons =
+		    xrealloc(a->persons, a->cap_persons * sizeof(*a->persons));
 	}
 	p = &a->persons[a->n_persons++];
 	memset(p, 0, sizeof(*p));
 	email_part(f, sizeof(f), fn);
 	email_part(l, sizeof(l), ln);
-	/* Every ninth address has capitals, so lookups by MD5 must lowercase. */
+	/* Every ninth address has capitals, so lookups by MD5 must lowercase.
+	 */
 	if (idx % 9 == 4)
 		p->email = xprintf("%c%s.%c%s.%u@Example.COM", f[0] - 32, f + 1,
 				   l[0] - 32, l + 1, idx + 1);
@@ -182,15 +181,14 @@ uint32_t account_new_person(struct account *a)
 	p->vals[3] = xstrdup(cities[city][1]);
 	p->vals[4] = xprintf("%ld", kwh);
 	if (!rng_pct(r, 8))
-		p->vals[5] = xprintf("%d%07u",
-				     (int[]){614, 740, 937, 513, 216}[rng_below(
-					     r, 5)],
-				     rng_below(r, 10000000));
+		p->vals[5] = xprintf(
+		    "%d%07u", (int[]){614, 740, 937, 513, 216}[rng_below(r, 5)],
+		    rng_below(r, 10000000));
 	if (!rng_pct(r, 5))
-		p->vals[6] = xprintf(
-			"%u %s %s", 1 + rng_below(r, 9000),
-			streets[rng_below(r, NELEM(streets))],
-			street_kinds[rng_below(r, NELEM(street_kinds))]);
+		p->vals[6] =
+		    xprintf("%u %s %s", 1 + rng_below(r, 9000),
+			    streets[rng_below(r, NELEM(streets))],
+			    street_kinds[rng_below(r, NELEM(street_kinds))]);
 	p->vals[7] = money(annual);
 	p->vals[8] = money(savings);
 	p->vals[9] = money(annual / 12);
@@ -201,7 +199,7 @@ uint32_t account_new_person(struct account *a)
 
 		simtime_date(d, (simtime_from_civil(1940, 1, 1) +
 				 rng_below(r, 60 * 365)) *
-					DAY);
+				    DAY);
 		p->vals[12] = xstrdup(d);
 	}
 	if (!rng_pct(r, 10))
@@ -239,9 +237,8 @@ static int contact_cmp_idx(const struct account *a, uint32_t x, uint32_t y)
 	return strcmp(cx->id, cy->id);
 }
 
-uint32_t account_add_contact(struct account *a, uint32_t list,
-			     uint32_t person, enum contact_status st,
-			     int64_t created_at)
+uint32_t account_add_contact(struct account *a, uint32_t list, uint32_t person,
+			     enum contact_status st, int64_t created_at)
 {
 	struct list *l = &a->lists[list];
 	struct contact *c;
@@ -261,7 +258,7 @@ uint32_t account_add_contact(struct account *a, uint32_t list,
 			struct campaign *cp = &a->camps[i];
 
 			cp->flags = xrealloc(cp->flags, a->cap_contacts *
-							       sizeof(uint16_t));
+							    sizeof(uint16_t));
 			memset(cp->flags + old, 0,
 			       (a->cap_contacts - old) * sizeof(uint16_t));
 		}
@@ -277,8 +274,8 @@ uint32_t account_add_contact(struct account *a, uint32_t list,
 	c->status = st;
 	for (k = 0; k < l->n_fields; k++)
 		c->vals[k] = a->persons[person].vals[k]
-				     ? xstrdup(a->persons[person].vals[k])
-				     : NULL;
+				 ? xstrdup(a->persons[person].vals[k])
+				 : NULL;
 	for (k = 0; k < l->n_tags; k++)
 		if (rng_pct(&a->rng, 20))
 			c->tags |= 1u << k;
@@ -286,12 +283,12 @@ uint32_t account_add_contact(struct account *a, uint32_t list,
 	c->last_updated_at = created_at;
 	if (a->now > created_at && rng_pct(&a->rng, 30))
 		c->last_updated_at =
-			created_at + rng_below(&a->rng, (uint32_t)(a->now -
-								   created_at));
+		    created_at +
+		    rng_below(&a->rng, (uint32_t)(a->now - created_at));
 	if (l->n_members == l->cap_members) {
 		l->cap_members = l->cap_members ? l->cap_members * 2 : 256;
-		l->members = xrealloc(l->members,
-				      l->cap_members * sizeof(*l->members));
+		l->members =
+		    xrealloc(l->members, l->cap_members * sizeof(*l->members));
 	}
 	pos = l->n_members++;
 	while (pos > 0 && contact_cmp_idx(a, l->members[pos - 1], idx) > 0) {
@@ -327,13 +324,15 @@ static void make_lists(struct account *a)
 			;
 		l->n_tags = k;
 		l->created_at = a->now - 800 * DAY + (int64_t)i * 7 * DAY;
-		l->last_updated_at = l->created_at + rng_below(&a->rng, 90 * DAY);
+		l->last_updated_at =
+		    l->created_at + rng_below(&a->rng, 90 * DAY);
 	}
 	qsort(a->lists, a->n_lists, sizeof(*a->lists), list_cmp);
 	/* Fields are assigned in API (id) order: the first list has all. */
 	for (i = 0; i < a->n_lists; i++) {
 		a->lists[i].fields = all_fields;
-		a->lists[i].n_fields = i == 0 ? N_FIRST_FIELDS : N_COMMON_FIELDS;
+		a->lists[i].n_fields =
+		    i == 0 ? N_FIRST_FIELDS : N_COMMON_FIELDS;
 	}
 }
 
@@ -358,8 +357,8 @@ static void make_contacts(struct account *a)
 		memset(in_list, 0, (known + 1) * sizeof(*in_list));
 		for (i = 0; i < a->opt.n_contacts; i++) {
 			uint32_t p;
-			int64_t created = a->now - DAY -
-					  rng_below(&a->rng, 720 * DAY);
+			int64_t created =
+			    a->now - DAY - rng_below(&a->rng, 720 * DAY);
 
 			if (i < shared && known > 0) {
 				p = rng_below(&a->rng, (uint32_t)known);
@@ -380,8 +379,10 @@ static void make_contacts(struct account *a)
 static void set_campaign_text(struct account *a, struct campaign *c, int i)
 {
 	static const char *const hostile_names[] = {
-		"../../x", "a,b \"c\"\nd \xF0\x9F\x98\x80",
-		"tab\there\x01" "control", NULL};
+	    "../../x", "a,b \"c\"\nd \xF0\x9F\x98\x80",
+	    "tab\there\x01"
+	    "control",
+	    NULL};
 	int64_t when = c->sent_at >= 0 ? c->sent_at : c->created_at;
 	char date[11];
 	int month;
@@ -392,9 +393,9 @@ static void set_campaign_text(struct account *a, struct campaign *c, int i)
 	month = (date[5] - '0') * 10 + (date[6] - '0');
 	c->name = xprintf("%s %.4s %s", months[month - 1], date,
 			  topics[i % NELEM(topics)]);
-	c->subject = xprintf("Your %s update: save more this %s",
-			     months[month - 1],
-			     month >= 3 && month <= 8 ? "summer" : "winter");
+	c->subject =
+	    xprintf("Your %s update: save more this %s", months[month - 1],
+		    month >= 3 && month <= 8 ? "summer" : "winter");
 	if (a->opt.is_hostile && c->status == CAMP_SENT && i < 4) {
 		free(c->name);
 		if (hostile_names[i]) {
@@ -457,33 +458,34 @@ static void make_campaigns(struct account *a)
 		c->n_links = 1 + (int)rng_below(&a->rng, MAX_LINKS);
 		for (k = 0; k < c->n_links; k++)
 			c->links[k].url = xprintf(
-				"https://www.empowersaves.com/%s?utm_campaign=c%d",
-				paths[(i + k) % NELEM(paths)], i + 1);
+			    "https://www.empowersaves.com/%s?utm_campaign=c%d",
+			    paths[(i + k) % NELEM(paths)], i + 1);
 		if (i < n_sent) {
 			c->status = CAMP_SENT;
 			c->sent_at = a->now - 2 * DAY -
 				     (int64_t)(n_sent - 1 - i) * span / n_sent -
 				     rng_below(&a->rng, DAY / 2);
-			c->created_at = c->sent_at - DAY -
-					rng_below(&a->rng, 6 * DAY);
+			c->created_at =
+			    c->sent_at - DAY - rng_below(&a->rng, 6 * DAY);
 		} else if (i < n_sent + n_error) {
 			c->status = CAMP_ERROR;
-			c->created_at = a->now - 4 * DAY -
-					rng_below(&a->rng, DAY);
+			c->created_at =
+			    a->now - 4 * DAY - rng_below(&a->rng, DAY);
 			c->sent_at = -1;
 		} else if (i < n_sent + n_error + n_sending) {
 			c->status = CAMP_SENDING;
-			c->created_at = a->now - DAY -
-					rng_below(&a->rng, DAY / 4);
+			c->created_at =
+			    a->now - DAY - rng_below(&a->rng, DAY / 4);
 			c->sent_at = a->now - 1800;
 		} else {
 			c->status = CAMP_DRAFT;
-			c->created_at = a->now - 3600 -
-					rng_below(&a->rng, 10 * DAY);
+			c->created_at =
+			    a->now - 3600 - rng_below(&a->rng, 10 * DAY);
 			c->sent_at = -1;
 		}
 		set_campaign_text(a, c, i);
-		if (c->status == CAMP_DRAFT && i == n_sent + n_error + n_sending) {
+		if (c->status == CAMP_DRAFT &&
+		    i == n_sent + n_error + n_sending) {
 			free(c->name);
 			free(c->subject);
 			c->name = NULL;
@@ -653,8 +655,8 @@ int account_fields_json(const struct account *a, const struct contact *c,
 const char *report_type_name(enum report_type rt)
 {
 	static const char *const names[] = {
-		"sent",	   "opened",	   "clicked",	 "bounced",
-		"complained", "unsubscribed", "not-opened", "not-clicked"};
+	    "sent",	  "opened",	  "clicked",	"bounced",
+	    "complained", "unsubscribed", "not-opened", "not-clicked"};
 
 	return (unsigned)rt < RT_ALL ? names[rt] : "?";
 }

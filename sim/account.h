@@ -193,13 +193,11 @@ int account_truth(const struct account *a, struct buf *out);
 
 /* Internal to the account modules (account.c, events.c, truth.c). */
 uint32_t account_new_person(struct account *a);
-uint32_t account_add_contact(struct account *a, uint32_t list,
-			     uint32_t person, enum contact_status st,
-			     int64_t created_at);
+uint32_t account_add_contact(struct account *a, uint32_t list, uint32_t person,
+			     enum contact_status st, int64_t created_at);
 void account_generate_events(struct account *a, struct campaign *c);
-void account_add_row(struct account *a, struct campaign *c,
-		     enum report_type rt, int64_t t, uint32_t contact,
-		     int link, int hard);
+void account_add_row(struct account *a, struct campaign *c, enum report_type rt,
+		     int64_t t, uint32_t contact, int link, int hard);
 void account_sort_rows(struct rows *r, size_t from);
 int row_cmp(const struct row *x, const struct row *y);
 const char *report_type_name(enum report_type rt);

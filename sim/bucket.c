@@ -20,8 +20,8 @@ int bucket_take(struct bucket *b, uint64_t now_ms, long *remaining_out,
 	double need;
 
 	if (now_ms > b->last_ms) {
-		b->tokens += (double)(now_ms - b->last_ms) / 1000.0 *
-			     b->rate_per_sec;
+		b->tokens +=
+		    (double)(now_ms - b->last_ms) / 1000.0 * b->rate_per_sec;
 		if (b->tokens > b->capacity)
 			b->tokens = b->capacity;
 		b->last_ms = now_ms;

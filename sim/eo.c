@@ -238,9 +238,8 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 	}
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0)
 		return;
-	if (has_after &&
-	    (after.n != 2 || !after.is_int[0] || after.is_int[1] ||
-	     uuid_parse(after.str[1], &hi, &lo) < 0)) {
+	if (has_after && (after.n != 2 || !after.is_int[0] || after.is_int[1] ||
+			  uuid_parse(after.str[1], &hi, &lo) < 0)) {
 		eo_bad_cursor(resp);
 		return;
 	}
@@ -250,8 +249,9 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 	}
 	if (rt == RT_NOT_OPENED || rt == RT_NOT_CLICKED) {
 		rs = &c->rep[RT_SENT];
-		skip_flag = (uint16_t)(1u << (rt == RT_NOT_OPENED ? RT_OPENED
-								  : RT_CLICKED));
+		skip_flag =
+		    (uint16_t)(1u << (rt == RT_NOT_OPENED ? RT_OPENED
+							  : RT_CLICKED));
 	} else {
 		rs = &c->rep[rt];
 	}
@@ -268,8 +268,9 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		buf_printf(&resp->body, "{\"contact_id\":\"%s\","
-					"\"contact_email_address\":",
+		buf_printf(&resp->body,
+			   "{\"contact_id\":\"%s\","
+			   "\"contact_email_address\":",
 			   ct->id);
 		jsonw_string(&resp->body, a->persons[ct->person].email);
 		if (!skip_flag && r->occ == OCC_PRESENT) {
@@ -420,7 +421,8 @@ static int eo_advance(void *state, int64_t seconds, struct buf *out)
 	if (rc == 0) {
 		buf_puts(out, "{\"now\":");
 		eo_put_time(out, eo->acct->now);
-		buf_printf(out, ",\"new_events\":%ld,\"updated_contacts\":%ld}\n",
+		buf_printf(out,
+			   ",\"new_events\":%ld,\"updated_contacts\":%ld}\n",
 			   res.new_events, res.updated_contacts);
 	}
 	pthread_mutex_unlock(&eo->lock);
@@ -439,17 +441,17 @@ static int eo_truth(void *state, struct buf *out)
 }
 
 const struct sim_provider eo_provider = {
-	.name = "emailoctopus",
-	.param_prefix = "eo",
-	.remaining_header = "X-RateLimiting-Remaining",
-	.retry_after_header = "X-RateLimit-Retry-After",
-	.claims = eo_claims,
-	.authenticate = eo_authenticate,
-	.throttled = eo_throttled,
-	.internal_error = eo_internal_error,
-	.handle = eo_handle,
-	.advance = eo_advance,
-	.truth = eo_truth,
+    .name = "emailoctopus",
+    .param_prefix = "eo",
+    .remaining_header = "X-RateLimiting-Remaining",
+    .retry_after_header = "X-RateLimit-Retry-After",
+    .claims = eo_claims,
+    .authenticate = eo_authenticate,
+    .throttled = eo_throttled,
+    .internal_error = eo_internal_error,
+    .handle = eo_handle,
+    .advance = eo_advance,
+    .truth = eo_truth,
 };
 
 struct eo *eo_new(const struct eo_options *opt)

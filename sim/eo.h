@@ -8,7 +8,7 @@
 #include "server.h"
 
 struct eo_options {
-	const char *key;        /* borrowed; valid on v2 */
+	const char *key;	/* borrowed; valid on v2 */
 	const char *legacy_key; /* borrowed, may be NULL; 401 on v2 */
 	enum paging_end paging_end;
 	int is_counts_array;

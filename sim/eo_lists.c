@@ -10,8 +10,7 @@
 #include "util/jsonw.h"
 #include "util/banned.h"
 
-static void list_json(const struct eo *eo, const struct list *l,
-		      struct buf *b)
+static void list_json(const struct eo *eo, const struct list *l, struct buf *b)
 {
 	const struct account *a = eo->acct;
 	long counts[3];
@@ -49,8 +48,9 @@ static void list_json(const struct eo *eo, const struct list *l,
 		jsonw_string(b, l->tags[k]);
 	}
 	account_list_counts(a, l, counts);
-	buf_printf(b, "],\"counts\":%s{\"pending\":%ld,\"subscribed\":%ld,"
-		      "\"unsubscribed\":%ld}%s,\"created_at\":",
+	buf_printf(b,
+		   "],\"counts\":%s{\"pending\":%ld,\"subscribed\":%ld,"
+		   "\"unsubscribed\":%ld}%s,\"created_at\":",
 		   eo->opt.is_counts_array ? "[" : "", counts[CS_PENDING],
 		   counts[CS_SUBSCRIBED], counts[CS_UNSUBSCRIBED],
 		   eo->opt.is_counts_array ? "]" : "");
@@ -150,9 +150,9 @@ struct contact_filter {
 	const char *raw[4];
 };
 
-static const char *const filter_names[4] = {
-	"created_at.gte", "created_at.lte", "last_updated_at.gte",
-	"last_updated_at.lte"};
+static const char *const filter_names[4] = {"created_at.gte", "created_at.lte",
+					    "last_updated_at.gte",
+					    "last_updated_at.lte"};
 
 static void filter_error(struct sim_response *resp, const char *param,
 			 const char *detail)
@@ -175,8 +175,8 @@ static int parse_filter(const struct sim_request *req,
 	f->status_arg = sim_request_arg(req, "status");
 	if (f->status_arg) {
 		for (k = 0; k < 3; k++)
-			if (!strcmp(f->status_arg,
-				    contact_status_name((enum contact_status)k)))
+			if (!strcmp(f->status_arg, contact_status_name(
+						       (enum contact_status)k)))
 				break;
 		if (k == 3) {
 			filter_error(resp, "status",
@@ -213,16 +213,14 @@ static int parse_filter(const struct sim_request *req,
 	return 0;
 }
 
-static int filter_match(const struct contact_filter *f,
-			const struct contact *c)
+static int filter_match(const struct contact_filter *f, const struct contact *c)
 {
 	if (c->status != f->status)
 		return 0;
 	if (f->tag && (f->tag_bit < 0 || !(c->tags & (1u << f->tag_bit))))
 		return 0;
 	return c->created_at >= f->lo[0] && c->created_at <= f->hi[0] &&
-	       c->last_updated_at >= f->lo[1] &&
-	       c->last_updated_at <= f->hi[1];
+	       c->last_updated_at >= f->lo[1] && c->last_updated_at <= f->hi[1];
 }
 
 /* Contacts are ordered by (created_at, id); the cursor holds both, as in

@@ -34,9 +34,8 @@ void account_sort_rows(struct rows *r, size_t from)
 		qsort(r->v + from, r->n - from, sizeof(*r->v), row_qcmp);
 }
 
-void account_add_row(struct account *a, struct campaign *c,
-		     enum report_type rt, int64_t t, uint32_t contact,
-		     int link, int hard)
+void account_add_row(struct account *a, struct campaign *c, enum report_type rt,
+		     int64_t t, uint32_t contact, int link, int hard)
 {
 	struct rows *rs = &c->rep[rt];
 	struct summary *s = &c->sum;
@@ -114,8 +113,8 @@ static void unsubscribe(struct account *a, struct campaign *c, uint32_t ci,
 		ct->last_updated_at = t;
 }
 
-static void recipient_events(struct account *a, struct campaign *c,
-			     uint32_t ci, int64_t st)
+static void recipient_events(struct account *a, struct campaign *c, uint32_t ci,
+			     int64_t st)
 {
 	struct rng *r = &a->rng;
 	int64_t now = a->now, t, tc;
@@ -136,16 +135,19 @@ static void recipient_events(struct account *a, struct campaign *c,
 				tc = t + 5 + rng_below(r, 900);
 				if (tc <= now)
 					account_add_row(
-						a, c, RT_CLICKED, tc, ci,
-						(int)rng_below(r, (uint32_t)c->n_links),
-						0);
+					    a, c, RT_CLICKED, tc, ci,
+					    (int)rng_below(
+						r, (uint32_t)c->n_links),
+					    0);
 				if (rng_pct(r, 20)) {
 					tc += 10 + rng_below(r, DAY);
 					if (tc <= now)
 						account_add_row(
-							a, c, RT_CLICKED, tc, ci,
-							(int)rng_below(r, (uint32_t)c->n_links),
-							0);
+						    a, c, RT_CLICKED, tc, ci,
+						    (int)rng_below(
+							r,
+							(uint32_t)c->n_links),
+						    0);
 				}
 			}
 			extra = rng_pct(r, 25) ? 1 + (int)rng_below(r, 3) : 0;
@@ -258,13 +260,12 @@ static long advance_campaign(struct account *a, struct campaign *c,
 		account_add_row(a, c, RT_OPENED, t, (uint32_t)ci, 0, 0);
 		n_new++;
 		if (rng_pct(&a->rng, 40)) {
-			int64_t tc = t + (int64_t)rng_below(&a->rng,
-							    (uint32_t)(to - t + 1));
+			int64_t tc = t + (int64_t)rng_below(
+					     &a->rng, (uint32_t)(to - t + 1));
 
 			account_add_row(
-				a, c, RT_CLICKED, tc, (uint32_t)ci,
-				(int)rng_below(&a->rng, (uint32_t)c->n_links),
-				0);
+			    a, c, RT_CLICKED, tc, (uint32_t)ci,
+			    (int)rng_below(&a->rng, (uint32_t)c->n_links), 0);
 			n_new++;
 		}
 	}
@@ -283,9 +284,10 @@ static long advance_campaign(struct account *a, struct campaign *c,
 
 static void update_contact(struct account *a, uint32_t ci, int64_t t)
 {
-	static const char *const new_cities[][2] = {
-		{"Dublin", "43017"}, {"Westerville", "43081"},
-		{"Mentor", "44060"}, {"Strongsville", "44136"}};
+	static const char *const new_cities[][2] = {{"Dublin", "43017"},
+						    {"Westerville", "43081"},
+						    {"Mentor", "44060"},
+						    {"Strongsville", "44136"}};
 	struct contact *c = &a->contacts[ci];
 	uint32_t v = rng_below(&a->rng, 4);
 	char tmp[32];
@@ -325,20 +327,19 @@ int account_advance(struct account *a, int64_t seconds,
 	/* Distinct campaigns: each sorts only the rows it appended. */
 	n = n_rep < 3 ? (int)n_rep : 3;
 	for (k = 0; k < n; k++) {
-		size_t j = (size_t)k + rng_below(&a->rng,
-						 (uint32_t)(n_rep - (size_t)k));
+		size_t j = (size_t)k +
+			   rng_below(&a->rng, (uint32_t)(n_rep - (size_t)k));
 		struct campaign *c = rep[j];
 
 		rep[j] = rep[k];
 		rep[k] = c;
-		out->new_events += advance_campaign(a, c, from, to,
-						    &out->updated_contacts);
+		out->new_events +=
+		    advance_campaign(a, c, from, to, &out->updated_contacts);
 	}
 	free(rep);
 	n = 1 + (int)rng_below(&a->rng, 3);
 	for (k = 0; k < n && a->n_contacts > 0; k++) {
-		update_contact(a,
-			       rng_below(&a->rng, (uint32_t)a->n_contacts),
+		update_contact(a, rng_below(&a->rng, (uint32_t)a->n_contacts),
 			       in_window(a, from, to));
 		out->updated_contacts++;
 	}

@@ -15,14 +15,14 @@
 #include "util/banned.h"
 
 static const char usage[] =
-	"usage: espsync-sim --port-file FILE [--port N] [--seed N]\n"
-	"  [--campaigns N] [--lists N] [--contacts N] [--now ISO]\n"
-	"  [--eo-key KEY] [--eo-legacy-key KEY] [--eo-rate R] [--eo-burst B]\n"
-	"  [--retry-after-format seconds|date|none] [--latency-ms N]\n"
-	"  [--fault-5xx PCT] [--fault-truncate PCT] [--fault-empty PCT]\n"
-	"  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
-	"  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
-	"  [--missing-occurred-at PCT] [--hostile-names] [--quiet]\n";
+    "usage: espsync-sim --port-file FILE [--port N] [--seed N]\n"
+    "  [--campaigns N] [--lists N] [--contacts N] [--now ISO]\n"
+    "  [--eo-key KEY] [--eo-legacy-key KEY] [--eo-rate R] [--eo-burst B]\n"
+    "  [--retry-after-format seconds|date|none] [--latency-ms N]\n"
+    "  [--fault-5xx PCT] [--fault-truncate PCT] [--fault-empty PCT]\n"
+    "  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
+    "  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
+    "  [--missing-occurred-at PCT] [--hostile-names] [--quiet]\n";
 
 enum {
 	OPT_PORT_FILE = 256,
@@ -55,34 +55,34 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"port-file", required_argument, NULL, OPT_PORT_FILE},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"campaigns", required_argument, NULL, OPT_CAMPAIGNS},
-	{"lists", required_argument, NULL, OPT_LISTS},
-	{"contacts", required_argument, NULL, OPT_CONTACTS},
-	{"now", required_argument, NULL, OPT_NOW},
-	{"eo-key", required_argument, NULL, OPT_EO_KEY},
-	{"eo-legacy-key", required_argument, NULL, OPT_EO_LEGACY_KEY},
-	{"eo-rate", required_argument, NULL, OPT_EO_RATE},
-	{"eo-burst", required_argument, NULL, OPT_EO_BURST},
-	{"retry-after-format", required_argument, NULL, OPT_RETRY_AFTER},
-	{"latency-ms", required_argument, NULL, OPT_LATENCY},
-	{"fault-5xx", required_argument, NULL, OPT_F5XX},
-	{"fault-truncate", required_argument, NULL, OPT_FTRUNC},
-	{"fault-empty", required_argument, NULL, OPT_FEMPTY},
-	{"fault-drop", required_argument, NULL, OPT_FDROP},
-	{"fault-slow", required_argument, NULL, OPT_FSLOW},
-	{"slow-ms", required_argument, NULL, OPT_SLOW_MS},
-	{"storm-429", required_argument, NULL, OPT_STORM},
-	{"fault-seed", required_argument, NULL, OPT_FSEED},
-	{"paging-end", required_argument, NULL, OPT_PAGING_END},
-	{"counts-array", no_argument, NULL, OPT_COUNTS_ARRAY},
-	{"missing-occurred-at", required_argument, NULL, OPT_MISSING_OCC},
-	{"hostile-names", no_argument, NULL, OPT_HOSTILE},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0}};
+    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"campaigns", required_argument, NULL, OPT_CAMPAIGNS},
+    {"lists", required_argument, NULL, OPT_LISTS},
+    {"contacts", required_argument, NULL, OPT_CONTACTS},
+    {"now", required_argument, NULL, OPT_NOW},
+    {"eo-key", required_argument, NULL, OPT_EO_KEY},
+    {"eo-legacy-key", required_argument, NULL, OPT_EO_LEGACY_KEY},
+    {"eo-rate", required_argument, NULL, OPT_EO_RATE},
+    {"eo-burst", required_argument, NULL, OPT_EO_BURST},
+    {"retry-after-format", required_argument, NULL, OPT_RETRY_AFTER},
+    {"latency-ms", required_argument, NULL, OPT_LATENCY},
+    {"fault-5xx", required_argument, NULL, OPT_F5XX},
+    {"fault-truncate", required_argument, NULL, OPT_FTRUNC},
+    {"fault-empty", required_argument, NULL, OPT_FEMPTY},
+    {"fault-drop", required_argument, NULL, OPT_FDROP},
+    {"fault-slow", required_argument, NULL, OPT_FSLOW},
+    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+    {"storm-429", required_argument, NULL, OPT_STORM},
+    {"fault-seed", required_argument, NULL, OPT_FSEED},
+    {"paging-end", required_argument, NULL, OPT_PAGING_END},
+    {"counts-array", no_argument, NULL, OPT_COUNTS_ARRAY},
+    {"missing-occurred-at", required_argument, NULL, OPT_MISSING_OCC},
+    {"hostile-names", no_argument, NULL, OPT_HOSTILE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
 
 static int num_arg(const char *name, const char *v, double lo, double hi,
 		   double *out)
@@ -99,8 +99,8 @@ static int num_arg(const char *name, const char *v, double lo, double hi,
 	return 0;
 }
 
-static int int_arg(const char *name, const char *v, long long lo,
-		   long long hi, long long *out)
+static int int_arg(const char *name, const char *v, long long lo, long long hi,
+		   long long *out)
 {
 	char *end;
 
@@ -154,8 +154,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 
 	while ((o = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		const char *name = o >= OPT_PORT_FILE && o <= OPT_HELP
-					   ? long_opts[o - OPT_PORT_FILE].name
-					   : "?";
+				       ? long_opts[o - OPT_PORT_FILE].name
+				       : "?";
 		int rc = 0;
 
 		switch (o) {
@@ -184,8 +184,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_NOW:
 			if (simtime_parse(optarg, &c->eo.account.now) < 0) {
-				fprintf(stderr, "espsync-sim: invalid time "
-						"'%s' for --now\n",
+				fprintf(stderr,
+					"espsync-sim: invalid time "
+					"'%s' for --now\n",
 					optarg);
 				rc = -1;
 			}
@@ -336,13 +337,15 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (write_port_file(c.port_file, port) < 0) {
-		fprintf(stderr, "espsync-sim: cannot write port file '%s': %s\n",
+		fprintf(stderr,
+			"espsync-sim: cannot write port file '%s': %s\n",
 			c.port_file, strerror(errno));
 		goto done;
 	}
 	if (!c.srv.is_quiet)
-		fprintf(stderr, "espsync-sim: listening on http://127.0.0.1:%d "
-				"(seed %llu)\n",
+		fprintf(stderr,
+			"espsync-sim: listening on http://127.0.0.1:%d "
+			"(seed %llu)\n",
 			port, (unsigned long long)c.eo.account.seed);
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -74,7 +74,8 @@ int cursor_decode(const char *s, struct cursor_key *out)
 			cursor_set_str(out, i, it->valuestring);
 		} else if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
 			   it->valuedouble < 9e15 &&
-			   it->valuedouble == (double)(int64_t)it->valuedouble) {
+			   it->valuedouble ==
+			       (double)(int64_t)it->valuedouble) {
 			cursor_set_int(out, i, (int64_t)it->valuedouble);
 		} else {
 			goto done;

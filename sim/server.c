@@ -148,8 +148,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn,
 	return ret;
 }
 
-static void json_error(struct sim_response *r, unsigned status,
-		       const char *msg)
+static void json_error(struct sim_response *r, unsigned status, const char *msg)
 {
 	r->status = status;
 	buf_reset(&r->body);
@@ -188,7 +187,7 @@ static void retry_after_value(const struct server *s, uint64_t wait_ms,
 	} else if (s->opt.retry_after == RA_DATE && cap >= 30) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		simtime_http(out, (int64_t)ts.tv_sec + (int64_t)secs +
-					  (ts.tv_nsec > 0));
+				      (ts.tv_nsec > 0));
 	}
 }
 
@@ -252,8 +251,8 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 				s->stats.dropped++;
 		}
 	}
-	delay_ms = s->opt.faults.latency_ms +
-		   (is_slow ? s->opt.faults.slow_ms : 0);
+	delay_ms =
+	    s->opt.faults.latency_ms + (is_slow ? s->opt.faults.slow_ms : 0);
 	pthread_mutex_unlock(&s->lock);
 	sleep_ms(delay_ms);
 	if (slot < 0) {
@@ -422,21 +421,22 @@ static void stats_json(struct server *s, struct buf *b)
 	buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,",
 		   s->stats.throttled, s->stats.faults, s->stats.dropped);
 	if (s->stats.requests)
-		buf_printf(b, "\"first_request_ms\":%llu,\"last_request_ms\":%llu}\n",
-			   (unsigned long long)s->stats.first_ms,
-			   (unsigned long long)s->stats.last_ms);
+		buf_printf(
+		    b, "\"first_request_ms\":%llu,\"last_request_ms\":%llu}\n",
+		    (unsigned long long)s->stats.first_ms,
+		    (unsigned long long)s->stats.last_ms);
 	else
-		buf_puts(b, "\"first_request_ms\":null,\"last_request_ms\":null}\n");
+		buf_puts(
+		    b, "\"first_request_ms\":null,\"last_request_ms\":null}\n");
 	pthread_mutex_unlock(&s->lock);
 }
 
-static enum MHD_Result handle_control(struct server *s,
-				      struct sim_request *req)
+static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 {
 	const char *op = req->path + strlen("/_sim/");
 	int is_post = strcmp(req->method, "POST") == 0;
-	int is_get = strcmp(req->method, "GET") == 0 ||
-		     strcmp(req->method, "HEAD") == 0;
+	int is_get =
+	    strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	struct sim_response resp;
 	const char *v;
 	long secs;
@@ -468,7 +468,7 @@ static enum MHD_Result handle_control(struct server *s,
 			for (i = 0; i < s->n_providers; i++) {
 				buf_reset(&resp.body);
 				s->providers[i].ops->advance(
-					s->providers[i].state, secs, &resp.body);
+				    s->providers[i].state, secs, &resp.body);
 			}
 		}
 	} else if (strcmp(op, "truth") == 0 && is_get) {
@@ -554,14 +554,13 @@ int server_start(struct server *s, int *port_out)
 	addr.sin_port = htons((uint16_t)s->opt.port);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->daemon = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_POLL,
-		(uint16_t)s->opt.port, NULL, NULL, on_request, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)512,
-		MHD_OPTION_END);
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_POLL,
+	    (uint16_t)s->opt.port, NULL, NULL, on_request, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)512, MHD_OPTION_END);
 	if (!s->daemon)
 		return -1;
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -16,8 +16,7 @@ const char *sim_request_method(const struct sim_request *r);
 const char *sim_request_path(const struct sim_request *r);
 /* A decoded query parameter, or NULL. */
 const char *sim_request_arg(const struct sim_request *r, const char *name);
-const char *sim_request_header(const struct sim_request *r,
-			       const char *name);
+const char *sim_request_header(const struct sim_request *r, const char *name);
 /* "http://127.0.0.1:PORT", for absolute paging links. */
 const char *sim_request_base_url(const struct sim_request *r);
 
@@ -40,7 +39,7 @@ struct sim_provider {
 	/* Prefix of the control parameters for its bucket: "eo" gives
 	 * eo_rate and eo_burst. */
 	const char *param_prefix;
-	const char *remaining_header;   /* on responses that took a token */
+	const char *remaining_header;	/* on responses that took a token */
 	const char *retry_after_header; /* on 429 */
 	/* 1 when the path belongs to this provider. */
 	int (*claims)(void *state, const char *path);

@@ -198,7 +198,7 @@ int simtime_parse(const char *s, int64_t *out)
 	} else if (*p) {
 		return -1;
 	}
-	*out = simtime_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 +
-	       ss - off;
+	*out = simtime_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss -
+	       off;
 	return 0;
 }

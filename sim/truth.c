@@ -13,11 +13,12 @@ int account_summary_json(const struct campaign *c, struct buf *out)
 {
 	const struct summary *s = &c->sum;
 
-	return buf_printf(out, "{\"id\":\"%s\",\"sent\":%ld,\"bounced\":"
-			       "{\"hard\":%ld,\"soft\":%ld},\"opened\":"
-			       "{\"total\":%ld,\"unique\":%ld},\"clicked\":"
-			       "{\"total\":%ld,\"unique\":%ld},\"complained\":"
-			       "%ld,\"unsubscribed\":%ld}",
+	return buf_printf(out,
+			  "{\"id\":\"%s\",\"sent\":%ld,\"bounced\":"
+			  "{\"hard\":%ld,\"soft\":%ld},\"opened\":"
+			  "{\"total\":%ld,\"unique\":%ld},\"clicked\":"
+			  "{\"total\":%ld,\"unique\":%ld},\"complained\":"
+			  "%ld,\"unsubscribed\":%ld}",
 			  c->id, s->sent, s->bounced_hard, s->bounced_soft,
 			  s->opened_total, s->opened_unique, s->clicked_total,
 			  s->clicked_unique, s->complained, s->unsubscribed);
@@ -70,8 +71,9 @@ static int truth_campaigns(const struct account *a, struct buf *out)
 		const struct campaign *c = &a->camps[i];
 		int j;
 
-		rc |= buf_printf(out, "%s{\"id\":\"%s\",\"status\":\"%s\","
-				      "\"name\":",
+		rc |= buf_printf(out,
+				 "%s{\"id\":\"%s\",\"status\":\"%s\","
+				 "\"name\":",
 				 i ? "," : "", c->id,
 				 campaign_status_name(c->status));
 		rc |= jsonw_string(out, c->name);
@@ -106,11 +108,12 @@ static int truth_campaigns(const struct account *a, struct buf *out)
 		for (j = 0; j < c->n_links; j++) {
 			if (out->data[out->len - 1] != '[')
 				rc |= buf_putc(out, ',');
-			rc |= buf_printf(out, "{\"campaign_id\":\"%s\",\"url\":",
-					 c->id);
+			rc |= buf_printf(
+			    out, "{\"campaign_id\":\"%s\",\"url\":", c->id);
 			rc |= jsonw_string(out, c->links[j].url);
-			rc |= buf_printf(out, ",\"clicked_total\":%ld,"
-					      "\"clicked_unique\":%ld}",
+			rc |= buf_printf(out,
+					 ",\"clicked_total\":%ld,"
+					 "\"clicked_unique\":%ld}",
 					 c->links[j].clicked_total,
 					 c->links[j].clicked_unique);
 		}
@@ -129,8 +132,8 @@ static int truth_lists(const struct account *a, struct buf *out)
 		long counts[3];
 		int k;
 
-		rc |= buf_printf(out, "%s{\"id\":\"%s\",\"name\":",
-				 i ? "," : "", l->id);
+		rc |= buf_printf(
+		    out, "%s{\"id\":\"%s\",\"name\":", i ? "," : "", l->id);
 		rc |= jsonw_string(out, l->name);
 		rc |= buf_puts(out, ",\"fields\":[");
 		for (k = 0; k < l->n_fields; k++) {
@@ -148,8 +151,9 @@ static int truth_lists(const struct account *a, struct buf *out)
 			rc |= jsonw_string(out, l->tags[k]);
 		}
 		account_list_counts(a, l, counts);
-		rc |= buf_printf(out, "],\"counts\":{\"pending\":%ld,"
-				      "\"subscribed\":%ld,\"unsubscribed\":%ld}}",
+		rc |= buf_printf(out,
+				 "],\"counts\":{\"pending\":%ld,"
+				 "\"subscribed\":%ld,\"unsubscribed\":%ld}}",
 				 counts[CS_PENDING], counts[CS_SUBSCRIBED],
 				 counts[CS_UNSUBSCRIBED]);
 	}
@@ -165,8 +169,9 @@ static int truth_contacts(const struct account *a, struct buf *out)
 	for (i = 0; i < a->n_contacts; i++) {
 		const struct contact *c = &a->contacts[i];
 
-		rc |= buf_printf(out, "%s{\"id\":\"%s\",\"list_id\":\"%s\","
-				      "\"email_address\":",
+		rc |= buf_printf(out,
+				 "%s{\"id\":\"%s\",\"list_id\":\"%s\","
+				 "\"email_address\":",
 				 i ? "," : "", c->id, a->lists[c->list].id);
 		rc |= jsonw_string(out, a->persons[c->person].email);
 		rc |= buf_printf(out, ",\"status\":\"%s\",\"fields\":",
@@ -196,12 +201,14 @@ static int truth_participants(const struct account *a, struct buf *out)
 		if (!account_has_reports(c))
 			continue;
 		for (j = 0; j < s->n; j++) {
-			const struct contact *ct = &a->contacts[s->v[j].contact];
+			const struct contact *ct =
+			    &a->contacts[s->v[j].contact];
 			uint16_t f = c->flags[s->v[j].contact];
 
-			rc |= buf_printf(out, "%s{\"campaign_id\":\"%s\","
-					      "\"contact_id\":\"%s\","
-					      "\"email_address\":",
+			rc |= buf_printf(out,
+					 "%s{\"campaign_id\":\"%s\","
+					 "\"contact_id\":\"%s\","
+					 "\"email_address\":",
 					 first ? "" : ",", c->id, ct->id);
 			first = 0;
 			rc |= jsonw_string(out, a->persons[ct->person].email);
@@ -209,14 +216,14 @@ static int truth_participants(const struct account *a, struct buf *out)
 					 contact_status_name(ct->status));
 			rc |= account_fields_json(a, ct, out);
 			rc |= buf_printf(
-				out,
-				",\"opened\":%s,\"clicked\":%s,\"bounced\":%s,"
-				"\"complained\":%s,\"unsubscribed\":%s}",
-				f & (1u << RT_OPENED) ? "true" : "false",
-				f & (1u << RT_CLICKED) ? "true" : "false",
-				f & (1u << RT_BOUNCED) ? "true" : "false",
-				f & (1u << RT_COMPLAINED) ? "true" : "false",
-				f & (1u << RT_UNSUBSCRIBED) ? "true" : "false");
+			    out,
+			    ",\"opened\":%s,\"clicked\":%s,\"bounced\":%s,"
+			    "\"complained\":%s,\"unsubscribed\":%s}",
+			    f & (1u << RT_OPENED) ? "true" : "false",
+			    f & (1u << RT_CLICKED) ? "true" : "false",
+			    f & (1u << RT_BOUNCED) ? "true" : "false",
+			    f & (1u << RT_COMPLAINED) ? "true" : "false",
+			    f & (1u << RT_UNSUBSCRIBED) ? "true" : "false");
 		}
 	}
 	rc |= buf_putc(out, ']');
@@ -225,9 +232,8 @@ static int truth_participants(const struct account *a, struct buf *out)
 
 static int truth_events(const struct account *a, struct buf *out)
 {
-	static const char *const types[] = {"sent",	  "open",
-					    "click",	  "bounce",
-					    "complaint", "unsubscribe"};
+	static const char *const types[] = {
+	    "sent", "open", "click", "bounce", "complaint", "unsubscribe"};
 	size_t i, j;
 	int rc = buf_puts(out, "\"events\":["), first = 1, k;
 
@@ -240,20 +246,22 @@ static int truth_events(const struct account *a, struct buf *out)
 			for (j = 0; j < c->rep[k].n; j++) {
 				const struct row *r = &c->rep[k].v[j];
 				const struct contact *ct =
-					&a->contacts[r->contact];
+				    &a->contacts[r->contact];
 
 				if (r->occ != OCC_PRESENT)
 					continue;
-				rc |= buf_printf(out,
-						 "%s{\"campaign_id\":\"%s\","
-						 "\"contact_id\":\"%s\","
-						 "\"email_address\":",
-						 first ? "" : ",", c->id, ct->id);
+				rc |=
+				    buf_printf(out,
+					       "%s{\"campaign_id\":\"%s\","
+					       "\"contact_id\":\"%s\","
+					       "\"email_address\":",
+					       first ? "" : ",", c->id, ct->id);
 				first = 0;
-				rc |= jsonw_string(out,
-						   a->persons[ct->person].email);
-				rc |= buf_printf(out, ",\"type\":\"%s\","
-						      "\"occurred_at\":",
+				rc |= jsonw_string(
+				    out, a->persons[ct->person].email);
+				rc |= buf_printf(out,
+						 ",\"type\":\"%s\","
+						 "\"occurred_at\":",
 						 types[k]);
 				rc |= put_time(out, r->t);
 				rc |= buf_putc(out, '}');
