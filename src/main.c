@@ -22,12 +22,9 @@ struct cmd_struct {
 };
 
 static const struct cmd_struct commands[] = {
-	{ "sync", cmd_sync, SUMMARY_SYNC },
-	{ "export", cmd_export, SUMMARY_EXPORT },
-	{ "stats", cmd_stats, SUMMARY_STATS },
-	{ "state", cmd_state, SUMMARY_STATE },
-	{ "check", cmd_check, SUMMARY_CHECK },
-	{ "help", NULL, SUMMARY_HELP },
+    {"sync", cmd_sync, SUMMARY_SYNC},	 {"export", cmd_export, SUMMARY_EXPORT},
+    {"stats", cmd_stats, SUMMARY_STATS}, {"state", cmd_state, SUMMARY_STATE},
+    {"check", cmd_check, SUMMARY_CHECK}, {"help", NULL, SUMMARY_HELP},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -23,10 +23,10 @@ int cmd_check(int argc, const char *const *argv, const struct config *cfg);
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error for cmd: adds "; see 'espsync CMD --help'"; returns 2. */
 int cmd_usage(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Prints "espsync: <what>: <err->msg>" and returns err's exit code. */
 int cmd_fail(const struct err *err, const char *what_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Under --json: {"command":..,"status":"failed","error":{..},"exit_code":N}
  * on stdout, so that stdout always holds exactly one object. */
 void cmd_json_failure(const struct config *cfg, const char *command,

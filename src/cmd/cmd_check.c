@@ -177,7 +177,8 @@ static void print_json(const struct check_view *v, const struct config *cfg)
 	jsonw_string(&b, v->store_shown);
 	jsonw_key(&b, "backend", 0);
 	jsonw_string(&b, v->store_backend);
-	buf_printf(&b, ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
+	buf_printf(&b,
+		   ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
 	jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
 	buf_puts(&b, "},\"providers\":[");
 	for (i = 0; i < PROVIDER__COUNT; i++) {

@@ -38,8 +38,8 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	cmd_error("%s; see 'espsync %s%s--help'", buf_str(&msg),
-		  cmd ? cmd : "", cmd ? " " : "");
+	cmd_error("%s; see 'espsync %s%s--help'", buf_str(&msg), cmd ? cmd : "",
+		  cmd ? " " : "");
 	buf_release(&msg);
 	return EXIT_USAGE;
 }
@@ -79,9 +79,9 @@ void cmd_json_failure(const struct config *cfg, const char *command,
 static int severity(int code)
 {
 	static const int rank[] = {
-		[EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
-		[EXIT_RUNTIME] = 3,  [EXIT_USAGE] = 4,	 [EXIT_AUTH] = 5,
-		[EXIT_STORE] = 6,
+	    [EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
+	    [EXIT_RUNTIME] = 3,	 [EXIT_USAGE] = 4,   [EXIT_AUTH] = 5,
+	    [EXIT_STORE] = 6,
 	};
 
 	if (code < 0 || code >= (int)(sizeof(rank) / sizeof(rank[0])))

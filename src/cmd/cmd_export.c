@@ -36,7 +36,7 @@ static void print_result(const struct config *cfg,
 int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 {
 	struct export_options opts = EXPORT_OPTIONS_INIT;
-	struct export_result res = { 0, 0 };
+	struct export_result res = {0, 0};
 	struct err err = ERR_INIT;
 	struct store *store = NULL;
 	int code;

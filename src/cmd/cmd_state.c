@@ -93,8 +93,8 @@ static void release_view(struct state_view *v)
 
 static const char *status_name(enum run_status s)
 {
-	static const char *const names[] = { "running", "complete", "partial",
-					     "failed" };
+	static const char *const names[] = {"running", "complete", "partial",
+					    "failed"};
 
 	return (unsigned)s <= RUN_FAILED ? names[s] : "failed";
 }
@@ -111,9 +111,8 @@ static void run_records(const struct run_row *r, int64_t *total,
 
 	*total = 0;
 	*activities = 0;
-	if (!r->records_json ||
-	    json_parse(&doc, r->records_json, strlen(r->records_json), &err) <
-		    0)
+	if (!r->records_json || json_parse(&doc, r->records_json,
+					   strlen(r->records_json), &err) < 0)
 		return;
 	root = json_root(doc);
 	for (i = 0; i < json_len(root); i++)
@@ -135,7 +134,7 @@ static void iso(char *out, int64_t t)
 static int load_runs(struct state_view *v, struct store *store,
 		     const char *provider, struct err *err)
 {
-	static const char *const all[] = { "emailoctopus", "activecampaign" };
+	static const char *const all[] = {"emailoctopus", "activecampaign"};
 	const char *const *names = provider ? &provider : all;
 	size_t i, n = provider ? 1 : 2;
 	struct run_row run;
@@ -157,12 +156,9 @@ static int load_runs(struct state_view *v, struct store *store,
 			g->complete = run;
 			g->has_complete = 1;
 		} else if (store->ops->run_last_status) {
-			if (store->ops->run_last_status(store, names[i],
-							RUN_COMPLETE,
-							&g->complete,
-							&v->arena,
-							&g->has_complete,
-							err) < 0)
+			if (store->ops->run_last_status(
+				store, names[i], RUN_COMPLETE, &g->complete,
+				&v->arena, &g->has_complete, err) < 0)
 				return -1;
 		}
 	}
@@ -213,8 +209,9 @@ static void json_run(struct buf *b, const struct run_row *r)
 	iso(a, r->finished_at);
 	jsonw_key(b, "finished_at", 0);
 	jsonw_string(b, strcmp(a, "-") ? a : NULL);
-	buf_printf(b, ",\"requests\":%lld,\"records\":%lld,"
-		      "\"activities\":%lld}",
+	buf_printf(b,
+		   ",\"requests\":%lld,\"records\":%lld,"
+		   "\"activities\":%lld}",
 		   (long long)r->requests, (long long)total,
 		   (long long)activities);
 }
@@ -238,8 +235,9 @@ static void print_json(const struct state_view *v)
 		if (g->has_complete)
 			iso(a, g->complete.finished_at);
 		jsonw_string(&b, g->has_complete ? a : NULL);
-		buf_printf(&b, ",\"campaigns_completed\":%lld,"
-			       "\"checkpoints\":%lld,\"last_run\":",
+		buf_printf(&b,
+			   ",\"campaigns_completed\":%lld,"
+			   "\"checkpoints\":%lld,\"last_run\":",
 			   (long long)g->n_complete, (long long)g->n_states);
 		if (g->has_last)
 			json_run(&b, &g->last);
@@ -301,8 +299,9 @@ static int reset(struct store *store, const struct config *cfg)
 		goto done;
 	}
 	if (cfg->is_json) {
-		buf_printf(&b, "{\"command\":\"state\",\"action\":\"reset\","
-			       "\"removed\":%lld,\"exit_code\":0}",
+		buf_printf(&b,
+			   "{\"command\":\"state\",\"action\":\"reset\","
+			   "\"removed\":%lld,\"exit_code\":0}",
 			   (long long)removed);
 		cmd_print_json(&b);
 	} else {

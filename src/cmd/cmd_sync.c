@@ -13,8 +13,7 @@
 #include "util/banned.h"
 
 static const char *const stream_names[6] = {
-	"campaigns", "reports", "participants",
-	"activities", "contacts", "lists",
+    "campaigns", "reports", "participants", "activities", "contacts", "lists",
 };
 
 struct provider_run {
@@ -84,12 +83,11 @@ static void print_human(const struct config *cfg, const struct provider_run *r)
 	printf("%s%s%s: %s %s %.1f s, %lld requests (%lld retries, %lld "
 	       "throttled), %lld campaigns, %lld participants, %lld events\n",
 	       pc->name, strcmp(pc->account, "default") ? "/" : "",
-	       strcmp(pc->account, "default") ? pc->account : "",
-	       run_status(r), r->code == EXIT_COMPLETE ? "in" : "after",
-	       rep->elapsed_s, (long long)rep->requests,
-	       (long long)rep->retries, (long long)rep->throttled,
-	       (long long)rep->records[0], (long long)rep->records[2],
-	       (long long)rep->events);
+	       strcmp(pc->account, "default") ? pc->account : "", run_status(r),
+	       r->code == EXIT_COMPLETE ? "in" : "after", rep->elapsed_s,
+	       (long long)rep->requests, (long long)rep->retries,
+	       (long long)rep->throttled, (long long)rep->records[0],
+	       (long long)rep->records[2], (long long)rep->events);
 	fflush(stdout);
 }
 
@@ -120,8 +118,7 @@ static void json_run(struct buf *b, const struct config *cfg,
 		   "\"campaigns_skipped\":%lld,\"is_partial\":%s,"
 		   "\"elapsed_s\":",
 		   (long long)rep->events, (long long)rep->rows_inserted,
-		   (long long)rep->rows_updated,
-		   (long long)rep->rows_unchanged,
+		   (long long)rep->rows_updated, (long long)rep->rows_unchanged,
 		   (long long)rep->campaigns_skipped,
 		   rep->is_partial ? "true" : "false");
 	cmd_json_double(b, rep->elapsed_s, 3);
@@ -157,8 +154,9 @@ static void print_json(const struct config *cfg, const struct sync_job *job,
 	}
 	buf_putc(&b, ']');
 	if (job->has_export) {
-		buf_printf(&b, ",\"export\":{\"files\":%lld,\"rows\":%lld,"
-			       "\"dir\":",
+		buf_printf(&b,
+			   ",\"export\":{\"files\":%lld,\"rows\":%lld,"
+			   "\"dir\":",
 			   (long long)job->exported.files,
 			   (long long)job->exported.rows);
 		jsonw_string(&b, config_str(cfg, OPT_EXPORT_DIR));
@@ -201,9 +199,8 @@ static void seed_export(struct sync_job *job, struct store *store,
 	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
 	job->has_export = 1;
 	if (export_csv(store, &opts, &job->exported, &job->export_err) < 0) {
-		job->export_code = cmd_fail(&job->export_err,
-					    "cannot export csv to '%s'",
-					    opts.dir);
+		job->export_code = cmd_fail(
+		    &job->export_err, "cannot export csv to '%s'", opts.dir);
 		return;
 	}
 	if (cfg->verbosity >= 0 && !cfg->is_json)

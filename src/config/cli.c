@@ -9,7 +9,7 @@
 #include "util/banned.h"
 
 static const char seed_hint[] =
-	"use one of --all, --campaign ID, --incremental, --export-csv, --stats";
+    "use one of --all, --campaign ID, --incremental, --export-csv, --stats";
 
 static int set_value(struct cli *out, const struct option_def *def,
 		     const char *value, int *used)
@@ -66,8 +66,7 @@ static int parse_short(struct cli *out, const char *arg, int *used,
 
 			if (c < 0x20 || c >= 0x7f)
 				return err_set(err, ERR_USAGE, 0,
-					       "unknown option '%s'",
-					       "-?");
+					       "unknown option '%s'", "-?");
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown option '-%c'", *p);
 		}
@@ -184,7 +183,7 @@ static int check_command(struct cli *out, const int *used, struct err *err)
 int cli_parse(struct cli *out, int argc, const char *const *argv,
 	      struct err *err)
 {
-	int used[OPT__COUNT] = { 0 };
+	int used[OPT__COUNT] = {0};
 	int i, is_words_only = 0;
 
 	memset(out, 0, sizeof(*out));

@@ -47,8 +47,8 @@ const char *config_source_name(enum config_source src)
 	return "unset";
 }
 
-void config_source_text(const struct config *cfg, enum option_id id,
-			char *out, size_t size)
+void config_source_text(const struct config *cfg, enum option_id id, char *out,
+			size_t size)
 {
 	const struct config_value *v = &cfg->v[id];
 
@@ -152,9 +152,9 @@ static const char *check_url(const char *s)
 
 static const char *check_store_url(const char *s)
 {
-	static const char *const schemes[] = { "postgresql://", "postgres://",
-					       "mongodb://", "mongodb+srv://",
-					       NULL };
+	static const char *const schemes[] = {"postgresql://", "postgres://",
+					      "mongodb://", "mongodb+srv://",
+					      NULL};
 	size_t i, n = strlen(s);
 
 	if (starts_with(s, "sqlite:"))
@@ -209,10 +209,10 @@ const char *config_check_value(const struct option_def *def, const char *s,
 {
 	size_t n = strlen(s);
 	size_t max = def->max > 0 && def->kind != OPTK_INT &&
-				     def->kind != OPTK_NUMBER &&
-				     def->kind != OPTK_DURATION
-			     ? (size_t)def->max
-			     : MAX_TEXT;
+			     def->kind != OPTK_NUMBER &&
+			     def->kind != OPTK_DURATION
+			 ? (size_t)def->max
+			 : MAX_TEXT;
 	int64_t i;
 	double d;
 
@@ -229,8 +229,8 @@ const char *config_check_value(const struct option_def *def, const char *s,
 	switch (def->kind) {
 	case OPTK_SECRET:
 		return all_of(s, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-			       ? NULL
-			       : "must be printable ascii without spaces";
+			   ? NULL
+			   : "must be printable ascii without spaces";
 	case OPTK_URL:
 		return check_url(s);
 	case OPTK_STORE_URL:
@@ -253,9 +253,10 @@ const char *config_check_value(const struct option_def *def, const char *s,
 				return NULL;
 		return "must be emailoctopus, activecampaign or all";
 	case OPTK_ID:
-		return all_of(s, "._-") ? NULL
-					: "may hold only letters, digits, '.', "
-					  "'_' and '-'";
+		return all_of(s, "._-") && s[0] != '.'
+			   ? NULL
+			   : "may hold only letters, digits, '.', "
+			     "'_' and '-'";
 	case OPTK_TIMEZONE:
 		if (!all_of(s, "/_+-") || s[0] == '/' || strstr(s, ".."))
 			return "must be an iana time zone such as UTC or "
@@ -284,11 +285,10 @@ static const char *env_lookup(const char *const *envp, const char *key)
 	return NULL;
 }
 
-static void note(struct config *cfg, enum log_level level, const char *fmt,
-		 ...) __attribute__((format(printf, 3, 4)));
+static void note(struct config *cfg, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void note(struct config *cfg, enum log_level level, const char *fmt,
-		 ...)
+static void note(struct config *cfg, enum log_level level, const char *fmt, ...)
 {
 	struct config_note *n;
 	va_list ap;
@@ -351,10 +351,12 @@ static int validate(struct config *cfg, const struct option_def *def,
 		snprintf(shown, sizeof(shown), " '%s'", v->value);
 	config_source_text(cfg, def->id, src, sizeof(src));
 	if (v->source == SRC_FLAG && !def->key && v->via == def)
-		return err_set(err, ERR_CONFIG, 0, "invalid value%s for '%s': %s",
-			       shown, name, why);
-	return err_set(err, ERR_CONFIG, 0, "invalid value%s for '%s' (from %s): %s",
-		       shown, name, src, why);
+		return err_set(err, ERR_CONFIG, 0,
+			       "invalid value%s for '%s': %s", shown, name,
+			       why);
+	return err_set(err, ERR_CONFIG, 0,
+		       "invalid value%s for '%s' (from %s): %s", shown, name,
+		       src, why);
 }
 
 /* default < .env < environment < flag, then validate the winner. */
@@ -432,7 +434,7 @@ static void resolve_store(struct config *cfg)
 	} else if (cfg->v[OPT_MONGO_CONNECTION_URL].value) {
 		cfg->store_key = OPT_MONGO_CONNECTION_URL;
 		cfg->store_url =
-			xstrdup(cfg->v[OPT_MONGO_CONNECTION_URL].value);
+		    xstrdup(cfg->v[OPT_MONGO_CONNECTION_URL].value);
 	} else if (cfg->v[OPT_MONGODB_HOST].value) {
 		const char *db = cfg->v[OPT_MONGODB_DATABASE].value;
 
@@ -521,9 +523,8 @@ int config_load(struct config *out, const struct cli *cli,
 	resolve_providers(out);
 	out->verbosity = cli->opt[OPT_QUIET].value ? -1 : cli->verbose_count;
 	out->is_json = cli->opt[OPT_JSON].value != NULL;
-	out->max_runtime_ms = out->v[OPT_MAX_RUNTIME].value
-				      ? out->v[OPT_MAX_RUNTIME].i
-				      : 0;
+	out->max_runtime_ms =
+	    out->v[OPT_MAX_RUNTIME].value ? out->v[OPT_MAX_RUNTIME].i : 0;
 	out->seed = cli->seed;
 	out->is_seed_export = cli->is_seed_export;
 	rc = 0;

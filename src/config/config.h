@@ -25,19 +25,19 @@ enum config_source {
 struct config_value {
 	char *value; /* NULL: unset */
 	enum config_source source;
-	int line;			/* SRC_ENV_FILE */
-	const struct option_def *via;	/* SRC_FLAG; NULL: the seed form */
-	int64_t i;			/* OPTK_INT; OPTK_DURATION in ms */
-	double d;			/* OPTK_NUMBER */
+	int line;		      /* SRC_ENV_FILE */
+	const struct option_def *via; /* SRC_FLAG; NULL: the seed form */
+	int64_t i;		      /* OPTK_INT; OPTK_DURATION in ms */
+	double d;		      /* OPTK_NUMBER */
 };
 
 /* One provider account as the commands need it. */
 struct provider_config {
-	const char *name;	/* "emailoctopus" */
-	const char *api_url;	/* no trailing slash; NULL when unset */
-	const char *api_key;	/* never printed */
-	const char *account;	/* store account name */
-	const char *timezone;	/* IANA name */
+	const char *name;     /* "emailoctopus" */
+	const char *api_url;  /* no trailing slash; NULL when unset */
+	const char *api_key;  /* never printed */
+	const char *account;  /* store account name */
+	const char *timezone; /* IANA name */
 	double rate_per_sec, burst;
 	int is_configured;
 	char missing[96]; /* keys to set when not configured */
@@ -53,7 +53,7 @@ struct config_note {
 
 struct config {
 	struct config_value v[OPT__COUNT];
-	char *env_file;	     /* path read (or looked for) */
+	char *env_file; /* path read (or looked for) */
 	int is_env_file_loaded;
 	/* Resolved store: --store/ESPSYNC_STORE, else the seed MongoDB keys,
 	 * else the default. store_key names the key that decided it. */
@@ -61,7 +61,7 @@ struct config {
 	enum option_id store_key;
 	struct provider_config eo, ac;
 	char *ac_host; /* storage for ac.account's default */
-	int verbosity;	      /* -1 quiet, 0 normal, 1+ verbose */
+	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 	int is_json;
 	int64_t max_runtime_ms; /* 0: none */
 	enum seed_action seed;
@@ -86,8 +86,8 @@ int config_is_flag(const struct config *cfg, enum option_id id);
 
 /* Where a value came from: "default", "'.env' line 7", "environment",
  * "--store", "seed form" or "unset". */
-void config_source_text(const struct config *cfg, enum option_id id,
-			char *out, size_t size);
+void config_source_text(const struct config *cfg, enum option_id id, char *out,
+			size_t size);
 /* "default", ".env", "environment", "flag", "unset" (for JSON). */
 const char *config_source_name(enum config_source src);
 

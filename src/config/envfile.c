@@ -33,8 +33,7 @@ void env_file_release(struct env_file *f)
 	env_file_init(f);
 }
 
-const struct env_entry *env_file_get(const struct env_file *f,
-				     const char *key)
+const struct env_entry *env_file_get(const struct env_file *f, const char *key)
 {
 	size_t i;
 
@@ -52,9 +51,10 @@ static void put(struct env_file *f, const char *key, size_t key_len,
 
 	for (i = 0; i < f->n; i++) {
 		e = &f->entries[i];
-		if (strlen(e->key) == key_len && !memcmp(e->key, key, key_len)) {
+		if (strlen(e->key) == key_len &&
+		    !memcmp(e->key, key, key_len)) {
 			free(e->value);
-			e->value = buf_detach(value, NULL);
+			e->value = xstrdup(buf_str(value));
 			e->line = line;
 			return;
 		}
@@ -65,7 +65,7 @@ static void put(struct env_file *f, const char *key, size_t key_len,
 	}
 	e = &f->entries[f->n++];
 	e->key = xstrndup(key, key_len);
-	e->value = buf_detach(value, NULL);
+	e->value = xstrdup(buf_str(value));
 	e->line = line;
 }
 
@@ -101,8 +101,7 @@ static const char *after_quote(const char *p, const char *end)
 	return NULL;
 }
 
-static const char *parse_double(const char *p, const char *end,
-				struct buf *out)
+static const char *parse_double(const char *p, const char *end, struct buf *out)
 {
 	for (; p < end; p++) {
 		char c = *p;
@@ -132,15 +131,15 @@ static const char *parse_double(const char *p, const char *end,
 			buf_putc(out, *p);
 			break;
 		default:
-			return "unknown escape in double-quoted value (use \\\\ "
+			return "unknown escape in double-quoted value (use "
+			       "\\\\ "
 			       "for a backslash)";
 		}
 	}
 	return "unterminated double-quoted value (values are one line)";
 }
 
-static const char *parse_single(const char *p, const char *end,
-				struct buf *out)
+static const char *parse_single(const char *p, const char *end, struct buf *out)
 {
 	for (; p < end; p++) {
 		if (*p == '\'')
@@ -172,9 +171,8 @@ static const char *parse_bare(const char *p, const char *end, struct buf *out)
 }
 
 /* One line without its newline. *key_len = 0 for blank and comment lines. */
-static const char *parse_line(const char *p, const char *end,
-			      const char **key, size_t *key_len,
-			      struct buf *value)
+static const char *parse_line(const char *p, const char *end, const char **key,
+			      size_t *key_len, struct buf *value)
 {
 	const char *k;
 
@@ -203,9 +201,12 @@ static const char *parse_line(const char *p, const char *end,
 		*key_len = 0;
 		return "expected '=' after the key";
 	}
-	p++;
+	k = ++p;
 	while (p < end && is_blank(*p))
 		p++;
+	/* "KEY= # comment" is an empty value, as in shells */
+	if (p > k && p < end && *p == '#')
+		return NULL;
 	if (p < end && *p == '"')
 		return parse_double(p + 1, end, value);
 	if (p < end && *p == '\'')

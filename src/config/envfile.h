@@ -23,8 +23,8 @@ struct env_file {
 	char *name; /* the path as given, for messages */
 	struct env_entry *entries;
 	size_t n, cap;
-	int is_loaded;		 /* 0: no file (missing default .env) */
-	int is_group_readable;	 /* group or world may read it */
+	int is_loaded;	       /* 0: no file (missing default .env) */
+	int is_group_readable; /* group or world may read it */
 };
 
 void env_file_init(struct env_file *f);
@@ -41,7 +41,6 @@ int env_file_load(struct env_file *f, const char *path, int is_required,
 		  struct err *err);
 
 /* The entry for key, or NULL. */
-const struct env_entry *env_file_get(const struct env_file *f,
-				     const char *key);
+const struct env_entry *env_file_get(const struct env_file *f, const char *key);
 
 #endif

@@ -11,42 +11,45 @@
 #define HELP_WIDTH 79
 
 static const char exit_codes[] =
-	"0 complete, 1 runtime failure, 2 usage or configuration error, "
-	"3 partial (time budget reached, state saved), 4 provider rejected "
-	"the credentials, 5 store unavailable, 6 not found";
+    "0 complete, 1 runtime failure, 2 usage or configuration error, "
+    "3 partial (time budget reached, state saved), 4 provider rejected "
+    "the credentials, 5 store unavailable, 6 not found";
 
 static const char seed_form[] =
-	"espsync --all | --campaign ID | --incremental [--hours N] | "
-	"--export-csv | --stats [--export-dir DIR] [--verbose] "
-	"[--mongo-url URL]";
+    "espsync --all | --campaign ID | --incremental [--hours N] | "
+    "--export-csv | --stats [--export-dir DIR] [--verbose] "
+    "[--mongo-url URL]";
 
 static const char seed_text[] =
-	"The earlier tool's flags keep working and mean EmailOctopus: --all "
-	"syncs every campaign and --campaign ID one campaign, both then "
-	"writing the csv files; --incremental skips campaigns checked less "
-	"than --hours (default 24) ago; --export-csv and --stats are "
-	"'export csv' and 'stats'. --mongo-url is --store.";
+    "The earlier tool's flags keep working and mean EmailOctopus: --all "
+    "syncs every campaign and --campaign ID one campaign, both then "
+    "writing the csv files; --incremental skips campaigns checked less "
+    "than --hours (default 24) ago; --export-csv and --stats are "
+    "'export csv' and 'stats'. --mongo-url is --store.";
 
 /* Appends text word-wrapped: the first line continues at column col (the
  * caller wrote that much), the rest are indented to indent. */
-static void wrap(struct buf *out, const char *text, size_t col,
-		 size_t indent)
+static void wrap(struct buf *out, const char *text, size_t col, size_t indent)
 {
 	const char *p = text;
+	int is_start = 1; /* no word of ours on this line yet */
 
 	while (*p) {
 		size_t w = strcspn(p, " ");
 
-		if (col > indent && col + 1 + w > HELP_WIDTH) {
+		if (!is_start && col + 1 + w > HELP_WIDTH) {
 			buf_printf(out, "\n%*s", (int)indent, "");
 			col = indent;
-		} else if (col > indent) {
+			is_start = 1;
+		}
+		if (!is_start) {
 			buf_putc(out, ' ');
 			col++;
 		}
 		buf_append(out, p, w);
 		col += w;
 		p += w;
+		is_start = 0;
 		while (*p == ' ')
 			p++;
 	}
@@ -56,9 +59,8 @@ static void wrap(struct buf *out, const char *text, size_t col,
 static void option_label(char *out, size_t size, const struct option_def *def)
 {
 	if (def->short_flag)
-		snprintf(out, size, "-%c, --%s%s%s", def->short_flag,
-			 def->flag, def->arg ? " " : "",
-			 def->arg ? def->arg : "");
+		snprintf(out, size, "-%c, --%s%s%s", def->short_flag, def->flag,
+			 def->arg ? " " : "", def->arg ? def->arg : "");
 	else
 		snprintf(out, size, "    --%s%s%s", def->flag,
 			 def->arg ? " " : "", def->arg ? def->arg : "");
@@ -116,7 +118,10 @@ static void help_keys(struct buf *out)
 
 		if (!def->key)
 			continue;
-		if (def->flag)
+		if (def->flag && def->def)
+			snprintf(text, sizeof(text), "%s (--%s; default %s)",
+				 def->help, def->flag, def->def);
+		else if (def->flag)
 			snprintf(text, sizeof(text), "%s (--%s)", def->help,
 				 def->flag);
 		else if (def->def)
@@ -133,7 +138,9 @@ void help_overview_head(struct buf *out)
 {
 	buf_puts(out, "usage: espsync [global options] <command> [options]\n"
 		      "       espsync --all | --campaign ID | --incremental "
-		      "[--hours N] | --export-csv | --stats\n\n"
+		      "[--hours N] |\n"
+		      "               --export-csv | --stats   (the earlier "
+		      "tool's form)\n\n"
 		      "commands:\n");
 }
 
@@ -159,12 +166,15 @@ void help_overview_tail(struct buf *out)
 
 void help_command(struct buf *out, const struct command_spec *spec)
 {
-	buf_printf(out, "usage: espsync [global options] %s%s%s\n",
-		   spec->name, spec->synopsis[0] ? " " : "", spec->synopsis);
+	char usage[512];
+
+	snprintf(usage, sizeof(usage), "usage: espsync [global options] %s%s%s",
+		 spec->name, spec->synopsis[0] ? " " : "", spec->synopsis);
+	wrap(out, usage, 0, 7);
 	buf_printf(out, "\n%s", spec->summary);
 	if (spec->details) {
-		buf_puts(out, ".");
-		wrap(out, spec->details, strlen(spec->summary) + 1, 0);
+		buf_puts(out, ". ");
+		wrap(out, spec->details, strlen(spec->summary) + 2, 0);
 	} else {
 		buf_putc(out, '\n');
 	}

@@ -8,210 +8,311 @@
 
 #define DAY_MS (86400.0 * 1000.0)
 
-static const char *const provider_choices[] = { "emailoctopus",
-						"activecampaign", "all", NULL };
+static const char *const provider_choices[] = {"emailoctopus", "activecampaign",
+					       "all", NULL};
 
 #define SYNCISH (CMDB_SYNC | CMDB_SEED)
 
 /* Order is the order of `check` and of the help sections. */
 static const struct option_def options[OPT__COUNT] = {
-	[OPT_EO_API_KEY] = {
-		.id = OPT_EO_API_KEY, .key = "EMAILOCTOPUS_API_KEY",
-		.kind = OPTK_SECRET,
-		.help = "emailoctopus api key (v2, sent as a bearer token)" },
-	[OPT_EO_API_URL] = {
-		.id = OPT_EO_API_URL, .key = "EMAILOCTOPUS_API_URL",
-		.kind = OPTK_URL, .def = "https://api.emailoctopus.com",
-		.help = "emailoctopus api base url" },
-	[OPT_AC_API_URL] = {
-		.id = OPT_AC_API_URL, .key = "ACTIVECAMPAIGN_API_URL",
-		.kind = OPTK_URL,
-		.help = "the account's activecampaign api url, e.g. "
-			"https://ACCOUNT.api-us1.com" },
-	[OPT_AC_API_KEY] = {
-		.id = OPT_AC_API_KEY, .key = "ACTIVECAMPAIGN_API_KEY",
-		.kind = OPTK_SECRET, .help = "activecampaign api token" },
-	[OPT_AC_TIMEZONE] = {
-		.id = OPT_AC_TIMEZONE, .key = "ACTIVECAMPAIGN_TIMEZONE",
-		.kind = OPTK_TIMEZONE, .def = "UTC",
-		.help = "iana time zone of activecampaign's naive timestamps" },
-	[OPT_STORE] = {
-		.id = OPT_STORE, .flag = "store", .key = "ESPSYNC_STORE",
-		.arg = "URL", .kind = OPTK_STORE_URL, .commands = CMDB_GLOBAL,
-		.def = "sqlite:data/espsync.db",
-		.help = "store url: sqlite:PATH or PATH.db, postgresql://..., "
-			"mongodb://..." },
-	[OPT_ACCOUNT] = {
-		.id = OPT_ACCOUNT, .flag = "account", .key = "ESPSYNC_ACCOUNT",
-		.arg = "NAME", .kind = OPTK_STRING, .commands = CMDB_GLOBAL,
-		.min = 1, .max = 128,
-		.help = "account name in the store (default: 'default' for "
-			"emailoctopus, the api host for activecampaign)" },
-	[OPT_MONGODB_HOST] = {
-		.id = OPT_MONGODB_HOST, .key = "MONGODB_HOST",
-		.kind = OPTK_HOST,
-		.help = "earlier tool's mongodb host; used when no store url "
-			"is given" },
-	[OPT_MONGODB_PORT] = {
-		.id = OPT_MONGODB_PORT, .key = "MONGODB_PORT",
-		.kind = OPTK_INT, .def = "27017", .min = 1, .max = 65535,
-		.help = "earlier tool's mongodb port" },
-	[OPT_MONGODB_DATABASE] = {
-		.id = OPT_MONGODB_DATABASE, .key = "MONGODB_DATABASE",
-		.kind = OPTK_ID, .help = "earlier tool's mongodb database" },
-	[OPT_MONGO_CONNECTION_URL] = {
-		.id = OPT_MONGO_CONNECTION_URL, .key = "MONGO_CONNECTION_URL",
-		.kind = OPTK_STORE_URL,
-		.help = "earlier tool's mongodb connection url; used when no "
-			"store url is given" },
-	[OPT_EXPORT_DIR] = {
-		.id = OPT_EXPORT_DIR, .flag = "export-dir",
-		.key = "ESPSYNC_EXPORT_DIR", .arg = "DIR", .kind = OPTK_PATH,
-		.commands = CMDB_EXPORT | CMDB_STATS | CMDB_SEED,
-		.def = "data/exports", .help = "csv export directory" },
-	[OPT_RATE_EO] = {
-		.id = OPT_RATE_EO, .key = "ESPSYNC_RATE_EMAILOCTOPUS",
-		.kind = OPTK_NUMBER, .def = "10", .min = 0.01, .max = 1000,
-		.help = "emailoctopus requests per second" },
-	[OPT_BURST_EO] = {
-		.id = OPT_BURST_EO, .key = "ESPSYNC_BURST_EMAILOCTOPUS",
-		.kind = OPTK_NUMBER, .def = "100", .min = 1, .max = 10000,
-		.help = "emailoctopus request burst (token bucket size)" },
-	[OPT_RATE_AC] = {
-		.id = OPT_RATE_AC, .key = "ESPSYNC_RATE_ACTIVECAMPAIGN",
-		.kind = OPTK_NUMBER, .def = "5", .min = 0.01, .max = 1000,
-		.help = "activecampaign requests per second" },
-	[OPT_CSV_COLUMNS] = {
-		.id = OPT_CSV_COLUMNS, .flag = "csv-columns",
-		.key = "ESPSYNC_CSV_COLUMNS", .arg = "MAP",
-		.kind = OPTK_COLUMNS, .commands = CMDB_EXPORT | CMDB_SEED,
-		.help = "csv header names for field tags: "
-			"Tag=column,Tag2=column2" },
-	[OPT_MAX_INFLIGHT] = {
-		.id = OPT_MAX_INFLIGHT, .flag = "max-inflight",
-		.key = "ESPSYNC_MAX_INFLIGHT", .arg = "N", .kind = OPTK_INT,
-		.commands = CMDB_GLOBAL, .def = "8", .min = 1, .max = 64,
-		.help = "concurrent requests per provider" },
-	[OPT_LOOKBACK] = {
-		.id = OPT_LOOKBACK, .flag = "lookback", .key = "ESPSYNC_LOOKBACK",
-		.arg = "DURATION", .kind = OPTK_DURATION, .commands = CMDB_SYNC,
-		.def = "1h", .min = 0, .max = 30 * DAY_MS,
-		.help = "overlap re-read before a time window" },
-	[OPT_ENV_FILE] = {
-		.id = OPT_ENV_FILE, .flag = "env-file", .arg = "PATH",
-		.kind = OPTK_PATH, .commands = CMDB_GLOBAL, .def = ".env",
-		.help = "configuration file (a missing default .env is fine)" },
-	[OPT_MAX_RUNTIME] = {
-		.id = OPT_MAX_RUNTIME, .flag = "max-runtime", .arg = "DURATION",
-		.kind = OPTK_DURATION, .commands = CMDB_GLOBAL, .min = 1000,
-		.max = 30 * DAY_MS,
-		.help = "stop cleanly before this time (480s, 8m, 2h); exit 3" },
-	[OPT_VERBOSE] = {
-		.id = OPT_VERBOSE, .flag = "verbose", .short_flag = 'v',
-		.kind = OPTK_FLAG, .commands = CMDB_GLOBAL,
-		.flags = OPTF_REPEATABLE, .help = "more detail on stderr" },
-	[OPT_QUIET] = {
-		.id = OPT_QUIET, .flag = "quiet", .short_flag = 'q',
-		.kind = OPTK_FLAG, .commands = CMDB_GLOBAL,
-		.help = "errors only; no progress, no summary" },
-	[OPT_JSON] = {
-		.id = OPT_JSON, .flag = "json", .kind = OPTK_FLAG,
-		.commands = CMDB_GLOBAL,
-		.help = "ndjson progress on stderr, one json object on stdout" },
-	[OPT_HELP] = {
-		.id = OPT_HELP, .flag = "help", .short_flag = 'h',
-		.kind = OPTK_FLAG, .commands = CMDB_GLOBAL,
-		.help = "show help and exit" },
-	[OPT_VERSION] = {
-		.id = OPT_VERSION, .flag = "version", .kind = OPTK_FLAG,
-		.commands = CMDB_GLOBAL, .help = "print the version and exit" },
-	[OPT_HELP_MAN] = {
-		.id = OPT_HELP_MAN, .flag = "help-man", .kind = OPTK_FLAG,
-		.commands = CMDB_GLOBAL, .flags = OPTF_HIDDEN,
-		.help = "print the man page (roff)" },
-	[OPT_PROVIDER] = {
-		.id = OPT_PROVIDER, .flag = "provider", .arg = "P",
-		.kind = OPTK_CHOICE,
-		.commands = CMDB_SYNC | CMDB_STATS | CMDB_STATE,
-		.choices = provider_choices,
-		.help = "emailoctopus, activecampaign or all (default: every "
-			"configured provider)" },
-	[OPT_CAMPAIGN] = {
-		.id = OPT_CAMPAIGN, .flag = "campaign", .arg = "ID",
-		.kind = OPTK_ID, .commands = CMDB_SYNC | CMDB_EXPORT | CMDB_SEED,
-		.flags = OPTF_SEED_ACTION, .min = 1, .max = 128,
-		.help = "only this campaign" },
-	[OPT_FULL] = {
-		.id = OPT_FULL, .flag = "full", .kind = OPTK_FLAG,
-		.commands = CMDB_SYNC,
-		.help = "re-read every report, changed or not" },
-	[OPT_INCREMENTAL] = {
-		.id = OPT_INCREMENTAL, .flag = "incremental", .kind = OPTK_FLAG,
-		.commands = SYNCISH, .flags = OPTF_SEED_ACTION,
-		.help = "also skip campaigns checked less than --hours ago" },
-	[OPT_HOURS] = {
-		.id = OPT_HOURS, .flag = "hours", .arg = "N", .kind = OPTK_INT,
-		.commands = SYNCISH, .def = "24", .min = 0, .max = 87600,
-		.help = "threshold for --incremental" },
-	[OPT_STREAMS] = {
-		.id = OPT_STREAMS, .flag = "streams", .arg = "LIST",
-		.kind = OPTK_STRING, .commands = CMDB_SYNC, .min = 1, .max = 256,
-		.help = "comma-separated: campaigns, reports, participants, "
-			"activities, contacts, lists (default: all)" },
-	[OPT_NO_FORMULA_PROTECT] = {
-		.id = OPT_NO_FORMULA_PROTECT, .flag = "no-formula-protect",
-		.kind = OPTK_FLAG, .commands = CMDB_EXPORT,
-		.help = "do not prefix cells starting with = + - @ with '" },
-	[OPT_STREAM] = {
-		.id = OPT_STREAM, .flag = "stream", .arg = "S",
-		.kind = OPTK_STRING, .commands = CMDB_STATE, .min = 1,
-		.max = 256, .help = "state reset: checkpoints starting with S" },
-	[OPT_SEED_ALL] = {
-		.id = OPT_SEED_ALL, .flag = "all", .kind = OPTK_FLAG,
-		.commands = CMDB_SEED, .flags = OPTF_SEED_ACTION,
-		.help = "sync all emailoctopus campaigns, then export csv" },
-	[OPT_SEED_EXPORT_CSV] = {
-		.id = OPT_SEED_EXPORT_CSV, .flag = "export-csv",
-		.kind = OPTK_FLAG, .commands = CMDB_SEED,
-		.flags = OPTF_SEED_ACTION, .help = "export the store to csv" },
-	[OPT_SEED_STATS] = {
-		.id = OPT_SEED_STATS, .flag = "stats", .kind = OPTK_FLAG,
-		.commands = CMDB_SEED, .flags = OPTF_SEED_ACTION,
-		.help = "show statistics" },
-	[OPT_MONGO_URL] = {
-		.id = OPT_MONGO_URL, .flag = "mongo-url", .arg = "URL",
-		.kind = OPTK_STORE_URL, .commands = CMDB_SEED,
-		.alias_of = OPT_STORE, .help = "same as --store" },
+    [OPT_EO_API_KEY] =
+	{.id = OPT_EO_API_KEY,
+	 .key = "EMAILOCTOPUS_API_KEY",
+	 .kind = OPTK_SECRET,
+	 .help = "emailoctopus api key (v2, sent as a bearer token)"},
+    [OPT_EO_API_URL] = {.id = OPT_EO_API_URL,
+			.key = "EMAILOCTOPUS_API_URL",
+			.kind = OPTK_URL,
+			.def = "https://api.emailoctopus.com",
+			.help = "emailoctopus api base url"},
+    [OPT_AC_API_URL] = {.id = OPT_AC_API_URL,
+			.key = "ACTIVECAMPAIGN_API_URL",
+			.kind = OPTK_URL,
+			.help = "the account's activecampaign api url, e.g. "
+				"https://ACCOUNT.api-us1.com"},
+    [OPT_AC_API_KEY] = {.id = OPT_AC_API_KEY,
+			.key = "ACTIVECAMPAIGN_API_KEY",
+			.kind = OPTK_SECRET,
+			.help = "activecampaign api token"},
+    [OPT_AC_TIMEZONE] =
+	{.id = OPT_AC_TIMEZONE,
+	 .key = "ACTIVECAMPAIGN_TIMEZONE",
+	 .kind = OPTK_TIMEZONE,
+	 .def = "UTC",
+	 .help = "iana time zone of activecampaign's naive timestamps"},
+    [OPT_STORE] = {.id = OPT_STORE,
+		   .flag = "store",
+		   .key = "ESPSYNC_STORE",
+		   .arg = "URL",
+		   .kind = OPTK_STORE_URL,
+		   .commands = CMDB_GLOBAL,
+		   .def = "sqlite:data/espsync.db",
+		   .help =
+		       "store url: sqlite:PATH or PATH.db, postgresql://..., "
+		       "mongodb://..."},
+    [OPT_ACCOUNT] = {.id = OPT_ACCOUNT,
+		     .flag = "account",
+		     .key = "ESPSYNC_ACCOUNT",
+		     .arg = "NAME",
+		     .kind = OPTK_STRING,
+		     .commands = CMDB_GLOBAL,
+		     .min = 1,
+		     .max = 128,
+		     .help =
+			 "account name in the store (default: 'default' for "
+			 "emailoctopus, the api host for activecampaign)"},
+    [OPT_MONGODB_HOST] =
+	{.id = OPT_MONGODB_HOST,
+	 .key = "MONGODB_HOST",
+	 .kind = OPTK_HOST,
+	 .help = "earlier tool's mongodb host; used when no store url "
+		 "is given"},
+    [OPT_MONGODB_PORT] = {.id = OPT_MONGODB_PORT,
+			  .key = "MONGODB_PORT",
+			  .kind = OPTK_INT,
+			  .def = "27017",
+			  .min = 1,
+			  .max = 65535,
+			  .help = "earlier tool's mongodb port"},
+    [OPT_MONGODB_DATABASE] = {.id = OPT_MONGODB_DATABASE,
+			      .key = "MONGODB_DATABASE",
+			      .kind = OPTK_ID,
+			      .help = "earlier tool's mongodb database"},
+    [OPT_MONGO_CONNECTION_URL] =
+	{.id = OPT_MONGO_CONNECTION_URL,
+	 .key = "MONGO_CONNECTION_URL",
+	 .kind = OPTK_STORE_URL,
+	 .help = "earlier tool's mongodb connection url; used when no "
+		 "store url is given"},
+    [OPT_EXPORT_DIR] = {.id = OPT_EXPORT_DIR,
+			.flag = "export-dir",
+			.key = "ESPSYNC_EXPORT_DIR",
+			.arg = "DIR",
+			.kind = OPTK_PATH,
+			.commands = CMDB_EXPORT | CMDB_STATS | CMDB_SEED,
+			.def = "data/exports",
+			.help = "csv export directory"},
+    [OPT_RATE_EO] = {.id = OPT_RATE_EO,
+		     .key = "ESPSYNC_RATE_EMAILOCTOPUS",
+		     .kind = OPTK_NUMBER,
+		     .def = "10",
+		     .min = 0.01,
+		     .max = 1000,
+		     .help = "emailoctopus requests per second"},
+    [OPT_BURST_EO] = {.id = OPT_BURST_EO,
+		      .key = "ESPSYNC_BURST_EMAILOCTOPUS",
+		      .kind = OPTK_NUMBER,
+		      .def = "100",
+		      .min = 1,
+		      .max = 10000,
+		      .help = "emailoctopus request burst (token bucket size)"},
+    [OPT_RATE_AC] = {.id = OPT_RATE_AC,
+		     .key = "ESPSYNC_RATE_ACTIVECAMPAIGN",
+		     .kind = OPTK_NUMBER,
+		     .def = "5",
+		     .min = 0.01,
+		     .max = 1000,
+		     .help = "activecampaign requests per second"},
+    [OPT_CSV_COLUMNS] = {.id = OPT_CSV_COLUMNS,
+			 .flag = "csv-columns",
+			 .key = "ESPSYNC_CSV_COLUMNS",
+			 .arg = "MAP",
+			 .kind = OPTK_COLUMNS,
+			 .commands = CMDB_EXPORT | CMDB_SEED,
+			 .help = "csv header names for field tags: "
+				 "Tag=column,Tag2=column2"},
+    [OPT_MAX_INFLIGHT] = {.id = OPT_MAX_INFLIGHT,
+			  .flag = "max-inflight",
+			  .key = "ESPSYNC_MAX_INFLIGHT",
+			  .arg = "N",
+			  .kind = OPTK_INT,
+			  .commands = CMDB_GLOBAL,
+			  .def = "8",
+			  .min = 1,
+			  .max = 64,
+			  .help = "concurrent requests per provider"},
+    [OPT_LOOKBACK] = {.id = OPT_LOOKBACK,
+		      .flag = "lookback",
+		      .key = "ESPSYNC_LOOKBACK",
+		      .arg = "DURATION",
+		      .kind = OPTK_DURATION,
+		      .commands = CMDB_SYNC,
+		      .def = "1h",
+		      .min = 0,
+		      .max = 30 * DAY_MS,
+		      .help = "overlap re-read before a time window"},
+    [OPT_ENV_FILE] =
+	{.id = OPT_ENV_FILE,
+	 .flag = "env-file",
+	 .arg = "PATH",
+	 .kind = OPTK_PATH,
+	 .commands = CMDB_GLOBAL,
+	 .def = ".env",
+	 .help = "configuration file (a missing default .env is fine)"},
+    [OPT_MAX_RUNTIME] =
+	{.id = OPT_MAX_RUNTIME,
+	 .flag = "max-runtime",
+	 .arg = "DURATION",
+	 .kind = OPTK_DURATION,
+	 .commands = CMDB_GLOBAL,
+	 .min = 1000,
+	 .max = 30 * DAY_MS,
+	 .help = "stop cleanly before this time (480s, 8m, 2h); exit 3"},
+    [OPT_VERBOSE] = {.id = OPT_VERBOSE,
+		     .flag = "verbose",
+		     .short_flag = 'v',
+		     .kind = OPTK_FLAG,
+		     .commands = CMDB_GLOBAL,
+		     .flags = OPTF_REPEATABLE,
+		     .help = "more detail on stderr"},
+    [OPT_QUIET] = {.id = OPT_QUIET,
+		   .flag = "quiet",
+		   .short_flag = 'q',
+		   .kind = OPTK_FLAG,
+		   .commands = CMDB_GLOBAL,
+		   .help = "errors only; no progress, no summary"},
+    [OPT_JSON] = {.id = OPT_JSON,
+		  .flag = "json",
+		  .kind = OPTK_FLAG,
+		  .commands = CMDB_GLOBAL,
+		  .help =
+		      "ndjson progress on stderr, one json object on stdout"},
+    [OPT_HELP] = {.id = OPT_HELP,
+		  .flag = "help",
+		  .short_flag = 'h',
+		  .kind = OPTK_FLAG,
+		  .commands = CMDB_GLOBAL,
+		  .help = "show help and exit"},
+    [OPT_VERSION] = {.id = OPT_VERSION,
+		     .flag = "version",
+		     .kind = OPTK_FLAG,
+		     .commands = CMDB_GLOBAL,
+		     .help = "print the version and exit"},
+    [OPT_HELP_MAN] = {.id = OPT_HELP_MAN,
+		      .flag = "help-man",
+		      .kind = OPTK_FLAG,
+		      .commands = CMDB_GLOBAL,
+		      .flags = OPTF_HIDDEN,
+		      .help = "print the man page (roff)"},
+    [OPT_PROVIDER] = {.id = OPT_PROVIDER,
+		      .flag = "provider",
+		      .arg = "P",
+		      .kind = OPTK_CHOICE,
+		      .commands = CMDB_SYNC | CMDB_STATS | CMDB_STATE,
+		      .choices = provider_choices,
+		      .help =
+			  "emailoctopus, activecampaign or all (default: every "
+			  "configured provider)"},
+    [OPT_CAMPAIGN] = {.id = OPT_CAMPAIGN,
+		      .flag = "campaign",
+		      .arg = "ID",
+		      .kind = OPTK_ID,
+		      .commands = CMDB_SYNC | CMDB_EXPORT | CMDB_SEED,
+		      .flags = OPTF_SEED_ACTION,
+		      .min = 1,
+		      .max = 128,
+		      .help = "only this campaign"},
+    [OPT_FULL] = {.id = OPT_FULL,
+		  .flag = "full",
+		  .kind = OPTK_FLAG,
+		  .commands = CMDB_SYNC,
+		  .help = "re-read every report, changed or not"},
+    [OPT_INCREMENTAL] =
+	{.id = OPT_INCREMENTAL,
+	 .flag = "incremental",
+	 .kind = OPTK_FLAG,
+	 .commands = SYNCISH,
+	 .flags = OPTF_SEED_ACTION,
+	 .help = "also skip campaigns checked less than --hours ago"},
+    [OPT_HOURS] = {.id = OPT_HOURS,
+		   .flag = "hours",
+		   .arg = "N",
+		   .kind = OPTK_INT,
+		   .commands = SYNCISH,
+		   .def = "24",
+		   .min = 0,
+		   .max = 87600,
+		   .help = "threshold for --incremental"},
+    [OPT_STREAMS] = {.id = OPT_STREAMS,
+		     .flag = "streams",
+		     .arg = "LIST",
+		     .kind = OPTK_STRING,
+		     .commands = CMDB_SYNC,
+		     .min = 1,
+		     .max = 256,
+		     .help =
+			 "comma-separated: campaigns, reports, participants, "
+			 "activities, contacts, lists (default: all)"},
+    [OPT_NO_FORMULA_PROTECT] =
+	{.id = OPT_NO_FORMULA_PROTECT,
+	 .flag = "no-formula-protect",
+	 .kind = OPTK_FLAG,
+	 .commands = CMDB_EXPORT,
+	 .help = "do not prefix cells starting with = + - @ with '"},
+    [OPT_STREAM] = {.id = OPT_STREAM,
+		    .flag = "stream",
+		    .arg = "S",
+		    .kind = OPTK_STRING,
+		    .commands = CMDB_STATE,
+		    .min = 1,
+		    .max = 256,
+		    .help = "state reset: checkpoints starting with S"},
+    [OPT_SEED_ALL] = {.id = OPT_SEED_ALL,
+		      .flag = "all",
+		      .kind = OPTK_FLAG,
+		      .commands = CMDB_SEED,
+		      .flags = OPTF_SEED_ACTION,
+		      .help =
+			  "sync all emailoctopus campaigns, then export csv"},
+    [OPT_SEED_EXPORT_CSV] = {.id = OPT_SEED_EXPORT_CSV,
+			     .flag = "export-csv",
+			     .kind = OPTK_FLAG,
+			     .commands = CMDB_SEED,
+			     .flags = OPTF_SEED_ACTION,
+			     .help = "export the store to csv"},
+    [OPT_SEED_STATS] = {.id = OPT_SEED_STATS,
+			.flag = "stats",
+			.kind = OPTK_FLAG,
+			.commands = CMDB_SEED,
+			.flags = OPTF_SEED_ACTION,
+			.help = "show statistics"},
+    [OPT_MONGO_URL] = {.id = OPT_MONGO_URL,
+		       .flag = "mongo-url",
+		       .arg = "URL",
+		       .kind = OPTK_STORE_URL,
+		       .commands = CMDB_SEED,
+		       .alias_of = OPT_STORE,
+		       .help = "same as --store"},
 };
 
 static const struct command_spec commands[] = {
-	{ "sync", CMDB_SYNC,
-	  "[--provider P] [--campaign ID] [--full | --incremental "
-	  "[--hours N]] [--streams LIST] [--lookback DURATION]",
-	  SUMMARY_SYNC,
-	  "Syncs every provider that has credentials (or the one named by "
-	  "--provider) into the store, resuming from saved checkpoints. "
-	  "Without --full, reports are re-read only for campaigns whose "
-	  "counters changed." },
-	{ "export", CMDB_EXPORT,
-	  "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
-	  "[--no-formula-protect]",
-	  SUMMARY_EXPORT,
-	  "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
-	  "from the store, atomically; nothing is fetched." },
-	{ "stats", CMDB_STATS, "[--provider P]", SUMMARY_STATS,
-	  "Prints campaign, participant and event totals, csv files and the "
-	  "last run." },
-	{ "state", CMDB_STATE, "show | reset [--provider P] [--stream S]",
-	  SUMMARY_STATE,
-	  "show prints the last sync and the saved checkpoints (all of them "
-	  "with -v); reset removes checkpoints so the next sync starts "
-	  "over." },
-	{ "check", CMDB_CHECK, "", SUMMARY_CHECK,
-	  "Prints every configuration key with where its value came from "
-	  "(secrets only as their length), opens the store and makes one "
-	  "request to each configured provider." },
-	{ "help", CMDB_HELP, "[COMMAND]", SUMMARY_HELP, NULL },
+    {"sync", CMDB_SYNC,
+     "[--provider P] [--campaign ID] [--full | --incremental "
+     "[--hours N]] [--streams LIST] [--lookback DURATION]",
+     SUMMARY_SYNC,
+     "Syncs every provider that has credentials (or the one named by "
+     "--provider) into the store, resuming from saved checkpoints. "
+     "Without --full, reports are re-read only for campaigns whose "
+     "counters changed."},
+    {"export", CMDB_EXPORT,
+     "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
+     "[--no-formula-protect]",
+     SUMMARY_EXPORT,
+     "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
+     "from the store, atomically; nothing is fetched."},
+    {"stats", CMDB_STATS, "[--provider P]", SUMMARY_STATS,
+     "Prints campaign, participant and event totals, csv files and the "
+     "last run."},
+    {"state", CMDB_STATE, "show | reset [--provider P] [--stream S]",
+     SUMMARY_STATE,
+     "show prints the last sync and the saved checkpoints (all of them "
+     "with -v); reset removes checkpoints so the next sync starts "
+     "over."},
+    {"check", CMDB_CHECK, "", SUMMARY_CHECK,
+     "Prints every configuration key with where its value came from "
+     "(secrets only as their length), opens the store and makes one "
+     "request to each configured provider."},
+    {"help", CMDB_HELP, "[COMMAND]", SUMMARY_HELP, NULL},
 };
 
 const struct option_def *option_get(enum option_id id)

@@ -110,10 +110,10 @@ struct option_def {
  * name to its function. */
 struct command_spec {
 	const char *name;
-	unsigned bit;	       /* enum cmd_bits */
-	const char *synopsis;  /* arguments after the name */
-	const char *summary;   /* one line */
-	const char *details;   /* paragraph for --help and the man page */
+	unsigned bit;	      /* enum cmd_bits */
+	const char *synopsis; /* arguments after the name */
+	const char *summary;  /* one line */
+	const char *details;  /* paragraph for --help and the man page */
 };
 
 #define ESPSYNC_VERSION "0.1.0"

@@ -1,0 +1,597 @@
+/* Tests for the .env reader, the configuration layers and validation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/cli.h"
+#include "config/config.h"
+#include "config/envfile.h"
+#include "util/err.h"
+
+/* ---------------------------------------------------------------- .env */
+
+struct env_case {
+	const char *text;
+	const char *key;
+	const char *want; /* NULL: key absent */
+};
+
+static const struct env_case env_cases[] = {
+    {"A=1\n", "A", "1"},
+    {"A=1", "A", "1"},
+    {"  A = 1  \n", "A", "1"},
+    {"export A=1\n", "A", "1"},
+    {"export   A=1\n", "A", "1"},
+    {"export=1\n", "export", "1"},
+    {"# A=1\n", "A", NULL},
+    {"   # comment\n\n\nA=2\n", "A", "2"},
+    {"A=\n", "A", ""},
+    {"A=one two\n", "A", "one two"},
+    {"A=value # comment\n", "A", "value"},
+    {"A=value\t# comment\n", "A", "value"},
+    {"A=pass#word\n", "A", "pass#word"},
+    {"A=#notcomment\n", "A", "#notcomment"},
+    {"A= # only a comment\n", "A", ""},
+    {"A=\"quoted # not comment\"\n", "A", "quoted # not comment"},
+    {"A=\"a\\nb\"\n", "A", "a\nb"},
+    {"A=\"say \\\"hi\\\"\"\n", "A", "say \"hi\""},
+    {"A=\"back\\\\slash\"\n", "A", "back\\slash"},
+    {"A=\"tab\\there\"\n", "A", "tab\there"},
+    {"A='single \\n raw'\n", "A", "single \\n raw"},
+    {"A='has \"double\"'\n", "A", "has \"double\""},
+    {"A=\"x\" # trailing comment\n", "A", "x"},
+    {"A=\"\"\n", "A", ""},
+    {"A=1\r\nB=2\r\n", "A", "1"},
+    {"A=1\r\nB=2\r\n", "B", "2"},
+    {"\xef\xbb\xbf"
+     "A=bom\n",
+     "A", "bom"},
+    {"A=1\nA=2\n", "A", "2"},
+    {"A=it's\n", "A", "it's"},
+    {"A=x=y\n", "A", "x=y"},
+    {"_A9=z\n", "_A9", "z"},
+    {"A=caf\xc3\xa9\n", "A", "caf\xc3\xa9"},
+};
+
+static void test_env_parse_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
+		const struct env_case *c = &env_cases[i];
+		struct env_file f;
+		struct err err = ERR_INIT;
+		const struct env_entry *e;
+
+		env_file_init(&f);
+		if (env_file_parse(&f, ".env", c->text, strlen(c->text), &err) <
+		    0)
+			fail_msg("case %zu: %s", i, err.msg);
+		e = env_file_get(&f, c->key);
+		if (!c->want) {
+			assert_null(e);
+		} else {
+			if (!e)
+				fail_msg("case %zu: no key %s", i, c->key);
+			assert_string_equal(e->value, c->want);
+		}
+		env_file_release(&f);
+	}
+}
+
+struct env_bad {
+	const char *text;
+	size_t len; /* 0: strlen */
+	int line;
+	const char *why; /* substring of the message */
+};
+
+static const struct env_bad env_bad_cases[] = {
+    {"A=1\nthis is not a setting\n", 0, 2, "expected '='"},
+    {"A=1\n\n\nB\n", 0, 4, "expected '='"},
+    {"=1\n", 0, 1, "expected KEY=VALUE"},
+    {"1A=1\n", 0, 1, "expected KEY=VALUE"},
+    {"A-B=1\n", 0, 1, "expected '='"},
+    {"A=\"unterminated\n", 0, 1, "unterminated double"},
+    {"A='unterminated\n", 0, 1, "unterminated single"},
+    {"A=\"x\" junk\n", 0, 1, "after the closing quote"},
+    {"A=\"bad \\q escape\"\n", 0, 1, "unknown escape"},
+    {"A=1\nB=ctl\x01here\n", 0, 2, "control character"},
+    {"A=1\r\nB=\"x\r\n", 0, 2, "unterminated"},
+    {"A=x\rB=y\n", 0, 1, "control character"},
+    {"A=nul\0byte\n", 11, 1, "nul byte"},
+    {"export\n", 0, 1, "expected '='"},
+};
+
+static void test_env_parse_errors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(env_bad_cases) / sizeof(env_bad_cases[0]); i++) {
+		const struct env_bad *c = &env_bad_cases[i];
+		struct env_file f;
+		struct err err = ERR_INIT;
+		char want[64];
+		size_t len = c->len ? c->len : strlen(c->text);
+
+		env_file_init(&f);
+		if (env_file_parse(&f, ".env", c->text, len, &err) == 0)
+			fail_msg("case %zu parsed", i);
+		assert_int_equal(err.kind, ERR_CONFIG);
+		snprintf(want, sizeof(want),
+			 "invalid line %d in '.env': ", c->line);
+		if (strncmp(err.msg, want, strlen(want)) ||
+		    !strstr(err.msg, c->why))
+			fail_msg("case %zu: got '%s'", i, err.msg);
+		env_file_release(&f);
+	}
+}
+
+static void test_env_error_hides_value(void **state)
+{
+	const char text[] = "EMAILOCTOPUS_API_KEY=\"eo_secret_value\n";
+	struct env_file f;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	env_file_init(&f);
+	assert_int_equal(env_file_parse(&f, ".env", text, strlen(text), &err),
+			 -1);
+	assert_null(strstr(err.msg, "eo_secret_value"));
+	env_file_release(&f);
+}
+
+static void test_env_long_line(void **state)
+{
+	size_t n = ENV_LINE_MAX_BYTES + 10;
+	char *text = malloc(n + 16);
+	struct env_file f;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	memcpy(text, "A=1\nB=", 6);
+	memset(text + 6, 'x', n);
+	text[6 + n] = '\n';
+	env_file_init(&f);
+	assert_int_equal(env_file_parse(&f, ".env", text, n + 7, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid line 2 in '.env': longer"));
+	env_file_release(&f);
+	/* exactly the limit is fine */
+	memset(text, 'x', ENV_LINE_MAX_BYTES);
+	memcpy(text, "A=", 2);
+	env_file_init(&f);
+	assert_int_equal(
+	    env_file_parse(&f, ".env", text, ENV_LINE_MAX_BYTES, &err), 0);
+	assert_int_equal(strlen(env_file_get(&f, "A")->value),
+			 ENV_LINE_MAX_BYTES - 2);
+	env_file_release(&f);
+	free(text);
+}
+
+static void test_env_too_big(void **state)
+{
+	size_t n = ENV_FILE_MAX_BYTES + 1;
+	char *text = malloc(n);
+	struct env_file f;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	memset(text, '\n', n);
+	env_file_init(&f);
+	assert_int_equal(env_file_parse(&f, ".env", text, n, &err), -1);
+	assert_non_null(strstr(err.msg, "larger than"));
+	env_file_release(&f);
+	free(text);
+}
+
+/* ---------------------------------------------------------- fixtures */
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/espsync-test-config-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+/* Loads argv (without the program name) with envp. */
+static int load(struct config *cfg, struct err *err, const char *const *envp,
+		int argc, const char *const *args)
+{
+	const char *argv[32] = {"espsync"};
+	struct cli cli;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		argv[i + 1] = args[i];
+	if (cli_parse(&cli, argc + 1, argv, err) < 0)
+		fail_msg("cli: %s", err->msg);
+	return config_load(cfg, &cli, envp, err);
+}
+
+static void test_env_file_load_missing(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	const char *const envp[] = {NULL};
+	char path[128];
+	const char *args[] = {"--env-file", path, "sync"};
+	const char *dflt[] = {"sync"};
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/missing.env", tmpdir);
+	assert_int_equal(load(&cfg, &err, envp, 3, args), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "missing.env"));
+	config_release(&cfg);
+	/* the default .env may be missing (cwd has none in a scratch dir) */
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(load(&cfg, &err, envp, 1, dflt), 0);
+	assert_int_equal(cfg.is_env_file_loaded, 0);
+	config_release(&cfg);
+}
+
+/* -------------------------------------------------------- precedence */
+
+static void test_precedence(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	const char *path = write_file("p.env",
+				      "ESPSYNC_MAX_INFLIGHT=4\n"
+				      "ESPSYNC_EXPORT_DIR=from-file\n"
+				      "ESPSYNC_LOOKBACK=10m\n"
+				      "EMAILOCTOPUS_API_KEY=file-key\n",
+				      0600);
+	const char *const envp[] = {"ESPSYNC_MAX_INFLIGHT=6",
+				    "ESPSYNC_LOOKBACK=5m", "OTHER=1",
+				    "ESPSYNC_RATE_EMAILOCTOPUS=", NULL};
+	const char *args[] = {"--env-file", path, "--max-inflight", "3",
+			      "sync"};
+	char src[128];
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, envp, 5, args), 0);
+	/* flag beats environment beats file beats default */
+	assert_int_equal(cfg.v[OPT_MAX_INFLIGHT].i, 3);
+	assert_int_equal(cfg.v[OPT_MAX_INFLIGHT].source, SRC_FLAG);
+	config_source_text(&cfg, OPT_MAX_INFLIGHT, src, sizeof(src));
+	assert_string_equal(src, "--max-inflight");
+	assert_int_equal(cfg.v[OPT_LOOKBACK].i, 5 * 60 * 1000);
+	assert_int_equal(cfg.v[OPT_LOOKBACK].source, SRC_ENVIRONMENT);
+	config_source_text(&cfg, OPT_LOOKBACK, src, sizeof(src));
+	assert_string_equal(src, "environment");
+	assert_string_equal(config_str(&cfg, OPT_EXPORT_DIR), "from-file");
+	config_source_text(&cfg, OPT_EXPORT_DIR, src, sizeof(src));
+	assert_non_null(strstr(src, "p.env' line 2"));
+	/* an empty environment value does not override */
+	assert_int_equal(cfg.v[OPT_RATE_EO].source, SRC_DEFAULT);
+	assert_true(cfg.v[OPT_RATE_EO].d == 10.0);
+	config_source_text(&cfg, OPT_RATE_EO, src, sizeof(src));
+	assert_string_equal(src, "default");
+	assert_int_equal(cfg.v[OPT_AC_API_KEY].source, SRC_UNSET);
+	assert_true(cfg.eo.is_configured);
+	assert_string_equal(cfg.eo.api_key, "file-key");
+	assert_string_equal(cfg.eo.api_url, "https://api.emailoctopus.com");
+	assert_string_equal(cfg.eo.account, "default");
+	assert_false(cfg.ac.is_configured);
+	assert_string_equal(
+	    cfg.ac.missing,
+	    "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+	assert_string_equal(cfg.store_url, "sqlite:data/espsync.db");
+	config_release(&cfg);
+}
+
+static void test_store_resolution(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	const char *const mongo[] = {"MONGODB_HOST=db.example",
+				     "MONGODB_DATABASE=emailoctopus_db", NULL};
+	const char *const conn[] = {
+	    "MONGODB_HOST=db.example",
+	    "MONGO_CONNECTION_URL=mongodb+srv://u:p@cluster/x", NULL};
+	const char *const both[] = {"ESPSYNC_STORE=sqlite:env.db",
+				    "MONGODB_HOST=db.example", NULL};
+	const char *sync[] = {"sync"};
+	const char *seed[] = {"--stats", "--mongo-url", "mongodb://m/db"};
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, mongo, 1, sync), 0);
+	assert_string_equal(cfg.store_url,
+			    "mongodb://db.example:27017/emailoctopus_db");
+	assert_int_equal(cfg.store_key, OPT_MONGODB_HOST);
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, conn, 1, sync), 0);
+	assert_string_equal(cfg.store_url, "mongodb+srv://u:p@cluster/x");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, both, 1, sync), 0);
+	assert_string_equal(cfg.store_url, "sqlite:env.db");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, both, 3, seed), 0);
+	assert_string_equal(cfg.store_url, "mongodb://m/db");
+	config_release(&cfg);
+}
+
+static void test_provider_resolution(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	const char *const envp[] = {
+	    "ACTIVECAMPAIGN_API_URL=https://acme.api-us1.com/",
+	    "ACTIVECAMPAIGN_API_KEY=ac-key",
+	    "ACTIVECAMPAIGN_TIMEZONE=America/New_York",
+	    "ESPSYNC_RATE_ACTIVECAMPAIGN=2.5",
+	    "EMAILOCTOPUS_API_URL=http://127.0.0.1:8080",
+	    NULL};
+	const char *args[] = {"sync"};
+	const char *named[] = {"--account", "agency-1", "sync"};
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, envp, 1, args), 0);
+	assert_true(cfg.ac.is_configured);
+	assert_false(cfg.eo.is_configured);
+	assert_string_equal(cfg.eo.missing, "EMAILOCTOPUS_API_KEY");
+	assert_string_equal(cfg.ac.api_url, "https://acme.api-us1.com");
+	assert_string_equal(cfg.ac.account, "acme.api-us1.com");
+	assert_string_equal(cfg.ac.timezone, "America/New_York");
+	assert_true(cfg.ac.rate_per_sec == 2.5);
+	assert_string_equal(cfg.eo.api_url, "http://127.0.0.1:8080");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, envp, 3, named), 0);
+	assert_string_equal(cfg.ac.account, "agency-1");
+	assert_string_equal(cfg.eo.account, "agency-1");
+	config_release(&cfg);
+}
+
+/* -------------------------------------------------------- validation */
+
+struct bad_value {
+	const char *env;    /* one KEY=VALUE, or NULL */
+	const char *flag;   /* one flag, or NULL */
+	const char *value;  /* for the flag */
+	const char *want;   /* substring of the message */
+	const char *secret; /* must not appear */
+};
+
+static const struct bad_value bad_values[] = {
+    {"EMAILOCTOPUS_API_URL=ftp://x", NULL, NULL,
+     "'EMAILOCTOPUS_API_URL' (from environment): must start with", NULL},
+    {"EMAILOCTOPUS_API_URL=https://", NULL, NULL, "has no host", NULL},
+    {"EMAILOCTOPUS_API_URL=https://u:pw@host", NULL, NULL, "credentials",
+     "pw@"},
+    {"EMAILOCTOPUS_API_URL=https://h:99999", NULL, NULL, "port", NULL},
+    {"EMAILOCTOPUS_API_URL=https://h/x?api_key=1", NULL, NULL, "query", NULL},
+    {"EMAILOCTOPUS_API_KEY=has space-secret", NULL, NULL,
+     "'EMAILOCTOPUS_API_KEY' (from environment): must be printable",
+     "space-secret"},
+    {"ACTIVECAMPAIGN_API_KEY=tab\tsecret", NULL, NULL,
+     "'ACTIVECAMPAIGN_API_KEY'", "secret"},
+    {"ESPSYNC_RATE_EMAILOCTOPUS=0", NULL, NULL,
+     "invalid value '0' for 'ESPSYNC_RATE_EMAILOCTOPUS'", NULL},
+    {"ESPSYNC_RATE_EMAILOCTOPUS=fast", NULL, NULL, "must be a number", NULL},
+    {"ESPSYNC_RATE_ACTIVECAMPAIGN=1e9", NULL, NULL, "from 0.01 to 1000", NULL},
+    {"ESPSYNC_BURST_EMAILOCTOPUS=0.5", NULL, NULL, "from 1 to 10000", NULL},
+    {"ESPSYNC_MAX_INFLIGHT=0", NULL, NULL, "from 1 to 64", NULL},
+    {"ESPSYNC_LOOKBACK=soon", NULL, NULL, "duration", NULL},
+    {"ESPSYNC_STORE=redis://x", NULL, NULL, "'ESPSYNC_STORE'", NULL},
+    {"MONGO_CONNECTION_URL=mongodb://", NULL, NULL, "has no host", NULL},
+    {"MONGODB_PORT=http", NULL, NULL, "whole number", NULL},
+    {"ACTIVECAMPAIGN_TIMEZONE=../../etc/passwd", NULL, NULL, "iana", NULL},
+    {"ESPSYNC_CSV_COLUMNS=FirstName", NULL, NULL, "Tag=column", NULL},
+    {"ESPSYNC_CSV_COLUMNS=A=b,", NULL, NULL, "comma", NULL},
+    {NULL, "--max-runtime", "banana",
+     "invalid value 'banana' for "
+     "'--max-runtime': must be a duration",
+     NULL},
+    {NULL, "--max-runtime", "-5s", "duration", NULL},
+    {NULL, "--max-runtime", "0", "from 1s to 720h", NULL},
+    {NULL, "--max-inflight", "1000",
+     "'ESPSYNC_MAX_INFLIGHT' (from --max-inflight)", NULL},
+    {NULL, "--store", "", "must not be empty", NULL},
+    {NULL, "--account", "a\x1b[2Jb", "control character", NULL},
+    {NULL, "--env-file", "", "must not be empty", NULL},
+};
+
+static void test_validation_errors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		const struct bad_value *c = &bad_values[i];
+		const char *envp[2] = {c->env, NULL};
+		const char *args[4] = {"sync"};
+		int argc = 1;
+		struct config cfg;
+		struct err err = ERR_INIT;
+
+		if (c->flag) {
+			args[0] = c->flag;
+			args[1] = c->value;
+			args[2] = "sync";
+			argc = 3;
+		}
+		if (load(&cfg, &err, envp, argc, args) == 0)
+			fail_msg("case %zu loaded", i);
+		assert_int_equal(err.kind, ERR_CONFIG);
+		if (!strstr(err.msg, c->want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg,
+				 c->want);
+		if (c->secret && strstr(err.msg, c->secret))
+			fail_msg("case %zu: secret in '%s'", i, err.msg);
+		config_release(&cfg);
+	}
+}
+
+static void test_validation_names_env_file_line(void **state)
+{
+	const char *path = write_file("bad.env",
+				      "# comment\n"
+				      "EMAILOCTOPUS_API_KEY=ok-key\n"
+				      "\n"
+				      "ESPSYNC_MAX_INFLIGHT=lots\n",
+				      0600);
+	const char *const envp[] = {NULL};
+	const char *args[] = {"--env-file", path, "sync"};
+	struct config cfg;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, envp, 3, args), -1);
+	assert_non_null(strstr(err.msg, "bad.env' line 4)"));
+	assert_non_null(strstr(err.msg, "'ESPSYNC_MAX_INFLIGHT'"));
+	config_release(&cfg);
+}
+
+struct duration_case {
+	const char *text;
+	int64_t ms;
+};
+
+static const struct duration_case durations[] = {
+    {"480s", 480000}, {"8m", 480000}, {"2h", 7200000},
+    {"90", 90000},    {"1.5s", 1500}, {"1500ms", 1500},
+};
+
+static void test_durations(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		const char *args[] = {"--max-runtime", durations[i].text,
+				      "sync"};
+		const char *const envp[] = {NULL};
+		struct config cfg;
+		struct err err = ERR_INIT;
+
+		if (load(&cfg, &err, envp, 3, args) < 0)
+			fail_msg("%s: %s", durations[i].text, err.msg);
+		assert_int_equal(cfg.max_runtime_ms, durations[i].ms);
+		config_release(&cfg);
+	}
+}
+
+static void test_unknown_key_and_permissions(void **state)
+{
+	const char *path = write_file("open.env",
+				      "ESPSYNC_TYPO=1\n"
+				      "SOMETHING_ELSE=2\n"
+				      "EMAILOCTOPUS_API_KEY=abc\n",
+				      0644);
+	const char *const envp[] = {NULL};
+	const char *args[] = {"--env-file", path, "sync"};
+	struct config cfg;
+	struct err err = ERR_INIT;
+	int has_unknown = 0, has_perm = 0;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, envp, 3, args), 0);
+	for (i = 0; i < cfg.n_notes; i++) {
+		if (strstr(cfg.notes[i].msg, "ESPSYNC_TYPO")) {
+			has_unknown = 1;
+			assert_int_equal(cfg.notes[i].level, LOG_DEBUG);
+		}
+		if (strstr(cfg.notes[i].msg, "chmod 600")) {
+			has_perm = 1;
+			assert_int_equal(cfg.notes[i].level, LOG_WARN);
+		}
+		assert_null(strstr(cfg.notes[i].msg, "SOMETHING_ELSE"));
+	}
+	assert_true(has_unknown && has_perm);
+	config_release(&cfg);
+	/* private file: no permission warning */
+	chmod(path, 0600);
+	assert_int_equal(load(&cfg, &err, envp, 3, args), 0);
+	for (i = 0; i < cfg.n_notes; i++)
+		assert_null(strstr(cfg.notes[i].msg, "chmod"));
+	config_release(&cfg);
+}
+
+static void test_check_value_kinds(void **state)
+{
+	char why[128];
+
+	(void)state;
+	assert_null(config_check_value(option_get(OPT_STORE), "data/x.db", why,
+				       sizeof(why)));
+	assert_null(config_check_value(
+	    option_get(OPT_STORE), "postgresql://u:p@h/db", why, sizeof(why)));
+	assert_non_null(config_check_value(option_get(OPT_STORE),
+					   "sqlite:", why, sizeof(why)));
+	assert_null(config_check_value(option_get(OPT_CAMPAIGN),
+				       "00000000-0000-4000-8000-00000000dead",
+				       why, sizeof(why)));
+	assert_non_null(config_check_value(option_get(OPT_CAMPAIGN), "../etc",
+					   why, sizeof(why)));
+	assert_non_null(config_check_value(option_get(OPT_CAMPAIGN), "a/b", why,
+					   sizeof(why)));
+	assert_null(config_check_value(option_get(OPT_CSV_COLUMNS),
+				       "FirstName=first,ZIP=zip", why,
+				       sizeof(why)));
+	assert_null(config_check_value(option_get(OPT_EO_API_URL),
+				       "http://[::1]:8080/v2", why,
+				       sizeof(why)));
+	assert_null(config_check_value(option_get(OPT_PROVIDER), "all", why,
+				       sizeof(why)));
+	assert_non_null(config_check_value(option_get(OPT_PROVIDER),
+					   "mailchimp", why, sizeof(why)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_env_parse_table),
+	    cmocka_unit_test(test_env_parse_errors),
+	    cmocka_unit_test(test_env_error_hides_value),
+	    cmocka_unit_test(test_env_long_line),
+	    cmocka_unit_test(test_env_too_big),
+	    cmocka_unit_test(test_env_file_load_missing),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_store_resolution),
+	    cmocka_unit_test(test_provider_resolution),
+	    cmocka_unit_test(test_validation_errors),
+	    cmocka_unit_test(test_validation_names_env_file_line),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_unknown_key_and_permissions),
+	    cmocka_unit_test(test_check_value_kinds),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
