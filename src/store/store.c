@@ -36,10 +36,6 @@ int store_open(struct store **out, const char *url, struct err *err)
 		goto done;
 	}
 	safe = store_redact_url(url);
-	if (has_prefix(url, "sqlite:") || has_suffix(url, ".db")) {
-		ret = sqlite_store_ops.open(out, url, err);
-		goto done;
-	}
 	for (i = 0; i < sizeof(server_schemes) / sizeof(server_schemes[0]);
 	     i++) {
 		if (!has_prefix(url, server_schemes[i]))
@@ -48,6 +44,11 @@ int store_open(struct store **out, const char *url, struct err *err)
 			"store '%s' needs the %s backend, which this build "
 			"does not include yet",
 			safe, i < 2 ? "postgresql" : "mongodb");
+		goto done;
+	}
+	if (has_prefix(url, "sqlite:") ||
+	    (has_suffix(url, ".db") && !strstr(url, "://"))) {
+		ret = sqlite_store_ops.open(out, url, err);
 		goto done;
 	}
 	err_set(err, ERR_CONFIG, 0,
