@@ -614,6 +614,16 @@ int account_has_reports(const struct campaign *c)
 	return c->status == CAMP_SENT || c->status == CAMP_SENDING;
 }
 
+enum occ_mode account_row_occ(const struct account *a, const struct row *r)
+{
+	/* Starter plan: "full reports older than 30 days would only be
+	 * visible for Pro plan users" (api doc §2.6). */
+	if (a->opt.is_free_plan && r->t < a->now - 30 * DAY &&
+	    r->occ == OCC_PRESENT)
+		return OCC_ABSENT;
+	return (enum occ_mode)r->occ;
+}
+
 int account_fields_json(const struct account *a, const struct contact *c,
 			struct buf *out)
 {

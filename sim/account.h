@@ -141,6 +141,7 @@ struct account_options {
 	int64_t now;
 	double missing_occurred_at_pct;
 	int is_hostile;
+	int is_free_plan; /* rows older than 30 days lose occurred_at */
 };
 
 struct account {
@@ -173,6 +174,8 @@ long account_find_list(const struct account *a, const char *id);
 long account_find_contact(const struct account *a, size_t list,
 			  const char *id_or_md5);
 int account_has_reports(const struct campaign *c);
+/* How a row shows occurred_at now (free-plan retention applied). */
+enum occ_mode account_row_occ(const struct account *a, const struct row *r);
 
 /* Field values of a contact as a JSON object. */
 int account_fields_json(const struct account *a, const struct contact *c,

@@ -263,6 +263,7 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 		const struct row *r = &rs->v[i];
 		const struct contact *ct = &a->contacts[r->contact];
 		char id[UUID_LEN + 1];
+		enum occ_mode occ = account_row_occ(a, r);
 
 		if (skip_flag && (c->flags[r->contact] & skip_flag))
 			continue;
@@ -273,10 +274,10 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 			   "\"contact_email_address\":",
 			   ct->id);
 		jsonw_string(&resp->body, a->persons[ct->person].email);
-		if (!skip_flag && r->occ == OCC_PRESENT) {
+		if (!skip_flag && occ == OCC_PRESENT) {
 			buf_puts(&resp->body, ",\"occurred_at\":");
 			eo_put_time(&resp->body, r->t);
-		} else if (!skip_flag && r->occ == OCC_NULL) {
+		} else if (!skip_flag && occ == OCC_NULL) {
 			buf_puts(&resp->body, ",\"occurred_at\":null");
 		}
 		buf_putc(&resp->body, '}');
@@ -404,10 +405,17 @@ static void eo_throttled(void *state, struct sim_response *resp)
 	eo_error(resp, 429, "too-many-requests", "Too many requests.", NULL);
 }
 
-static void eo_internal_error(void *state, struct sim_response *resp)
+static void eo_fault_error(void *state, unsigned status,
+			   struct sim_response *resp)
 {
 	(void)state;
-	eo_error(resp, 500, "internal-error", "Internal error.", NULL);
+	if (status == 403)
+		eo_error(resp, 403, "access-denied", "Access denied.", NULL);
+	else if (status == 503)
+		eo_error(resp, 503, "internal-error", "Service unavailable.",
+			 NULL);
+	else
+		eo_error(resp, 500, "internal-error", "Internal error.", NULL);
 }
 
 static int eo_advance(void *state, int64_t seconds, struct buf *out)
@@ -448,7 +456,7 @@ const struct sim_provider eo_provider = {
     .claims = eo_claims,
     .authenticate = eo_authenticate,
     .throttled = eo_throttled,
-    .internal_error = eo_internal_error,
+    .fault_error = eo_fault_error,
     .handle = eo_handle,
     .advance = eo_advance,
     .truth = eo_truth,

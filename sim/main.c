@@ -19,10 +19,12 @@ static const char usage[] =
     "  [--campaigns N] [--lists N] [--contacts N] [--now ISO]\n"
     "  [--eo-key KEY] [--eo-legacy-key KEY] [--eo-rate R] [--eo-burst B]\n"
     "  [--retry-after-format seconds|date|none] [--latency-ms N]\n"
-    "  [--fault-5xx PCT] [--fault-truncate PCT] [--fault-empty PCT]\n"
+    "  [--fault-5xx PCT] [--fault-503 PCT] [--fault-403 PCT]\n"
+    "  [--fault-truncate PCT] [--fault-empty PCT]\n"
     "  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
     "  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
-    "  [--missing-occurred-at PCT] [--hostile-names] [--quiet]\n";
+    "  [--missing-occurred-at PCT] [--free-plan] [--hostile-names]\n"
+    "  [--quiet]\n";
 
 enum {
 	OPT_PORT_FILE = 256,
@@ -39,6 +41,8 @@ enum {
 	OPT_RETRY_AFTER,
 	OPT_LATENCY,
 	OPT_F5XX,
+	OPT_F503,
+	OPT_F403,
 	OPT_FTRUNC,
 	OPT_FEMPTY,
 	OPT_FDROP,
@@ -50,6 +54,7 @@ enum {
 	OPT_COUNTS_ARRAY,
 	OPT_MISSING_OCC,
 	OPT_HOSTILE,
+	OPT_FREE_PLAN,
 	OPT_QUIET,
 	OPT_HELP
 };
@@ -69,6 +74,8 @@ static const struct option long_opts[] = {
     {"retry-after-format", required_argument, NULL, OPT_RETRY_AFTER},
     {"latency-ms", required_argument, NULL, OPT_LATENCY},
     {"fault-5xx", required_argument, NULL, OPT_F5XX},
+    {"fault-503", required_argument, NULL, OPT_F503},
+    {"fault-403", required_argument, NULL, OPT_F403},
     {"fault-truncate", required_argument, NULL, OPT_FTRUNC},
     {"fault-empty", required_argument, NULL, OPT_FEMPTY},
     {"fault-drop", required_argument, NULL, OPT_FDROP},
@@ -80,6 +87,7 @@ static const struct option long_opts[] = {
     {"counts-array", no_argument, NULL, OPT_COUNTS_ARRAY},
     {"missing-occurred-at", required_argument, NULL, OPT_MISSING_OCC},
     {"hostile-names", no_argument, NULL, OPT_HOSTILE},
+    {"free-plan", no_argument, NULL, OPT_FREE_PLAN},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -221,6 +229,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			rc = num_arg(name, optarg, 0, 100,
 				     &c->srv.faults.pct_5xx);
 			break;
+		case OPT_F503:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_503);
+			break;
+		case OPT_F403:
+			rc = num_arg(name, optarg, 0, 100,
+				     &c->srv.faults.pct_403);
+			break;
 		case OPT_FTRUNC:
 			rc = num_arg(name, optarg, 0, 100,
 				     &c->srv.faults.pct_truncate);
@@ -268,6 +284,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_HOSTILE:
 			c->eo.account.is_hostile = 1;
+			break;
+		case OPT_FREE_PLAN:
+			c->eo.account.is_free_plan = 1;
 			break;
 		case OPT_QUIET:
 			c->srv.is_quiet = 1;

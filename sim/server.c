@@ -56,7 +56,15 @@ struct sim_request {
 	const struct server *srv;
 };
 
-enum fault { FAULT_NONE, FAULT_5XX, FAULT_TRUNCATE, FAULT_EMPTY, FAULT_DROP };
+enum fault {
+	FAULT_NONE,
+	FAULT_5XX,
+	FAULT_503,
+	FAULT_403,
+	FAULT_TRUNCATE,
+	FAULT_EMPTY,
+	FAULT_DROP
+};
 
 static uint64_t mono_ms(void)
 {
@@ -158,17 +166,18 @@ static void json_error(struct sim_response *r, unsigned status, const char *msg)
 static enum fault draw_fault(struct server *s, int *is_slow)
 {
 	const struct fault_options *f = &s->opt.faults;
-	double u = rng_unit(&s->fault_rng) * 100.0;
+	const double pct[] = {f->pct_5xx,      f->pct_503,   f->pct_403,
+			      f->pct_truncate, f->pct_empty, f->pct_drop};
+	double u = rng_unit(&s->fault_rng) * 100.0, acc = 0;
 	enum fault kind = FAULT_NONE;
+	int i;
 
-	if (u < f->pct_5xx)
-		kind = FAULT_5XX;
-	else if (u < f->pct_5xx + f->pct_truncate)
-		kind = FAULT_TRUNCATE;
-	else if (u < f->pct_5xx + f->pct_truncate + f->pct_empty)
-		kind = FAULT_EMPTY;
-	else if (u < f->pct_5xx + f->pct_truncate + f->pct_empty + f->pct_drop)
-		kind = FAULT_DROP;
+	/* At most one of them, in this order, by cumulative percentage. */
+	for (i = 0; i < 6 && kind == FAULT_NONE; i++) {
+		acc += pct[i];
+		if (u < acc)
+			kind = (enum fault)(FAULT_5XX + i);
+	}
 	*is_slow = rng_pct(&s->fault_rng, f->pct_slow);
 	return kind;
 }
@@ -266,7 +275,16 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		buf_release(&resp.body);
 		return MHD_NO;
 	} else if (fault == FAULT_5XX) {
-		p->ops->internal_error(p->state, &resp);
+		p->ops->fault_error(p->state, 500, &resp);
+	} else if (fault == FAULT_403) {
+		p->ops->fault_error(p->state, 403, &resp);
+	} else if (fault == FAULT_503) {
+		/* Overload as some gateways show it: 503 with a retry hint. */
+		p->ops->fault_error(p->state, 503, &resp);
+		retry_after_value(s, 1000, ra, sizeof(ra));
+		if (ra[0])
+			sim_response_header(&resp, p->ops->retry_after_header,
+					    ra);
 	} else {
 		p->ops->handle(p->state, req, &resp);
 		if (resp.status == 200 && fault == FAULT_TRUNCATE)
@@ -317,11 +335,13 @@ static void faults_json(const struct server *s, struct buf *b)
 	int i;
 
 	buf_printf(b,
-		   "{\"fault_5xx\":%g,\"fault_truncate\":%g,\"fault_empty\":%g,"
+		   "{\"fault_5xx\":%g,\"fault_503\":%g,\"fault_403\":%g,"
+		   "\"fault_truncate\":%g,\"fault_empty\":%g,"
 		   "\"fault_drop\":%g,\"fault_slow\":%g,\"slow_ms\":%ld,"
 		   "\"latency_ms\":%ld,\"storm_429\":%ld",
-		   f->pct_5xx, f->pct_truncate, f->pct_empty, f->pct_drop,
-		   f->pct_slow, f->slow_ms, f->latency_ms, f->storm_429);
+		   f->pct_5xx, f->pct_503, f->pct_403, f->pct_truncate,
+		   f->pct_empty, f->pct_drop, f->pct_slow, f->slow_ms,
+		   f->latency_ms, f->storm_429);
 	for (i = 0; i < s->n_providers; i++)
 		buf_printf(b, ",\"%s_rate\":%g,\"%s_burst\":%g",
 			   s->providers[i].ops->param_prefix,
@@ -359,6 +379,8 @@ static void set_faults(struct server *s, struct sim_request *req,
 	    parse_long(v, 0, 3600000, &f.field) < 0)                           \
 		bad = 1;
 	PCT("fault_5xx", pct_5xx)
+	PCT("fault_503", pct_503)
+	PCT("fault_403", pct_403)
 	PCT("fault_truncate", pct_truncate)
 	PCT("fault_empty", pct_empty)
 	PCT("fault_drop", pct_drop)

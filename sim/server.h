@@ -47,7 +47,9 @@ struct sim_provider {
 	int (*authenticate)(void *state, const struct sim_request *req,
 			    struct sim_response *resp);
 	void (*throttled)(void *state, struct sim_response *resp);
-	void (*internal_error)(void *state, struct sim_response *resp);
+	/* An injected error: 500, 503 (throttle-like) or 403. */
+	void (*fault_error)(void *state, unsigned status,
+			    struct sim_response *resp);
 	void (*handle)(void *state, const struct sim_request *req,
 		       struct sim_response *resp);
 	/* Control API: JSON into out; -1 on a bad argument. */
@@ -58,7 +60,8 @@ struct sim_provider {
 enum retry_after_format { RA_SECONDS, RA_DATE, RA_NONE };
 
 struct fault_options {
-	double pct_5xx, pct_truncate, pct_empty, pct_drop, pct_slow;
+	double pct_5xx, pct_503, pct_403, pct_truncate, pct_empty, pct_drop;
+	double pct_slow;
 	long slow_ms;
 	long latency_ms;
 	long storm_429;

@@ -248,7 +248,7 @@ static int truth_events(const struct account *a, struct buf *out)
 				const struct contact *ct =
 				    &a->contacts[r->contact];
 
-				if (r->occ != OCC_PRESENT)
+				if (account_row_occ(a, r) != OCC_PRESENT)
 					continue;
 				rc |=
 				    buf_printf(out,
