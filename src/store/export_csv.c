@@ -168,7 +168,8 @@ static int is_lower_or_digit(int c)
 
 /* Word breaks at lower->Upper ("FirstName"), at the last capital of an
  * acronym before a lowercase letter ("ZIPCode"), and at anything that is
- * not a letter or digit; valid UTF-8 letters are kept whole. */
+ * not an ASCII letter or digit, so headers stay [a-z0-9_] for any tool that
+ * imports them (columns_map names other tags). */
 void export_snake_case(char *out, size_t size, const char *tag)
 {
 	const unsigned char *s = (const unsigned char *)(tag ? tag : "");
@@ -196,12 +197,6 @@ void export_snake_case(char *out, size_t size, const char *tag)
 			prev = 2;
 		} else if (is_lower_or_digit(c)) {
 			out[o++] = (char)c;
-			prev = 1;
-		} else if (n > 1 && !is_unsafe(cp)) {
-			if (o + n + 1 > size)
-				break;
-			memcpy(out + o, s + i, n);
-			o += n;
 			prev = 1;
 		} else {
 			n = n ? n : 1;
