@@ -143,10 +143,10 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 
 	print_keys(cfg);
 	config_source_text(cfg, cfg->store_key, src, sizeof(src));
-	printf("\nstore %s (from %s %s): ", v->store_shown,
+	printf("\nstore %s (%s, %s): ", v->store_shown,
 	       option_get(cfg->store_key)->key, src);
 	if (v->store_code)
-		printf("failed\n");
+		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
 	else
 		printf("ok (%s)\n", v->store_backend);
 	for (i = 0; i < PROVIDER__COUNT; i++) {
@@ -160,8 +160,12 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 			       pv->pc->name, pv->res.status,
 			       (long long)pv->res.latency_ms,
 			       pv->res.detail[0] ? ": " : "", pv->res.detail);
+		else if (pv->res.status)
+			printf("%s: failed, http %ld (%s)\n", pv->pc->name,
+			       pv->res.status, err_kind_name(pv->err.kind));
 		else
-			printf("%s: failed\n", pv->pc->name);
+			printf("%s: failed (%s)\n", pv->pc->name,
+			       err_kind_name(pv->err.kind));
 	}
 	fflush(stdout);
 }

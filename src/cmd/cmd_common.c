@@ -98,20 +98,19 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 		   const char *command)
 {
 	struct err err = ERR_INIT;
-	char *shown = NULL;
 	int code = 0;
 
 	*out = NULL;
 	if (store_open(out, cfg->store_url, &err) < 0) {
-		shown = store_redact_url(cfg->store_url);
 		if (err.kind == ERR_NONE)
 			err.kind = ERR_STORE;
-		code = cmd_fail(&err, "cannot open store '%s'", shown);
+		/* store messages name the (redacted) store already */
+		code = (int)err_exit_code(&err);
+		cmd_error("%s", err.msg[0] ? err.msg : "cannot open store");
 		if (command)
 			cmd_json_failure(cfg, command, &err, code);
 		*out = NULL;
 	}
-	free(shown);
 	return code;
 }
 

@@ -58,12 +58,8 @@ int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 	if (code)
 		goto done;
 	if (export_csv(store, &opts, &res, &err) < 0) {
-		if (opts.campaign_id && err.kind == ERR_NOT_FOUND)
-			code = cmd_fail(&err, "cannot export campaign '%s'",
-					opts.campaign_id);
-		else
-			code = cmd_fail(&err, "cannot export csv to '%s'",
-					opts.dir);
+		/* export messages name the campaign or directory already */
+		code = cmd_fail(&err, "export csv");
 		cmd_json_failure(cfg, "export", &err, code);
 		goto done;
 	}

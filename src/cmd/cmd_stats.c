@@ -53,8 +53,12 @@ static void print_text(const struct stats_view *v)
 	cmd_format_count(n, v->csv_files);
 	printf("CSV exports: %s files in %s\n\nEvents:\n", n, v->dir);
 	for (i = 0; i < EV__COUNT; i++) {
+		char label[24];
+
+		snprintf(label, sizeof(label),
+			 "%s:", event_type_name((enum event_type)i));
 		cmd_format_count(n, v->st.events[i]);
-		printf("  %-12s %s\n", event_type_name((enum event_type)i), n);
+		printf("  %-12s %s\n", label, n);
 	}
 	if (!v->has_run) {
 		printf("Last run: none\n");

@@ -253,8 +253,10 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 	if (code)
 		goto done;
 	code = cmd_open_store(&store, cfg, NULL);
-	if (code)
+	if (code) {
+		job.n = 0; /* nothing ran */
 		goto done;
+	}
 	for (i = 0; i < job.n; i++) {
 		parse_request(&req, cfg, job.runs[i].provider, deadline);
 		run_one(&job.runs[i], store, &req, cfg);
