@@ -18,7 +18,10 @@ struct export_options {
 	int is_formula_protect; /* prefix =,+,-,@,TAB,CR cells with ' */
 };
 
-#define EXPORT_OPTIONS_INIT { "data/exports", NULL, NULL, NULL, 1 }
+#define EXPORT_OPTIONS_INIT                                                    \
+	{                                                                      \
+		"data/exports", NULL, NULL, NULL, 1                            \
+	}
 
 struct export_result {
 	int64_t files;
@@ -38,7 +41,6 @@ void export_snake_case(char *out, size_t size, const char *tag);
 /* Appends value (NULL: empty) as one RFC 4180 cell, with a leading ' when
  * is_formula_protect and it starts with =, +, -, @, TAB or CR. -1 when out
  * is full. */
-int export_csv_cell(struct buf *out, const char *value,
-		    int is_formula_protect);
+int export_csv_cell(struct buf *out, const char *value, int is_formula_protect);
 
 #endif
