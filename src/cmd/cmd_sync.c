@@ -10,6 +10,7 @@
 #include "store/export_csv.h"
 #include "util/clock.h"
 #include "util/jsonw.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 static const char *const stream_names[6] = {
@@ -220,10 +221,11 @@ static void run_one(struct provider_run *r, struct store *store,
 		if (r->err.kind == ERR_NONE)
 			r->err.kind = ERR_RUNTIME;
 		r->code = (int)err_exit_code(&r->err);
+		/* partial is no error (timers treat exit 3 as success), so
+		 * -q keeps quiet about it */
 		if (r->code == EXIT_PARTIAL)
-			cmd_error("sync '%s' stopped at the time budget: %s; "
-				  "state saved, run again to continue",
-				  provider_name(req->provider), r->err.msg);
+			log_warn("sync '%s' stopped: %s",
+				 provider_name(req->provider), r->err.msg);
 		else
 			cmd_fail(&r->err, "cannot sync '%s'",
 				 provider_name(req->provider));
