@@ -23,17 +23,24 @@ int err_set(struct err *err, enum err_kind kind, int code, const char *fmt, ...)
 
 int err_prefix(struct err *err, const char *fmt, ...)
 {
-	char head[256];
 	char old[sizeof(err->msg)];
+	size_t n;
+	int len;
 	va_list ap;
 
 	if (!err)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	va_start(ap, fmt);
+	len = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	n = len < 0 ? 0 : (size_t)len;
+	if (n < sizeof(err->msg) - 3) {
+		memcpy(err->msg + n, ": ", 2);
+		n += 2;
+		memcpy(err->msg + n, old, sizeof(err->msg) - n - 1);
+		err->msg[sizeof(err->msg) - 1] = '\0';
+	}
 	return -1;
 }
 
