@@ -43,8 +43,9 @@ const struct env_entry *env_file_get(const struct env_file *f, const char *key)
 	return NULL;
 }
 
-static void put(struct env_file *f, const char *key, size_t key_len,
-		struct buf *value, int line)
+/* Adds or replaces key; -1 when the file holds too many keys. */
+static int put(struct env_file *f, const char *key, size_t key_len,
+	       struct buf *value, int line)
 {
 	struct env_entry *e;
 	size_t i;
@@ -56,9 +57,11 @@ static void put(struct env_file *f, const char *key, size_t key_len,
 			free(e->value);
 			e->value = xstrdup(buf_str(value));
 			e->line = line;
-			return;
+			return 0;
 		}
 	}
+	if (f->n == ENV_MAX_ENTRIES)
+		return -1;
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 16;
 		f->entries = xrealloc(f->entries, f->cap * sizeof(*f->entries));
@@ -67,6 +70,7 @@ static void put(struct env_file *f, const char *key, size_t key_len,
 	e->key = xstrndup(key, key_len);
 	e->value = xstrdup(buf_str(value));
 	e->line = line;
+	return 0;
 }
 
 static int is_blank(char c)
@@ -254,8 +258,12 @@ int env_file_parse(struct env_file *f, const char *name, const char *text,
 				"invalid line %d in '%s': %s", line, name, why);
 			goto done;
 		}
-		if (key_len)
-			put(f, key, key_len, &value, line);
+		if (key_len && put(f, key, key_len, &value, line) < 0) {
+			err_set(err, ERR_CONFIG, line,
+				"invalid line %d in '%s': more than %d keys",
+				line, name, ENV_MAX_ENTRIES);
+			goto done;
+		}
 		p = nl ? nl + 1 : end;
 	}
 	f->is_loaded = 1;

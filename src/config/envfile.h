@@ -12,6 +12,8 @@
 
 #define ENV_FILE_MAX_BYTES ((size_t)1 << 20)
 #define ENV_LINE_MAX_BYTES ((size_t)64 << 10)
+/* Distinct keys; bounds the work a hostile file can cause. */
+#define ENV_MAX_ENTRIES 4096
 
 struct env_entry {
 	char *key;

@@ -14,6 +14,7 @@
 #include "config/cli.h"
 #include "config/config.h"
 #include "config/envfile.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ---------------------------------------------------------------- .env */
@@ -192,6 +193,31 @@ static void test_env_too_big(void **state)
 	assert_non_null(strstr(err.msg, "larger than"));
 	env_file_release(&f);
 	free(text);
+}
+
+static void test_env_too_many_keys(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct env_file f;
+	struct err err = ERR_INIT;
+	int i;
+
+	(void)state;
+	for (i = 0; i <= ENV_MAX_ENTRIES; i++)
+		buf_printf(&b, "K%d=%d\n", i, i);
+	env_file_init(&f);
+	assert_int_equal(env_file_parse(&f, ".env", b.data, b.len, &err), -1);
+	assert_non_null(strstr(err.msg, "more than"));
+	env_file_release(&f);
+	/* the same key over and over is fine */
+	buf_reset(&b);
+	for (i = 0; i <= ENV_MAX_ENTRIES; i++)
+		buf_printf(&b, "K=%d\n", i);
+	env_file_init(&f);
+	assert_int_equal(env_file_parse(&f, ".env", b.data, b.len, &err), 0);
+	assert_int_equal(f.n, 1);
+	env_file_release(&f);
+	buf_release(&b);
 }
 
 /* ---------------------------------------------------------- fixtures */
@@ -582,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_env_error_hides_value),
 	    cmocka_unit_test(test_env_long_line),
 	    cmocka_unit_test(test_env_too_big),
+	    cmocka_unit_test(test_env_too_many_keys),
 	    cmocka_unit_test(test_env_file_load_missing),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_store_resolution),
