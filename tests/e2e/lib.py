@@ -350,6 +350,7 @@ class Context:
             if key is not None:
                 f.write('EMAILOCTOPUS_API_KEY=%s\n' % key)
             f.write(extra)
+        os.chmod(p, 0o600)
         return p
 
     def base_env(self):

@@ -12,7 +12,7 @@ def setup(t, **opts):
 
 
 def test_faults_5xx_truncate_storm(t):
-    sim = setup(t, fault_5xx=10, fault_truncate=2, storm_429=20,
+    sim = setup(t, fault_5xx=10, fault_truncate=2, storm_429=8,
                 fault_seed=11)
     truth = sim.truth()
     t.sync()
@@ -26,6 +26,40 @@ def test_faults_5xx_truncate_storm(t):
     check(st.get('faults', 0) > 0 and n429 > 0,
           'the simulator injected no fault or no 429 (stats %s): test '
           'proves nothing' % st)
+
+
+def test_storm_429_long(t):
+    """Twenty 429s in a row (Retry-After 1 each) are ridden out."""
+    sim = setup(t, storm_429=20)
+    truth = sim.truth()
+    t.sync()
+    lib.assert_equals_truth(t.db(), truth, what='store after a 429 storm')
+    t.note('%d x 429' % lib.status_count(sim.stats(), 429))
+
+
+def test_run_log_counts_match_sim(t):
+    """sync_runs.requests/throttled and the --json summary count every
+    request the simulator saw, the throttled ones included."""
+    sim = setup(t, storm_429=3, fault_5xx=5, fault_seed=4)
+    sim.reset_stats()
+    s = t.sync('--json').summary()
+    st = sim.stats()
+    con = lib.connect(t.db())
+    try:
+        run = con.execute('SELECT requests, retries, throttled FROM '
+                          'sync_runs ORDER BY run_id DESC LIMIT 1').fetchone()
+    finally:
+        con.close()
+    want_req, want_429 = lib.requests_of(st), lib.status_count(st, 429)
+    t.note('sim %d requests / %d x 429; sync_runs %d requests, %d retries, '
+           '%d throttled' % (want_req, want_429, run[0], run[1], run[2]))
+    check(run[2] == want_429, 'sync_runs.throttled %d, the simulator sent '
+          '%d x 429' % (run[2], want_429))
+    check(run[0] == want_req, 'sync_runs.requests %d, the simulator served '
+          '%d requests' % (run[0], want_req))
+    check(lib.find_number(s, ('throttled',)) == want_429,
+          '--json summary throttled %s, want %d' %
+          (lib.find_number(s, ('throttled',)), want_429))
 
 
 def test_faults_drop_empty_slow(t):
