@@ -104,8 +104,10 @@ char *buf_detach(struct buf *b, size_t *len_out)
 {
 	char *p;
 
-	if (!b->data)
+	if (!b->data) {
 		grow(b, 0);
+		b->data[0] = '\0';
+	}
 	p = b->data;
 	if (len_out)
 		*len_out = b->len;
