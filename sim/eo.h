@@ -21,5 +21,8 @@ struct eo *eo_new(const struct eo_options *opt);
 void eo_free(struct eo *eo);
 
 extern const struct sim_provider eo_provider;
+/* v1.6 under /api/1.6/; its state is the same struct eo (register it
+ * before eo_provider, which claims every other path). */
+extern const struct sim_provider eo_v1_provider;
 
 #endif

@@ -18,6 +18,7 @@ static const char usage[] =
     "usage: espsync-sim --port-file FILE [--port N] [--seed N]\n"
     "  [--campaigns N] [--lists N] [--contacts N] [--now ISO]\n"
     "  [--eo-key KEY] [--eo-legacy-key KEY] [--eo-rate R] [--eo-burst B]\n"
+    "  [--eo-v1-rate R] [--eo-v1-block-ms N]\n"
     "  [--retry-after-format seconds|date|none] [--latency-ms N]\n"
     "  [--fault-5xx PCT] [--fault-503 PCT] [--fault-403 PCT]\n"
     "  [--fault-truncate PCT] [--fault-empty PCT]\n"
@@ -38,6 +39,8 @@ enum {
 	OPT_EO_LEGACY_KEY,
 	OPT_EO_RATE,
 	OPT_EO_BURST,
+	OPT_EO_V1_RATE,
+	OPT_EO_V1_BLOCK,
 	OPT_RETRY_AFTER,
 	OPT_LATENCY,
 	OPT_F5XX,
@@ -71,6 +74,8 @@ static const struct option long_opts[] = {
     {"eo-legacy-key", required_argument, NULL, OPT_EO_LEGACY_KEY},
     {"eo-rate", required_argument, NULL, OPT_EO_RATE},
     {"eo-burst", required_argument, NULL, OPT_EO_BURST},
+    {"eo-v1-rate", required_argument, NULL, OPT_EO_V1_RATE},
+    {"eo-v1-block-ms", required_argument, NULL, OPT_EO_V1_BLOCK},
     {"retry-after-format", required_argument, NULL, OPT_RETRY_AFTER},
     {"latency-ms", required_argument, NULL, OPT_LATENCY},
     {"fault-5xx", required_argument, NULL, OPT_F5XX},
@@ -152,6 +157,7 @@ struct cli {
 	struct server_options srv;
 	struct eo_options eo;
 	double eo_rate, eo_burst;
+	struct provider_limits v1;
 };
 
 static int parse_args(int argc, char **argv, struct cli *c)
@@ -210,6 +216,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_EO_BURST:
 			rc = num_arg(name, optarg, 1, 1e6, &c->eo_burst);
+			break;
+		case OPT_EO_V1_RATE:
+			rc = num_arg(name, optarg, 1, 1e6, &c->v1.rate_per_sec);
+			c->v1.burst = c->v1.rate_per_sec;
+			break;
+		case OPT_EO_V1_BLOCK:
+			rc = int_arg(name, optarg, 0, 3600000, &n);
+			c->v1.block_ms = (long)n;
 			break;
 		case OPT_RETRY_AFTER:
 			if (!strcmp(optarg, "seconds"))
@@ -322,6 +336,7 @@ int main(int argc, char **argv)
 	struct cli c;
 	struct server *srv = NULL;
 	struct eo *eo = NULL;
+	struct provider_limits lim;
 	sigset_t set;
 	int port = 0, sig = 0, rc = 1;
 
@@ -335,6 +350,9 @@ int main(int argc, char **argv)
 	c.eo.account.now = simtime_from_civil(2026, 1, 15) * 86400 + 12 * 3600;
 	c.eo_rate = 10;
 	c.eo_burst = 100;
+	c.v1.rate_per_sec = 10;
+	c.v1.burst = 10;
+	c.v1.block_ms = 60000;
 	c.srv.fault_seed = 1;
 	if (parse_args(argc, argv, &c) < 0) {
 		fputs(usage, stderr);
@@ -349,7 +367,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	eo = eo_new(&c.eo);
 	srv = server_new(&c.srv);
-	server_add_provider(srv, &eo_provider, eo, c.eo_rate, c.eo_burst);
+	lim.rate_per_sec = c.eo_rate;
+	lim.burst = c.eo_burst;
+	lim.block_ms = 0;
+	server_add_provider(srv, &eo_v1_provider, eo, &c.v1);
+	server_add_provider(srv, &eo_provider, eo, &lim);
 	if (server_start(srv, &port) < 0) {
 		fprintf(stderr, "espsync-sim: cannot listen on 127.0.0.1:%d\n",
 			c.srv.port);

@@ -26,8 +26,9 @@
 struct provider_slot {
 	const struct sim_provider *ops;
 	void *state;
-	double rate_per_sec, burst;
+	struct provider_limits lim;
 	struct bucket buckets[MAX_KEYS];
+	uint64_t blocked_until_ms[MAX_KEYS];
 };
 
 struct stats {
@@ -245,9 +246,16 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 			s->opt.faults.storm_429--;
 			is_throttled = 1;
 			wait_ms = 1000;
+		} else if (now < p->blocked_until_ms[slot]) {
+			is_throttled = 1;
+			wait_ms = p->blocked_until_ms[slot] - now;
 		} else if (bucket_take(&p->buckets[slot], now, &remaining,
 				       &wait_ms) < 0) {
 			is_throttled = 1;
+			if (p->lim.block_ms > 0) {
+				wait_ms = (uint64_t)p->lim.block_ms;
+				p->blocked_until_ms[slot] = now + wait_ms;
+			}
 		}
 		if (is_throttled) {
 			s->stats.throttled++;
@@ -268,7 +276,7 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		/* resp holds the provider's refusal */
 	} else if (is_throttled) {
 		p->ops->throttled(p->state, &resp);
-		if (ra[0])
+		if (ra[0] && p->ops->retry_after_header)
 			sim_response_header(&resp, p->ops->retry_after_header,
 					    ra);
 	} else if (fault == FAULT_DROP) {
@@ -282,7 +290,7 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		/* Overload as some gateways show it: 503 with a retry hint. */
 		p->ops->fault_error(p->state, 503, &resp);
 		retry_after_value(s, 1000, ra, sizeof(ra));
-		if (ra[0])
+		if (ra[0] && p->ops->retry_after_header)
 			sim_response_header(&resp, p->ops->retry_after_header,
 					    ra);
 	} else {
@@ -292,7 +300,7 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		else if (resp.status == 200 && fault == FAULT_EMPTY)
 			resp.body.len = 0;
 	}
-	if (remaining >= 0) {
+	if (remaining >= 0 && p->ops->remaining_header) {
 		char v[32];
 
 		snprintf(v, sizeof(v), "%ld", remaining);
@@ -343,11 +351,14 @@ static void faults_json(const struct server *s, struct buf *b)
 		   f->pct_empty, f->pct_drop, f->pct_slow, f->slow_ms,
 		   f->latency_ms, f->storm_429);
 	for (i = 0; i < s->n_providers; i++)
-		buf_printf(b, ",\"%s_rate\":%g,\"%s_burst\":%g",
-			   s->providers[i].ops->param_prefix,
-			   s->providers[i].rate_per_sec,
-			   s->providers[i].ops->param_prefix,
-			   s->providers[i].burst);
+		buf_printf(
+		    b, ",\"%s_rate\":%g,\"%s_burst\":%g,\"%s_block_ms\":%ld",
+		    s->providers[i].ops->param_prefix,
+		    s->providers[i].lim.rate_per_sec,
+		    s->providers[i].ops->param_prefix,
+		    s->providers[i].lim.burst,
+		    s->providers[i].ops->param_prefix,
+		    s->providers[i].lim.block_ms);
 	buf_puts(b, "}\n");
 }
 
@@ -357,7 +368,7 @@ static void set_faults(struct server *s, struct sim_request *req,
 		       struct sim_response *resp)
 {
 	struct fault_options f;
-	double rate[MAX_PROVIDERS], burst[MAX_PROVIDERS];
+	struct provider_limits lim[MAX_PROVIDERS];
 	const char *v;
 	int i, bad = 0, changed[MAX_PROVIDERS] = {0};
 	char name[64];
@@ -366,8 +377,7 @@ static void set_faults(struct server *s, struct sim_request *req,
 	pthread_mutex_lock(&s->lock);
 	f = s->opt.faults;
 	for (i = 0; i < s->n_providers; i++) {
-		rate[i] = s->providers[i].rate_per_sec;
-		burst[i] = s->providers[i].burst;
+		lim[i] = s->providers[i].lim;
 	}
 	pthread_mutex_unlock(&s->lock);
 #define PCT(key, field)                                                        \
@@ -394,13 +404,20 @@ static void set_faults(struct server *s, struct sim_request *req,
 		snprintf(name, sizeof(name), "%s_rate",
 			 s->providers[i].ops->param_prefix);
 		if ((v = sim_request_arg(req, name))) {
-			bad |= parse_double(v, 0, 1e6, &rate[i]) < 0;
+			bad |=
+			    parse_double(v, 0, 1e6, &lim[i].rate_per_sec) < 0;
 			changed[i] = 1;
 		}
 		snprintf(name, sizeof(name), "%s_burst",
 			 s->providers[i].ops->param_prefix);
 		if ((v = sim_request_arg(req, name))) {
-			bad |= parse_double(v, 1, 1e6, &burst[i]) < 0;
+			bad |= parse_double(v, 1, 1e6, &lim[i].burst) < 0;
+			changed[i] = 1;
+		}
+		snprintf(name, sizeof(name), "%s_block_ms",
+			 s->providers[i].ops->param_prefix);
+		if ((v = sim_request_arg(req, name))) {
+			bad |= parse_long(v, 0, 3600000, &lim[i].block_ms) < 0;
 			changed[i] = 1;
 		}
 	}
@@ -417,11 +434,12 @@ static void set_faults(struct server *s, struct sim_request *req,
 		if (!changed[i])
 			continue;
 		/* A reconfigured bucket starts full, so tests are exact. */
-		p->rate_per_sec = rate[i];
-		p->burst = burst[i];
-		for (k = 0; k < MAX_KEYS; k++)
-			bucket_init(&p->buckets[k], p->burst, p->rate_per_sec,
-				    now);
+		p->lim = lim[i];
+		for (k = 0; k < MAX_KEYS; k++) {
+			bucket_init(&p->buckets[k], p->lim.burst,
+				    p->lim.rate_per_sec, now);
+			p->blocked_until_ms[k] = 0;
+		}
 	}
 	faults_json(s, &resp->body);
 	pthread_mutex_unlock(&s->lock);
@@ -487,17 +505,29 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 				   "seconds must be an integer from 1 to "
 				   "315360000");
 		} else {
+			/* Every account advances; the first one answers. */
+			struct buf other = BUF_INIT;
+
 			for (i = 0; i < s->n_providers; i++) {
-				buf_reset(&resp.body);
-				s->providers[i].ops->advance(
-				    s->providers[i].state, secs, &resp.body);
+				const struct provider_slot *p =
+				    &s->providers[i];
+
+				if (p->ops->advance)
+					p->ops->advance(p->state, secs,
+							resp.body.len
+							    ? &other
+							    : &resp.body);
 			}
+			buf_release(&other);
 		}
 	} else if (strcmp(op, "truth") == 0 && is_get) {
-		if (s->n_providers == 0 ||
-		    s->providers[0].ops->truth(s->providers[0].state,
-					       &resp.body) < 0)
-			json_error(&resp, 500, "truth too large");
+		const struct provider_slot *p = NULL;
+
+		for (i = 0; i < s->n_providers && !p; i++)
+			if (s->providers[i].ops->truth)
+				p = &s->providers[i];
+		if (!p || p->ops->truth(p->state, &resp.body) < 0)
+			json_error(&resp, 500, "truth unavailable");
 	} else if (strcmp(op, "health") == 0 && is_get) {
 		buf_puts(&resp.body, "{\"ok\":true}\n");
 	} else if (!strcmp(op, "stats") || !strcmp(op, "reset-stats") ||
@@ -549,7 +579,7 @@ struct server *server_new(const struct server_options *opt)
 }
 
 void server_add_provider(struct server *s, const struct sim_provider *ops,
-			 void *state, double rate_per_sec, double burst)
+			 void *state, const struct provider_limits *lim)
 {
 	struct provider_slot *p;
 	uint64_t now = mono_ms();
@@ -560,10 +590,9 @@ void server_add_provider(struct server *s, const struct sim_provider *ops,
 	p = &s->providers[s->n_providers++];
 	p->ops = ops;
 	p->state = state;
-	p->rate_per_sec = rate_per_sec;
-	p->burst = burst;
+	p->lim = *lim;
 	for (k = 0; k < MAX_KEYS; k++)
-		bucket_init(&p->buckets[k], burst, rate_per_sec, now);
+		bucket_init(&p->buckets[k], lim->burst, lim->rate_per_sec, now);
 }
 
 int server_start(struct server *s, int *port_out)

@@ -39,6 +39,7 @@ struct sim_provider {
 	/* Prefix of the control parameters for its bucket: "eo" gives
 	 * eo_rate and eo_burst. */
 	const char *param_prefix;
+	/* Both may be NULL: no such header (v1.6 sends none). */
 	const char *remaining_header;	/* on responses that took a token */
 	const char *retry_after_header; /* on 429 */
 	/* 1 when the path belongs to this provider. */
@@ -52,7 +53,8 @@ struct sim_provider {
 			    struct sim_response *resp);
 	void (*handle)(void *state, const struct sim_request *req,
 		       struct sim_response *resp);
-	/* Control API: JSON into out; -1 on a bad argument. */
+	/* Control API: JSON into out; -1 on a bad argument. Either may be
+	 * NULL for a provider that shares another's account. */
 	int (*advance)(void *state, int64_t seconds, struct buf *out);
 	int (*truth)(void *state, struct buf *out);
 };
@@ -78,9 +80,17 @@ struct server_options {
 struct server;
 
 struct server *server_new(const struct server_options *opt);
-/* The server borrows ops and state; rate and burst size its buckets. */
+struct provider_limits {
+	double rate_per_sec;
+	double burst;
+	/* > 0: once the bucket runs dry, every request of that key is
+	 * refused for this long (EmailOctopus v1.6: "up to a minute"). */
+	long block_ms;
+};
+
+/* The server borrows ops and state; one bucket per key slot. */
 void server_add_provider(struct server *s, const struct sim_provider *ops,
-			 void *state, double rate_per_sec, double burst);
+			 void *state, const struct provider_limits *lim);
 /* 0 and the bound port, or -1. */
 int server_start(struct server *s, int *port_out);
 void server_free(struct server *s);
