@@ -125,3 +125,78 @@ def test_max_runtime_json_partial(t):
     text = repr(s).lower()
     check('partial' in text, 'summary does not say partial: %s' %
           lib.mask(text[:300]))
+
+
+def test_fault_503_and_403(t):
+    """Overload 503s (with Retry-After) and intermittent 403s are retried."""
+    sim = setup(t, fault_503=5, fault_403=3, fault_seed=8)
+    truth = sim.truth()
+    t.sync()
+    st = sim.stats()
+    lib.assert_equals_truth(t.db(), truth, what='store under 503/403')
+    t.note('by_status %s' % st.get('by_status'))
+    check(lib.status_count(st, 503) + lib.status_count(st, 403) > 0,
+          'no 503 or 403 injected: %s' % st)
+
+
+def test_retry_after_formats(t):
+    """429s whose Retry-After is an HTTP date, or missing, are waited out."""
+    for fmt in ('date', 'none'):
+        sim = t.sim(storm_429=4, retry_after_format=fmt)
+        t.write_env(sim)
+        db = 'data/%s.db' % fmt
+        t.espsync('--store', 'sqlite:' + db, 'sync', expect=0)
+        lib.assert_equals_truth(t.db(db), sim.truth(),
+                                what='store (Retry-After %s)' % fmt)
+        check(lib.status_count(sim.stats(), 429) == 4,
+              'storm of 4 gave %d x 429' %
+              lib.status_count(sim.stats(), 429))
+        sim.stop()
+
+
+def test_killed_run_resumes(t):
+    """SIGKILL in the middle of a sync, then a normal run: the store equals
+    the truth, no duplicate events, and work already committed is not
+    fetched again in full."""
+    import signal
+    import subprocess
+    import time
+    sim = setup(t, latency_ms=150, campaigns=10)
+    truth = sim.truth()
+    sim.reset_stats()
+    env = t.base_env()
+    p = subprocess.Popen([lib.ESPSYNC, 'sync'], cwd=t.scratch, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120 * lib.TIMEOUT_SCALE
+        while time.monotonic() < deadline and p.poll() is None:
+            if lib.requests_of(sim.stats()) >= 40:
+                break
+            time.sleep(0.05)
+        killed = p.poll() is None
+        if killed:
+            p.send_signal(signal.SIGKILL)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    lib.LEAKS.scan_text('%s: killed espsync stdout' % t.name, out)
+    lib.LEAKS.scan_text('%s: killed espsync stderr' % t.name, err)
+    check(killed, 'the sync finished before 40 requests: cannot kill it '
+          'mid-run')
+    before_kill = lib.requests_of(sim.stats())
+    lib.assert_no_duplicate_events(t.db())
+    sim.reset_stats()
+    t.sync()
+    after = lib.requests_of(sim.stats())
+    lib.assert_equals_truth(t.db(), truth, what='store after kill + resume')
+    sim.reset_stats()
+    t.espsync('--store', 'sqlite:data/full.db', 'sync', expect=0)
+    full = lib.requests_of(sim.stats())
+    t.note('killed after %d requests, resume %d, full sync %d' %
+           (before_kill, after, full))
+    check(after < full, 'the run after the kill issued %d requests, a full '
+          'sync %d: nothing committed before the kill was reused' %
+          (after, full))

@@ -2,6 +2,7 @@
 nothing, a single campaign, incremental runs, paging and data variants."""
 
 import glob
+import json
 import os
 
 import lib
@@ -44,6 +45,15 @@ def test_full_sync_equals_truth(t):
           'simulated account has no sent campaign or no event')
     r = t.sync('--json')
     summary = r.summary()
+    bad = []
+    for ln in r.err_lines():
+        try:
+            if not isinstance(json.loads(ln), dict):
+                bad.append(ln)
+        except ValueError:
+            bad.append(ln)
+    check(not bad, '--json stderr has %d lines that are not JSON objects, '
+          'e.g. %r' % (len(bad), (bad or [''])[0][:120]))
     lib.assert_equals_truth(t.db(), truth)
     run = last_run(t.db())
     check(run is not None, 'sync_runs has no row after a sync')
@@ -228,3 +238,21 @@ def test_seed_all_writes_csv(t):
     want = len([c for c in truth['campaigns'] if c.get('sent_at')])
     check(len(files) == want, 'seed --all wrote %d CSV files, want %d (one '
           'per sent campaign)' % (len(files), want))
+
+
+def test_free_plan_retention(t):
+    """Rows past the Starter plan's 30 days lose occurred_at: flags stay,
+    events go."""
+    sim = setup(t, free_plan=True)
+    truth = sim.truth()
+    t.sync()
+    lib.assert_equals_truth(t.db(), truth, what='store (free plan)')
+
+
+def test_seed_incremental_form(t):
+    sim = setup(t)
+    t.espsync('--all', expect=0)
+    sim.advance(7200)
+    t.espsync('--incremental', '--hours', '1', expect=0)
+    t.espsync('--incremental', expect=0)
+    lib.assert_no_duplicate_events(t.db())
