@@ -159,10 +159,20 @@ def test_incremental_after_advance(t):
           'sync after advance issued %d requests, full sync %d: want at most '
           'half' % (inc, full))
 
-    # --incremental --hours 0: no campaign is skipped for being recent
+
+
+def test_incremental_hours_zero_after_advance(t):
+    """--incremental --hours 0 skips no campaign for being recently checked
+    (or is refused as a usage error): it must not silently mean 24."""
+    sim = setup(t)
+    t.sync()
     sim.advance(3600)
     truth = sim.truth()
-    t.sync('--incremental', '--hours', '0')
+    r = t.sync('--incremental', '--hours', '0', expect=None)
+    if r.rc == 2:
+        t.note('--hours 0 refused as a usage error')
+        return
+    check(r.rc == 0, 'want exit 0 (or 2), got %s' % r.describe())
     lib.assert_equals_truth(t.db(), truth,
                             what='store after --incremental --hours 0')
 
