@@ -1,6 +1,7 @@
 """Exit codes and messages: rejected keys, unknown campaigns, usage and
 configuration errors, an unusable store, `check` and `stats`."""
 
+import json
 import os
 import re
 
@@ -208,3 +209,24 @@ def test_stats_on_empty_store(t):
     if r.rc != 0:
         fail('stats before any sync: %s' % r.describe())
     assert_stats_lines(r.out, 0, 0, 0, 'data/exports')
+
+
+def test_json_summary_on_failure(t):
+    """--json keeps its promise when the run fails: one JSON object on
+    stdout naming the failure, NDJSON on stderr."""
+    setup(t, key=lib.WRONG_KEY)
+    r = t.espsync('--json', 'sync', expect=4)
+    s = r.summary()
+    check(lib.find_number(s, ('exit_code',)) in (None, 4),
+          'summary exit_code %s, process exit 4' %
+          lib.find_number(s, ('exit_code',)))
+    bad = []
+    for ln in r.err_lines():
+        try:
+            if not isinstance(json.loads(ln), dict):
+                bad.append(ln)
+        except ValueError:
+            bad.append(ln)
+    check(not bad, '--json stderr line is not a JSON object: %r' %
+          (bad or [''])[0][:160])
+    t.espsync('--json', 'sync', '--campaign', UNKNOWN, expect=4)

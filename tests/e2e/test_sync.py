@@ -266,3 +266,78 @@ def test_seed_incremental_form(t):
     t.espsync('--incremental', '--hours', '1', expect=0)
     t.espsync('--incremental', expect=0)
     lib.assert_no_duplicate_events(t.db())
+
+
+def test_draft_campaign_only(t):
+    """--campaign on a draft: stored without statistics or participants,
+    and its report 4xx is not a failure."""
+    sim = setup(t)
+    truth = sim.truth()
+    drafts = [c for c in truth['campaigns'] if not c.get('summary')]
+    check(drafts, 'simulated account has no draft/error campaign')
+    cid = drafts[0]['id']
+    t.sync('--campaign', cid)
+    lib.assert_equals_truth(t.db(), truth, campaign=cid)
+    check(lib.count_rows(t.db(), 'campaigns') == 1,
+          'draft not stored by --campaign')
+
+
+def test_store_url_precedence(t):
+    """Store from .env < environment < --store; a bare *.db path works."""
+    sim = setup(t)
+    with open(t.path('.env'), 'a') as f:
+        f.write('ESPSYNC_STORE=sqlite:from-envfile.db\n')
+    t.sync()
+    check(os.path.exists(t.path('from-envfile.db')),
+          'ESPSYNC_STORE from .env not used')
+    t.sync(env={'ESPSYNC_STORE': 'sqlite:from-env.db'})
+    check(os.path.exists(t.path('from-env.db')),
+          'ESPSYNC_STORE from the environment does not beat .env')
+    t.espsync('--store', 'bare-path.db', 'sync',
+              env={'ESPSYNC_STORE': 'sqlite:from-env.db'}, expect=0)
+    check(os.path.exists(t.path('bare-path.db')),
+          '--store bare-path.db does not beat the environment')
+    lib.assert_equals_truth(t.path('bare-path.db'), sim.truth())
+    check(not os.path.exists(t.path('data', 'espsync.db')),
+          'the default store was created although another was configured')
+
+
+def test_concurrent_syncs_same_store(t):
+    """Two syncs into one SQLite file at once: neither corrupts the store
+    nor hangs; at least one completes; a later run equals the truth."""
+    import subprocess
+    sim = setup(t, latency_ms=20)
+    env = t.base_env()
+    procs = [subprocess.Popen([lib.ESPSYNC, 'sync'], cwd=t.scratch, env=env,
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    rcs, errs = [], []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=180 * lib.TIMEOUT_SCALE)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            fail('concurrent syncs did not finish within 180 s')
+        lib.LEAKS.scan_text('%s: concurrent stdout' % t.name, out)
+        lib.LEAKS.scan_text('%s: concurrent stderr' % t.name, err)
+        rcs.append(p.returncode)
+        errs.append(err.decode('utf-8', 'replace').strip().splitlines()[-1:])
+    t.note('exits %s' % rcs)
+    check(0 in rcs, 'neither concurrent sync completed: exits %s, %s' %
+          (rcs, errs))
+    check(all(rc in (0, 1, 3, 5) for rc in rcs),
+          'unexpected exit codes %s: %s' % (rcs, errs))
+    lib.assert_no_duplicate_events(t.db())
+    t.sync()
+    lib.assert_equals_truth(t.db(), sim.truth())
+
+
+def test_quiet_success_is_silent(t):
+    setup(t)
+    r = t.espsync('-q', 'sync', expect=0)
+    check(not r.err.strip(), '-q sync wrote to stderr: %r' %
+          r.err_lines()[:2])
+    check(not r.out.strip(), '-q sync wrote to stdout: %r' %
+          r.out.strip().splitlines()[:2])
