@@ -25,6 +25,9 @@
  * (another client, a run moments ago): send one request, then resync from
  * its remaining-tokens header. Bounded so a slow first answer cannot stall. */
 #define WARMUP_MS 1000
+/* A bucket without burst has no room for network jitter: a request that
+ * arrives a millisecond early is refused. Pace that far under the ceiling. */
+#define NO_BURST_RATE_FACTOR 0.97
 
 struct freq {
 	struct freq *next; /* in a queue, or in the in-flight list */
@@ -34,7 +37,9 @@ struct freq {
 	struct retry_state rs;
 	int64_t not_before_ms;
 	int64_t started_ms;
-	uint64_t seq; /* start order, to discount later starts on resync */
+	uint64_t seq;	     /* start order, for the log */
+	double tokens_after; /* local bucket right after our token */
+	double debit_before; /* fetch's debit total when we started */
 };
 
 struct fetch {
@@ -49,6 +54,7 @@ struct fetch {
 	struct freq *flying;  /* started, not finished */
 	int in_flight;
 	uint64_t seq;
+	double debit; /* tokens removed so far on the server's word */
 	int64_t first_start_ms;
 	int has_answer;
 	int is_stopped, is_stopping, is_deadline_stop, is_cut_short;
@@ -89,8 +95,10 @@ struct fetch *fetch_new(const struct fetch_options *opts, struct err *err)
 	f->pol.min_throttle_wait_ms =
 	    (int64_t)(1000.0 / f->opts.rate_per_sec + 0.999);
 	f->rng = opts->seed;
-	pace_init(&f->pace, f->opts.rate_per_sec, f->opts.burst,
-		  clock_mono_ms());
+	pace_init(&f->pace,
+		  f->opts.rate_per_sec *
+		      (f->opts.burst < 2 ? NO_BURST_RATE_FACTOR : 1.0),
+		  f->opts.burst, clock_mono_ms());
 
 	while (opts->headers && opts->headers[n])
 		n++;
@@ -351,6 +359,8 @@ static void start_one(struct fetch *f, struct freq *r, int64_t now)
 	}
 	r->seq = ++f->seq;
 	r->started_ms = now;
+	r->tokens_after = pace_tokens(&f->pace, now);
+	r->debit_before = f->debit;
 	if (!f->first_start_ms)
 		f->first_start_ms = now;
 	if (!f->stats.started_mono_ms)
@@ -386,26 +396,30 @@ static void start_due(struct fetch *f, int64_t now)
 	}
 }
 
-/* The server's remaining tokens, minus the requests we started after this
- * one (it had not seen them), plus what it refilled since we sent this one
- * (an upper bound: it answered somewhere in between). */
+/* The server's remaining tokens right after it took ours, against what our
+ * bucket held right after we took it (less what earlier answers already
+ * removed): if the server has fewer (another client, an earlier run, its
+ * rounding down), our bucket loses the difference. The server may have
+ * refilled a little between our send and its count: that only errs on the
+ * safe side. */
 static void resync(struct fetch *f, struct http_xfer *x, struct freq *r,
 		   int64_t now)
 {
 	const char *v;
-	double remaining;
+	double remaining, excess, before, after;
 
 	if (!f->opts.remaining_header)
 		return;
 	v = http_xfer_header(x, f->opts.remaining_header);
 	if (!v || num_parse_double(v, &remaining) < 0 || remaining < 0)
 		return;
-	remaining +=
-	    (double)(now - r->started_ms) * f->opts.rate_per_sec / 1000.0;
-	if (remaining > f->pace.capacity)
-		remaining = f->pace.capacity;
-	remaining -= (double)(f->seq - r->seq);
-	pace_observe_remaining(&f->pace, remaining, now);
+	excess = r->tokens_after - (f->debit - r->debit_before) - remaining;
+	if (excess <= 0)
+		return;
+	before = pace_tokens(&f->pace, now);
+	pace_observe_remaining(&f->pace, before - excess, now);
+	after = pace_tokens(&f->pace, now);
+	f->debit += before - after;
 }
 
 static int64_t retry_after(const struct fetch *f, struct http_xfer *x)

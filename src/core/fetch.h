@@ -14,10 +14,12 @@
 struct fetch;
 
 struct fetch_options {
-	double rate_per_sec; /* token refill rate */
-	double burst;	     /* bucket capacity (1 for no burst) */
-	int max_inflight;    /* concurrent requests */
-	int max_attempts;    /* per request, first try included */
+	/* Token refill rate: the ceiling. With burst < 2 requests go 3%
+	 * under it, as such a bucket leaves no room for network jitter. */
+	double rate_per_sec;
+	double burst;	  /* bucket capacity (1 for no burst) */
+	int max_inflight; /* concurrent requests */
+	int max_attempts; /* per request, first try included */
 	/* 429s (and 503-as-throttle) tolerated per request, counted apart
 	 * from max_attempts; 0: 3 x max_attempts, at least 10. */
 	int max_throttle_attempts;
@@ -33,7 +35,9 @@ struct fetch_options {
 	/* Header lines sent with every request ("Authorization: Bearer …");
 	 * NULL-terminated, borrowed for the fetch's life. Never logged. */
 	const char *const *headers;
-	/* Response header naming the provider's remaining tokens, or NULL. */
+	/* Response header naming the provider's remaining tokens, or NULL.
+	 * When set, one request goes first and the bucket follows its
+	 * answer (the server's bucket may be emptier than a fresh one). */
 	const char *remaining_header;
 	/* Response headers holding the wait after a 429 (seconds or an
 	 * HTTP date), tried in order; NULL-terminated. */

@@ -38,6 +38,12 @@ int pace_take(struct pace *p, int64_t now_ms)
 	return 1;
 }
 
+double pace_tokens(struct pace *p, int64_t now_ms)
+{
+	refill(p, now_ms);
+	return p->tokens;
+}
+
 int64_t pace_wait_ms(struct pace *p, int64_t now_ms)
 {
 	int64_t start = now_ms, wait;

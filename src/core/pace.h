@@ -18,6 +18,8 @@ void pace_init(struct pace *p, double rate_per_sec, double capacity,
 	       int64_t now_ms);
 /* Takes one token: 1 when taken, 0 when none is available yet. */
 int pace_take(struct pace *p, int64_t now_ms);
+/* Tokens available at now_ms (fractional, may be negative). */
+double pace_tokens(struct pace *p, int64_t now_ms);
 /* Milliseconds from now_ms until pace_take() can succeed; 0 when it can. */
 int64_t pace_wait_ms(struct pace *p, int64_t now_ms);
 /* The server says it has `remaining` tokens (already reduced by requests
