@@ -900,7 +900,7 @@ static void test_deadline_cancels_queued(void **state)
 	}
 	assert_in_range(ok, 2, 4);
 	assert_int_equal(ok + cancelled, 20);
-	assert_true(ms < 700);
+	assert_true(ms < 900);
 	assert_int_equal(fetch_is_cut_short(g.f), 1);
 	assert_int_equal(fetch_is_deadline_near(g.f), 1);
 	done_gets(&g);
@@ -963,7 +963,7 @@ static void test_pacing(void **state)
 	ms = run_gets(&o, s, "/x", 30, &g, NULL);
 	assert_int_equal(g.n, 30);
 	assert_true(ms >= 1200);
-	assert_true(ms < 1800);
+	assert_true(ms < 2500);
 	/* the server never saw more than burst + rate x window */
 	for (i = 0; i < 30; i++) {
 		int n = 0;
@@ -990,7 +990,7 @@ static void test_concurrency_and_keepalive(void **state)
 	ms = run_gets(&o, s, "/x", 16, &g, NULL);
 	assert_int_equal(g.n, 16);
 	assert_true(ms >= 390);
-	assert_true(ms < 1000);
+	assert_true(ms < 1500);
 	assert_int_equal(s->max_active, 4);
 	assert_true(s->naccepted <= 4);
 	done_gets(&g);
@@ -1015,7 +1015,7 @@ static void test_rate_reached_with_latency(void **state)
 	assert_int_equal(s->nreq, 8);
 	/* 7 gaps of 206 ms between sends, at the server */
 	span = s->log[7].at_ms - s->log[0].at_ms;
-	assert_in_range(span, 1430, 1550);
+	assert_in_range(span, 1430, 1700);
 	done_gets(&g);
 	server_stop(s);
 }
@@ -1046,7 +1046,7 @@ static void test_remaining_header_resyncs(void **state)
 	memset(&g, 0, sizeof(g));
 	ms = run_gets(&o, s, "/x", 5, &g, NULL);
 	assert_int_equal(g.n, 5);
-	assert_true(ms < 300);
+	assert_true(ms < 400);
 	done_gets(&g);
 	server_stop(s);
 }
