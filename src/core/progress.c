@@ -55,9 +55,12 @@ static void put_count(struct buf *b, int64_t n)
 		buf_printf(b, "%" PRId64, n);
 }
 
-static double rate(const struct progress_stream *s, int64_t now_ms)
+/* Records per second since the run started: the honest figure for streams
+ * that share one rate limit. */
+static double rate(const struct progress *p, const struct progress_stream *s,
+		   int64_t now_ms)
 {
-	int64_t ms = now_ms - s->first_ms;
+	int64_t ms = now_ms - p->started_ms;
 
 	return ms > 0 ? (double)s->records * 1000.0 / (double)ms : 0.0;
 }
@@ -112,7 +115,7 @@ static void draw(struct progress *p, int64_t now_ms, int is_forced)
 			buf_printf(&b, "%" PRId64 "/%" PRId64 " ",
 				   s->units_done, s->units_total);
 		put_count(&b, s->records);
-		buf_printf(&b, " %.0f/s", rate(s, now_ms));
+		buf_printf(&b, " %.0f/s", rate(p, s, now_ms));
 		if (s->units_total > 0 && s->units_done > 0 &&
 		    s->units_done < s->units_total) {
 			int64_t el = now_ms - s->first_ms;
@@ -257,7 +260,7 @@ void progress_stream_done(struct progress *p, enum progress_kind k,
 		if (s->units_total >= 0)
 			buf_printf(&b, ", %" PRId64 " of %" PRId64 " campaigns",
 				   s->units_done, s->units_total);
-		buf_printf(&b, " (%.1f/s)\n", rate(s, now_ms));
+		buf_printf(&b, " (%.1f/s)\n", rate(p, s, now_ms));
 		emit(p, &b);
 		draw(p, now_ms, 1);
 		break;

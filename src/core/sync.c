@@ -572,7 +572,7 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	struct err e = ERR_INIT;
 	const char *headers[2] = { NULL, NULL };
 	int64_t t0 = clock_mono_ms(), changed = 0, budget_s = 0;
-	int has_ctx = 0, attempts, rc = -1;
+	int has_ctx = 0, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&o, 0, sizeof(o));
@@ -597,12 +597,9 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 
 	/* The probe: nothing is written when the key is rejected. */
 	src->url(&url, req.api_url, &q);
-	attempts = fo.max_attempts;
-	fo.max_attempts = PROBE_ATTEMPTS;
 	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0 ||
 	    one_shot_error(&o, src, req.api_url, "the lists", err) < 0)
 		goto done;
-	fo.max_attempts = attempts;
 
 	ctx_init(&ctx, store, &req, src, out);
 	has_ctx = 1;
