@@ -82,7 +82,8 @@ static void print_human(const struct config *cfg, const struct provider_run *r)
 	if (cfg->verbosity < 0)
 		return;
 	printf("%s%s%s: %s %s %.1f s, %lld requests (%lld retries, %lld "
-	       "throttled), %lld campaigns, %lld participant rows read, %lld events\n",
+	       "throttled), %lld campaigns, %lld participant rows read, %lld "
+	       "events\n",
 	       pc->name, strcmp(pc->account, "default") ? "/" : "",
 	       strcmp(pc->account, "default") ? pc->account : "", run_status(r),
 	       r->code == EXIT_COMPLETE ? "in" : "after", rep->elapsed_s,
