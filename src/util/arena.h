@@ -12,13 +12,16 @@ struct arena {
 	size_t total_bytes;
 };
 
-#define ARENA_INIT { NULL, 0 }
+#define ARENA_INIT                                                             \
+	{                                                                      \
+		NULL, 0                                                        \
+	}
 
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s); /* NULL stays NULL */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Frees every block; the arena can be reused. */
 void arena_release(struct arena *a);
 

@@ -14,7 +14,10 @@ struct buf {
 };
 
 #define BUF_DEFAULT_MAX ((size_t)64 << 20)
-#define BUF_INIT { NULL, 0, 0, BUF_DEFAULT_MAX }
+#define BUF_INIT                                                               \
+	{                                                                      \
+		NULL, 0, 0, BUF_DEFAULT_MAX                                    \
+	}
 
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
@@ -24,7 +27,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* "" when empty; never NULL. */
 const char *buf_str(const struct buf *b);

@@ -10,7 +10,7 @@ enum err_kind {
 	ERR_NET,       /* network failure after retries: exit 1 */
 	ERR_HTTP,      /* provider answered an error status: exit 1 */
 	ERR_PARSE,     /* provider sent a body we cannot read: exit 1 */
-	ERR_IO,        /* local file error: exit 1 */
+	ERR_IO,	       /* local file error: exit 1 */
 	ERR_AUTH,      /* provider rejected the credentials: exit 4 */
 	ERR_INACTIVE,  /* provider account suspended (402): exit 4 */
 	ERR_STORE,     /* store unreachable or failing: exit 5 */
@@ -36,14 +36,18 @@ struct err {
 	char msg[256];
 };
 
-#define ERR_INIT { ERR_NONE, 0, "" }
+#define ERR_INIT                                                               \
+	{                                                                      \
+		ERR_NONE, 0, ""                                                \
+	}
 
-/* Fills err (may be NULL) and returns -1, so callers can `return err_set(...)`. */
+/* Fills err (may be NULL) and returns -1, so callers can `return err_set(...)`.
+ */
 int err_set(struct err *err, enum err_kind kind, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Prefixes the existing message with "what: ". */
 int err_prefix(struct err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *err);
 enum exit_code err_exit_code(const struct err *err);
 const char *err_kind_name(enum err_kind kind);

@@ -1,4 +1,5 @@
-/* JSON string escaping for output we write ourselves (logs, NDJSON, summaries). */
+/* JSON string escaping for output we write ourselves (logs, NDJSON, summaries).
+ */
 #include "util/jsonw.h"
 
 #include <inttypes.h>

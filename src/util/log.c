@@ -33,8 +33,8 @@ int log_is_json(void)
 
 static void emit(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *const names[] = { "quiet", "error", "warning",
-					     "info", "debug" };
+	static const char *const names[] = {"quiet", "error", "warning", "info",
+					    "debug"};
 	struct buf line = BUF_INIT;
 	struct buf msg = BUF_INIT;
 
@@ -59,13 +59,13 @@ static void emit(enum log_level level, const char *fmt, va_list ap)
 	buf_release(&msg);
 }
 
-#define DEFINE_LOG(name, level)                                               \
-	void name(const char *fmt, ...)                                       \
-	{                                                                     \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		emit(level, fmt, ap);                                         \
-		va_end(ap);                                                   \
+#define DEFINE_LOG(name, level)                                                \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		emit(level, fmt, ap);                                          \
+		va_end(ap);                                                    \
 	}
 
 DEFINE_LOG(log_error, LOG_ERROR)
