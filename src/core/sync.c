@@ -552,6 +552,12 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 		ctx->done_names[i] = src->report_kinds[i].status;
 	ctx->done_names[i] = "links";
 	ctx->n_done_names = i + 1;
+	/* Enough campaigns in flight to keep the connections busy while one
+	 * campaign's long sent report runs alone. */
+	ctx->max_running = req->max_inflight > 0 ? req->max_inflight / 2
+						 : DEFAULT_INFLIGHT / 2;
+	if (ctx->max_running < 2)
+		ctx->max_running = 2;
 	batch_init(&ctx->batch, src->name, req->account);
 	progress_init(&ctx->progress, req->progress, stderr, clock_mono_ms());
 }

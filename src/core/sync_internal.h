@@ -67,6 +67,11 @@ struct sync_ctx {
 	int64_t contacts_active, campaigns_active;
 	int64_t campaigns_started;
 	struct campaign_work *campaigns; /* live ones */
+	/* Campaigns wait here so that a few run to completion at a time (a
+	 * cut-short run then leaves whole campaigns rather than many half
+	 * read ones); running counts those past the queue. */
+	struct campaign_work *queue_head, *queue_tail;
+	int64_t campaigns_running, max_running;
 };
 
 /* Writes the batch (records and checkpoints) and clears it. A store error

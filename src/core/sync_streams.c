@@ -27,6 +27,7 @@ struct campaign_work {
 	int pending; /* streams still running */
 	int has_summary, is_unchanged, is_failed, is_cut, is_gone;
 	int64_t events, links;
+	struct campaign_work *queue_next;
 };
 
 struct stream {
@@ -205,6 +206,29 @@ static void add_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 	buf_release(&val);
 }
 
+/* Starts queued campaigns while there is room. Near the deadline (or after
+ * a fatal error) they stay unsynced for the next run, which makes this run
+ * partial. */
+static void run_queued(struct sync_ctx *ctx)
+{
+	while (ctx->queue_head && ctx->campaigns_running < ctx->max_running) {
+		struct campaign_work *cw = ctx->queue_head;
+
+		ctx->queue_head = cw->queue_next;
+		if (!ctx->queue_head)
+			ctx->queue_tail = NULL;
+		if (ctx->is_fatal || fetch_is_deadline_near(ctx->fetch)) {
+			ctx->n_cut++;
+			ctx->campaigns_active--;
+			campaign_unlink(ctx, cw);
+			campaign_free(cw);
+			continue;
+		}
+		ctx->campaigns_running++;
+		stream_submit(stream_new(ctx, SRC_SUMMARY, cw));
+	}
+}
+
 static void campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 {
 	int64_t now = clock_mono_ms();
@@ -214,6 +238,7 @@ static void campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 	if (cw->is_unchanged) {
 		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
 				       1, now);
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 	} else if (is_whole) {
 		if (!ctx->is_fatal) {
 			add_campaign_state(ctx, cw, 1);
@@ -221,13 +246,15 @@ static void campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 		}
 		progress_campaign_done(&ctx->progress, cw->id, cw->name,
 				       cw->events, cw->links, 0, now);
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 	}
 	ctx->campaigns_active--;
-	progress_unit_done(&ctx->progress, PROG_REPORTS, now);
-	if (ctx->campaigns_listing_done && ctx->campaigns_active == 0)
-		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
+	ctx->campaigns_running--;
 	campaign_unlink(ctx, cw);
 	campaign_free(cw);
+	run_queued(ctx);
+	if (ctx->campaigns_listing_done && ctx->campaigns_active == 0)
+		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
 }
 
 static int state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
@@ -303,7 +330,12 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 	ctx->campaigns_started++;
 	progress_set_total(&ctx->progress, PROG_REPORTS,
 			   ctx->campaigns_started);
-	stream_submit(stream_new(ctx, SRC_SUMMARY, cw));
+	if (ctx->queue_tail)
+		ctx->queue_tail->queue_next = cw;
+	else
+		ctx->queue_head = cw;
+	ctx->queue_tail = cw;
+	run_queued(ctx);
 done:
 	buf_release(&key);
 	buf_release(&val);
