@@ -20,7 +20,6 @@
 
 #define DEFAULT_ACCOUNT "default"
 #define DEFAULT_LOOKBACK_S 3600
-#define DEFAULT_HOURS 24
 #define DEFAULT_INFLIGHT 8
 #define MAX_INFLIGHT 64
 #define PROBE_ATTEMPTS 4
@@ -209,6 +208,8 @@ struct one_shot {
 	struct buf body;
 	struct err err;
 	int wants_json;
+	/* Totals over every one-shot fetch, for the run log. */
+	int64_t requests, retries, throttled;
 };
 
 static enum fetch_verdict one_shot_done(void *userdata,
@@ -234,6 +235,7 @@ static int one_shot_run(struct one_shot *o, struct fetch_options *fo,
 			const char *url, struct err *err)
 {
 	struct fetch *f = fetch_new(fo, err);
+	struct fetch_stats st;
 	int rc = -1;
 
 	if (!f)
@@ -244,6 +246,12 @@ static int one_shot_run(struct one_shot *o, struct fetch_options *fo,
 		goto done;
 	rc = 0;
 done:
+	if (f) {
+		fetch_get_stats(f, &st);
+		o->requests += st.requests;
+		o->retries += st.retries;
+		o->throttled += st.throttled;
+	}
 	fetch_free(f);
 	return rc;
 }
@@ -547,7 +555,8 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 			   ctx->want_events;
 	ctx->lookback_s = req->lookback_s > 0 ? req->lookback_s
 					      : DEFAULT_LOOKBACK_S;
-	ctx->hours = req->hours > 0 ? req->hours : DEFAULT_HOURS;
+	/* The CLI supplies the default (24); 0 skips nothing. */
+	ctx->hours = req->hours;
 	for (i = 0; i < src->n_report_kinds && i < SYNC_MAX_REPORT_KINDS; i++)
 		ctx->done_names[i] = src->report_kinds[i].status;
 	ctx->done_names[i] = "links";
@@ -651,11 +660,14 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	}
 
 finish:
+	out->requests = o.requests;
+	out->retries = o.retries;
+	out->throttled = o.throttled;
 	if (ctx.fetch) {
 		fetch_get_stats(ctx.fetch, &fs);
-		out->requests = fs.requests;
-		out->retries = fs.retries;
-		out->throttled = fs.throttled;
+		out->requests += fs.requests;
+		out->retries += fs.retries;
+		out->throttled += fs.throttled;
 	}
 	run.status = conclude(&ctx, budget_s, &e);
 	out->is_partial = run.status == RUN_PARTIAL;

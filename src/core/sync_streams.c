@@ -27,6 +27,8 @@ struct campaign_work {
 	int pending; /* streams still running */
 	int has_summary, is_unchanged, is_failed, is_cut, is_gone;
 	int64_t events, links;
+	unsigned started_mask; /* sub-streams started in this run */
+	int is_early; /* resumed before its summary arrived */
 	struct campaign_work *queue_next;
 };
 
@@ -47,6 +49,8 @@ struct stream {
 
 static enum fetch_verdict on_page(void *userdata,
 				  const struct fetch_result *res);
+static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
+			  unsigned mask);
 
 static unsigned links_bit(const struct sync_ctx *ctx)
 {
@@ -206,9 +210,8 @@ static void add_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 	buf_release(&val);
 }
 
-/* Starts queued campaigns while there is room. Near the deadline (or after
- * a fatal error) they stay unsynced for the next run, which makes this run
- * partial. */
+/* Starts queued campaigns while there is room. After a fatal error they
+ * stay unsynced for the next run. */
 static void run_queued(struct sync_ctx *ctx)
 {
 	while (ctx->queue_head && ctx->campaigns_running < ctx->max_running) {
@@ -217,7 +220,7 @@ static void run_queued(struct sync_ctx *ctx)
 		ctx->queue_head = cw->queue_next;
 		if (!ctx->queue_head)
 			ctx->queue_tail = NULL;
-		if (ctx->is_fatal || fetch_is_deadline_near(ctx->fetch)) {
+		if (ctx->is_fatal) {
 			ctx->n_cut++;
 			ctx->campaigns_active--;
 			campaign_unlink(ctx, cw);
@@ -226,6 +229,18 @@ static void run_queued(struct sync_ctx *ctx)
 		}
 		ctx->campaigns_running++;
 		stream_submit(stream_new(ctx, SRC_SUMMARY, cw));
+		if (ctx->is_tracking && cw->state.has_state &&
+		    !cw->state.is_complete) {
+			/* Resume without waiting for the summary: a short
+			 * budget then still moves the cursors on. */
+			cw->is_early = 1;
+			memcpy(cw->counters, cw->state.counters,
+			       sizeof(cw->counters));
+			cw->done_mask = cw->state.done_mask;
+			start_streams(ctx, cw,
+				      ((links_bit(ctx) << 1) - 1) &
+					      ~cw->done_mask);
+		}
 	}
 }
 
@@ -330,49 +345,45 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 	ctx->campaigns_started++;
 	progress_set_total(&ctx->progress, PROG_REPORTS,
 			   ctx->campaigns_started);
-	if (ctx->queue_tail)
-		ctx->queue_tail->queue_next = cw;
-	else
+	/* Unfinished campaigns first: they have saved positions to use. */
+	if (cw->state.has_state && !cw->state.is_complete) {
+		cw->queue_next = ctx->queue_head;
 		ctx->queue_head = cw;
-	ctx->queue_tail = cw;
+		if (!ctx->queue_tail)
+			ctx->queue_tail = cw;
+	} else {
+		if (ctx->queue_tail)
+			ctx->queue_tail->queue_next = cw;
+		else
+			ctx->queue_head = cw;
+		ctx->queue_tail = cw;
+	}
 	run_queued(ctx);
 done:
 	buf_release(&key);
 	buf_release(&val);
 }
 
-/* After the summary: skip an unchanged campaign, or start the links and
- * report streams that the last incomplete pass did not finish, resuming
- * their saved cursors. */
-static void campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
+/* Starts the links and report streams in mask that are not running yet;
+ * report streams of an unfinished pass resume from their saved cursors. */
+static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
+			  unsigned mask)
 {
 	const struct ckpt_campaign *st = &cw->state;
 	struct buf key = BUF_INIT, val = BUF_INIT;
 	int found;
 	size_t i;
 
-	if (ctx->is_tracking && st->has_state && st->is_complete &&
-	    strcmp(st->counters, cw->counters) == 0 &&
-	    ctx->req->mode != SYNC_FULL) {
-		cw->is_unchanged = 1;
-		ctx->report->campaigns_skipped++;
-		add_campaign_state(ctx, cw, 1);
-		goto done;
-	}
-	cw->done_mask = 0;
-	if (ctx->is_tracking && st->has_state && !st->is_complete &&
-	    strcmp(st->counters, cw->counters) == 0)
-		cw->done_mask = st->done_mask;
-	add_campaign_state(ctx, cw, 0);
-	if (ctx->want_reports && !(cw->done_mask & links_bit(ctx)))
+	mask &= ~cw->started_mask;
+	cw->started_mask |= mask;
+	if (ctx->want_reports && (mask & links_bit(ctx)))
 		stream_submit(stream_new(ctx, SRC_LINKS, cw));
-	if (!ctx->want_participants && !ctx->want_events)
-		goto done;
 	for (i = 0; i < ctx->src->n_report_kinds; i++) {
 		const struct source_report_kind *k = &ctx->src->report_kinds[i];
 		struct stream *s;
 
-		if (cw->done_mask & (1u << i))
+		if (!(mask & (1u << i)) ||
+		    (!ctx->want_participants && !ctx->want_events))
 			continue;
 		s = stream_new(ctx, SRC_REPORT, cw);
 		s->kind = i;
@@ -390,9 +401,37 @@ static void campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 		}
 		stream_submit(s);
 	}
-done:
 	buf_release(&key);
 	buf_release(&val);
+}
+
+/* After the summary: skip an unchanged campaign, or read what the last
+ * pass did not finish. Streams of an unfinished pass were started with the
+ * summary (see run_queued); if the counters moved since, the sub-streams
+ * that pass had finished are read again too. */
+static void campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	const struct ckpt_campaign *st = &cw->state;
+	unsigned all = (links_bit(ctx) << 1) - 1;
+
+	if (ctx->is_tracking && st->has_state && st->is_complete &&
+	    strcmp(st->counters, cw->counters) == 0 &&
+	    ctx->req->mode != SYNC_FULL) {
+		cw->is_unchanged = 1;
+		ctx->report->campaigns_skipped++;
+		add_campaign_state(ctx, cw, 1);
+		return;
+	}
+	if (cw->is_early) {
+		if (strcmp(st->counters, cw->counters) != 0) {
+			cw->done_mask &= ~st->done_mask;
+			start_streams(ctx, cw, st->done_mask);
+		}
+	} else {
+		cw->done_mask = 0;
+		start_streams(ctx, cw, all);
+	}
+	add_campaign_state(ctx, cw, 0);
 }
 
 /* Contacts of one list in one status, filtered by last_updated_at.gte from
