@@ -186,8 +186,8 @@ int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c)
 		rc = rc ? rc : jsonw_key(out, "pass_started_at", 0);
 		rc = rc ? rc
 			: (c->pass_started_at == TIME_NULL
-				   ? buf_puts(out, "null")
-				   : jsonw_int(out, c->pass_started_at));
+			       ? buf_puts(out, "null")
+			       : jsonw_int(out, c->pass_started_at));
 		rc = rc ? rc : jsonw_key(out, "newest", 0);
 		rc = rc ? rc : put_time_iso(out, c->newest);
 	}

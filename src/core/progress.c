@@ -12,8 +12,8 @@
 #define TTY_REDRAW_MS 200
 #define TTY_WIDTH 79
 
-static const char *const kind_names[PROG__COUNT] = { "lists", "contacts",
-						      "campaigns", "reports" };
+static const char *const kind_names[PROG__COUNT] = {"lists", "contacts",
+						    "campaigns", "reports"};
 
 const char *progress_kind_name(enum progress_kind k)
 {
@@ -99,7 +99,8 @@ static void draw(struct progress *p, int64_t now_ms, int is_forced)
 
 	if (p->mode != PROGRESS_TTY)
 		return;
-	if (!is_forced && p->has_line && now_ms - p->last_draw_ms < TTY_REDRAW_MS)
+	if (!is_forced && p->has_line &&
+	    now_ms - p->last_draw_ms < TTY_REDRAW_MS)
 		return;
 	p->last_draw_ms = now_ms;
 	buf_puts(&b, "\r\033[K");
@@ -172,18 +173,17 @@ void progress_page(struct progress *p, enum progress_kind k, int64_t records,
 			jsonw_key(&b, "object", 0);
 			jsonw_string(&b, object);
 		}
-		buf_printf(&b,
-			   ",\"records\":%" PRId64 ",\"stream_records\":%" PRId64
-			   ",\"pages\":%" PRId64 ",\"elapsed_ms\":%" PRId64
-			   "}\n",
-			   records, s->records, s->pages, now_ms - p->started_ms);
+		buf_printf(
+		    &b,
+		    ",\"records\":%" PRId64 ",\"stream_records\":%" PRId64
+		    ",\"pages\":%" PRId64 ",\"elapsed_ms\":%" PRId64 "}\n",
+		    records, s->records, s->pages, now_ms - p->started_ms);
 		emit(p, &b);
 	}
 	buf_release(&b);
 }
 
-void progress_set_total(struct progress *p, enum progress_kind k,
-			int64_t total)
+void progress_set_total(struct progress *p, enum progress_kind k, int64_t total)
 {
 	if ((unsigned)k < PROG__COUNT)
 		p->s[k].units_total = total;

@@ -24,13 +24,11 @@
 #define MAX_INFLIGHT 64
 #define PROBE_ATTEMPTS 4
 
-static const char *const provider_names[PROVIDER__COUNT] = {
-	"emailoctopus", "activecampaign"
-};
+static const char *const provider_names[PROVIDER__COUNT] = {"emailoctopus",
+							    "activecampaign"};
 
-static const char *const stream_names[] = { "campaigns", "reports",
-					    "participants", "activities",
-					    "contacts", "lists" };
+static const char *const stream_names[] = {
+    "campaigns", "reports", "participants", "activities", "contacts", "lists"};
 
 const char *provider_name(enum provider_id p)
 {
@@ -135,11 +133,14 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 	if (!req->api_url || source_url_origin(&origin, req->api_url) < 0 ||
 	    (strncmp(buf_str(&origin), "https://", 8) != 0 &&
 	     strncmp(buf_str(&origin), "http://", 7) != 0)) {
+		/* A URL with user info may hold a password: not echoed. */
 		err_set(err, ERR_CONFIG, 0,
 			"invalid %s api url '%.80s': expected "
 			"https://host[:port]",
 			provider_name(req->provider),
-			req->api_url ? req->api_url : "");
+			!req->api_url		    ? ""
+			: strchr(req->api_url, '@') ? "***"
+						    : req->api_url);
 		goto done;
 	}
 	buf_reset(api_url);
@@ -185,10 +186,10 @@ static void fetch_options_for(struct fetch_options *fo,
 
 	*fo = def;
 	fo->rate_per_sec =
-		req->rate_per_sec > 0 ? req->rate_per_sec : src->rate_per_sec;
+	    req->rate_per_sec > 0 ? req->rate_per_sec : src->rate_per_sec;
 	fo->burst = req->burst > 0 ? req->burst : src->burst;
-	fo->max_inflight = req->max_inflight > 0 ? req->max_inflight
-						 : DEFAULT_INFLIGHT;
+	fo->max_inflight =
+	    req->max_inflight > 0 ? req->max_inflight : DEFAULT_INFLIGHT;
 	if (fo->max_inflight > MAX_INFLIGHT)
 		fo->max_inflight = MAX_INFLIGHT;
 	fo->retry_403_attempts = src->retry_403_attempts;
@@ -241,8 +242,7 @@ static int one_shot_run(struct one_shot *o, struct fetch_options *fo,
 	if (!f)
 		goto done;
 	o->outcome = FETCH_CANCELLED;
-	if (fetch_submit(f, url, one_shot_done, o) < 0 ||
-	    fetch_run(f, err) < 0)
+	if (fetch_submit(f, url, one_shot_done, o) < 0 || fetch_run(f, err) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -306,9 +306,9 @@ int sync_probe(const struct sync_request *req, struct probe_result *out,
 	struct buf api_url = BUF_INIT, auth = BUF_INIT, url = BUF_INIT;
 	struct one_shot o;
 	struct fetch_options fo;
-	struct source_query q = { .endpoint = SRC_PROBE };
+	struct source_query q = {.endpoint = SRC_PROBE};
 	struct json_doc *doc = NULL;
-	const char *headers[2] = { NULL, NULL };
+	const char *headers[2] = {NULL, NULL};
 	int64_t t0;
 	int rc = -1;
 
@@ -353,7 +353,7 @@ done:
 
 int sync_commit(struct sync_ctx *ctx)
 {
-	struct store_counts c = { 0, 0, 0, 0 };
+	struct store_counts c = {0, 0, 0, 0};
 	struct err e = ERR_INIT;
 	int rc = 0;
 
@@ -415,7 +415,7 @@ static int lookup_campaign(struct sync_ctx *ctx, struct fetch_options *fo,
 			   struct one_shot *o, struct err *err)
 {
 	struct buf url = BUF_INIT;
-	struct source_query q = { .endpoint = SRC_CAMPAIGN };
+	struct source_query q = {.endpoint = SRC_CAMPAIGN};
 	char what[96];
 	int rc = -1;
 
@@ -430,8 +430,7 @@ static int lookup_campaign(struct sync_ctx *ctx, struct fetch_options *fo,
 			ctx->req->campaign_id, ctx->src->name);
 		goto done;
 	}
-	snprintf(what, sizeof(what), "campaign '%.60s'",
-		 ctx->req->campaign_id);
+	snprintf(what, sizeof(what), "campaign '%.60s'", ctx->req->campaign_id);
 	if (one_shot_error(o, ctx->src, ctx->req->api_url, what, err) < 0)
 		goto done;
 	rc = 0;
@@ -460,8 +459,8 @@ static int seed_campaign(struct sync_ctx *ctx, const struct one_shot *o,
 		log_info("campaign '%.80s' is %s: it has no reports",
 			 ctx->req->campaign_id,
 			 ctx->batch.campaigns[0].status
-				 ? ctx->batch.campaigns[0].status
-				 : "without status");
+			     ? ctx->batch.campaigns[0].status
+			     : "without status");
 	sync_start_campaign(ctx, &ctx->batch.campaigns[0]);
 	ctx->campaigns_listing_done = 1;
 	rc = sync_commit(ctx);
@@ -551,10 +550,10 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 	ctx->want_events = !!(streams & STREAM_ACTIVITIES);
 	ctx->want_lists = !!(streams & STREAM_LISTS);
 	ctx->want_contacts = !!(streams & STREAM_CONTACTS);
-	ctx->is_tracking = ctx->want_reports && ctx->want_participants &&
-			   ctx->want_events;
-	ctx->lookback_s = req->lookback_s > 0 ? req->lookback_s
-					      : DEFAULT_LOOKBACK_S;
+	ctx->is_tracking =
+	    ctx->want_reports && ctx->want_participants && ctx->want_events;
+	ctx->lookback_s =
+	    req->lookback_s > 0 ? req->lookback_s : DEFAULT_LOOKBACK_S;
 	/* The CLI supplies the default (24); 0 skips nothing. */
 	ctx->hours = req->hours;
 	for (i = 0; i < src->n_report_kinds && i < SYNC_MAX_REPORT_KINDS; i++)
@@ -583,9 +582,9 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	struct fetch_stats fs;
 	struct one_shot o;
 	struct run_row run;
-	struct source_query q = { .endpoint = SRC_PROBE };
+	struct source_query q = {.endpoint = SRC_PROBE};
 	struct err e = ERR_INIT;
-	const char *headers[2] = { NULL, NULL };
+	const char *headers[2] = {NULL, NULL};
 	int64_t t0 = clock_mono_ms(), changed = 0, budget_s = 0;
 	int has_ctx = 0, rc = -1;
 

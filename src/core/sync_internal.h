@@ -56,11 +56,11 @@ struct sync_ctx {
 	size_t n_done_names;
 
 	/* Outcome. */
-	int is_fatal;	     /* auth or store failure: everything stops */
+	int is_fatal; /* auth or store failure: everything stops */
 	struct err fatal;
-	int n_failed;	     /* streams that failed for good */
+	int n_failed; /* streams that failed for good */
 	struct err first_failure;
-	int n_cut;	     /* streams cancelled (deadline) */
+	int n_cut; /* streams cancelled (deadline) */
 
 	/* Bookkeeping for progress. */
 	int lists_listing_done, campaigns_listing_done;
@@ -83,7 +83,7 @@ void sync_fatal(struct sync_ctx *ctx, const struct err *e);
 void sync_failure(struct sync_ctx *ctx, const struct err *e);
 /* Logs a warning without tearing the progress line. */
 void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Queue the first pages; called after run_begin. */
 void sync_start_lists(struct sync_ctx *ctx);

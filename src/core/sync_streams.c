@@ -28,7 +28,7 @@ struct campaign_work {
 	int has_summary, is_unchanged, is_failed, is_cut, is_gone;
 	int64_t events, links;
 	unsigned started_mask; /* sub-streams started in this run */
-	int is_early; /* resumed before its summary arrived */
+	int is_early;	       /* resumed before its summary arrived */
 	struct campaign_work *queue_next;
 };
 
@@ -239,7 +239,7 @@ static void run_queued(struct sync_ctx *ctx)
 			cw->done_mask = cw->state.done_mask;
 			start_streams(ctx, cw,
 				      ((links_bit(ctx) << 1) - 1) &
-					      ~cw->done_mask);
+					  ~cw->done_mask);
 		}
 	}
 }
@@ -247,8 +247,8 @@ static void run_queued(struct sync_ctx *ctx)
 static void campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 {
 	int64_t now = clock_mono_ms();
-	int is_whole = cw->has_summary && !cw->is_failed && !cw->is_cut &&
-		       !cw->is_gone;
+	int is_whole =
+	    cw->has_summary && !cw->is_failed && !cw->is_cut && !cw->is_gone;
 
 	if (cw->is_unchanged) {
 		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
@@ -325,8 +325,7 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 		}
 		if (found)
 			ckpt_campaign_parse(&cw->state, buf_str(&val),
-					    ctx->done_names,
-					    ctx->n_done_names);
+					    ctx->done_names, ctx->n_done_names);
 	}
 	/* --incremental: a campaign read completely less than `hours` ago is
 	 * not even asked for its summary. */
@@ -519,8 +518,7 @@ static void stream_finish(struct stream *s, enum stream_end how)
 		ctx->campaigns_listing_done = 1;
 		progress_stream_done(&ctx->progress, PROG_CAMPAIGNS, now);
 		if (ctx->campaigns_active == 0)
-			progress_stream_done(&ctx->progress, PROG_REPORTS,
-					     now);
+			progress_stream_done(&ctx->progress, PROG_REPORTS, now);
 		break;
 	default:
 		break;
@@ -554,8 +552,10 @@ static enum fetch_verdict on_http_error(struct stream *s,
 	}
 	/* A saved cursor the provider no longer accepts: start over. */
 	if (res->status == 400 && s->is_resumed) {
-		sync_warn(ctx, "%s: saved position rejected; reading it again "
-			       "from the start", what);
+		sync_warn(ctx,
+			  "%s: saved position rejected; reading it again "
+			  "from the start",
+			  what);
 		free(s->cursor);
 		free(s->url);
 		s->cursor = NULL;
@@ -568,12 +568,14 @@ static enum fetch_verdict on_http_error(struct stream *s,
 	}
 	if (res->status == 404 && (s->ep == SRC_CONTACTS || s->cw)) {
 		if (!s->cw)
-			sync_warn(ctx, "%s not found on %s (deleted while "
-				       "syncing?); skipped",
+			sync_warn(ctx,
+				  "%s not found on %s (deleted while "
+				  "syncing?); skipped",
 				  what, ctx->src->name);
 		else if (!s->cw->is_gone)
-			sync_warn(ctx, "campaign '%.60s' not found on %s "
-				       "(deleted while syncing?); skipped",
+			sync_warn(ctx,
+				  "campaign '%.60s' not found on %s "
+				  "(deleted while syncing?); skipped",
 				  s->cw->id, ctx->src->name);
 		if (s->cw)
 			s->cw->is_gone = 1;
@@ -601,7 +603,7 @@ static void after_lists(struct stream *s, size_t first)
 	size_t i, j;
 
 	ctx->report->records[SLOT_LISTS] +=
-		(int64_t)(ctx->batch.n_lists - first);
+	    (int64_t)(ctx->batch.n_lists - first);
 	if (!ctx->want_contacts)
 		return;
 	for (i = first; i < ctx->batch.n_lists; i++)
@@ -678,7 +680,7 @@ static void after_report(struct stream *s)
 	if (!ctx->want_participants)
 		ctx->batch.n_participants = 0;
 	ctx->report->records[SLOT_PARTICIPANTS] +=
-		(int64_t)ctx->batch.n_participants;
+	    (int64_t)ctx->batch.n_participants;
 	ctx->report->records[SLOT_ACTIVITIES] += n_events;
 	ctx->report->events += n_events;
 	cw->events += n_events;
@@ -757,7 +759,7 @@ static int map_page(struct stream *s, const struct json *root,
 		if (rc == 0) {
 			s->cw->links += (int64_t)s->ctx->batch.n_links;
 			s->ctx->report->records[SLOT_REPORTS] +=
-				(int64_t)s->ctx->batch.n_links;
+			    (int64_t)s->ctx->batch.n_links;
 			s->cw->done_mask |= links_bit(s->ctx);
 			add_campaign_state(s->ctx, s->cw, 0);
 		}
@@ -830,8 +832,8 @@ static enum fetch_verdict on_ok(struct stream *s,
 		free(s->cursor);
 		free(s->url);
 		s->cursor = s->next.cursor.len
-				    ? xstrdup(buf_str(&s->next.cursor))
-				    : NULL;
+				? xstrdup(buf_str(&s->next.cursor))
+				: NULL;
 		s->url = xstrdup(buf_str(&s->next.url));
 		s->is_resumed = 0;
 		fetch_submit(ctx->fetch, s->url, on_page, s);

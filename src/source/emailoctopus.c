@@ -14,20 +14,19 @@
 
 #define EO_PAGE_LIMIT "100"
 
-static const char *const eo_retry_after[] = { "X-RateLimit-Retry-After",
-					      "Retry-After", NULL };
-static const char *const eo_secret_params[] = { "api_key", NULL };
-static const char *const eo_contact_statuses[] = { "subscribed",
-						   "unsubscribed", "pending",
-						   NULL };
+static const char *const eo_retry_after[] = {"X-RateLimit-Retry-After",
+					     "Retry-After", NULL};
+static const char *const eo_secret_params[] = {"api_key", NULL};
+static const char *const eo_contact_statuses[] = {"subscribed", "unsubscribed",
+						  "pending", NULL};
 
 static const struct source_report_kind eo_report_kinds[] = {
-	{ "sent", EV_SENT, ENG_SENT },
-	{ "opened", EV_OPEN, ENG_OPENED },
-	{ "clicked", EV_CLICK, ENG_CLICKED },
-	{ "bounced", EV_BOUNCE, ENG_BOUNCED },
-	{ "complained", EV_COMPLAINT, ENG_COMPLAINED },
-	{ "unsubscribed", EV_UNSUBSCRIBE, ENG_UNSUBSCRIBED },
+    {"sent", EV_SENT, ENG_SENT},
+    {"opened", EV_OPEN, ENG_OPENED},
+    {"clicked", EV_CLICK, ENG_CLICKED},
+    {"bounced", EV_BOUNCE, ENG_BOUNCED},
+    {"complained", EV_COMPLAINT, ENG_COMPLAINED},
+    {"unsubscribed", EV_UNSUBSCRIBE, ENG_UNSUBSCRIBED},
 };
 
 static int eo_auth_header(struct buf *out, const char *api_key)
@@ -69,10 +68,10 @@ static int eo_url(struct buf *out, const char *api_url,
 		break;
 	case SRC_LISTS:
 	case SRC_CAMPAIGNS:
-		rc = rc ? rc
-			: buf_puts(out, q->endpoint == SRC_LISTS
-						? "/lists"
-						: "/campaigns");
+		rc =
+		    rc ? rc
+		       : buf_puts(out, q->endpoint == SRC_LISTS ? "/lists"
+								: "/campaigns");
 		rc = rc ? rc : put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		break;
 	case SRC_CONTACTS:
@@ -123,7 +122,7 @@ static void eo_next_page(struct source_next *out, const struct json *root,
 	const struct json *next = json_get(json_get(root, "paging"), "next");
 	const char *url = nonempty(json_str(json_get(next, "url")));
 	const char *cursor =
-		nonempty(json_str(json_get(next, "starting_after")));
+	    nonempty(json_str(json_get(next, "starting_after")));
 	struct buf from_url = BUF_INIT;
 	struct source_query nq = *q;
 
@@ -132,8 +131,8 @@ static void eo_next_page(struct source_next *out, const struct json *root,
 	buf_reset(&out->cursor);
 	if (json_type(next) != JSON_OBJECT || (!url && !cursor))
 		goto done;
-	if (!cursor && source_url_query_param(&from_url, url,
-					      "starting_after") == 0)
+	if (!cursor &&
+	    source_url_query_param(&from_url, url, "starting_after") == 0)
 		cursor = buf_str(&from_url);
 	if (cursor && q->cursor && strcmp(cursor, q->cursor) == 0)
 		goto done;
@@ -172,8 +171,8 @@ static void printable(char *out, size_t size, const char *s)
 
 	for (; s && *s && n + 1 < size; s++)
 		out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f
-				   ? *s
-				   : '?';
+			       ? *s
+			       : '?';
 	if (size)
 		out[n] = '\0';
 }
@@ -204,8 +203,8 @@ int eo_error_parse(const char *body, size_t len, long *status, char *detail,
 		d = nonempty(json_str(json_get(root, "title")));
 	if (!d) {
 		/* v1 envelope: {"error":{"code","message"}} */
-		d = nonempty(json_str(
-			json_get(json_get(root, "error"), "message")));
+		d = nonempty(
+		    json_str(json_get(json_get(root, "error"), "message")));
 	}
 	printable(detail, detail_size < 61 ? detail_size : 61, d);
 	rc = d || *status ? 0 : -1;
@@ -262,8 +261,9 @@ static void eo_probe_detail(char *out, size_t n, const struct json *root)
 	const struct json *next = json_get(json_get(root, "paging"), "next");
 
 	if (json_type(data) != JSON_ARRAY)
-		snprintf(out, n, "reached, unexpected answer to the lists "
-				 "request");
+		snprintf(out, n,
+			 "reached, unexpected answer to the lists "
+			 "request");
 	else if (json_len(data) == 0)
 		snprintf(out, n, "reached, no lists");
 	else if (json_type(next) == JSON_OBJECT)
@@ -346,8 +346,8 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	r->subject = str(m, json_get(c, "subject"));
 	r->from_name = str(m, json_get(from, "name"));
 	r->from_email = str(m, json_get(from, "email_address"));
-	r->status = source_lower(&m->batch->arena,
-				 json_str(json_get(c, "status")));
+	r->status =
+	    source_lower(&m->batch->arena, json_str(json_get(c, "status")));
 	r->created_at = ts(m, json_get(c, "created_at"));
 	r->sent_at = ts(m, json_get(c, "sent_at"));
 	r->to_lists_json = json_text(m, json_get(c, "to"), JSON_ARRAY, NULL);
@@ -412,8 +412,8 @@ static int eo_map_summary(struct campaign_stats *out, const struct json *root,
 		out->sent = n;
 	pair(json_get(root, "opened"), "unique", "total", &out->opened_unique,
 	     &out->opened_total, 0);
-	pair(json_get(root, "clicked"), "unique", "total",
-	     &out->clicked_unique, &out->clicked_total, 0);
+	pair(json_get(root, "clicked"), "unique", "total", &out->clicked_unique,
+	     &out->clicked_total, 0);
 	pair(json_get(root, "bounced"), "hard", "soft", &out->bounced_hard,
 	     &out->bounced_soft, 1);
 	if (json_int(json_get(root, "complained"), &n) == 0)
@@ -473,9 +473,10 @@ static int eo_map_report(struct source_map *m, const struct json *root,
 	for (i = 0; i < m->n_rows; i++) {
 		const struct json *row = json_at(data, i);
 		const struct json *contact = json_get(row, "contact");
-		const char *id = nonempty(json_str(json_get(row, "contact_id")));
-		const char *email = json_str(
-			json_get(row, "contact_email_address"));
+		const char *id =
+		    nonempty(json_str(json_get(row, "contact_id")));
+		const char *email =
+		    json_str(json_get(row, "contact_email_address"));
 		struct rec_participant *p;
 		struct rec_event *ev;
 		int64_t when;
@@ -513,8 +514,8 @@ static int eo_map_report(struct source_map *m, const struct json *root,
 	return 0;
 }
 
-static const char *field_string(struct source_map *m,
-				const struct json *fields, const char *tag)
+static const char *field_string(struct source_map *m, const struct json *fields,
+				const char *tag)
 {
 	return arena_strdup(&m->batch->arena,
 			    nonempty(json_str(json_get(fields, tag))));
@@ -559,8 +560,8 @@ static int eo_map_contacts(struct source_map *m, const struct json *root,
 		c->phone = field_string(m, fields, "Phone");
 		c->status = source_lower(a, status ? status : m->status);
 		c->fields_json = json_text(m, fields, JSON_OBJECT, "{}");
-		c->tags_json = json_text(m, json_get(it, "tags"), JSON_ARRAY,
-					 "[]");
+		c->tags_json =
+		    json_text(m, json_get(it, "tags"), JSON_ARRAY, "[]");
 		c->lists_json = lists;
 		c->created_at = ts(m, json_get(it, "created_at"));
 		c->updated_at = ts(m, json_get(it, "last_updated_at"));
@@ -633,11 +634,12 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 		l->list_id = arena_strdup(&m->batch->arena, id);
 		l->name = str(m, json_get(it, "name"));
 		l->fields_json = list_fields(m, json_get(it, "fields"));
-		l->tags_json = json_text(m, json_get(it, "tags"), JSON_ARRAY,
-					 "[]");
-		l->subscribed = count_or_unknown(json_get(counts, "subscribed"));
+		l->tags_json =
+		    json_text(m, json_get(it, "tags"), JSON_ARRAY, "[]");
+		l->subscribed =
+		    count_or_unknown(json_get(counts, "subscribed"));
 		l->unsubscribed =
-			count_or_unknown(json_get(counts, "unsubscribed"));
+		    count_or_unknown(json_get(counts, "unsubscribed"));
 		l->pending = count_or_unknown(json_get(counts, "pending"));
 		l->created_at = ts(m, json_get(it, "created_at"));
 		l->updated_at = ts(m, json_get(it, "last_updated_at"));
@@ -646,28 +648,28 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 }
 
 const struct source source_emailoctopus = {
-	.name = "emailoctopus",
-	.rate_per_sec = 10.0,
-	.burst = 100.0,
-	.retry_403_attempts = 2,
-	.is_503_throttle = 0,
-	.remaining_header = "X-RateLimiting-Remaining",
-	.retry_after_headers = eo_retry_after,
-	.secret_params = eo_secret_params,
-	.contact_statuses = eo_contact_statuses,
-	.report_kinds = eo_report_kinds,
-	.n_report_kinds = sizeof(eo_report_kinds) / sizeof(eo_report_kinds[0]),
-	.auth_header = eo_auth_header,
-	.url = eo_url,
-	.next_page = eo_next_page,
-	.is_reportable = eo_is_reportable,
-	.http_error = eo_http_error,
-	.probe_detail = eo_probe_detail,
-	.map_lists = eo_map_lists,
-	.map_contacts = eo_map_contacts,
-	.map_campaigns = eo_map_campaigns,
-	.map_campaign = eo_map_campaign,
-	.map_links = eo_map_links,
-	.map_report = eo_map_report,
-	.map_summary = eo_map_summary,
+    .name = "emailoctopus",
+    .rate_per_sec = 10.0,
+    .burst = 100.0,
+    .retry_403_attempts = 2,
+    .is_503_throttle = 0,
+    .remaining_header = "X-RateLimiting-Remaining",
+    .retry_after_headers = eo_retry_after,
+    .secret_params = eo_secret_params,
+    .contact_statuses = eo_contact_statuses,
+    .report_kinds = eo_report_kinds,
+    .n_report_kinds = sizeof(eo_report_kinds) / sizeof(eo_report_kinds[0]),
+    .auth_header = eo_auth_header,
+    .url = eo_url,
+    .next_page = eo_next_page,
+    .is_reportable = eo_is_reportable,
+    .http_error = eo_http_error,
+    .probe_detail = eo_probe_detail,
+    .map_lists = eo_map_lists,
+    .map_contacts = eo_map_contacts,
+    .map_campaigns = eo_map_campaigns,
+    .map_campaign = eo_map_campaign,
+    .map_links = eo_map_links,
+    .map_report = eo_map_report,
+    .map_summary = eo_map_summary,
 };

@@ -23,7 +23,7 @@ int source_urlencode(struct buf *out, const char *s)
 		if (is_unreserved(*p)) {
 			rc = buf_putc(out, (char)*p);
 		} else {
-			char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
 
 			rc = buf_append(out, esc, 3);
 		}
@@ -43,8 +43,7 @@ static size_t origin_len(const char *url)
 	size_t n;
 
 	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-	       (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
-	       *p == '.')
+	       (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
 		p++;
 	if (p == url || strncmp(p, "://", 3) != 0)
 		return 0;
@@ -133,8 +132,8 @@ int source_url_query_param(struct buf *out, const char *url, const char *name)
 				}
 			}
 			return out->len > 0 && !memchr(out->data, 0, out->len)
-				       ? 0
-				       : -1;
+				   ? 0
+				   : -1;
 		}
 		p = *end == '&' ? end : NULL;
 	}

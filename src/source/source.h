@@ -54,7 +54,7 @@ struct source_map {
 	struct batch *batch;
 	const char *list_id, *campaign_id, *campaign_name;
 	const struct source_report_kind *kind; /* SRC_REPORT */
-	const char *status;		       /* SRC_CONTACTS: queried status */
+	const char *status;	/* SRC_CONTACTS: queried status */
 	int64_t naive_offset_s; /* for timestamps without an offset */
 	int want_events;	/* SRC_REPORT: also make events */
 	/* Out: newest updated-at seen (contacts), TIME_NULL when none. */

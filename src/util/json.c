@@ -70,7 +70,8 @@ int json_parse(struct json_doc **out, const char *text, size_t len,
 	while (end && end < text + len && is_ws(*end))
 		end++;
 	if (!end || end != text + len) {
-		err_set(err, ERR_PARSE, 0, "trailing data after json at byte %zu",
+		err_set(err, ERR_PARSE, 0,
+			"trailing data after json at byte %zu",
 			end ? (size_t)(end - text) : (size_t)0);
 		goto done;
 	}

@@ -44,8 +44,8 @@ static int is_leap(int64_t y)
 
 static unsigned days_in_month(int64_t y, unsigned m)
 {
-	static const unsigned char days[] = { 31, 28, 31, 30, 31, 30,
-					      31, 31, 30, 31, 30, 31 };
+	static const unsigned char days[] = {31, 28, 31, 30, 31, 30,
+					     31, 31, 30, 31, 30, 31};
 
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }

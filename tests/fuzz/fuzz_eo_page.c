@@ -47,11 +47,11 @@ static void map_all(const struct json *root)
 static void paging(const struct json *root)
 {
 	const struct source *eo = &source_emailoctopus;
-	struct source_query q = { .endpoint = SRC_REPORT,
-				  .campaign_id = "c1",
-				  .status = "opened",
-				  .cursor = "AAA" };
-	struct source_next n = { 0, BUF_INIT, BUF_INIT };
+	struct source_query q = {.endpoint = SRC_REPORT,
+				 .campaign_id = "c1",
+				 .status = "opened",
+				 .cursor = "AAA"};
+	struct source_next n = {0, BUF_INIT, BUF_INIT};
 
 	eo->next_page(&n, root, API, &q);
 	if (n.has_next && !source_url_is_on_origin(buf_str(&n.url), API))

@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int64_t offsets[] = { 0, 3600, -18000, 50400 };
+	static const int64_t offsets[] = {0, 3600, -18000, 50400};
 	const int64_t lo = time_days_from_civil(1, 1, 2) * 86400;
 	const int64_t hi = time_days_from_civil(9999, 12, 30) * 86400;
 	char *s = malloc(size + 1);

@@ -40,8 +40,9 @@ static void dump_batch(struct buf *b, const struct batch *bt)
 	for (i = 0; i < bt->n_campaigns; i++) {
 		const struct rec_campaign *c = &bt->campaigns[i];
 
-		buf_printf(b, "campaign %s name=%s subject=%s from=%s<%s> "
-			      "status=%s created=",
+		buf_printf(b,
+			   "campaign %s name=%s subject=%s from=%s<%s> "
+			   "status=%s created=",
 			   c->campaign_id, s_or_dash(c->name),
 			   s_or_dash(c->subject), s_or_dash(c->from_name),
 			   s_or_dash(c->from_email), s_or_dash(c->status));
@@ -51,8 +52,8 @@ static void dump_batch(struct buf *b, const struct batch *bt)
 		buf_printf(b, " to=%s\n", s_or_dash(c->to_lists_json));
 	}
 	for (i = 0; i < bt->n_links; i++)
-		buf_printf(b, "link %s %s %lld/%lld\n", bt->links[i].campaign_id,
-			   bt->links[i].url,
+		buf_printf(b, "link %s %s %lld/%lld\n",
+			   bt->links[i].campaign_id, bt->links[i].url,
 			   (long long)bt->links[i].clicked_total,
 			   (long long)bt->links[i].clicked_unique);
 	for (i = 0; i < bt->n_participants; i++)
@@ -74,8 +75,9 @@ static void dump_batch(struct buf *b, const struct batch *bt)
 	for (i = 0; i < bt->n_contacts; i++) {
 		const struct rec_contact *c = &bt->contacts[i];
 
-		buf_printf(b, "contact %s %s %s %s phone=%s status=%s "
-			      "fields=%s tags=%s lists=%s created=",
+		buf_printf(b,
+			   "contact %s %s %s %s phone=%s status=%s "
+			   "fields=%s tags=%s lists=%s created=",
 			   c->contact_id, s_or_dash(c->email),
 			   s_or_dash(c->first_name), s_or_dash(c->last_name),
 			   s_or_dash(c->phone), s_or_dash(c->status),
@@ -89,12 +91,13 @@ static void dump_batch(struct buf *b, const struct batch *bt)
 	for (i = 0; i < bt->n_lists; i++) {
 		const struct rec_list *l = &bt->lists[i];
 
-		buf_printf(b, "list %s %s fields=%s tags=%s counts=%lld/%lld/%lld "
-			      "created=",
+		buf_printf(b,
+			   "list %s %s fields=%s tags=%s counts=%lld/%lld/%lld "
+			   "created=",
 			   l->list_id, s_or_dash(l->name),
 			   s_or_dash(l->fields_json), s_or_dash(l->tags_json),
-			   (long long)l->subscribed,
-			   (long long)l->unsubscribed, (long long)l->pending);
+			   (long long)l->subscribed, (long long)l->unsubscribed,
+			   (long long)l->pending);
 		put_time(b, l->created_at);
 		buf_puts(b, " updated=");
 		put_time(b, l->updated_at);
@@ -116,138 +119,137 @@ struct map_case {
 };
 
 static const struct map_case map_cases[] = {
-	{ "campaign page with a draft full of nulls", M_CAMPAIGNS, 0, 1,
-	  "{\"data\":[{\"id\":\"c1\",\"status\":\"sent\",\"name\":\"Nov\","
-	  "\"subject\":\"Hi\",\"to\":[\"l1\",\"l2\"],"
-	  "\"from\":{\"name\":\"Otto\",\"email_address\":\"o@x.com\"},"
-	  "\"content\":{\"html\":\"<p>\"},\"unknown\":{\"deep\":[1]},"
-	  "\"created_at\":\"2015-12-01T12:59:37+00:00\","
-	  "\"sent_at\":\"2015-12-01T14:59:37+02:00\"},"
-	  "{\"id\":\"c2\",\"status\":\"DRAFT\",\"name\":null,"
-	  "\"subject\":null,\"to\":[],\"from\":null,"
-	  "\"created_at\":\"2015-12-01T12:59:37+00:00\",\"sent_at\":null},"
-	  "{\"status\":\"sent\",\"name\":\"no id\"},"
-	  "{\"id\":\"\",\"status\":\"sent\"}],"
-	  "\"paging\":{\"next\":null}}",
-	  0,
-	  "campaign c1 name=Nov subject=Hi from=Otto<o@x.com> status=sent "
-	  "created=1448974777 sent=1448974777 to=[\"l1\",\"l2\"]\n"
-	  "campaign c2 name=- subject=- from=-<-> status=draft "
-	  "created=1448974777 sent=- to=[]\n",
-	  2 },
-	{ "single campaign, sending, to missing", M_CAMPAIGN, 0, 1,
-	  "{\"id\":\"c3\",\"status\":\"Sending\",\"name\":\"N\","
-	  "\"subject\":\"S\",\"sent_at\":\"garbage\"}",
-	  0,
-	  "campaign c3 name=N subject=S from=-<-> status=sending created=- "
-	  "sent=- to=-\n",
-	  0 },
-	{ "single campaign without id", M_CAMPAIGN, 0, 1,
-	  "{\"status\":\"sent\"}", -1, "", 0 },
-	{ "links, with a row missing its url and a v1 clicked object",
-	  M_LINKS, 0, 1,
-	  "{\"data\":[{\"url\":\"https://e.com/a\",\"clicked_total\":10,"
-	  "\"clicked_unique\":\"7\"},{\"clicked_total\":3},"
-	  "{\"url\":\"https://e.com/b\",\"clicked\":{\"total\":5,"
-	  "\"unique\":4}}]}",
-	  0,
-	  "link c9 https://e.com/a 10/7\n"
-	  "link c9 https://e.com/b 5/4\n",
-	  1 },
-	{ "opened report: repeats, missing and null occurred_at, v1 rows",
-	  M_REPORT, 1, 1,
-	  "{\"status\":\"opened\",\"data\":["
-	  "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
-	  "\"occurred_at\":\"2015-12-01T12:59:37+00:00\"},"
-	  "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
-	  "\"occurred_at\":\"2015-12-01T13:59:37+00:00\"},"
-	  "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
-	  "\"occurred_at\":\"2015-12-01T12:59:37+00:00\"},"
-	  "{\"contact_id\":\"k2\",\"contact_email_address\":\"b@x.com\"},"
-	  "{\"contact_id\":\"k3\",\"contact_email_address\":null,"
-	  "\"occurred_at\":null},"
-	  "{\"contact\":{\"id\":\"k4\",\"email_address\":\"d@x.com\"},"
-	  "\"occurred_at\":\"2015-12-01T12:59:37Z\"},"
-	  "{\"contact_email_address\":\"nobody@x.com\"},"
-	  "\"not an object\"],"
-	  "\"paging\":{\"next\":null}}",
-	  0,
-	  "participant c9 k1 a@x.com flags=1\n"
-	  "participant c9 k1 a@x.com flags=1\n"
-	  "participant c9 k1 a@x.com flags=1\n"
-	  "participant c9 k2 b@x.com flags=1\n"
-	  "participant c9 k3 - flags=1\n"
-	  "participant c9 k4 d@x.com flags=1\n"
-	  "event open c9 Launch k1/a@x.com 1448974777 x1 id=ok\n"
-	  "event open c9 Launch k1/a@x.com 1448978377 x1 id=ok\n"
-	  "event open c9 Launch k1/a@x.com 1448974777 x1 id=ok\n"
-	  "event open c9 Launch k4/d@x.com 1448974777 x1 id=ok\n",
-	  2 },
-	{ "bounced report, participants only", M_REPORT, 3, 0,
-	  "{\"data\":[{\"contact_id\":\"k1\",\"contact_email_address\":"
-	  "\"a@x.com\",\"occurred_at\":\"2015-12-01T12:59:37+00:00\"}]}",
-	  0, "participant c9 k1 a@x.com flags=4\n", 0 },
-	{ "report page that is an error envelope", M_REPORT, 0, 1,
-	  "{\"title\":\"An error occurred.\",\"detail\":\"Bad request.\","
-	  "\"status\":400}",
-	  -1, "", 0 },
-	{ "report page with data not an array", M_REPORT, 0, 1,
-	  "{\"data\":{\"contact_id\":\"k1\"}}", -1, "", 0 },
-	{ "contacts with every field type", M_CONTACTS, 0, 1,
-	  "{\"data\":[{\"id\":\"k1\",\"email_address\":\"a@x.com\","
-	  "\"fields\":{\"FirstName\":\"Ann\",\"LastName\":\"Lee\","
-	  "\"Birthday\":\"2015-12-01\",\"Pets\":2,"
-	  "\"Interests\":[\"Solar\",\"EV\"],\"Empty\":null,"
-	  "\"Phone\":\"555\"},"
-	  "\"tags\":[\"vip\"],\"status\":\"SUBSCRIBED\","
-	  "\"created_at\":\"2015-12-01T12:59:37+00:00\","
-	  "\"last_updated_at\":\"2015-12-02T12:59:37+00:00\"},"
-	  "{\"id\":\"k2\",\"email_address\":\"b@x.com\",\"fields\":[],"
-	  "\"tags\":null,\"created_at\":\"0000-00-00 00:00:00\","
-	  "\"last_updated_at\":\"2015-12-01T12:59:37+00:00\"},"
-	  "{\"id\":\"k3\",\"fields\":{\"FirstName\":7},\"tags\":[],"
-	  "\"status\":\"pending\"},"
-	  "{\"email_address\":\"noid@x.com\"}]}",
-	  0,
-	  "contact k1 a@x.com Ann Lee phone=555 status=subscribed "
-	  "fields={\"FirstName\":\"Ann\",\"LastName\":\"Lee\","
-	  "\"Birthday\":\"2015-12-01\",\"Pets\":2,"
-	  "\"Interests\":[\"Solar\",\"EV\"],\"Empty\":null,"
-	  "\"Phone\":\"555\"} tags=[\"vip\"] lists=[\"l1\"] "
-	  "created=1448974777 updated=1449061177\n"
-	  "contact k2 b@x.com - - phone=- status=unsubscribed fields={} "
-	  "tags=[] lists=[\"l1\"] created=- updated=1448974777\n"
-	  "contact k3 - - - phone=- status=pending "
-	  "fields={\"FirstName\":7} tags=[] lists=[\"l1\"] created=- "
-	  "updated=-\n",
-	  1 },
-	{ "lists with counts as object, array and missing", M_LISTS, 0, 1,
-	  "{\"data\":[{\"id\":\"l1\",\"name\":\"Customers\","
-	  "\"double_opt_in\":false,\"fields\":["
-	  "{\"label\":\"First name\",\"tag\":\"FirstName\",\"type\":\"TEXT\","
-	  "\"fallback\":null},"
-	  "{\"label\":\"Pick\",\"tag\":\"Pick\",\"type\":\"choice_single\","
-	  "\"choices\":[\"One\",\"Two\"],\"fallback\":\"One\"},"
-	  "{\"label\":\"no tag\"}],"
-	  "\"tags\":[\"welcome\"],"
-	  "\"counts\":{\"pending\":1,\"subscribed\":24,\"unsubscribed\":2},"
-	  "\"created_at\":\"2015-12-01T12:59:37+00:00\","
-	  "\"last_updated_at\":\"2015-12-01T12:59:38+00:00\"},"
-	  "{\"id\":\"l2\",\"name\":null,\"fields\":[],"
-	  "\"counts\":[{\"pending\":0,\"subscribed\":\"5\","
-	  "\"unsubscribed\":0}]},"
-	  "{\"id\":\"l3\",\"name\":\"L3\"}],"
-	  "\"paging\":{}}",
-	  0,
-	  "list l1 Customers fields=[{\"tag\":\"FirstName\","
-	  "\"label\":\"First name\",\"type\":\"text\"},{\"tag\":\"Pick\","
-	  "\"label\":\"Pick\",\"type\":\"choice_single\"}] tags=[\"welcome\"] "
-	  "counts=24/2/1 created=1448974777 updated=1448974778\n"
-	  "list l2 - fields=[] tags=[] counts=5/0/0 created=- updated=-\n"
-	  "list l3 L3 fields=[] tags=[] counts=-1/-1/-1 created=- "
-	  "updated=-\n",
-	  0 },
-	{ "lists page that is an array", M_LISTS, 0, 1, "[]", -1, "", 0 },
+    {"campaign page with a draft full of nulls", M_CAMPAIGNS, 0, 1,
+     "{\"data\":[{\"id\":\"c1\",\"status\":\"sent\",\"name\":\"Nov\","
+     "\"subject\":\"Hi\",\"to\":[\"l1\",\"l2\"],"
+     "\"from\":{\"name\":\"Otto\",\"email_address\":\"o@x.com\"},"
+     "\"content\":{\"html\":\"<p>\"},\"unknown\":{\"deep\":[1]},"
+     "\"created_at\":\"2015-12-01T12:59:37+00:00\","
+     "\"sent_at\":\"2015-12-01T14:59:37+02:00\"},"
+     "{\"id\":\"c2\",\"status\":\"DRAFT\",\"name\":null,"
+     "\"subject\":null,\"to\":[],\"from\":null,"
+     "\"created_at\":\"2015-12-01T12:59:37+00:00\",\"sent_at\":null},"
+     "{\"status\":\"sent\",\"name\":\"no id\"},"
+     "{\"id\":\"\",\"status\":\"sent\"}],"
+     "\"paging\":{\"next\":null}}",
+     0,
+     "campaign c1 name=Nov subject=Hi from=Otto<o@x.com> status=sent "
+     "created=1448974777 sent=1448974777 to=[\"l1\",\"l2\"]\n"
+     "campaign c2 name=- subject=- from=-<-> status=draft "
+     "created=1448974777 sent=- to=[]\n",
+     2},
+    {"single campaign, sending, to missing", M_CAMPAIGN, 0, 1,
+     "{\"id\":\"c3\",\"status\":\"Sending\",\"name\":\"N\","
+     "\"subject\":\"S\",\"sent_at\":\"garbage\"}",
+     0,
+     "campaign c3 name=N subject=S from=-<-> status=sending created=- "
+     "sent=- to=-\n",
+     0},
+    {"single campaign without id", M_CAMPAIGN, 0, 1, "{\"status\":\"sent\"}",
+     -1, "", 0},
+    {"links, with a row missing its url and a v1 clicked object", M_LINKS, 0, 1,
+     "{\"data\":[{\"url\":\"https://e.com/a\",\"clicked_total\":10,"
+     "\"clicked_unique\":\"7\"},{\"clicked_total\":3},"
+     "{\"url\":\"https://e.com/b\",\"clicked\":{\"total\":5,"
+     "\"unique\":4}}]}",
+     0,
+     "link c9 https://e.com/a 10/7\n"
+     "link c9 https://e.com/b 5/4\n",
+     1},
+    {"opened report: repeats, missing and null occurred_at, v1 rows", M_REPORT,
+     1, 1,
+     "{\"status\":\"opened\",\"data\":["
+     "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
+     "\"occurred_at\":\"2015-12-01T12:59:37+00:00\"},"
+     "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
+     "\"occurred_at\":\"2015-12-01T13:59:37+00:00\"},"
+     "{\"contact_id\":\"k1\",\"contact_email_address\":\"a@x.com\","
+     "\"occurred_at\":\"2015-12-01T12:59:37+00:00\"},"
+     "{\"contact_id\":\"k2\",\"contact_email_address\":\"b@x.com\"},"
+     "{\"contact_id\":\"k3\",\"contact_email_address\":null,"
+     "\"occurred_at\":null},"
+     "{\"contact\":{\"id\":\"k4\",\"email_address\":\"d@x.com\"},"
+     "\"occurred_at\":\"2015-12-01T12:59:37Z\"},"
+     "{\"contact_email_address\":\"nobody@x.com\"},"
+     "\"not an object\"],"
+     "\"paging\":{\"next\":null}}",
+     0,
+     "participant c9 k1 a@x.com flags=1\n"
+     "participant c9 k1 a@x.com flags=1\n"
+     "participant c9 k1 a@x.com flags=1\n"
+     "participant c9 k2 b@x.com flags=1\n"
+     "participant c9 k3 - flags=1\n"
+     "participant c9 k4 d@x.com flags=1\n"
+     "event open c9 Launch k1/a@x.com 1448974777 x1 id=ok\n"
+     "event open c9 Launch k1/a@x.com 1448978377 x1 id=ok\n"
+     "event open c9 Launch k1/a@x.com 1448974777 x1 id=ok\n"
+     "event open c9 Launch k4/d@x.com 1448974777 x1 id=ok\n",
+     2},
+    {"bounced report, participants only", M_REPORT, 3, 0,
+     "{\"data\":[{\"contact_id\":\"k1\",\"contact_email_address\":"
+     "\"a@x.com\",\"occurred_at\":\"2015-12-01T12:59:37+00:00\"}]}",
+     0, "participant c9 k1 a@x.com flags=4\n", 0},
+    {"report page that is an error envelope", M_REPORT, 0, 1,
+     "{\"title\":\"An error occurred.\",\"detail\":\"Bad request.\","
+     "\"status\":400}",
+     -1, "", 0},
+    {"report page with data not an array", M_REPORT, 0, 1,
+     "{\"data\":{\"contact_id\":\"k1\"}}", -1, "", 0},
+    {"contacts with every field type", M_CONTACTS, 0, 1,
+     "{\"data\":[{\"id\":\"k1\",\"email_address\":\"a@x.com\","
+     "\"fields\":{\"FirstName\":\"Ann\",\"LastName\":\"Lee\","
+     "\"Birthday\":\"2015-12-01\",\"Pets\":2,"
+     "\"Interests\":[\"Solar\",\"EV\"],\"Empty\":null,"
+     "\"Phone\":\"555\"},"
+     "\"tags\":[\"vip\"],\"status\":\"SUBSCRIBED\","
+     "\"created_at\":\"2015-12-01T12:59:37+00:00\","
+     "\"last_updated_at\":\"2015-12-02T12:59:37+00:00\"},"
+     "{\"id\":\"k2\",\"email_address\":\"b@x.com\",\"fields\":[],"
+     "\"tags\":null,\"created_at\":\"0000-00-00 00:00:00\","
+     "\"last_updated_at\":\"2015-12-01T12:59:37+00:00\"},"
+     "{\"id\":\"k3\",\"fields\":{\"FirstName\":7},\"tags\":[],"
+     "\"status\":\"pending\"},"
+     "{\"email_address\":\"noid@x.com\"}]}",
+     0,
+     "contact k1 a@x.com Ann Lee phone=555 status=subscribed "
+     "fields={\"FirstName\":\"Ann\",\"LastName\":\"Lee\","
+     "\"Birthday\":\"2015-12-01\",\"Pets\":2,"
+     "\"Interests\":[\"Solar\",\"EV\"],\"Empty\":null,"
+     "\"Phone\":\"555\"} tags=[\"vip\"] lists=[\"l1\"] "
+     "created=1448974777 updated=1449061177\n"
+     "contact k2 b@x.com - - phone=- status=unsubscribed fields={} "
+     "tags=[] lists=[\"l1\"] created=- updated=1448974777\n"
+     "contact k3 - - - phone=- status=pending "
+     "fields={\"FirstName\":7} tags=[] lists=[\"l1\"] created=- "
+     "updated=-\n",
+     1},
+    {"lists with counts as object, array and missing", M_LISTS, 0, 1,
+     "{\"data\":[{\"id\":\"l1\",\"name\":\"Customers\","
+     "\"double_opt_in\":false,\"fields\":["
+     "{\"label\":\"First name\",\"tag\":\"FirstName\",\"type\":\"TEXT\","
+     "\"fallback\":null},"
+     "{\"label\":\"Pick\",\"tag\":\"Pick\",\"type\":\"choice_single\","
+     "\"choices\":[\"One\",\"Two\"],\"fallback\":\"One\"},"
+     "{\"label\":\"no tag\"}],"
+     "\"tags\":[\"welcome\"],"
+     "\"counts\":{\"pending\":1,\"subscribed\":24,\"unsubscribed\":2},"
+     "\"created_at\":\"2015-12-01T12:59:37+00:00\","
+     "\"last_updated_at\":\"2015-12-01T12:59:38+00:00\"},"
+     "{\"id\":\"l2\",\"name\":null,\"fields\":[],"
+     "\"counts\":[{\"pending\":0,\"subscribed\":\"5\","
+     "\"unsubscribed\":0}]},"
+     "{\"id\":\"l3\",\"name\":\"L3\"}],"
+     "\"paging\":{}}",
+     0,
+     "list l1 Customers fields=[{\"tag\":\"FirstName\","
+     "\"label\":\"First name\",\"type\":\"text\"},{\"tag\":\"Pick\","
+     "\"label\":\"Pick\",\"type\":\"choice_single\"}] tags=[\"welcome\"] "
+     "counts=24/2/1 created=1448974777 updated=1448974778\n"
+     "list l2 - fields=[] tags=[] counts=5/0/0 created=- updated=-\n"
+     "list l3 L3 fields=[] tags=[] counts=-1/-1/-1 created=- "
+     "updated=-\n",
+     0},
+    {"lists page that is an array", M_LISTS, 0, 1, "[]", -1, "", 0},
 };
 
 static void test_map_table(void **state)
@@ -275,7 +277,7 @@ static void test_map_table(void **state)
 		m.want_events = c->want_events;
 		m.newest_updated_at = TIME_NULL;
 		assert_int_equal(
-			json_parse(&doc, c->page, strlen(c->page), NULL), 0);
+		    json_parse(&doc, c->page, strlen(c->page), NULL), 0);
 		switch (c->mapper) {
 		case M_CAMPAIGNS:
 			rc = eo->map_campaigns(&m, json_root(doc), &err);
@@ -316,10 +318,10 @@ static void test_map_table(void **state)
 static void test_identical_rows_share_event_id(void **state)
 {
 	const char *page =
-		"{\"data\":[{\"contact_id\":\"k1\",\"occurred_at\":"
-		"\"2015-12-01T12:59:37+00:00\"},{\"contact_id\":\"k1\","
-		"\"occurred_at\":\"2015-12-01T12:59:37Z\"},{\"contact_id\":"
-		"\"k1\",\"occurred_at\":\"2015-12-01T12:59:38Z\"}]}";
+	    "{\"data\":[{\"contact_id\":\"k1\",\"occurred_at\":"
+	    "\"2015-12-01T12:59:37+00:00\"},{\"contact_id\":\"k1\","
+	    "\"occurred_at\":\"2015-12-01T12:59:37Z\"},{\"contact_id\":"
+	    "\"k1\",\"occurred_at\":\"2015-12-01T12:59:38Z\"}]}";
 	struct json_doc *doc = NULL;
 	struct batch b;
 	struct source_map m;
@@ -344,11 +346,10 @@ static void test_identical_rows_share_event_id(void **state)
 
 static void test_newest_updated_at(void **state)
 {
-	const char *page =
-		"{\"data\":[{\"id\":\"a\",\"last_updated_at\":"
-		"\"2015-12-01T12:59:37+00:00\"},{\"id\":\"b\","
-		"\"last_updated_at\":\"2016-12-01T12:59:37+01:00\"},"
-		"{\"id\":\"c\",\"last_updated_at\":\"bad\"}]}";
+	const char *page = "{\"data\":[{\"id\":\"a\",\"last_updated_at\":"
+			   "\"2015-12-01T12:59:37+00:00\"},{\"id\":\"b\","
+			   "\"last_updated_at\":\"2016-12-01T12:59:37+01:00\"},"
+			   "{\"id\":\"c\",\"last_updated_at\":\"bad\"}]}";
 	struct json_doc *doc = NULL;
 	struct batch b;
 	struct source_map m;
@@ -370,18 +371,17 @@ static void test_newest_updated_at(void **state)
 static void test_summary(void **state)
 {
 	static const char *const pages[] = {
-		"{\"id\":\"c1\",\"sent\":200,\"bounced\":{\"hard\":10,"
-		"\"soft\":5},\"opened\":{\"total\":110,\"unique\":85},"
-		"\"clicked\":{\"total\":12,\"unique\":9},\"complained\":3,"
-		"\"unsubscribed\":\"25\",\"extra\":true}",
-		"{\"sent\":200,\"bounced\":15,\"opened\":85,\"clicked\":null}",
+	    "{\"id\":\"c1\",\"sent\":200,\"bounced\":{\"hard\":10,"
+	    "\"soft\":5},\"opened\":{\"total\":110,\"unique\":85},"
+	    "\"clicked\":{\"total\":12,\"unique\":9},\"complained\":3,"
+	    "\"unsubscribed\":\"25\",\"extra\":true}",
+	    "{\"sent\":200,\"bounced\":15,\"opened\":85,\"clicked\":null}",
 	};
 	struct campaign_stats st;
 	struct json_doc *doc = NULL;
 
 	(void)state;
-	assert_int_equal(json_parse(&doc, pages[0], strlen(pages[0]), NULL),
-			 0);
+	assert_int_equal(json_parse(&doc, pages[0], strlen(pages[0]), NULL), 0);
 	assert_int_equal(eo->map_summary(&st, json_root(doc), NULL), 0);
 	assert_true(st.sent == 200 && st.bounced_hard == 10 &&
 		    st.bounced_soft == 5 && st.opened_total == 110 &&
@@ -389,8 +389,7 @@ static void test_summary(void **state)
 		    st.clicked_unique == 9 && st.complained == 3 &&
 		    st.unsubscribed == 25);
 	json_doc_free(doc);
-	assert_int_equal(json_parse(&doc, pages[1], strlen(pages[1]), NULL),
-			 0);
+	assert_int_equal(json_parse(&doc, pages[1], strlen(pages[1]), NULL), 0);
 	assert_int_equal(eo->map_summary(&st, json_root(doc), NULL), 0);
 	assert_true(st.sent == 200 && st.bounced_hard == 15 &&
 		    st.bounced_soft == 0 && st.opened_total == 85 &&
@@ -410,72 +409,68 @@ struct next_case {
 };
 
 static const struct next_case next_cases[] = {
-	{ "no paging", "{\"data\":[]}", NULL, 0, "", "" },
-	{ "paging null", "{\"data\":[],\"paging\":null}", NULL, 0, "", "" },
-	{ "paging empty", "{\"data\":[],\"paging\":{}}", NULL, 0, "", "" },
-	{ "paging array (v1)", "{\"data\":[],\"paging\":[]}", NULL, 0, "",
-	  "" },
-	{ "next null", "{\"paging\":{\"next\":null}}", NULL, 0, "", "" },
-	{ "next empty", "{\"paging\":{\"next\":{}}}", NULL, 0, "", "" },
-	{ "next url and cursor empty",
-	  "{\"paging\":{\"next\":{\"url\":\"\",\"starting_after\":\"\"}}}",
-	  NULL, 0, "", "" },
-	{ "next as a v1 string",
-	  "{\"paging\":{\"next\":\"/api/1.6/campaigns?page=2\"}}", NULL, 0,
-	  "", "" },
-	{ "repeated cursor",
-	  "{\"paging\":{\"next\":{\"url\":\"" API
-	  "/campaigns?limit=100&starting_after=AAA\","
-	  "\"starting_after\":\"AAA\"}}}",
-	  "AAA", 0, "", "" },
-	{ "on-origin url followed verbatim",
-	  "{\"paging\":{\"next\":{\"url\":\"" API
-	  "/campaigns?starting_after=B_1&limit=100\","
-	  "\"starting_after\":\"B_1\"}}}",
-	  "AAA", 1, API "/campaigns?starting_after=B_1&limit=100", "B_1" },
-	{ "on-origin url, case of the host differs",
-	  "{\"paging\":{\"next\":{\"url\":\"HTTPS://API.EmailOctopus.com"
-	  "/campaigns?starting_after=B\"}}}",
-	  NULL, 1, "HTTPS://API.EmailOctopus.com/campaigns?starting_after=B",
-	  "B" },
-	{ "cursor only", "{\"paging\":{\"next\":{\"starting_after\":\"C+/=\"}}}",
-	  "AAA", 1, API "/campaigns?limit=100&starting_after=C%2B%2F%3D",
-	  "C+/=" },
-	{ "hostile host gets our own url",
-	  "{\"paging\":{\"next\":{\"url\":\"https://evil.example/steal\","
-	  "\"starting_after\":\"D\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=D", "D" },
-	{ "hostile host suffix",
-	  "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com."
-	  "evil.example/x\",\"starting_after\":\"E\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=E", "E" },
-	{ "hostile userinfo",
-	  "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com@"
-	  "evil.example/x\",\"starting_after\":\"F\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=F", "F" },
-	{ "plain http downgrade",
-	  "{\"paging\":{\"next\":{\"url\":\"http://api.emailoctopus.com/"
-	  "campaigns?starting_after=G\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=G", "G" },
-	{ "other port",
-	  "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com:8443"
-	  "/campaigns\",\"starting_after\":\"H\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=H", "H" },
-	{ "control bytes in an on-origin url",
-	  "{\"paging\":{\"next\":{\"url\":\"" API
-	  "/campaigns?x=\\r\\nHost: evil\",\"starting_after\":\"I\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=I", "I" },
-	{ "hostile url without cursor field, cursor in its query",
-	  "{\"paging\":{\"next\":{\"url\":\"https://evil.example/campaigns?"
-	  "limit=100&starting_after=J%2Fk\"}}}",
-	  NULL, 1, API "/campaigns?limit=100&starting_after=J%2Fk", "J/k" },
-	{ "hostile url and no cursor anywhere",
-	  "{\"paging\":{\"next\":{\"url\":\"https://evil.example/x\"}}}", NULL,
-	  0, "", "" },
-	{ "repeated cursor found in the url",
-	  "{\"paging\":{\"next\":{\"url\":\"" API
-	  "/campaigns?starting_after=AAA\"}}}",
-	  "AAA", 0, "", "" },
+    {"no paging", "{\"data\":[]}", NULL, 0, "", ""},
+    {"paging null", "{\"data\":[],\"paging\":null}", NULL, 0, "", ""},
+    {"paging empty", "{\"data\":[],\"paging\":{}}", NULL, 0, "", ""},
+    {"paging array (v1)", "{\"data\":[],\"paging\":[]}", NULL, 0, "", ""},
+    {"next null", "{\"paging\":{\"next\":null}}", NULL, 0, "", ""},
+    {"next empty", "{\"paging\":{\"next\":{}}}", NULL, 0, "", ""},
+    {"next url and cursor empty",
+     "{\"paging\":{\"next\":{\"url\":\"\",\"starting_after\":\"\"}}}", NULL, 0,
+     "", ""},
+    {"next as a v1 string",
+     "{\"paging\":{\"next\":\"/api/1.6/campaigns?page=2\"}}", NULL, 0, "", ""},
+    {"repeated cursor",
+     "{\"paging\":{\"next\":{\"url\":\"" API
+     "/campaigns?limit=100&starting_after=AAA\","
+     "\"starting_after\":\"AAA\"}}}",
+     "AAA", 0, "", ""},
+    {"on-origin url followed verbatim",
+     "{\"paging\":{\"next\":{\"url\":\"" API
+     "/campaigns?starting_after=B_1&limit=100\","
+     "\"starting_after\":\"B_1\"}}}",
+     "AAA", 1, API "/campaigns?starting_after=B_1&limit=100", "B_1"},
+    {"on-origin url, case of the host differs",
+     "{\"paging\":{\"next\":{\"url\":\"HTTPS://API.EmailOctopus.com"
+     "/campaigns?starting_after=B\"}}}",
+     NULL, 1, "HTTPS://API.EmailOctopus.com/campaigns?starting_after=B", "B"},
+    {"cursor only", "{\"paging\":{\"next\":{\"starting_after\":\"C+/=\"}}}",
+     "AAA", 1, API "/campaigns?limit=100&starting_after=C%2B%2F%3D", "C+/="},
+    {"hostile host gets our own url",
+     "{\"paging\":{\"next\":{\"url\":\"https://evil.example/steal\","
+     "\"starting_after\":\"D\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=D", "D"},
+    {"hostile host suffix",
+     "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com."
+     "evil.example/x\",\"starting_after\":\"E\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=E", "E"},
+    {"hostile userinfo",
+     "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com@"
+     "evil.example/x\",\"starting_after\":\"F\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=F", "F"},
+    {"plain http downgrade",
+     "{\"paging\":{\"next\":{\"url\":\"http://api.emailoctopus.com/"
+     "campaigns?starting_after=G\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=G", "G"},
+    {"other port",
+     "{\"paging\":{\"next\":{\"url\":\"https://api.emailoctopus.com:8443"
+     "/campaigns\",\"starting_after\":\"H\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=H", "H"},
+    {"control bytes in an on-origin url",
+     "{\"paging\":{\"next\":{\"url\":\"" API
+     "/campaigns?x=\\r\\nHost: evil\",\"starting_after\":\"I\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=I", "I"},
+    {"hostile url without cursor field, cursor in its query",
+     "{\"paging\":{\"next\":{\"url\":\"https://evil.example/campaigns?"
+     "limit=100&starting_after=J%2Fk\"}}}",
+     NULL, 1, API "/campaigns?limit=100&starting_after=J%2Fk", "J/k"},
+    {"hostile url and no cursor anywhere",
+     "{\"paging\":{\"next\":{\"url\":\"https://evil.example/x\"}}}", NULL, 0,
+     "", ""},
+    {"repeated cursor found in the url",
+     "{\"paging\":{\"next\":{\"url\":\"" API
+     "/campaigns?starting_after=AAA\"}}}",
+     "AAA", 0, "", ""},
 };
 
 static void test_next_page_table(void **state)
@@ -485,8 +480,8 @@ static void test_next_page_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]); i++) {
 		const struct next_case *c = &next_cases[i];
-		struct source_query q = { .endpoint = SRC_CAMPAIGNS };
-		struct source_next n = { 0, BUF_INIT, BUF_INIT };
+		struct source_query q = {.endpoint = SRC_CAMPAIGNS};
+		struct source_next n = {0, BUF_INIT, BUF_INIT};
 		struct json_doc *doc = NULL;
 
 		q.cursor = c->cursor_used;
@@ -512,28 +507,34 @@ struct url_case {
 };
 
 static const struct url_case url_cases[] = {
-	{ { .endpoint = SRC_PROBE }, API "/lists?limit=1" },
-	{ { .endpoint = SRC_LISTS }, API "/lists?limit=100" },
-	{ { .endpoint = SRC_CAMPAIGNS, .cursor = "WzE3MjJd" },
-	  API "/campaigns?limit=100&starting_after=WzE3MjJd" },
-	{ { .endpoint = SRC_CAMPAIGN, .campaign_id = "c/../x?y" },
-	  API "/campaigns/c%2F..%2Fx%3Fy" },
-	{ { .endpoint = SRC_SUMMARY, .campaign_id = "c1" },
-	  API "/campaigns/c1/reports/summary" },
-	{ { .endpoint = SRC_LINKS, .campaign_id = "c1" },
-	  API "/campaigns/c1/reports/links" },
-	{ { .endpoint = SRC_REPORT, .campaign_id = "c1", .status = "opened",
-	    .cursor = "a b" },
-	  API "/campaigns/c1/reports?status=opened&limit=100&starting_after="
-	      "a%20b" },
-	{ { .endpoint = SRC_CONTACTS, .list_id = "l1", .status = "pending",
-	    .since_iso = "2024-01-19T12:14:28Z" },
-	  API "/lists/l1/contacts?status=pending&limit=100&last_updated_at."
-	      "gte=2024-01-19T12%3A14%3A28Z" },
-	{ { .endpoint = SRC_CONTACTS, .list_id = "l1", .status = "subscribed",
-	    .cursor = "Wz" },
-	  API "/lists/l1/contacts?status=subscribed&limit=100&starting_after="
-	      "Wz" },
+    {{.endpoint = SRC_PROBE}, API "/lists?limit=1"},
+    {{.endpoint = SRC_LISTS}, API "/lists?limit=100"},
+    {{.endpoint = SRC_CAMPAIGNS, .cursor = "WzE3MjJd"},
+     API "/campaigns?limit=100&starting_after=WzE3MjJd"},
+    {{.endpoint = SRC_CAMPAIGN, .campaign_id = "c/../x?y"},
+     API "/campaigns/c%2F..%2Fx%3Fy"},
+    {{.endpoint = SRC_SUMMARY, .campaign_id = "c1"},
+     API "/campaigns/c1/reports/summary"},
+    {{.endpoint = SRC_LINKS, .campaign_id = "c1"},
+     API "/campaigns/c1/reports/links"},
+    {{.endpoint = SRC_REPORT,
+      .campaign_id = "c1",
+      .status = "opened",
+      .cursor = "a b"},
+     API "/campaigns/c1/reports?status=opened&limit=100&starting_after="
+	 "a%20b"},
+    {{.endpoint = SRC_CONTACTS,
+      .list_id = "l1",
+      .status = "pending",
+      .since_iso = "2024-01-19T12:14:28Z"},
+     API "/lists/l1/contacts?status=pending&limit=100&last_updated_at."
+	 "gte=2024-01-19T12%3A14%3A28Z"},
+    {{.endpoint = SRC_CONTACTS,
+      .list_id = "l1",
+      .status = "subscribed",
+      .cursor = "Wz"},
+     API "/lists/l1/contacts?status=subscribed&limit=100&starting_after="
+	 "Wz"},
 };
 
 static void test_url_table(void **state)
@@ -558,25 +559,25 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
-	{ 401,
-	  "{\"title\":\"An error occurred.\",\"detail\":\"Invalid key.\","
-	  "\"status\":401,\"type\":\"https://emailoctopus.com/"
-	  "api-documentation/v2#unauthorized\"}",
-	  ERR_AUTH,
-	  "emailoctopus rejected the API key (401 \"Invalid key.\"): keys "
-	  "created before October 2024 are legacy and only work with API v1; "
-	  "create a new key in EmailOctopus and set EMAILOCTOPUS_API_KEY" },
-	{ 401, "", ERR_AUTH, "(401 \"Invalid key.\")" },
-	{ 403, "{\"detail\":\"Access denied.\",\"status\":\"403\"}", ERR_AUTH,
-	  "denied access to campaign 'c1' (403 \"Access denied.\")" },
-	{ 404, "{\"detail\":\"Resource not found.\",\"status\":404}",
-	  ERR_NOT_FOUND, "campaign 'c1' not found on emailoctopus" },
-	{ 500, "<html>oops</html>", ERR_HTTP,
-	  "emailoctopus answered 500 for campaign 'c1'" },
-	{ 422, "{\"detail\":\"bad\\u0007\\nline\",\"status\":422}", ERR_HTTP,
-	  "(\"bad??line\")" },
-	{ 0, "{\"detail\":\"Invalid key.\",\"status\":\"401\"}", ERR_AUTH,
-	  "rejected the API key" },
+    {401,
+     "{\"title\":\"An error occurred.\",\"detail\":\"Invalid key.\","
+     "\"status\":401,\"type\":\"https://emailoctopus.com/"
+     "api-documentation/v2#unauthorized\"}",
+     ERR_AUTH,
+     "emailoctopus rejected the API key (401 \"Invalid key.\"): keys "
+     "created before October 2024 are legacy and only work with API v1; "
+     "create a new key in EmailOctopus and set EMAILOCTOPUS_API_KEY"},
+    {401, "", ERR_AUTH, "(401 \"Invalid key.\")"},
+    {403, "{\"detail\":\"Access denied.\",\"status\":\"403\"}", ERR_AUTH,
+     "denied access to campaign 'c1' (403 \"Access denied.\")"},
+    {404, "{\"detail\":\"Resource not found.\",\"status\":404}", ERR_NOT_FOUND,
+     "campaign 'c1' not found on emailoctopus"},
+    {500, "<html>oops</html>", ERR_HTTP,
+     "emailoctopus answered 500 for campaign 'c1'"},
+    {422, "{\"detail\":\"bad\\u0007\\nline\",\"status\":422}", ERR_HTTP,
+     "(\"bad??line\")"},
+    {0, "{\"detail\":\"Invalid key.\",\"status\":\"401\"}", ERR_AUTH,
+     "rejected the API key"},
 };
 
 static void test_error_table(void **state)
@@ -592,8 +593,7 @@ static void test_error_table(void **state)
 			       "campaign 'c1'");
 		assert_int_equal(err.kind, c->kind);
 		if (!strstr(err.msg, c->needle))
-			fail_msg("message '%s' lacks '%s'", err.msg,
-				 c->needle);
+			fail_msg("message '%s' lacks '%s'", err.msg, c->needle);
 	}
 }
 
@@ -608,9 +608,9 @@ static void test_error_envelope_status_forms(void **state)
 	long status;
 
 	(void)state;
-	assert_int_equal(envelope("{\"status\":\"429\",\"title\":\"T\"}",
-				  &status, detail),
-			 0);
+	assert_int_equal(
+	    envelope("{\"status\":\"429\",\"title\":\"T\"}", &status, detail),
+	    0);
 	assert_int_equal(status, 429);
 	assert_string_equal(detail, "T");
 	assert_int_equal(envelope("{\"status\":404}", &status, detail), 0);
@@ -640,15 +640,15 @@ static void test_reportable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_map_table),
-		cmocka_unit_test(test_identical_rows_share_event_id),
-		cmocka_unit_test(test_newest_updated_at),
-		cmocka_unit_test(test_summary),
-		cmocka_unit_test(test_next_page_table),
-		cmocka_unit_test(test_url_table),
-		cmocka_unit_test(test_error_table),
-		cmocka_unit_test(test_error_envelope_status_forms),
-		cmocka_unit_test(test_reportable),
+	    cmocka_unit_test(test_map_table),
+	    cmocka_unit_test(test_identical_rows_share_event_id),
+	    cmocka_unit_test(test_newest_updated_at),
+	    cmocka_unit_test(test_summary),
+	    cmocka_unit_test(test_next_page_table),
+	    cmocka_unit_test(test_url_table),
+	    cmocka_unit_test(test_error_table),
+	    cmocka_unit_test(test_error_envelope_status_forms),
+	    cmocka_unit_test(test_reportable),
 	};
 
 	log_set_level(LOG_ERROR);

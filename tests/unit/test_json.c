@@ -18,23 +18,23 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	{ "{}", 1 },
-	{ " {\"a\":1} \n", 1 },
-	{ "[1,2,3]", 1 },
-	{ "\"str\"", 1 },
-	{ "null", 1 },
-	{ "", 0 },
-	{ "   ", 0 },
-	{ "{\"a\":1", 0 },		/* truncated */
-	{ "{\"a\":\"abc", 0 },		/* truncated in a string */
-	{ "[1,2", 0 },			/* truncated array */
-	{ "{\"data\":[{\"id\":\"x\"},", 0 }, /* truncated page */
-	{ "{} x", 0 },			/* trailing garbage */
-	{ "{}{}", 0 },			/* two documents */
-	{ "[1] ]", 0 },
-	{ "{'a':1}", 0 },
-	{ "nul", 0 },
-	{ "<html>502 Bad Gateway</html>", 0 },
+    {"{}", 1},
+    {" {\"a\":1} \n", 1},
+    {"[1,2,3]", 1},
+    {"\"str\"", 1},
+    {"null", 1},
+    {"", 0},
+    {"   ", 0},
+    {"{\"a\":1", 0},		       /* truncated */
+    {"{\"a\":\"abc", 0},	       /* truncated in a string */
+    {"[1,2", 0},		       /* truncated array */
+    {"{\"data\":[{\"id\":\"x\"},", 0}, /* truncated page */
+    {"{} x", 0},		       /* trailing garbage */
+    {"{}{}", 0},		       /* two documents */
+    {"[1] ]", 0},
+    {"{'a':1}", 0},
+    {"nul", 0},
+    {"<html>502 Bad Gateway</html>", 0},
 };
 
 static void test_parse_table(void **state)
@@ -108,13 +108,11 @@ static void test_accessors_tolerate_missing(void **state)
 	assert_int_equal(json_int(NULL, &n), -1);
 	assert_int_equal(n, 7);
 	assert_int_equal(json_len(json_get(json_get(root, "a"), "b")), 3);
-	assert_string_equal(json_str(json_at(json_get(json_get(root, "a"),
-						      "b"),
-					     1)),
-			    "x");
-	assert_int_equal(json_type(json_at(json_get(json_get(root, "a"), "b"),
-					   2)),
-			 JSON_NULL);
+	assert_string_equal(
+	    json_str(json_at(json_get(json_get(root, "a"), "b"), 1)), "x");
+	assert_int_equal(
+	    json_type(json_at(json_get(json_get(root, "a"), "b"), 2)),
+	    JSON_NULL);
 	assert_null(json_at(json_get(json_get(root, "a"), "b"), 3));
 	assert_null(json_get(json_get(json_get(root, "a"), "b"), "x"));
 	assert_string_equal(json_key(json_at(root, 0)), "a");
@@ -128,23 +126,23 @@ struct int_case {
 };
 
 static const struct int_case int_cases[] = {
-	{ "12", 0, 12 },
-	{ "-3", 0, -3 },
-	{ "\"12\"", 0, 12 },
-	{ "\"-7\"", 0, -7 },
-	{ "0", 0, 0 },
-	{ "1e3", 0, 1000 },
-	{ "1.5", -1, 0 },
-	{ "\"1.5\"", -1, 0 },
-	{ "\"\"", -1, 0 },
-	{ "\" 12\"", -1, 0 },
-	{ "\"+12\"", -1, 0 },
-	{ "\"12abc\"", -1, 0 },
-	{ "\"99999999999999999999\"", -1, 0 },
-	{ "1e300", -1, 0 },
-	{ "true", -1, 0 },
-	{ "null", -1, 0 },
-	{ "[1]", -1, 0 },
+    {"12", 0, 12},
+    {"-3", 0, -3},
+    {"\"12\"", 0, 12},
+    {"\"-7\"", 0, -7},
+    {"0", 0, 0},
+    {"1e3", 0, 1000},
+    {"1.5", -1, 0},
+    {"\"1.5\"", -1, 0},
+    {"\"\"", -1, 0},
+    {"\" 12\"", -1, 0},
+    {"\"+12\"", -1, 0},
+    {"\"12abc\"", -1, 0},
+    {"\"99999999999999999999\"", -1, 0},
+    {"1e300", -1, 0},
+    {"true", -1, 0},
+    {"null", -1, 0},
+    {"[1]", -1, 0},
 };
 
 static void test_int_table(void **state)
@@ -171,10 +169,10 @@ static void test_int_table(void **state)
 static void test_bool_forms(void **state)
 {
 	struct json_doc *doc =
-		parse_ok("[true,false,0,1,\"0\",\"1\",2,\"yes\",null]");
+	    parse_ok("[true,false,0,1,\"0\",\"1\",2,\"yes\",null]");
 	const struct json *a = json_root(doc);
-	static const int want_rc[] = { 0, 0, 0, 0, 0, 0, -1, -1, -1 };
-	static const int want[] = { 1, 0, 0, 1, 0, 1, 0, 0, 0 };
+	static const int want_rc[] = {0, 0, 0, 0, 0, 0, -1, -1, -1};
+	static const int want[] = {1, 0, 0, 1, 0, 1, 0, 0, 0};
 	size_t i;
 
 	(void)state;
@@ -222,14 +220,14 @@ struct write_case {
 };
 
 static const struct write_case write_cases[] = {
-	{ "{ \"a\" : 1 , \"b\" : [ \"x\" , null , true ] }",
-	  "{\"a\":1,\"b\":[\"x\",null,true]}" },
-	{ "{\"n\":2.5,\"big\":12345678901}", "{\"n\":2.5,\"big\":12345678901}" },
-	{ "{\"s\":\"quote\\\" slash\\\\ nl\\n\"}",
-	  "{\"s\":\"quote\\\" slash\\\\ nl\\u000a\"}" },
-	{ "{\"u\":\"caf\\u00e9\"}", "{\"u\":\"caf\xc3\xa9\"}" },
-	{ "[]", "[]" },
-	{ "{}", "{}" },
+    {"{ \"a\" : 1 , \"b\" : [ \"x\" , null , true ] }",
+     "{\"a\":1,\"b\":[\"x\",null,true]}"},
+    {"{\"n\":2.5,\"big\":12345678901}", "{\"n\":2.5,\"big\":12345678901}"},
+    {"{\"s\":\"quote\\\" slash\\\\ nl\\n\"}",
+     "{\"s\":\"quote\\\" slash\\\\ nl\\u000a\"}"},
+    {"{\"u\":\"caf\\u00e9\"}", "{\"u\":\"caf\xc3\xa9\"}"},
+    {"[]", "[]"},
+    {"{}", "{}"},
 };
 
 static void test_write_table(void **state)
@@ -263,15 +261,15 @@ static void test_write_member_value_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_table),
-		cmocka_unit_test(test_length_bounds_parse),
-		cmocka_unit_test(test_embedded_nul_rejected),
-		cmocka_unit_test(test_accessors_tolerate_missing),
-		cmocka_unit_test(test_int_table),
-		cmocka_unit_test(test_bool_forms),
-		cmocka_unit_test(test_nesting_limit),
-		cmocka_unit_test(test_write_table),
-		cmocka_unit_test(test_write_member_value_only),
+	    cmocka_unit_test(test_parse_table),
+	    cmocka_unit_test(test_length_bounds_parse),
+	    cmocka_unit_test(test_embedded_nul_rejected),
+	    cmocka_unit_test(test_accessors_tolerate_missing),
+	    cmocka_unit_test(test_int_table),
+	    cmocka_unit_test(test_bool_forms),
+	    cmocka_unit_test(test_nesting_limit),
+	    cmocka_unit_test(test_write_table),
+	    cmocka_unit_test(test_write_member_value_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
