@@ -74,6 +74,43 @@ struct sync_ctx {
 	int64_t campaigns_running, max_running;
 };
 
+/* How a stream ended. */
+enum stream_end { END_OK = 0, END_CUT, END_FAILED, END_GONE };
+
+/* One campaign whose reports are read in this run (per-campaign
+ * bookkeeping; freed when its last stream ends). */
+struct campaign_work {
+	struct sync_ctx *ctx;
+	struct campaign_work *next;
+	struct rec_campaign rec; /* strings owned below */
+	char *id, *name, *subject, *from_name, *from_email, *status, *to_lists;
+	struct ckpt_campaign state; /* as found at the start */
+	char counters[CKPT_COUNTERS_MAX];
+	unsigned done_mask;
+	int pending; /* streams still running */
+	int has_summary, is_unchanged, is_failed, is_cut, is_gone;
+	int64_t events, links;
+	unsigned started_mask; /* sub-streams started in this run */
+	int is_early;	       /* resumed before its summary arrived */
+	struct campaign_work *queue_next;
+};
+
+/* One cursor stream: its pages are fetched one after the other. */
+struct stream {
+	struct sync_ctx *ctx;
+	enum source_endpoint ep;
+	struct campaign_work *cw;
+	size_t kind;	    /* SRC_REPORT: index into report_kinds */
+	char *list_id;	    /* SRC_CONTACTS */
+	const char *status; /* borrowed from the source's tables */
+	char *cursor;	    /* of the page in flight; NULL on the first */
+	char *url;	    /* of the page in flight */
+	int64_t since;	    /* SRC_CONTACTS filter, TIME_NULL for none */
+	int64_t pass_started_at, newest;
+	int is_resumed;
+	struct source_next next;
+};
+
 /* Writes the batch (records and checkpoints) and clears it. A store error
  * is fatal: fetching stops and the run fails. */
 int sync_commit(struct sync_ctx *ctx);
@@ -93,5 +130,27 @@ void sync_start_campaigns(struct sync_ctx *ctx);
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);
 /* Frees whatever is left (after fetch_run returned). */
 void sync_streams_release(struct sync_ctx *ctx);
+
+/* Streams (sync_streams.c). A new stream counts as pending on cw. */
+struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
+			       struct campaign_work *cw);
+void sync_stream_submit(struct stream *s);
+
+/* Campaigns (sync_campaigns.c). */
+/* The done-mask bit of the links report (after the report kinds). */
+unsigned sync_links_bit(const struct sync_ctx *ctx);
+/* "prefix:id[:suffix]" into b. */
+void sync_campaign_key(struct buf *b, const char *prefix, const char *id,
+		       const char *suffix);
+/* Adds the campaign:<id> checkpoint row to the batch (tracked runs). */
+void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
+			 int is_complete);
+/* The summary arrived: skip the campaign or start what is left. */
+void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw);
+/* The campaign's last stream ended: checkpoint, report and free it. */
+void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw);
+/* store state_get for this provider/account; a store error is fatal. */
+int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
+		   int *found);
 
 #endif

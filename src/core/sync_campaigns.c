@@ -1,0 +1,313 @@
+/* The campaign side of the page loop: which campaigns to read, in what
+ * order and how many at a time, when a campaign counts as unchanged, and
+ * its checkpoint row. Streams are started through sync_streams.c. */
+#include "core/sync_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
+			  unsigned mask);
+
+unsigned sync_links_bit(const struct sync_ctx *ctx)
+{
+	return 1u << ctx->src->n_report_kinds;
+}
+
+/* Campaign work. */
+
+static void campaign_free(struct campaign_work *cw)
+{
+	if (!cw)
+		return;
+	free(cw->id);
+	free(cw->name);
+	free(cw->subject);
+	free(cw->from_name);
+	free(cw->from_email);
+	free(cw->status);
+	free(cw->to_lists);
+	free(cw);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void campaign_unlink(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	struct campaign_work **pp;
+
+	for (pp = &ctx->campaigns; *pp; pp = &(*pp)->next)
+		if (*pp == cw) {
+			*pp = cw->next;
+			break;
+		}
+}
+
+void sync_campaign_key(struct buf *b, const char *prefix, const char *id,
+		       const char *suffix)
+{
+	buf_reset(b);
+	buf_printf(b, "%s:%s%s%s", prefix, id, suffix ? ":" : "",
+		   suffix ? suffix : "");
+}
+
+void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
+			 int is_complete)
+{
+	struct ckpt_campaign c;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+
+	if (!ctx->is_tracking)
+		return;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.counters, cw->counters, sizeof(c.counters));
+	c.checked_at = clock_wall_s();
+	c.is_complete = is_complete;
+	c.done_mask = cw->done_mask;
+	sync_campaign_key(&key, "campaign", cw->id, NULL);
+	ckpt_campaign_format(&val, &c, ctx->done_names, ctx->n_done_names);
+	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	buf_release(&key);
+	buf_release(&val);
+}
+
+/* Starts queued campaigns while there is room. After a fatal error they
+ * stay unsynced for the next run. */
+static void run_queued(struct sync_ctx *ctx)
+{
+	while (ctx->queue_head && ctx->campaigns_running < ctx->max_running) {
+		struct campaign_work *cw = ctx->queue_head;
+
+		ctx->queue_head = cw->queue_next;
+		if (!ctx->queue_head)
+			ctx->queue_tail = NULL;
+		if (ctx->is_fatal) {
+			ctx->n_cut++;
+			ctx->campaigns_active--;
+			campaign_unlink(ctx, cw);
+			campaign_free(cw);
+			continue;
+		}
+		ctx->campaigns_running++;
+		sync_stream_submit(sync_stream_new(ctx, SRC_SUMMARY, cw));
+		if (ctx->is_tracking && cw->state.has_state &&
+		    !cw->state.is_complete) {
+			/* Resume without waiting for the summary: a short
+			 * budget then still moves the cursors on. */
+			cw->is_early = 1;
+			memcpy(cw->counters, cw->state.counters,
+			       sizeof(cw->counters));
+			cw->done_mask = cw->state.done_mask;
+			start_streams(ctx, cw,
+				      ((sync_links_bit(ctx) << 1) - 1) &
+					  ~cw->done_mask);
+		}
+	}
+}
+
+void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	int64_t now = clock_mono_ms();
+	int is_whole =
+	    cw->has_summary && !cw->is_failed && !cw->is_cut && !cw->is_gone;
+
+	if (cw->is_unchanged) {
+		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
+				       1, now);
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
+	} else if (is_whole) {
+		if (!ctx->is_fatal) {
+			sync_campaign_state(ctx, cw, 1);
+			sync_commit(ctx);
+		}
+		progress_campaign_done(&ctx->progress, cw->id, cw->name,
+				       cw->events, cw->links, 0, now);
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
+	}
+	ctx->campaigns_active--;
+	ctx->campaigns_running--;
+	campaign_unlink(ctx, cw);
+	campaign_free(cw);
+	run_queued(ctx);
+	if (ctx->campaigns_listing_done && ctx->campaigns_active == 0)
+		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
+}
+
+int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
+		   int *found)
+{
+	struct err e = ERR_INIT;
+
+	*found = 0;
+	buf_reset(out);
+	if (ctx->store->ops->state_get(ctx->store, ctx->src->name,
+				       ctx->req->account, stream, out, found,
+				       &e) < 0) {
+		sync_fatal(ctx, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
+{
+	struct campaign_work *cw;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found = 0;
+
+	if (ctx->is_fatal || !r->campaign_id ||
+	    !ctx->src->is_reportable(r->status))
+		return;
+	if (!ctx->want_reports && !ctx->want_participants && !ctx->want_events)
+		return;
+	cw = xcalloc(1, sizeof(*cw));
+	cw->ctx = ctx;
+	cw->id = xstrdup(r->campaign_id);
+	cw->name = dup_or_null(r->name);
+	cw->subject = dup_or_null(r->subject);
+	cw->from_name = dup_or_null(r->from_name);
+	cw->from_email = dup_or_null(r->from_email);
+	cw->status = dup_or_null(r->status);
+	cw->to_lists = dup_or_null(r->to_lists_json);
+	cw->rec = *r;
+	cw->rec.campaign_id = cw->id;
+	cw->rec.name = cw->name;
+	cw->rec.subject = cw->subject;
+	cw->rec.from_name = cw->from_name;
+	cw->rec.from_email = cw->from_email;
+	cw->rec.status = cw->status;
+	cw->rec.to_lists_json = cw->to_lists;
+	cw->state.checked_at = TIME_NULL;
+	if (ctx->is_tracking) {
+		sync_campaign_key(&key, "campaign", cw->id, NULL);
+		if (sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
+			campaign_free(cw);
+			goto done;
+		}
+		if (found)
+			ckpt_campaign_parse(&cw->state, buf_str(&val),
+					    ctx->done_names, ctx->n_done_names);
+	}
+	/* --incremental: a campaign read completely less than `hours` ago is
+	 * not even asked for its summary. */
+	if (ctx->req->mode == SYNC_INCREMENTAL && !ctx->req->campaign_id &&
+	    cw->state.is_complete && cw->state.checked_at != TIME_NULL &&
+	    ctx->run_started_s - cw->state.checked_at < ctx->hours * 3600) {
+		ctx->report->campaigns_skipped++;
+		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
+				       1, clock_mono_ms());
+		campaign_free(cw);
+		goto done;
+	}
+	cw->next = ctx->campaigns;
+	ctx->campaigns = cw;
+	ctx->campaigns_active++;
+	ctx->campaigns_started++;
+	progress_set_total(&ctx->progress, PROG_REPORTS,
+			   ctx->campaigns_started);
+	/* Unfinished campaigns first: they have saved positions to use. */
+	if (cw->state.has_state && !cw->state.is_complete) {
+		cw->queue_next = ctx->queue_head;
+		ctx->queue_head = cw;
+		if (!ctx->queue_tail)
+			ctx->queue_tail = cw;
+	} else {
+		if (ctx->queue_tail)
+			ctx->queue_tail->queue_next = cw;
+		else
+			ctx->queue_head = cw;
+		ctx->queue_tail = cw;
+	}
+	run_queued(ctx);
+done:
+	buf_release(&key);
+	buf_release(&val);
+}
+
+/* Starts the links and report streams in mask that are not running yet;
+ * report streams of an unfinished pass resume from their saved cursors. */
+static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
+			  unsigned mask)
+{
+	const struct ckpt_campaign *st = &cw->state;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found;
+	size_t i;
+
+	mask &= ~cw->started_mask;
+	cw->started_mask |= mask;
+	if (ctx->want_reports && (mask & sync_links_bit(ctx)))
+		sync_stream_submit(sync_stream_new(ctx, SRC_LINKS, cw));
+	for (i = 0; i < ctx->src->n_report_kinds; i++) {
+		const struct source_report_kind *k = &ctx->src->report_kinds[i];
+		struct stream *s;
+
+		if (!(mask & (1u << i)) ||
+		    (!ctx->want_participants && !ctx->want_events))
+			continue;
+		s = sync_stream_new(ctx, SRC_REPORT, cw);
+		s->kind = i;
+		s->status = k->status;
+		if (ctx->is_tracking && st->has_state && !st->is_complete) {
+			sync_campaign_key(&key, "reports", cw->id, k->status);
+			if (sync_state_get(ctx, buf_str(&key), &val, &found) ==
+				0 &&
+			    found) {
+				ckpt_cursor_parse(&val, buf_str(&val));
+				if (val.len) {
+					s->cursor = xstrdup(buf_str(&val));
+					s->is_resumed = 1;
+				}
+			}
+		}
+		sync_stream_submit(s);
+	}
+	buf_release(&key);
+	buf_release(&val);
+}
+
+/* After the summary: skip an unchanged campaign, or read what the last
+ * pass did not finish. Streams of an unfinished pass were started with the
+ * summary (see run_queued); if the counters moved since, the sub-streams
+ * that pass had finished are read again too. */
+void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	const struct ckpt_campaign *st = &cw->state;
+	unsigned all = (sync_links_bit(ctx) << 1) - 1;
+
+	if (ctx->is_tracking && st->has_state && st->is_complete &&
+	    strcmp(st->counters, cw->counters) == 0 &&
+	    ctx->req->mode != SYNC_FULL) {
+		cw->is_unchanged = 1;
+		ctx->report->campaigns_skipped++;
+		sync_campaign_state(ctx, cw, 1);
+		return;
+	}
+	if (cw->is_early) {
+		if (strcmp(st->counters, cw->counters) != 0) {
+			cw->done_mask &= ~st->done_mask;
+			start_streams(ctx, cw, st->done_mask);
+		}
+	} else {
+		cw->done_mask = 0;
+		start_streams(ctx, cw, all);
+	}
+	sync_campaign_state(ctx, cw, 0);
+}
+
+void sync_streams_release(struct sync_ctx *ctx)
+{
+	while (ctx->campaigns) {
+		struct campaign_work *cw = ctx->campaigns;
+
+		ctx->campaigns = cw->next;
+		campaign_free(cw);
+	}
+}
