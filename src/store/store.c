@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/postgresql.h"
 #include "store/sqlite.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -24,8 +25,8 @@ static int has_suffix(const char *s, const char *suffix)
 
 int store_open(struct store **out, const char *url, struct err *err)
 {
-	static const char *const server_schemes[] = {
-	    "postgresql://", "postgres://", "mongodb://", "mongodb+srv://"};
+	static const char *const server_schemes[] = {"mongodb://",
+						     "mongodb+srv://"};
 	char *safe = NULL;
 	size_t i;
 	int ret = -1;
@@ -43,7 +44,11 @@ int store_open(struct store **out, const char *url, struct err *err)
 		err_set(err, ERR_CONFIG, 0,
 			"store '%s' needs the %s backend, which this build "
 			"does not include yet",
-			safe, i < 2 ? "postgresql" : "mongodb");
+			safe, "mongodb");
+		goto done;
+	}
+	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+		ret = postgresql_store_ops.open(out, url, err);
 		goto done;
 	}
 	if (has_prefix(url, "sqlite:") ||
