@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/mongodb.h"
 #include "store/postgresql.h"
 #include "store/sqlite.h"
 #include "util/buf.h"
@@ -37,6 +38,10 @@ int store_open(struct store **out, const char *url, struct err *err)
 		goto done;
 	}
 	safe = store_redact_url(url);
+	if (has_prefix(url, "mongodb://") || has_prefix(url, "mongodb+srv://")) {
+		ret = mongodb_store_ops.open(out, url, err);
+		goto done;
+	}
 	for (i = 0; i < sizeof(server_schemes) / sizeof(server_schemes[0]);
 	     i++) {
 		if (!has_prefix(url, server_schemes[i]))
