@@ -1,0 +1,255 @@
+/* PostgreSQL store driver for the benchmark and one end-to-end test.
+ *
+ *   pg_load --events N [--batch B] [--copy-file PATH] URL
+ *       writes N synthetic events in batches of B (default 1000) through
+ *       store_ops.write_batch and prints "events N seconds S rate R";
+ *       --copy-file also writes the same rows as COPY text (the ceiling).
+ *   pg_load --hostile URL
+ *       writes one campaign named "'); DROP TABLE campaigns; --" with
+ *       quotes, backslashes, tabs and control characters in its text and
+ *       fields, reads it back through the store and exits 0 when every
+ *       value round-tripped unchanged.
+ *
+ * Built against build/libespsync.a by bench/pg_load.sh or the e2e test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/records.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int die(const struct err *e, const char *what)
+{
+	fprintf(stderr, "pg_load: %s: %s\n", what, e->msg);
+	return 1;
+}
+
+/* Writes the event as a row of the ceiling table (same columns and
+ * values as email_activities, minus created_at/updated_at). */
+static void copy_row(FILE *f, const struct rec_event *ev)
+{
+	char iso[21], date[11];
+
+	time_format_iso(ev->ts, iso);
+	time_format_date(ev->ts, date);
+	fprintf(f,
+		"%s\t%s\temailoctopus\tbench\t%s\t%s\t%s\t%s\t%s\t%s\t%lld\t"
+		"\\N\t\\N\n",
+		ev->event_id, date, ev->campaign_id, ev->campaign_name,
+		ev->contact_id, ev->contact_email, event_type_name(ev->type),
+		iso, (long long)ev->times);
+}
+
+static int load(const char *url, long n, long batch, const char *copy_path)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct batch b;
+	FILE *cf = NULL;
+	int64_t base = 1767225600; /* 2026-01-01 */
+	double t0, t1, copy_s = 0;
+	long i, written = 0;
+	int ret = 1;
+
+	batch_init(&b, "emailoctopus", "bench");
+	if (store_open(&s, url, &e) < 0) {
+		ret = die(&e, "open");
+		goto done;
+	}
+	if (copy_path && !(cf = fopen(copy_path, "w"))) {
+		perror(copy_path);
+		goto done;
+	}
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		struct rec_event *ev = batch_add_event(&b);
+		long contact = (i * 7919) % 200000, camp = (i / 10000) % 100;
+
+		ev->campaign_id = arena_printf(&b.arena, "camp-%03ld", camp);
+		ev->campaign_name =
+		    arena_printf(&b.arena, "Campaign %ld newsletter", camp);
+		ev->contact_id = arena_printf(&b.arena, "contact-%06ld", contact);
+		ev->contact_email = arena_printf(
+		    &b.arena, "person%06ld@example.com", contact);
+		ev->type = (enum event_type)(i % 4);
+		/* 30 days of events: 30 daily partitions */
+		ev->ts = base + (i * 2591) % (30 * 86400);
+		ev->times = 1;
+		event_make_id(ev, b.provider, b.account);
+		if (cf) {
+			double c0 = now_s();
+
+			copy_row(cf, ev);
+			copy_s += now_s() - c0;
+		}
+		if (b.n_events == (size_t)batch || i == n - 1) {
+			struct store_counts cnt;
+
+			if (s->ops->write_batch(s, &b, &cnt, &e) < 0) {
+				ret = die(&e, "write_batch");
+				goto done;
+			}
+			written += (long)cnt.inserted;
+			batch_clear(&b);
+		}
+	}
+	t1 = now_s() - copy_s;
+	printf("events %ld inserted %ld seconds %.3f rate %.0f\n", n, written,
+	       t1 - t0, (double)n / (t1 - t0));
+	ret = 0;
+done:
+	if (cf)
+		fclose(cf);
+	batch_release(&b);
+	store_close(s);
+	return ret;
+}
+
+static const char hostile_name[] = "'); DROP TABLE campaigns; -- \\x \\\\ "
+				   "\"q\" \t tab \r\n nl \x01\x7f \xc3\xa9";
+static const char hostile_fields[] =
+    "{\"Note\":\"back\\\\slash '); DROP TABLE contacts; -- \\\"q\\\" "
+    "\\t \\n \\u0001 \\\\N \xf0\x9f\x98\x80\"}";
+
+static int check_participant(void *ctx, const struct export_row *row)
+{
+	int *seen = ctx;
+
+	(*seen)++;
+	if (!row->fields_json || strcmp(row->fields_json, hostile_fields)) {
+		fprintf(stderr, "pg_load: fields came back as %s\n",
+			row->fields_json ? row->fields_json : "NULL");
+		return -1;
+	}
+	if (!row->email || strcmp(row->email, "o'brien\\@example.com")) {
+		fprintf(stderr, "pg_load: email came back changed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int hostile(const char *url)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct batch b;
+	struct rec_campaign *c, got;
+	struct rec_list *l;
+	struct rec_contact *k;
+	struct rec_participant *p;
+	struct buf fields = BUF_INIT;
+	struct arena a = ARENA_INIT;
+	int found = 0, seen = 0, ret = 1;
+
+	batch_init(&b, "emailoctopus", "hostile");
+	if (store_open(&s, url, &e) < 0) {
+		ret = die(&e, "open");
+		goto done;
+	}
+	c = batch_add_campaign(&b);
+	c->campaign_id = "c1'--";
+	c->name = hostile_name;
+	c->subject = "\\\\server\\share\\x00";
+	c->status = "sent";
+	c->sent_at = 1767225600;
+	c->to_lists_json = "[\"l\\\\1\"]";
+	l = batch_add_list(&b);
+	l->list_id = "l\\1";
+	l->name = "list";
+	l->fields_json = "[{\"tag\":\"Note\",\"label\":\"N\",\"type\":\"TEXT\"}]";
+	l->subscribed = l->unsubscribed = l->pending = -1;
+	k = batch_add_contact(&b);
+	k->contact_id = "k1";
+	k->email = "o'brien\\@example.com";
+	k->status = "subscribed";
+	k->fields_json = hostile_fields;
+	p = batch_add_participant(&b);
+	p->campaign_id = c->campaign_id;
+	p->contact_id = "k1";
+	p->email = k->email;
+	p->flags = ENG_SENT | ENG_OPENED;
+	batch_add_state(&b, "campaign:c1'--", "{\"x\":\"'\\\\\"}");
+	if (s->ops->write_batch(s, &b, NULL, &e) < 0 ||
+	    s->ops->link_participants(s, "emailoctopus", "hostile", NULL,
+				      &e) < 0) {
+		ret = die(&e, "write");
+		goto done;
+	}
+	if (s->ops->campaign_get(s, "emailoctopus", "hostile", "c1'--", &got,
+				 &a, &found, &e) < 0) {
+		ret = die(&e, "campaign_get");
+		goto done;
+	}
+	if (!found || strcmp(got.name, hostile_name) ||
+	    strcmp(got.subject, c->subject) ||
+	    strcmp(got.to_lists_json, c->to_lists_json)) {
+		fprintf(stderr, "pg_load: campaign did not round-trip\n");
+		goto done;
+	}
+	if (s->ops->each_participant(s, "emailoctopus", "hostile", "c1'--",
+				     check_participant, &seen, &e) != 0 ||
+	    seen != 1) {
+		fprintf(stderr, "pg_load: participant did not round-trip\n");
+		goto done;
+	}
+	if (s->ops->campaign_fields(s, "emailoctopus", "hostile", "c1'--",
+				    &fields, &e) < 0 ||
+	    strcmp(buf_str(&fields), "[\"Note\"]")) {
+		fprintf(stderr, "pg_load: campaign fields %s\n",
+			buf_str(&fields));
+		goto done;
+	}
+	buf_reset(&fields);
+	if (s->ops->state_get(s, "emailoctopus", "hostile", "campaign:c1'--",
+			      &fields, &found, &e) < 0 ||
+	    !found || strcmp(buf_str(&fields), "{\"x\":\"'\\\\\"}")) {
+		fprintf(stderr, "pg_load: state did not round-trip\n");
+		goto done;
+	}
+	printf("hostile values round-tripped\n");
+	ret = 0;
+done:
+	buf_release(&fields);
+	arena_release(&a);
+	batch_release(&b);
+	store_close(s);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	long n = 0, batch = 1000;
+	const char *copy = NULL;
+	int i, host = 0;
+
+	for (i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--events") && i + 1 < argc - 1)
+			n = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--batch") && i + 1 < argc - 1)
+			batch = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--copy-file") && i + 1 < argc - 1)
+			copy = argv[++i];
+		else if (!strcmp(argv[i], "--hostile"))
+			host = 1;
+		else
+			break;
+	}
+	if (argc < 2 || i != argc - 1 || (!host && (n <= 0 || batch <= 0))) {
+		fprintf(stderr, "usage: pg_load --events N [--batch B] "
+				"[--copy-file PATH] URL | pg_load --hostile "
+				"URL\n");
+		return 2;
+	}
+	return host ? hostile(argv[argc - 1])
+		    : load(argv[argc - 1], n, batch, copy);
+}
