@@ -154,7 +154,7 @@ def test_mongo_documents_have_the_earlier_tools_schema(t):
         check(sorted(e) == sorted(lib.FLAGS) and
               all(type(v) is bool for v in e.values()),
               'engagement %r' % e)
-        check(all(isinstance(v, (str, int, float, type(None)))
+        check(all(isinstance(v, (str, int, float, list, type(None)))
                   for v in p['fields'].values()),
               'fields %r' % p['fields'])
     ev = cl.find(DB, 'email_activities')
