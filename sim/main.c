@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ac.h"
 #include "eo.h"
+#include "ac_tz.h"
 #include "server.h"
 #include "simtime.h"
 #include "util/banned.h"
@@ -25,7 +27,12 @@ static const char usage[] =
     "  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
     "  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
     "  [--missing-occurred-at PCT] [--free-plan] [--hostile-names]\n"
-    "  [--quiet]\n";
+    "  [--quiet]\n"
+    "  [--ac-key KEY [--ac-timezone TZ] [--ac-campaigns N] [--ac-contacts N]\n"
+    "   [--ac-rate R] [--ac-burst B] [--ac-fault-403 PCT] [--ac-throttle-503]\n"
+    "   [--ac-inactive] [--ac-slow-offsets MS] [--ac-naive]\n"
+    "   [--ac-limit-422] [--ac-v1-desc]\n"
+    "   [--ac-updated-after datetime|date|ignored]]\n";
 
 enum {
 	OPT_PORT_FILE = 256,
@@ -59,7 +66,21 @@ enum {
 	OPT_HOSTILE,
 	OPT_FREE_PLAN,
 	OPT_QUIET,
-	OPT_HELP
+	OPT_HELP,
+	OPT_AC_KEY,
+	OPT_AC_TZ,
+	OPT_AC_CAMPAIGNS,
+	OPT_AC_CONTACTS,
+	OPT_AC_RATE,
+	OPT_AC_BURST,
+	OPT_AC_F403,
+	OPT_AC_503,
+	OPT_AC_INACTIVE,
+	OPT_AC_SLOW,
+	OPT_AC_NAIVE,
+	OPT_AC_422,
+	OPT_AC_V1_DESC,
+	OPT_AC_UPDATED
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +116,20 @@ static const struct option long_opts[] = {
     {"free-plan", no_argument, NULL, OPT_FREE_PLAN},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
+    {"ac-key", required_argument, NULL, OPT_AC_KEY},
+    {"ac-timezone", required_argument, NULL, OPT_AC_TZ},
+    {"ac-campaigns", required_argument, NULL, OPT_AC_CAMPAIGNS},
+    {"ac-contacts", required_argument, NULL, OPT_AC_CONTACTS},
+    {"ac-rate", required_argument, NULL, OPT_AC_RATE},
+    {"ac-burst", required_argument, NULL, OPT_AC_BURST},
+    {"ac-fault-403", required_argument, NULL, OPT_AC_F403},
+    {"ac-throttle-503", no_argument, NULL, OPT_AC_503},
+    {"ac-inactive", no_argument, NULL, OPT_AC_INACTIVE},
+    {"ac-slow-offsets", required_argument, NULL, OPT_AC_SLOW},
+    {"ac-naive", no_argument, NULL, OPT_AC_NAIVE},
+    {"ac-limit-422", no_argument, NULL, OPT_AC_422},
+    {"ac-v1-desc", no_argument, NULL, OPT_AC_V1_DESC},
+    {"ac-updated-after", required_argument, NULL, OPT_AC_UPDATED},
     {NULL, 0, NULL, 0}};
 
 static int num_arg(const char *name, const char *v, double lo, double hi,
@@ -158,7 +193,71 @@ struct cli {
 	struct eo_options eo;
 	double eo_rate, eo_burst;
 	struct provider_limits v1;
+	struct ac_options ac;
+	struct provider_limits ac_lim;
 };
+
+/* The ActiveCampaign flags (see docs/simulator.md). */
+static int parse_ac_arg(int o, const char *name, struct cli *c)
+{
+	long long n;
+	int rc = 0;
+
+	switch (o) {
+	case OPT_AC_KEY:
+		c->ac.key = optarg;
+		break;
+	case OPT_AC_TZ:
+		c->ac.timezone = optarg;
+		break;
+	case OPT_AC_CAMPAIGNS:
+		rc = int_arg(name, optarg, 0, 100000, &n);
+		c->ac.n_campaigns = (int)n;
+		break;
+	case OPT_AC_CONTACTS:
+		rc = int_arg(name, optarg, 0, 10000000, &n);
+		c->ac.n_contacts = (int)n;
+		break;
+	case OPT_AC_RATE:
+		rc = num_arg(name, optarg, 0, 1e6, &c->ac_lim.rate_per_sec);
+		break;
+	case OPT_AC_BURST:
+		rc = num_arg(name, optarg, 1, 1e6, &c->ac_lim.burst);
+		break;
+	case OPT_AC_F403:
+		rc = num_arg(name, optarg, 0, 100, &c->ac.pct_403);
+		break;
+	case OPT_AC_503:
+		c->ac.is_throttle_503 = 1;
+		break;
+	case OPT_AC_INACTIVE:
+		c->ac.is_inactive = 1;
+		break;
+	case OPT_AC_SLOW:
+		rc = int_arg(name, optarg, 0, 600000, &n);
+		c->ac.slow_offset_ms = (long)n;
+		break;
+	case OPT_AC_NAIVE:
+		c->ac.is_naive = 1;
+		break;
+	case OPT_AC_422:
+		c->ac.is_limit_422 = 1;
+		break;
+	case OPT_AC_V1_DESC:
+		c->ac.is_v1_desc = 1;
+		break;
+	default:
+		if (!strcmp(optarg, "datetime"))
+			c->ac.updated_mode = AC_UPD_DATETIME;
+		else if (!strcmp(optarg, "date"))
+			c->ac.updated_mode = AC_UPD_DATE;
+		else if (!strcmp(optarg, "ignored"))
+			c->ac.updated_mode = AC_UPD_IGNORED;
+		else
+			rc = int_arg(name, optarg, 1, 0, &n);
+	}
+	return rc;
+}
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
@@ -167,7 +266,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		const char *name = o >= OPT_PORT_FILE && o <= OPT_HELP
+		const char *name = o >= OPT_PORT_FILE && o <= OPT_AC_UPDATED
 				       ? long_opts[o - OPT_PORT_FILE].name
 				       : "?";
 		int rc = 0;
@@ -309,7 +408,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			fputs(usage, stdout);
 			exit(0);
 		default:
-			rc = -1;
+			rc = o >= OPT_AC_KEY && o <= OPT_AC_UPDATED
+				 ? parse_ac_arg(o, name, c)
+				 : -1;
 		}
 		if (rc < 0)
 			return -1;
@@ -321,6 +422,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	if (!c->port_file) {
 		fprintf(stderr, "espsync-sim: --port-file is required\n");
+		return -1;
+	}
+	if (c->ac.key && !*c->ac.key) {
+		fprintf(stderr, "espsync-sim: --ac-key must not be empty\n");
 		return -1;
 	}
 	if (c->eo.legacy_key && strcmp(c->eo.legacy_key, c->eo.key) == 0) {
@@ -336,6 +441,7 @@ int main(int argc, char **argv)
 	struct cli c;
 	struct server *srv = NULL;
 	struct eo *eo = NULL;
+	struct ac *ac = NULL;
 	struct provider_limits lim;
 	sigset_t set;
 	int port = 0, sig = 0, rc = 1;
@@ -354,6 +460,11 @@ int main(int argc, char **argv)
 	c.v1.burst = 10;
 	c.v1.block_ms = 60000;
 	c.srv.fault_seed = 1;
+	c.ac.timezone = "America/Chicago";
+	c.ac.n_campaigns = 12;
+	c.ac.n_contacts = 500;
+	c.ac_lim.rate_per_sec = 5;
+	c.ac_lim.burst = 1;
 	if (parse_args(argc, argv, &c) < 0) {
 		fputs(usage, stderr);
 		return 2;
@@ -365,8 +476,20 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	c.ac.seed = c.eo.account.seed;
+	c.ac.now = c.eo.account.now;
+	if (c.ac.key && !(ac = ac_new(&c.ac))) {
+		fprintf(stderr,
+			"espsync-sim: unknown --ac-timezone '%s' (known: "
+			"%s)\n",
+			c.ac.timezone, ac_tz_names());
+		return 2;
+	}
 	eo = eo_new(&c.eo);
 	srv = server_new(&c.srv);
+	/* AC first: EmailOctopus v2 claims every remaining path. */
+	if (ac)
+		server_add_provider(srv, &ac_provider, ac, &c.ac_lim);
 	lim.rate_per_sec = c.eo_rate;
 	lim.burst = c.eo_burst;
 	lim.block_ms = 0;
@@ -394,5 +517,6 @@ int main(int argc, char **argv)
 done:
 	server_free(srv);
 	eo_free(eo);
+	ac_free(ac);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +30,9 @@ struct provider_slot {
 	struct provider_limits lim;
 	struct bucket buckets[MAX_KEYS];
 	uint64_t blocked_until_ms[MAX_KEYS];
+	/* Per-provider request counters (guarded by the server lock). */
+	long requests, throttled, faults;
+	long by_status[600];
 };
 
 struct stats {
@@ -147,8 +151,9 @@ static enum MHD_Result queue(struct MHD_Connection *conn,
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-				r->content_type);
+	if (r->content_type)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					r->content_type);
 	for (i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(mr, r->header_name[i],
 					r->header_value[i]);
@@ -201,11 +206,14 @@ static void retry_after_value(const struct server *s, uint64_t wait_ms,
 	}
 }
 
-static void count_status(struct server *s, unsigned status)
+static void count_status(struct server *s, struct provider_slot *p,
+			 unsigned status)
 {
 	pthread_mutex_lock(&s->lock);
 	if (status < 600)
 		s->stats.by_status[status]++;
+	if (p && status < 600)
+		p->by_status[status]++;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -234,11 +242,12 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 	pthread_mutex_unlock(&s->lock);
 	if (!p) {
 		json_error(&resp, 404, "no provider serves this path");
-		count_status(s, resp.status);
+		count_status(s, NULL, resp.status);
 		return queue(req->conn, &resp);
 	}
 	slot = p->ops->authenticate(p->state, req, &resp);
 	pthread_mutex_lock(&s->lock);
+	p->requests++;
 	if (slot >= 0) {
 		if (slot >= MAX_KEYS)
 			BUG("key slot out of range");
@@ -259,11 +268,14 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		}
 		if (is_throttled) {
 			s->stats.throttled++;
+			p->throttled++;
 			retry_after_value(s, wait_ms, ra, sizeof(ra));
 		} else {
 			fault = draw_fault(s, &is_slow);
-			if (fault != FAULT_NONE || is_slow)
+			if (fault != FAULT_NONE || is_slow) {
 				s->stats.faults++;
+				p->faults++;
+			}
 			if (fault == FAULT_DROP)
 				s->stats.dropped++;
 		}
@@ -306,7 +318,13 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		snprintf(v, sizeof(v), "%ld", remaining);
 		sim_response_header(&resp, p->ops->remaining_header, v);
 	}
-	count_status(s, resp.status);
+	if (slot >= 0 && p->ops->limit_header) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%.0f", ceil(p->lim.rate_per_sec));
+		sim_response_header(&resp, p->ops->limit_header, v);
+	}
+	count_status(s, p, resp.status);
 	ret = queue(req->conn, &resp);
 	return ret;
 }
@@ -445,6 +463,45 @@ static void set_faults(struct server *s, struct sim_request *req,
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* "by_provider":{"NAME":{"requests":n,"by_status":{..},"throttled":n,
+ * "faults":n},...}, (slots of the same name are summed). */
+static void provider_stats_json(struct server *s, struct buf *b)
+{
+	int i, j, k, first;
+
+	buf_puts(b, "\"by_provider\":{");
+	for (i = 0; i < s->n_providers; i++) {
+		const char *name = s->providers[i].ops->name;
+		long req = 0, thr = 0, flt = 0, st;
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(s->providers[j].ops->name, name))
+				break;
+		if (j < i)
+			continue; /* summed with an earlier slot */
+		for (j = i; j < s->n_providers; j++) {
+			if (strcmp(s->providers[j].ops->name, name))
+				continue;
+			req += s->providers[j].requests;
+			thr += s->providers[j].throttled;
+			flt += s->providers[j].faults;
+		}
+		buf_printf(b, "%s\"%s\":{\"requests\":%ld,\"by_status\":{",
+			   i ? "," : "", name, req);
+		for (k = 0, first = 1; k < 600; k++) {
+			for (j = i, st = 0; j < s->n_providers; j++)
+				if (!strcmp(s->providers[j].ops->name, name))
+					st += s->providers[j].by_status[k];
+			if (!st)
+				continue;
+			buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", k, st);
+			first = 0;
+		}
+		buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld}", thr, flt);
+	}
+	buf_puts(b, "},");
+}
+
 static void stats_json(struct server *s, struct buf *b)
 {
 	int i, first = 1;
@@ -460,6 +517,7 @@ static void stats_json(struct server *s, struct buf *b)
 	}
 	buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,",
 		   s->stats.throttled, s->stats.faults, s->stats.dropped);
+	provider_stats_json(s, b);
 	if (s->stats.requests)
 		buf_printf(
 		    b, "\"first_request_ms\":%llu,\"last_request_ms\":%llu}\n",
@@ -471,6 +529,67 @@ static void stats_json(struct server *s, struct buf *b)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* The provider named name (or, name NULL, the last registered one) that
+ * has a truth (is_truth) or an advance function. */
+static const struct provider_slot *pick_provider(const struct server *s,
+						 const char *name, int is_truth)
+{
+	int i;
+
+	for (i = s->n_providers - 1; i >= 0; i--) {
+		const struct provider_slot *p = &s->providers[i];
+
+		if ((is_truth ? !!p->ops->truth : !!p->ops->advance) &&
+		    (!name || !strcmp(name, p->ops->name)))
+			return p;
+	}
+	return NULL;
+}
+
+static const struct provider_slot *control_provider(const struct server *s,
+						    const char *op)
+{
+	int i;
+
+	for (i = 0; i < s->n_providers; i++)
+		if (s->providers[i].ops->control &&
+		    !strcmp(op, s->providers[i].ops->param_prefix))
+			return &s->providers[i];
+	return NULL;
+}
+
+/* Every account advances. The default provider answers; the others'
+ * answers become members named after them. */
+static void advance_all(struct server *s, long secs, struct buf *out)
+{
+	const struct provider_slot *main_p = pick_provider(s, NULL, 0);
+	struct buf other = BUF_INIT;
+	int i;
+
+	if (main_p)
+		main_p->ops->advance(main_p->state, secs, out);
+	for (i = 0; i < s->n_providers; i++) {
+		const struct provider_slot *p = &s->providers[i];
+
+		if (!p->ops->advance || p == main_p)
+			continue;
+		buf_reset(&other);
+		if (p->ops->advance(p->state, secs, &other) < 0 || !other.len)
+			continue;
+		while (other.len && other.data[other.len - 1] == '\n')
+			other.data[--other.len] = '\0';
+		while (out->len && out->data[out->len - 1] == '\n')
+			out->data[--out->len] = '\0';
+		if (out->len && out->data[out->len - 1] == '}')
+			out->data[--out->len] = '\0';
+		if (!out->len)
+			buf_putc(out, '{');
+		buf_printf(out, "%s\"%s\":%s}\n", out->len > 1 ? "," : "",
+			   p->ops->name, other.data);
+	}
+	buf_release(&other);
+}
+
 static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 {
 	const char *op = req->path + strlen("/_sim/");
@@ -478,6 +597,7 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	int is_get =
 	    strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	struct sim_response resp;
+	const struct provider_slot *p_ctl;
 	const char *v;
 	long secs;
 	int i;
@@ -488,6 +608,12 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	} else if (strcmp(op, "reset-stats") == 0 && is_post) {
 		pthread_mutex_lock(&s->lock);
 		memset(&s->stats, 0, sizeof(s->stats));
+		for (i = 0; i < s->n_providers; i++) {
+			struct provider_slot *p = &s->providers[i];
+
+			p->requests = p->throttled = p->faults = 0;
+			memset(p->by_status, 0, sizeof(p->by_status));
+		}
 		pthread_mutex_unlock(&s->lock);
 		buf_puts(&resp.body, "{\"ok\":true}\n");
 	} else if (strcmp(op, "faults") == 0 && (is_post || is_get)) {
@@ -505,29 +631,18 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 				   "seconds must be an integer from 1 to "
 				   "315360000");
 		} else {
-			/* Every account advances; the first one answers. */
-			struct buf other = BUF_INIT;
-
-			for (i = 0; i < s->n_providers; i++) {
-				const struct provider_slot *p =
-				    &s->providers[i];
-
-				if (p->ops->advance)
-					p->ops->advance(p->state, secs,
-							resp.body.len
-							    ? &other
-							    : &resp.body);
-			}
-			buf_release(&other);
+			advance_all(s, secs, &resp.body);
 		}
 	} else if (strcmp(op, "truth") == 0 && is_get) {
-		const struct provider_slot *p = NULL;
+		const struct provider_slot *p =
+		    pick_provider(s, sim_request_arg(req, "provider"), 1);
 
-		for (i = 0; i < s->n_providers && !p; i++)
-			if (s->providers[i].ops->truth)
-				p = &s->providers[i];
 		if (!p || p->ops->truth(p->state, &resp.body) < 0)
 			json_error(&resp, 500, "truth unavailable");
+	} else if ((p_ctl = control_provider(s, op)) != NULL &&
+		   (is_get || is_post)) {
+		if (p_ctl->ops->control(p_ctl->state, req, &resp.body) < 0)
+			json_error(&resp, 400, "invalid parameter");
 	} else if (strcmp(op, "health") == 0 && is_get) {
 		buf_puts(&resp.body, "{\"ok\":true}\n");
 	} else if (!strcmp(op, "stats") || !strcmp(op, "reset-stats") ||

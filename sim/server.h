@@ -25,7 +25,7 @@ const char *sim_request_base_url(const struct sim_request *r);
 struct sim_response {
 	unsigned int status;
 	struct buf body;
-	const char *content_type; /* static string */
+	const char *content_type; /* static string; NULL: no header */
 	int n_headers;
 	char header_name[SIM_MAX_HEADERS][48];
 	char header_value[SIM_MAX_HEADERS][96];
@@ -42,6 +42,9 @@ struct sim_provider {
 	/* Both may be NULL: no such header (v1.6 sends none). */
 	const char *remaining_header;	/* on responses that took a token */
 	const char *retry_after_header; /* on 429 */
+	/* May be NULL: a header carrying the bucket's refill rate per
+	 * second, rounded up, on every authenticated response. */
+	const char *limit_header;
 	/* 1 when the path belongs to this provider. */
 	int (*claims)(void *state, const char *path);
 	/* The key's bucket slot (>= 0), or -1 with the refusal in resp. */
@@ -57,6 +60,10 @@ struct sim_provider {
 	 * NULL for a provider that shares another's account. */
 	int (*advance)(void *state, int64_t seconds, struct buf *out);
 	int (*truth)(void *state, struct buf *out);
+	/* May be NULL: GET/POST /_sim/<param_prefix>?... reads or changes
+	 * provider switches; JSON into out, -1 on a bad argument. */
+	int (*control)(void *state, const struct sim_request *req,
+		       struct buf *out);
 };
 
 enum retry_after_format { RA_SECONDS, RA_DATE, RA_NONE };
@@ -88,7 +95,11 @@ struct provider_limits {
 	long block_ms;
 };
 
-/* The server borrows ops and state; one bucket per key slot. */
+/* The server borrows ops and state; one bucket per key slot. Paths go to
+ * the first provider that claims them. /_sim/truth and /_sim/advance
+ * answer for the last registered provider (the catch-all one) unless
+ * ?provider=NAME is given; other providers advance too and appear in the
+ * advance answer under their name. */
 void server_add_provider(struct server *s, const struct sim_provider *ops,
 			 void *state, const struct provider_limits *lim);
 /* 0 and the bound port, or -1. */

@@ -1,0 +1,705 @@
+/* ActiveCampaign v3 under /api/3/: Api-Token authentication, the 402, 403,
+ * 429/503 and error bodies, offset paging with meta.total as a string, the
+ * campaign, list, tag, field and user routes, the /_sim/ac switches, and
+ * the provider table. Contacts are in ac_contacts.c, v1 in ac_v1.c. Shapes
+ * follow shared/api/activecampaign.md. */
+#include "ac_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/jsonw.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define MAX_SEGS 6
+#define V3_PREFIX "/api/3"
+#define V1_PATH "/admin/api.php"
+#define LINK_BASE "https://sim.api-us1.com/api/3"
+
+void ac_put_iso(const struct ac_account *a, struct buf *b, int64_t t)
+{
+	char s[26];
+
+	if (t < 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	ac_tz_iso(&a->tz, t, s);
+	buf_printf(b, "\"%s\"", s);
+}
+
+void ac_put_naive(const struct ac_account *a, struct buf *b, int64_t t)
+{
+	char s[20];
+
+	if (t < 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	ac_tz_naive(&a->tz, t, s);
+	buf_printf(b, "\"%s\"", s);
+}
+
+void ac_put_date(const struct ac_account *a, struct buf *b, int64_t t)
+{
+	char s[11];
+
+	if (t < 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	ac_tz_date(&a->tz, t, s);
+	buf_printf(b, "\"%s\"", s);
+}
+
+void ac_message(struct sim_response *r, unsigned status, const char *msg)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	buf_puts(&r->body, "{\"message\":");
+	jsonw_string(&r->body, msg);
+	buf_putc(&r->body, '}');
+}
+
+static void not_found_errors(struct sim_response *r)
+{
+	r->status = 404;
+	buf_reset(&r->body);
+	buf_puts(&r->body, "{\"errors\":[{\"status\":404,\"title\":\"Not "
+			   "Found\"}]}");
+}
+
+long ac_parse_id(const char *s)
+{
+	long n = 0;
+
+	if (!s || !*s || strlen(s) > 15)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	return n;
+}
+
+/* A non-negative number, or -1 when absent or not digits only. */
+static long digits_arg(const char *v)
+{
+	return v ? ac_parse_id(v) : -1;
+}
+
+int ac_paging(const struct ac *ac, const struct sim_request *req,
+	      struct sim_response *resp, long *limit, long *offset)
+{
+	const char *lv = sim_request_arg(req, "limit");
+	long l = digits_arg(lv), o = digits_arg(sim_request_arg(req, "offset"));
+
+	if (lv && (l < 1 || l > 100) && ac->opt.is_limit_422) {
+		resp->status = 422;
+		buf_reset(&resp->body);
+		buf_puts(&resp->body,
+			 "{\"errors\":[{\"title\":\"Digits only, 1 or greater, "
+			 "and no greater than 100\",\"detail\":\"\",\"code\":"
+			 "\"field_invalid\",\"source\":{\"pointer\":"
+			 "\"/limit\"}}]}");
+		return -1;
+	}
+	*limit = l < 1 ? 20 : l > 100 ? 100 : l;
+	*offset = o < 0 ? 0 : o;
+	return 0;
+}
+
+static void put_str(struct buf *b, const char *key, const char *v)
+{
+	buf_printf(b, "\"%s\":", key);
+	jsonw_string(b, v);
+	buf_putc(b, ',');
+}
+
+static void put_num(struct buf *b, const char *key, long v)
+{
+	buf_printf(b, "\"%s\":\"%ld\",", key, v);
+}
+
+static void put_campaign(const struct ac_account *a,
+			 const struct ac_campaign *c, struct buf *b)
+{
+	const struct ac_counts *n = &c->cnt;
+	int sent = !c->is_draft;
+
+	buf_puts(b, "{\"type\":\"single\",\"userid\":\"1\",\"segmentid\":"
+		    "\"0\",\"bounceid\":\"-1\",\"realcid\":\"0\",\"sendid\":"
+		    "\"0\",\"threadid\":\"0\",\"seriesid\":\"0\",\"formid\":"
+		    "\"0\",\"basetemplateid\":\"0\",\"basemessageid\":\"0\","
+		    "\"addressid\":\"0\",\"source\":\"web\",");
+	put_str(b, "name", c->name);
+	buf_puts(b, "\"cdate\":");
+	ac_put_iso(a, b, c->cdate);
+	buf_puts(b, ",\"mdate\":");
+	ac_put_iso(a, b, c->mdate);
+	buf_puts(b, ",\"sdate\":");
+	if (sent)
+		ac_put_iso(a, b, c->sdate);
+	else
+		buf_puts(b,
+			 c->draft_style ? "\"0000-00-00 00:00:00\"" : "null");
+	buf_puts(b, ",\"ldate\":");
+	ac_put_iso(a, b, sent ? c->sdate + 300 : -1);
+	buf_putc(b, ',');
+	put_num(b, "send_amt", (long)c->n_rcpt);
+	put_num(b, "total_amt", (long)c->n_rcpt);
+	put_num(b, "opens", n->opens);
+	put_num(b, "uniqueopens", n->uniqueopens);
+	put_num(b, "linkclicks", n->linkclicks);
+	put_num(b, "uniquelinkclicks", n->uniquelinkclicks);
+	put_num(b, "subscriberclicks", n->uniquelinkclicks);
+	buf_puts(b, "\"forwards\":\"0\",\"uniqueforwards\":\"0\",");
+	put_num(b, "hardbounces", n->hardbounces);
+	put_num(b, "softbounces", n->softbounces);
+	put_num(b, "unsubscribes", n->unsubscribes);
+	put_num(b, "unsubreasons", n->unsubscribes / 3);
+	buf_printf(b,
+		   "\"updates\":\"0\",\"socialshares\":\"0\",\"replies\":\"0\","
+		   "\"uniquereplies\":\"0\",\"status\":\"%s\",\"public\":\"1\","
+		   "\"mail_transfer\":\"0\",\"mail_send\":\"%s\","
+		   "\"mail_cleanup\":\"%s\",\"tracklinks\":\"all\","
+		   "\"trackreads\":\"1\",\"htmlunsubdata\":%s,"
+		   "\"scheduleddate\":%s,\"deletestamp\":null,"
+		   "\"created_timestamp\":",
+		   sent ? "5" : "0", sent ? "1" : "0", sent ? "1" : "0",
+		   c->id % 2 ? "null" : "\"\"",
+		   c->draft_style && !sent ? "\"0000-00-00 00:00:00\""
+					   : "null");
+	ac_put_naive(a, b, c->cdate);
+	buf_puts(b, ",\"updated_timestamp\":");
+	ac_put_naive(a, b, c->updated);
+	buf_puts(b, ",\"series_send_lock_time\":\"0000-00-00 00:00:00\",");
+	put_num(b, "verified_opens", n->opens);
+	put_num(b, "verified_unique_opens", n->uniqueopens);
+	put_num(b, "message_id", c->message_id);
+	put_num(b, "campaign_message_id", c->message_id);
+	buf_printf(b,
+		   "\"links\":{\"links\":\"" LINK_BASE
+		   "/campaigns/%ld/links\",\"campaignMessage\":\"" LINK_BASE
+		   "/campaigns/%ld/campaignMessage\"},\"id\":\"%ld\","
+		   "\"user\":\"1\",\"automation\":null}",
+		   c->id, c->id, c->id);
+}
+
+/* Campaign indexes in the requested order: orders[sdate|ldate|id]. */
+static int64_t camp_key(const struct ac_campaign *c, int which)
+{
+	return which == 0 ? c->id : c->is_draft ? -1 : c->sdate;
+}
+
+static void campaigns_list(struct ac *ac, const struct sim_request *req,
+			   struct sim_response *resp)
+{
+	const struct ac_account *a = ac->acct;
+	const char *keys[] = {"orders[id]", "orders[sdate]", "orders[ldate]"};
+	size_t *idx = xmalloc((a->n_camps + 1) * sizeof(*idx)), i, j;
+	long limit, offset, k;
+	int which = 0, desc = 0;
+
+	if (ac_paging(ac, req, resp, &limit, &offset) < 0)
+		goto done;
+	for (k = 0; k < 3; k++) {
+		const char *v = sim_request_arg(req, keys[k]);
+
+		if (v) {
+			which = k == 0 ? 0 : 1;
+			desc = v[0] == 'd' || v[0] == 'D';
+			break;
+		}
+	}
+	for (i = 0; i < a->n_camps; i++)
+		idx[i] = i;
+	for (i = 1; i < a->n_camps; i++) { /* stable insertion sort */
+		size_t x = idx[i];
+		int64_t kx = camp_key(&a->camps[x], which);
+
+		for (j = i; j > 0; j--) {
+			int64_t kp = camp_key(&a->camps[idx[j - 1]], which);
+
+			if (desc ? kp >= kx : kp <= kx)
+				break;
+			idx[j] = idx[j - 1];
+		}
+		idx[j] = x;
+	}
+	buf_puts(&resp->body, "{\"campaigns\":[");
+	for (i = (size_t)offset; i < a->n_camps && i < (size_t)(offset + limit);
+	     i++) {
+		if (i > (size_t)offset)
+			buf_putc(&resp->body, ',');
+		put_campaign(a, &a->camps[idx[i]], &resp->body);
+	}
+	buf_printf(&resp->body, "],\"meta\":{\"total\":\"%zu\"}}", a->n_camps);
+done:
+	free(idx);
+}
+
+static void campaign_links(const struct ac_account *a,
+			   const struct ac_campaign *c, struct buf *b)
+{
+	int k;
+
+	buf_puts(b, "{\"links\":[");
+	for (k = 0; k < c->n_links + 2; k++) {
+		long id = k < 2 ? c->id * 10 + 7 + k : c->link_id[k - 2];
+		long msg = k == 1 ? 0 : c->message_id;
+
+		buf_printf(b,
+			   "%s{\"campaignid\":\"%ld\",\"messageid\":\"%ld\","
+			   "\"link\":",
+			   k ? "," : "", c->id, msg);
+		jsonw_string(b, k < 2 ? "open" : c->link_url[k - 2]);
+		buf_printf(b,
+			   ",\"name\":\"%s\",\"ref\":\"\",\"tracked\":\"1\","
+			   "\"links\":{\"campaign\":\"" LINK_BASE
+			   "/links/%ld/campaign\"},\"id\":\"%ld\","
+			   "\"campaign\":\"%ld\",\"message\":",
+			   k < 2 ? "Read Tracker" : "Link", id, id, c->id);
+		if (msg)
+			buf_printf(b, "\"%ld\"}", msg);
+		else
+			buf_puts(b, "null}");
+	}
+	buf_puts(b, "]}");
+	(void)a;
+}
+
+static void put_list(const struct ac_account *a, int k, struct buf *b)
+{
+	buf_printf(b, "{\"stringid\":\"%s\",\"userid\":\"1\",\"name\":",
+		   ac_list_stringids[k]);
+	jsonw_string(b, ac_list_names[k]);
+	buf_puts(b, ",\"cdate\":");
+	ac_put_iso(a, b, a->lists_cdate + k * 86400L);
+	buf_printf(b,
+		   ",\"p_use_tracking\":\"1\",\"p_use_analytics_read\":\"0\","
+		   "\"p_use_captcha\":\"1\",\"private\":\"0\","
+		   "\"analytics_domains\":null,\"to_name\":\"Subscriber\","
+		   "\"optinoptout\":\"1\",\"sender_name\":\"\","
+		   "\"sender_url\":\"https://www.example.com\","
+		   "\"deletestamp\":null,\"udate\":null,"
+		   "\"created_timestamp\":");
+	ac_put_naive(a, b, a->lists_cdate + k * 86400L);
+	buf_puts(b, ",\"updated_timestamp\":");
+	ac_put_naive(a, b, a->lists_cdate + k * 86400L);
+	buf_printf(
+	    b,
+	    ",\"created_by\":null,\"updated_by\":null,\"links\":"
+	    "{\"contactGoalLists\":\"" LINK_BASE
+	    "/lists/%d/contactGoalLists\"},\"id\":\"%d\",\"user\":\"1\"}",
+	    k + 1, k + 1);
+}
+
+static void put_tag(const struct ac_account *a, int k, struct buf *b)
+{
+	buf_puts(b, "{\"tagType\":\"contact\",\"tag\":");
+	jsonw_string(b, ac_tag_names[k]);
+	buf_puts(b, ",\"description\":\"\",\"cdate\":");
+	ac_put_iso(a, b, a->lists_cdate + 3600L * k);
+	buf_printf(b,
+		   ",\"links\":{\"contactGoalTags\":\"" LINK_BASE
+		   "/tags/%d/contactGoalTags\"},\"id\":\"%d\"}",
+		   k + 1, k + 1);
+}
+
+static void put_field(const struct ac_account *a, int k, struct buf *b)
+{
+	const struct ac_field *f = &ac_fields[k];
+
+	buf_printf(b, "{\"title\":");
+	jsonw_string(b, f->title);
+	buf_printf(b,
+		   ",\"descript\":null,\"type\":\"%s\",\"isrequired\":\"0\","
+		   "\"perstag\":\"%s\",\"defval\":%s,\"show_in_list\":\"0\","
+		   "\"rows\":\"0\",\"cols\":\"0\",\"visible\":\"1\","
+		   "\"service\":\"\",\"ordernum\":\"%d\",\"cdate\":",
+		   f->type, f->perstag, k == 3 ? "\"Basic\"" : "null", k + 1);
+	ac_put_iso(a, b, a->lists_cdate);
+	buf_puts(b, ",\"udate\":");
+	ac_put_iso(a, b, a->lists_cdate);
+	buf_printf(b,
+		   ",\"options\":[],\"relations\":[],\"links\":{\"options\":"
+		   "\"" LINK_BASE "/fields/%ld/options\"},\"id\":\"%ld\"}",
+		   f->id, f->id);
+}
+
+/* A fixed small collection (lists, tags, fields) with offset paging. */
+static void
+small_collection(struct ac *ac, const struct sim_request *req,
+		 struct sim_response *resp, const char *name, int total,
+		 void (*put)(const struct ac_account *, int, struct buf *))
+{
+	long limit, offset, i;
+
+	if (ac_paging(ac, req, resp, &limit, &offset) < 0)
+		return;
+	buf_printf(&resp->body, "{\"%s\":[", name);
+	for (i = offset; i < total && i < offset + limit; i++) {
+		if (i > offset)
+			buf_putc(&resp->body, ',');
+		put(ac->acct, (int)i, &resp->body);
+	}
+	buf_printf(&resp->body, "],\"meta\":{\"total\":\"%d\"}}", total);
+}
+
+static void by_id(struct ac *ac, struct sim_response *resp, const char *seg,
+		  const char *wrapper, const char *what, int total,
+		  void (*put)(const struct ac_account *, int, struct buf *))
+{
+	long id = ac_parse_id(seg);
+	char msg[96];
+
+	if (id < 1 || id > total) {
+		snprintf(msg, sizeof(msg), "No Result found for %s with id %s",
+			 what, seg);
+		ac_message(resp, 404, msg);
+		return;
+	}
+	buf_printf(&resp->body, "{\"%s\":", wrapper);
+	put(ac->acct, (int)id - 1, &resp->body);
+	buf_putc(&resp->body, '}');
+}
+
+static void route_v3(struct ac *ac, const struct sim_request *req,
+		     struct sim_response *resp, char **segs, int n)
+{
+	const struct ac_account *a = ac->acct;
+	char msg[96];
+	long i;
+
+	if (n == 2 && !strcmp(segs[0], "users") && !strcmp(segs[1], "me")) {
+		buf_puts(&resp->body,
+			 "{\"user\":{\"username\":\"admin\",\"firstName\":"
+			 "\"Sim\",\"lastName\":\"Admin\",\"email\":"
+			 "\"admin@example.com\",\"phone\":\"\",\"signature\":"
+			 "null,\"links\":{},\"id\":\"1\"}}");
+	} else if (n == 1 && !strcmp(segs[0], "campaigns")) {
+		campaigns_list(ac, req, resp);
+	} else if ((n == 2 || n == 3) && !strcmp(segs[0], "campaigns")) {
+		i = ac_find_campaign(a, ac_parse_id(segs[1]));
+		if (i < 0) {
+			snprintf(msg, sizeof(msg),
+				 "No Result found for Campaign with id %s",
+				 segs[1]);
+			ac_message(resp, 404, msg);
+		} else if (n == 2) {
+			buf_puts(&resp->body, "{\"campaign\":");
+			put_campaign(a, &a->camps[i], &resp->body);
+			buf_putc(&resp->body, '}');
+		} else if (!strcmp(segs[2], "links")) {
+			campaign_links(a, &a->camps[i], &resp->body);
+		} else {
+			not_found_errors(resp);
+		}
+	} else if (n == 1 && !strcmp(segs[0], "lists")) {
+		small_collection(ac, req, resp, "lists", AC_N_LISTS, put_list);
+	} else if (n == 2 && !strcmp(segs[0], "lists")) {
+		by_id(ac, resp, segs[1], "list", "List", AC_N_LISTS, put_list);
+	} else if (n == 1 && !strcmp(segs[0], "tags")) {
+		small_collection(ac, req, resp, "tags", AC_N_TAGS, put_tag);
+	} else if (n == 2 && !strcmp(segs[0], "tags")) {
+		by_id(ac, resp, segs[1], "tag", "Tag", AC_N_TAGS, put_tag);
+	} else if (n == 1 && !strcmp(segs[0], "fields")) {
+		small_collection(ac, req, resp, "fields", AC_N_FIELDS,
+				 put_field);
+	} else if (n == 2 && !strcmp(segs[0], "fields")) {
+		by_id(ac, resp, segs[1], "field", "Field", AC_N_FIELDS,
+		      put_field);
+	} else {
+		not_found_errors(resp);
+	}
+}
+
+static int ac_claims(void *state, const char *path)
+{
+	(void)state;
+	return !strcmp(path, V1_PATH) || !strcmp(path, V3_PREFIX) ||
+	       !strncmp(path, V3_PREFIX "/", strlen(V3_PREFIX) + 1);
+}
+
+static void xml_not_allowed(struct sim_response *r)
+{
+	r->status = 200;
+	r->content_type = "text/xml";
+	buf_reset(&r->body);
+	buf_puts(&r->body, "<?xml version='1.0' encoding='utf-8'?>\n"
+			   "<not_allowed><error>You are not authorized to "
+			   "access this file</error></not_allowed>");
+}
+
+static int ac_authenticate(void *state, const struct sim_request *req,
+			   struct sim_response *resp)
+{
+	struct ac *ac = state;
+	const char *h = sim_request_header(req, "Api-Token");
+	int is_v1 = !strcmp(sim_request_path(req), V1_PATH), inactive;
+
+	if (is_v1 && !h)
+		h = sim_request_arg(req, "api_key");
+	if (!h || strcmp(h, ac->opt.key) != 0) {
+		if (is_v1)
+			xml_not_allowed(resp);
+		else
+			ac_message(resp, 401, "Unauthorized");
+		return -1;
+	}
+	pthread_mutex_lock(&ac->lock);
+	inactive = ac->opt.is_inactive;
+	pthread_mutex_unlock(&ac->lock);
+	if (inactive) {
+		ac_message(resp, 402,
+			   "Payment Required: this account is inactive");
+		return -1;
+	}
+	return 0;
+}
+
+static void gateway_503(struct sim_response *r)
+{
+	r->status = 503;
+	r->content_type = "text/html";
+	buf_reset(&r->body);
+	buf_puts(&r->body, "<html><head><title>503 Service Temporarily "
+			   "Unavailable</title></head><body><center><h1>503 "
+			   "Service Temporarily Unavailable</h1></center>"
+			   "</body></html>\n");
+}
+
+static void ac_throttled(void *state, struct sim_response *resp)
+{
+	struct ac *ac = state;
+	int is_503;
+
+	pthread_mutex_lock(&ac->lock);
+	is_503 = ac->opt.is_throttle_503;
+	pthread_mutex_unlock(&ac->lock);
+	if (is_503) {
+		gateway_503(resp);
+		return;
+	}
+	ac_message(resp, 429, "Too Many Requests");
+	sim_response_header(resp, "RateLimit-Remaining", "0");
+}
+
+static void ac_fault_error(void *state, unsigned status,
+			   struct sim_response *resp)
+{
+	(void)state;
+	if (status == 403)
+		ac_message(resp, 403, "Forbidden");
+	else if (status == 503)
+		gateway_503(resp);
+	else
+		ac_message(resp, 500, "Internal Server Error");
+}
+
+/* Splits the path after /api/3 into segments (in place, in tmp). */
+static int split_path(char *tmp, char **segs)
+{
+	int n = 0;
+	char *p = tmp;
+
+	while (*p && n < MAX_SEGS) {
+		while (*p == '/')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		segs[n++] = p;
+		while (*p && *p != '/')
+			p++;
+	}
+	return *p ? MAX_SEGS + 1 : n;
+}
+
+static void ac_handle(void *state, const struct sim_request *req,
+		      struct sim_response *resp)
+{
+	struct ac *ac = state;
+	const char *path = sim_request_path(req);
+	char *segs[MAX_SEGS], *tmp;
+	int n, forbid = 0;
+
+	pthread_mutex_lock(&ac->lock);
+	if (rng_pct(&ac->fault_rng, ac->opt.pct_403))
+		forbid = 1 + (int)(ac->n_403++ % 2);
+	pthread_mutex_unlock(&ac->lock);
+	if (forbid) {
+		/* Every second one without a Content-Type header. */
+		ac_message(resp, 403, "Forbidden");
+		if (forbid == 2)
+			resp->content_type = NULL;
+		return;
+	}
+	if (strcmp(sim_request_method(req), "GET") &&
+	    strcmp(sim_request_method(req), "HEAD")) {
+		ac_message(resp, 405, "Method Not Allowed");
+		return;
+	}
+	if (!strcmp(path, V1_PATH)) {
+		ac_v1_handle(ac, req, resp);
+		return;
+	}
+	tmp = xstrdup(path + strlen(V3_PREFIX));
+	n = split_path(tmp, segs);
+	if (n > MAX_SEGS || n == 0) {
+		not_found_errors(resp);
+	} else if (!strcmp(segs[0], "contacts") ||
+		   !strcmp(segs[0], "contactLists") ||
+		   !strcmp(segs[0], "contactTags") ||
+		   !strcmp(segs[0], "fieldValues")) {
+		/* Takes the lock itself, after any slow-offset delay. */
+		ac_contacts_route(ac, req, resp, segs, n);
+	} else {
+		pthread_mutex_lock(&ac->lock);
+		route_v3(ac, req, resp, segs, n);
+		pthread_mutex_unlock(&ac->lock);
+	}
+	free(tmp);
+}
+
+static int ac_advance(void *state, int64_t seconds, struct buf *out)
+{
+	struct ac *ac = state;
+	struct ac_advance_result r;
+	char iso[26];
+	int rc;
+
+	pthread_mutex_lock(&ac->lock);
+	rc = ac_account_advance(ac->acct, seconds, &r);
+	if (rc == 0) {
+		ac_tz_iso(&(struct ac_tz){"UTC", 0, DST_NONE}, ac->acct->now,
+			  iso);
+		iso[19] = '\0';
+		buf_printf(out,
+			   "{\"now\":\"%sZ\",\"new_events\":%ld,"
+			   "\"updated_contacts\":%ld,\"new_contacts\":%ld,"
+			   "\"deleted_contacts\":%ld}\n",
+			   iso, r.new_events, r.updated_contacts,
+			   r.new_contacts, r.deleted_contacts);
+	}
+	pthread_mutex_unlock(&ac->lock);
+	return rc;
+}
+
+static int ac_truth_cb(void *state, struct buf *out)
+{
+	struct ac *ac = state;
+	int rc;
+
+	pthread_mutex_lock(&ac->lock);
+	rc = ac_truth(ac->acct, out);
+	pthread_mutex_unlock(&ac->lock);
+	return rc;
+}
+
+static int flag_arg(const struct sim_request *req, const char *name, int *out)
+{
+	const char *v = sim_request_arg(req, name);
+
+	if (!v)
+		return 0;
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return -1;
+	*out = v[0] == '1';
+	return 0;
+}
+
+/* GET/POST /_sim/ac?inactive=0|1&throttle_503=0|1&fault_403=PCT&
+ * slow_offsets_ms=N&naive=0|1&limit_422=0|1&v1_desc=0|1&
+ * updated_after=datetime|date|ignored */
+static int ac_control(void *state, const struct sim_request *req,
+		      struct buf *out)
+{
+	static const char *const modes[] = {"datetime", "date", "ignored"};
+	struct ac *ac = state;
+	struct ac_options o;
+	const char *v;
+	char *end;
+	int bad = 0, k;
+
+	pthread_mutex_lock(&ac->lock);
+	o = ac->opt;
+	bad |= flag_arg(req, "inactive", &o.is_inactive);
+	bad |= flag_arg(req, "throttle_503", &o.is_throttle_503);
+	bad |= flag_arg(req, "naive", &o.is_naive);
+	bad |= flag_arg(req, "limit_422", &o.is_limit_422);
+	bad |= flag_arg(req, "v1_desc", &o.is_v1_desc);
+	if ((v = sim_request_arg(req, "fault_403"))) {
+		o.pct_403 = strtod(v, &end);
+		bad |=
+		    *end || end == v || !(o.pct_403 >= 0 && o.pct_403 <= 100);
+	}
+	if ((v = sim_request_arg(req, "slow_offsets_ms"))) {
+		o.slow_offset_ms = ac_parse_id(v);
+		bad |= o.slow_offset_ms < 0 || o.slow_offset_ms > 600000;
+	}
+	if ((v = sim_request_arg(req, "updated_after"))) {
+		for (k = 0; k < 3 && strcmp(v, modes[k]); k++)
+			;
+		bad |= k == 3;
+		o.updated_mode = (enum ac_updated_mode)(k % 3);
+	}
+	if (!bad)
+		ac->opt = o;
+	buf_printf(out,
+		   "{\"inactive\":%d,\"throttle_503\":%d,\"fault_403\":%g,"
+		   "\"slow_offsets_ms\":%ld,\"naive\":%d,\"limit_422\":%d,"
+		   "\"v1_desc\":%d,\"updated_after\":\"%s\","
+		   "\"timezone\":\"%s\"}\n",
+		   ac->opt.is_inactive, ac->opt.is_throttle_503,
+		   ac->opt.pct_403, ac->opt.slow_offset_ms, ac->opt.is_naive,
+		   ac->opt.is_limit_422, ac->opt.is_v1_desc,
+		   modes[ac->opt.updated_mode], ac->tz.name);
+	pthread_mutex_unlock(&ac->lock);
+	return bad ? -1 : 0;
+}
+
+const struct sim_provider ac_provider = {
+    .name = "activecampaign",
+    .param_prefix = "ac",
+    .remaining_header = "RateLimit-Remaining",
+    .retry_after_header = "Retry-After",
+    .limit_header = "RateLimit-Limit",
+    .claims = ac_claims,
+    .authenticate = ac_authenticate,
+    .throttled = ac_throttled,
+    .fault_error = ac_fault_error,
+    .handle = ac_handle,
+    .advance = ac_advance,
+    .truth = ac_truth_cb,
+    .control = ac_control,
+};
+
+struct ac *ac_new(const struct ac_options *opt)
+{
+	struct ac *ac;
+	struct ac_tz tz;
+
+	if (ac_tz_lookup(opt->timezone, &tz) < 0)
+		return NULL;
+	ac = xcalloc(1, sizeof(*ac));
+	ac->opt = *opt;
+	ac->tz = tz;
+	pthread_mutex_init(&ac->lock, NULL);
+	rng_init(&ac->fault_rng, rng_mix(opt->seed, 0x403));
+	ac->acct = ac_account_new(opt, &tz);
+	return ac;
+}
+
+void ac_free(struct ac *ac)
+{
+	if (!ac)
+		return;
+	ac_account_free(ac->acct);
+	pthread_mutex_destroy(&ac->lock);
+	free(ac);
+}

@@ -1,0 +1,232 @@
+/* The ActiveCampaign ground truth served at
+ * /_sim/truth?provider=activecampaign: campaigns with counters, lists,
+ * tags, fields, contacts (deleted ones flagged) and one event per v1
+ * report row, all instants in UTC ("...Z"). See docs/simulator.md. */
+#include "ac_int.h"
+
+#include <string.h>
+
+#include "simtime.h"
+#include "util/jsonw.h"
+#include "util/banned.h"
+
+static void put_utc(struct buf *b, int64_t t)
+{
+	char iso[SIMTIME_ISO_LEN + 1];
+
+	if (t < 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	simtime_iso(iso, t);
+	iso[19] = '\0';
+	buf_printf(b, "\"%sZ\"", iso);
+}
+
+static void truth_campaigns(const struct ac_account *a, struct buf *b)
+{
+	size_t i;
+	int k;
+
+	buf_puts(b, "\"campaigns\":[");
+	for (i = 0; i < a->n_camps; i++) {
+		const struct ac_campaign *c = &a->camps[i];
+		const struct ac_counts *n = &c->cnt;
+
+		buf_printf(b, "%s{\"id\":\"%ld\",\"name\":", i ? "," : "",
+			   c->id);
+		jsonw_string(b, c->name);
+		buf_printf(b,
+			   ",\"status\":\"%s\",\"is_draft\":%s,"
+			   "\"message_id\":\"%ld\",\"list_id\":\"%d\","
+			   "\"created_at\":",
+			   c->is_draft ? "0" : "5",
+			   c->is_draft ? "true" : "false", c->message_id,
+			   c->list + 1);
+		put_utc(b, c->cdate);
+		buf_puts(b, ",\"sent_at\":");
+		put_utc(b, c->is_draft ? -1 : c->sdate);
+		buf_puts(b, ",\"updated_at\":");
+		put_utc(b, c->updated);
+		buf_printf(
+		    b,
+		    ",\"send_amt\":%zu,\"opens\":%ld,\"uniqueopens\":%ld,"
+		    "\"linkclicks\":%ld,\"uniquelinkclicks\":%ld,"
+		    "\"hardbounces\":%ld,\"softbounces\":%ld,"
+		    "\"unsubscribes\":%ld,\"links\":[",
+		    c->n_rcpt, n->opens, n->uniqueopens, n->linkclicks,
+		    n->uniquelinkclicks, n->hardbounces, n->softbounces,
+		    n->unsubscribes);
+		for (k = 0; k < c->n_links; k++) {
+			buf_puts(b, k ? "," : "");
+			jsonw_string(b, c->link_url[k]);
+		}
+		buf_puts(b, "]}");
+	}
+	buf_puts(b, "]");
+}
+
+/* active if any list is active, else bounced, else unsubscribed, else
+ * none (no list membership). */
+static const char *contact_status(const struct ac_contact *c)
+{
+	int k, seen[4] = {0};
+
+	for (k = 0; k < AC_N_LISTS; k++)
+		seen[c->lstat[k]] = 1;
+	return seen[ACL_ACTIVE]	   ? "active"
+	       : seen[ACL_BOUNCED] ? "bounced"
+	       : seen[ACL_UNSUB]   ? "unsubscribed"
+				   : "none";
+}
+
+static void truth_contact(const struct ac_contact *c, struct buf *b)
+{
+	int k, first;
+
+	buf_printf(b, "{\"id\":\"%ld\",\"email\":", c->id);
+	jsonw_string(b, c->email);
+	buf_puts(b, ",\"first_name\":");
+	jsonw_string(b, c->first);
+	buf_puts(b, ",\"last_name\":");
+	jsonw_string(b, c->last);
+	buf_puts(b, ",\"phone\":");
+	jsonw_string(b, c->phone);
+	buf_printf(b, ",\"status\":\"%s\",\"fields\":{", contact_status(c));
+	for (k = 0, first = 1; k < AC_N_FIELDS; k++) {
+		if (!c->vals[k])
+			continue;
+		buf_puts(b, first ? "" : ",");
+		jsonw_string(b, ac_fields[k].title);
+		buf_putc(b, ':');
+		jsonw_string(b, c->vals[k]);
+		first = 0;
+	}
+	buf_puts(b, "},\"fields_by_perstag\":{");
+	for (k = 0, first = 1; k < AC_N_FIELDS; k++) {
+		if (!c->vals[k])
+			continue;
+		buf_puts(b, first ? "" : ",");
+		jsonw_string(b, ac_fields[k].perstag);
+		buf_putc(b, ':');
+		jsonw_string(b, c->vals[k]);
+		first = 0;
+	}
+	buf_puts(b, "},\"tags\":[");
+	for (k = 0, first = 1; k < AC_N_TAGS; k++) {
+		if (!(c->tags & (1u << k)))
+			continue;
+		buf_puts(b, first ? "" : ",");
+		jsonw_string(b, ac_tag_names[k]);
+		first = 0;
+	}
+	buf_puts(b, "],\"lists\":[");
+	for (k = 0, first = 1; k < AC_N_LISTS; k++) {
+		if (c->lstat[k] == ACL_NONE)
+			continue;
+		buf_printf(b, "%s{\"id\":\"%d\",\"status\":\"%d\"}",
+			   first ? "" : ",", k + 1, c->lstat[k]);
+		first = 0;
+	}
+	buf_puts(b, "],\"created_at\":");
+	put_utc(b, c->cdate);
+	buf_puts(b, ",\"updated_at\":");
+	put_utc(b, c->updated);
+	buf_printf(b, ",\"deleted\":%s,\"deleted_at\":",
+		   c->deleted_at >= 0 ? "true" : "false");
+	put_utc(b, c->deleted_at);
+	buf_putc(b, '}');
+}
+
+static void truth_events(const struct ac_account *a, struct buf *b)
+{
+	static const char *const names[AEV_N] = {"open", "click", "bounce",
+						 "unsubscribe"};
+	size_t i, j;
+	int k, first = 1;
+
+	buf_puts(b, "\"events\":[");
+	for (i = 0; i < a->n_camps; i++) {
+		const struct ac_campaign *c = &a->camps[i];
+
+		for (k = 0; k < AEV_N; k++) {
+			for (j = 0; j < c->ev[k].n; j++) {
+				const struct ac_event *e = &c->ev[k].v[j];
+				const struct ac_contact *ct =
+				    &a->contacts[e->contact];
+
+				buf_printf(b,
+					   "%s{\"campaign_id\":\"%ld\","
+					   "\"contact_id\":\"%ld\",\"email\":",
+					   first ? "" : ",", c->id, ct->id);
+				first = 0;
+				jsonw_string(b, ct->email);
+				buf_printf(b,
+					   ",\"type\":\"%s\",\"occurred_at\":",
+					   names[k]);
+				/* A bounce row only has the local date. */
+				put_utc(b,
+					k == AEV_BOUNCE
+					    ? ac_tz_local_midnight(&a->tz, e->t)
+					    : e->t);
+				buf_puts(b, ",\"exact_at\":");
+				put_utc(b, e->t);
+				buf_printf(b, ",\"times\":%u,\"link_url\":",
+					   (unsigned)e->times);
+				jsonw_string(b, k == AEV_CLICK
+						    ? c->link_url[e->link]
+						    : NULL);
+				buf_puts(b, ",\"bounce_type\":");
+				jsonw_string(b, k != AEV_BOUNCE ? NULL
+						: e->hard	? "hard"
+								: "soft");
+				buf_putc(b, '}');
+			}
+		}
+	}
+	buf_putc(b, ']');
+}
+
+int ac_truth(const struct ac_account *a, struct buf *out)
+{
+	size_t i;
+	int k;
+
+	buf_puts(out, "{\"provider\":\"activecampaign\",\"now\":");
+	put_utc(out, a->now);
+	buf_printf(out, ",\"timezone\":\"%s\",", a->tz.name);
+	truth_campaigns(a, out);
+	buf_puts(out, ",\"lists\":[");
+	for (k = 0; k < AC_N_LISTS; k++) {
+		buf_printf(out, "%s{\"id\":\"%d\",\"name\":", k ? "," : "",
+			   k + 1);
+		jsonw_string(out, ac_list_names[k]);
+		buf_printf(out, ",\"stringid\":\"%s\",\"created_at\":",
+			   ac_list_stringids[k]);
+		put_utc(out, a->lists_cdate + k * 86400L);
+		buf_putc(out, '}');
+	}
+	buf_puts(out, "],\"tags\":[");
+	for (k = 0; k < AC_N_TAGS; k++) {
+		buf_printf(out, "%s{\"id\":\"%d\",\"tag\":", k ? "," : "",
+			   k + 1);
+		jsonw_string(out, ac_tag_names[k]);
+		buf_putc(out, '}');
+	}
+	buf_puts(out, "],\"fields\":[");
+	for (k = 0; k < AC_N_FIELDS; k++)
+		buf_printf(out,
+			   "%s{\"id\":\"%ld\",\"title\":\"%s\",\"perstag\":"
+			   "\"%s\",\"type\":\"%s\"}",
+			   k ? "," : "", ac_fields[k].id, ac_fields[k].title,
+			   ac_fields[k].perstag, ac_fields[k].type);
+	buf_puts(out, "],\"contacts\":[");
+	for (i = 0; i < a->n_contacts; i++) {
+		if (i)
+			buf_putc(out, ',');
+		truth_contact(&a->contacts[i], out);
+	}
+	buf_puts(out, "],");
+	truth_events(a, out);
+	return buf_puts(out, "}\n") ? -1 : 0;
+}
