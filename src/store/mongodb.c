@@ -35,10 +35,10 @@ enum coll_id {
 };
 
 static const char *const coll_names[K__COUNT] = {
-    [K_CAMPAIGNS] = "campaigns", [K_LINKS] = "campaign_links",
+    [K_CAMPAIGNS] = "campaigns",       [K_LINKS] = "campaign_links",
     [K_PARTICIPANTS] = "participants", [K_EVENTS] = "email_activities",
-    [K_CONTACTS] = "contacts",	 [K_LISTS] = "lists",
-    [K_STATE] = "sync_state",	 [K_RUNS] = "sync_runs",
+    [K_CONTACTS] = "contacts",	       [K_LISTS] = "lists",
+    [K_STATE] = "sync_state",	       [K_RUNS] = "sync_runs",
 };
 
 /* The earlier tool's indexes (DESIGN §4) first, then the ones espsync's own
@@ -494,8 +494,7 @@ static void up_destroy(struct up *u)
 	bson_destroy(&u->diff);
 }
 
-static void up_add(struct up *u, const char *name, bson_value_t v,
-		   enum mode m)
+static void up_add(struct up *u, const char *name, bson_value_t v, enum mode m)
 {
 	char idx[16];
 	const char *ik;
@@ -603,8 +602,7 @@ static void build_campaign(struct up *u, const struct batch *b, size_t i,
 		snprintf(path, sizeof(path), "statistics.%s.unique",
 			 st[k].name);
 		up_add(u, path, un, M_UPD);
-		snprintf(path, sizeof(path), "statistics.%s.total",
-			 st[k].name);
+		snprintf(path, sizeof(path), "statistics.%s.total", st[k].name);
 		up_add(u, path, to, M_UPD);
 	}
 	bson_append_document_end(&u->ins, &stats);
@@ -644,8 +642,7 @@ static void build_participant(struct up *u, const struct batch *b, size_t i,
 	for (k = 0; k < N_ENGAGEMENT; k++) {
 		int on = (r->flags & engagement[k].bit) != 0;
 
-		BSON_APPEND_BOOL(&eng, strchr(engagement[k].path, '.') + 1,
-				 on);
+		BSON_APPEND_BOOL(&eng, strchr(engagement[k].path, '.') + 1, on);
 		if (on)
 			up_add(u, engagement[k].path, v_bool(1), M_UPD);
 	}
@@ -740,8 +737,8 @@ static int64_t reply_mark(const bson_t *reply, const char *name, char *mark,
 	while (bson_iter_next(&arr)) {
 		count++;
 		if (BSON_ITER_HOLDS_DOCUMENT(&arr) &&
-		    bson_iter_recurse(&arr, &f) && bson_iter_find(&f, "index") &&
-		    BSON_ITER_HOLDS_NUMBER(&f)) {
+		    bson_iter_recurse(&arr, &f) &&
+		    bson_iter_find(&f, "index") && BSON_ITER_HOLDS_NUMBER(&f)) {
 			int64_t k = bson_iter_as_int64(&f);
 
 			if (k >= 0 && (uint64_t)k < n)
@@ -760,8 +757,7 @@ static int run_bulk(mongoc_bulk_operation_t *bulk, bson_t *reply,
 	return ok ? 0 : -1;
 }
 
-static mongoc_bulk_operation_t *new_bulk(struct mongo_store *s,
-					 enum coll_id c)
+static mongoc_bulk_operation_t *new_bulk(struct mongo_store *s, enum coll_id c)
 {
 	bson_t opts = BSON_INITIALIZER;
 	mongoc_bulk_operation_t *bulk;
@@ -898,8 +894,7 @@ static int upsert_all(struct mongo_store *s, enum coll_id c,
 	return 0;
 }
 
-static void append_owner(bson_t *d, const char *provider,
-			 const char *account)
+static void append_owner(bson_t *d, const char *provider, const char *account)
 {
 	bson_value_t p = v_str(provider), a = v_str(account);
 
@@ -977,12 +972,11 @@ static int mg_write_batch(struct store *store, const struct batch *b,
 		0 ||
 	    upsert_all(s, K_PARTICIPANTS, b, b->n_participants,
 		       build_participant, now, &c, err) < 0 ||
-	    upsert_all(s, K_EVENTS, b, b->n_events, build_event, now, &c,
-		       err) < 0 ||
+	    upsert_all(s, K_EVENTS, b, b->n_events, build_event, now, &c, err) <
+		0 ||
 	    upsert_all(s, K_CONTACTS, b, b->n_contacts, build_contact, now, &c,
 		       err) < 0 ||
-	    upsert_all(s, K_LISTS, b, b->n_lists, build_list, now, &c, err) <
-		0)
+	    upsert_all(s, K_LISTS, b, b->n_lists, build_list, now, &c, err) < 0)
 		goto done;
 	if (write_states(s, b, now, err) < 0)
 		goto done;
@@ -1025,8 +1019,7 @@ static int create_indexes(struct mongo_store *s, struct err *err)
 			BSON_APPEND_DOCUMENT_BEGIN(&arr, ik, &idx);
 			BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &keys);
 			for (k = 0; k < 6 && indexes[i].keys[k]; k++) {
-				BSON_APPEND_INT32(&keys, indexes[i].keys[k],
-						  1);
+				BSON_APPEND_INT32(&keys, indexes[i].keys[k], 1);
 				buf_printf(&name, "%s%s_1", k ? "_" : "",
 					   indexes[i].keys[k]);
 			}
@@ -1133,8 +1126,8 @@ static int mg_open(struct store **out, const char *url, struct err *err)
 		dbname = STORE_MONGODB_DEFAULT_DB;
 	s->db = mongoc_client_get_database(s->client, dbname);
 	for (i = 0; i < K__COUNT; i++)
-		s->coll[i] = mongoc_database_get_collection(s->db,
-							    coll_names[i]);
+		s->coll[i] =
+		    mongoc_database_get_collection(s->db, coll_names[i]);
 	BSON_APPEND_INT32(&ping, "ping", 1);
 	if (!mongoc_database_command_simple(s->db, &ping, NULL, NULL, &e)) {
 		mg_err(err, s, "reach", &e);
@@ -1154,8 +1147,7 @@ done:
 
 /* ---- reads ------------------------------------------------------------- */
 
-static void filter_owner(bson_t *f, const char *provider,
-			 const char *account)
+static void filter_owner(bson_t *f, const char *provider, const char *account)
 {
 	if (provider)
 		BSON_APPEND_UTF8(f, "provider", provider);
@@ -1190,17 +1182,16 @@ static mongoc_cursor_t *find_docs(struct mongo_store *s, enum coll_id c,
 	}
 	if (limit > 0)
 		BSON_APPEND_INT64(&opts, "limit", limit);
-	cur = mongoc_collection_find_with_opts(s->coll[c], filter, &opts,
-					       NULL);
+	cur = mongoc_collection_find_with_opts(s->coll[c], filter, &opts, NULL);
 	bson_destroy(&opts);
 	free(keys);
 	return cur;
 }
 
 /* First document of a query, copied into *out; *found = 0 if none. */
-static int find_one(struct mongo_store *s, enum coll_id c,
-		    const bson_t *filter, const char *sort, bson_t *out,
-		    int *found, struct err *err, const char *what)
+static int find_one(struct mongo_store *s, enum coll_id c, const bson_t *filter,
+		    const char *sort, bson_t *out, int *found, struct err *err,
+		    const char *what)
 {
 	mongoc_cursor_t *cur = find_docs(s, c, filter, sort, 1);
 	const bson_t *doc;
@@ -1410,8 +1401,8 @@ static int mg_run_finish(struct store *store, const struct run_row *run,
 	BSON_APPEND_UTF8(&set, "status", status_name(run->status));
 	append_run_counts(&set, run);
 	bson_append_document_end(&update, &set);
-	if (!mongoc_collection_update_one(s->coll[K_RUNS], &sel, &update,
-					  NULL, &reply, &e)) {
+	if (!mongoc_collection_update_one(s->coll[K_RUNS], &sel, &update, NULL,
+					  &reply, &e)) {
 		mg_err(err, s, "record a run in", &e);
 		goto done;
 	}
@@ -1576,18 +1567,18 @@ static int mg_link_participants(struct store *store, const char *provider,
 				fv = *bson_iter_value(&it);
 			filter_owner(&sel, provider, account);
 			BSON_APPEND_UTF8(&sel, "contact_id", id ? id : "");
-			BSON_APPEND_ARRAY_BEGIN(&sel, "$or", &or);
-			BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &c0);
+			BSON_APPEND_ARRAY_BEGIN(&sel, "$or", & or);
+			BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &c0);
 			BSON_APPEND_DOCUMENT_BEGIN(&c0, "status", &ne);
 			BSON_APPEND_VALUE(&ne, "$ne", &stv);
 			bson_append_document_end(&c0, &ne);
-			bson_append_document_end(&or, &c0);
-			BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &c1);
+			bson_append_document_end(& or, &c0);
+			BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &c1);
 			BSON_APPEND_DOCUMENT_BEGIN(&c1, "fields", &ne);
 			BSON_APPEND_VALUE(&ne, "$ne", &fv);
 			bson_append_document_end(&c1, &ne);
-			bson_append_document_end(&or, &c1);
-			bson_append_array_end(&sel, &or);
+			bson_append_document_end(& or, &c1);
+			bson_append_array_end(&sel, & or);
 			BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
 			BSON_APPEND_VALUE(&set, "status", &stv);
 			BSON_APPEND_VALUE(&set, "fields", &fv);
@@ -1640,8 +1631,8 @@ static int count(struct mongo_store *s, enum coll_id c, const bson_t *f,
 		 int64_t *out, struct err *err)
 {
 	bson_error_t e;
-	int64_t n = mongoc_collection_count_documents(s->coll[c], f, NULL,
-						      NULL, NULL, &e);
+	int64_t n = mongoc_collection_count_documents(s->coll[c], f, NULL, NULL,
+						      NULL, &e);
 
 	if (n < 0)
 		return mg_err(err, s, "count documents in", &e);
@@ -1695,8 +1686,7 @@ static int mg_each_campaign(struct store *store, const char *provider,
 	filter_owner(&f, provider, NULL);
 	if (campaign_id)
 		BSON_APPEND_UTF8(&f, "campaign_id", campaign_id);
-	cur = find_docs(s, K_CAMPAIGNS, &f, "provider,account,campaign_id",
-			0);
+	cur = find_docs(s, K_CAMPAIGNS, &f, "provider,account,campaign_id", 0);
 	while (!ret && mongoc_cursor_next(cur, &doc)) {
 		struct arena a = ARENA_INIT;
 		struct rec_campaign c;
@@ -1752,8 +1742,7 @@ static int mg_each_participant(struct store *store, const char *provider,
 }
 
 /* Appends tag to out unless seen ("\n"-separated) already has it. */
-static int add_tag(struct buf *out, struct buf *seen, const char *tag,
-		   int *n)
+static int add_tag(struct buf *out, struct buf *seen, const char *tag, int *n)
 {
 	size_t len;
 	const char *p;
@@ -1789,7 +1778,8 @@ static int mg_campaign_fields(struct store *store, const char *provider,
 		     "read campaigns from") < 0)
 		goto done;
 	if (found && find(&camp, "to_lists", &lists) &&
-	    BSON_ITER_HOLDS_ARRAY(&lists) && bson_iter_recurse(&lists, &lists)) {
+	    BSON_ITER_HOLDS_ARRAY(&lists) &&
+	    bson_iter_recurse(&lists, &lists)) {
 		while (bson_iter_next(&lists)) {
 			bson_t lf = BSON_INITIALIZER, list;
 			bson_iter_t fl;
@@ -1816,7 +1806,8 @@ static int mg_campaign_fields(struct store *store, const char *provider,
 
 					if (BSON_ITER_HOLDS_UTF8(&fl))
 						tag = bson_iter_utf8(&fl, NULL);
-					else if (BSON_ITER_HOLDS_DOCUMENT(&fl) &&
+					else if (BSON_ITER_HOLDS_DOCUMENT(
+						     &fl) &&
 						 bson_iter_recurse(&fl, &t) &&
 						 bson_iter_find(&t, "tag") &&
 						 BSON_ITER_HOLDS_UTF8(&t))

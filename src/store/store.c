@@ -38,7 +38,8 @@ int store_open(struct store **out, const char *url, struct err *err)
 		goto done;
 	}
 	safe = store_redact_url(url);
-	if (has_prefix(url, "mongodb://") || has_prefix(url, "mongodb+srv://")) {
+	if (has_prefix(url, "mongodb://") ||
+	    has_prefix(url, "mongodb+srv://")) {
 		ret = mongodb_store_ops.open(out, url, err);
 		goto done;
 	}
