@@ -126,18 +126,25 @@ static void scrub(struct buf *out, const char *msg, const char *a,
 	}
 }
 
+/* A driver message as our errors read: secrets scrubbed, lowercase
+ * start (unless an acronym), no final period. */
+static void tidy(struct buf *m, const char *msg, const char *a, const char *b)
+{
+	scrub(m, msg && *msg ? msg : "unknown error", a, b);
+	if (m->len && isupper((unsigned char)m->data[0]) &&
+	    !(m->len > 1 && isupper((unsigned char)m->data[1])))
+		m->data[0] = (char)tolower((unsigned char)m->data[0]);
+	while (m->len &&
+	       (m->data[m->len - 1] == '.' || m->data[m->len - 1] == ' '))
+		m->data[--m->len] = '\0';
+}
+
 static int mg_err(struct err *err, const struct mongo_store *s,
 		  const char *what, const bson_error_t *e)
 {
 	struct buf m = BUF_INIT;
-	const char *msg = e && e->message[0] ? e->message : "unknown error";
 
-	scrub(&m, msg, s->secret, s->secret_dec);
-	if (m.len && isupper((unsigned char)m.data[0]) &&
-	    !(m.len > 1 && isupper((unsigned char)m.data[1])))
-		m.data[0] = (char)tolower((unsigned char)m.data[0]);
-	while (m.len && (m.data[m.len - 1] == '.' || m.data[m.len - 1] == ' '))
-		m.data[--m.len] = '\0';
+	tidy(&m, e ? e->message : NULL, s->secret, s->secret_dec);
 	err_set(err, ERR_STORE, e ? (int)e->code : 0,
 		"cannot %s mongodb store '%s': %s", what, s->safe, buf_str(&m));
 	buf_release(&m);
@@ -1103,7 +1110,7 @@ static int mg_open(struct store **out, const char *url, struct err *err)
 	if (!uri) {
 		struct buf m = BUF_INIT;
 
-		scrub(&m, e.message, s->secret, NULL);
+		tidy(&m, e.message, s->secret, NULL);
 		err_set(err, ERR_CONFIG, 0, "invalid mongodb store '%s': %s",
 			s->safe, buf_str(&m));
 		buf_release(&m);

@@ -281,8 +281,10 @@ static void test_store_open_dispatch(void **state)
 	     "'postgresql://u:***@db.example/espsync' needs the postgresql "
 	     "backend"},
 	    {"postgres://db.example/x", ERR_CONFIG, "postgresql backend"},
-	    {"mongodb://u:s3cret@h:27017/db", ERR_CONFIG, "mongodb backend"},
-	    {"mongodb+srv://u:s3cret@cluster.example", ERR_CONFIG, "***"},
+	    /* Nothing listens on port 1: the MongoDB backend fails fast. */
+	    {"mongodb://u:s3cret@127.0.0.1:1/db", ERR_STORE,
+	     "mongodb store 'mongodb://u:***@127.0.0.1:1/db'"},
+	    {"mongodb+srv://u:s3cret@h:1", ERR_CONFIG, "***"},
 	    {"mysql://h/db", ERR_CONFIG, "unknown store 'mysql://h/db'"},
 	    {"data/espsync.sqlite", ERR_CONFIG, "unknown store"},
 	    {"", ERR_CONFIG, "no store"},
