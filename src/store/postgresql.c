@@ -998,8 +998,15 @@ static int pg_write_batch(struct store *store, const struct batch *b,
 	time_format_iso(clock_wall_s(), now);
 	if (b->n_events)
 		new_days = xmalloc(b->n_events * sizeof(*new_days));
-	if (exec(s, "BEGIN", "begin a transaction in", err) < 0 ||
-	    exec(s, WRITE_LOCK, "begin a transaction in", err) < 0)
+	/* A batch commits without waiting for its WAL flush: a server crash
+	 * may lose the last moments of batches, each with its own
+	 * checkpoints (WAL is replayed in order, so never a batch without
+	 * its checkpoint or the reverse), and the next sync fetches them
+	 * again. run_finish commits synchronously, which flushes every batch
+	 * before a run is recorded finished. */
+	if (exec(s,
+		 "BEGIN; SET LOCAL synchronous_commit = off; " WRITE_LOCK,
+		 "begin a transaction in", err) < 0)
 		goto done;
 	LOAD(PT_CAMPAIGNS, campaigns, n_campaigns, row_campaign);
 	LOAD(PT_LINKS, links, n_links, row_link);

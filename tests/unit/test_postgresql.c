@@ -1,0 +1,122 @@
+/* PostgreSQL store helpers that need no server: espsync's own URL
+ * parameters are taken out before libpq sees the URL, partition names, COPY
+ * text escaping, and the dispatch of postgres URLs to this backend. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/postgresql.h"
+#include "store/store.h"
+
+static void test_split_url_table(void **state)
+{
+	static const struct {
+		const char *url, *conninfo;
+		int days, rc;
+	} cases[] = {
+	    {"postgresql://u@h/db", "postgresql://u@h/db", 730, 0},
+	    {"postgresql://u@h/db?retention_days=30", "postgresql://u@h/db",
+	     30, 0},
+	    {"postgres://h/db?sslmode=disable&retention_days=0",
+	     "postgres://h/db?sslmode=disable", 0, 0},
+	    {"postgresql://h/db?retention_days=7&application_name=x",
+	     "postgresql://h/db?application_name=x", 7, 0},
+	    {"postgresql://h/db?a=1&retention_days=9&b=2",
+	     "postgresql://h/db?a=1&b=2", 9, 0},
+	    {"postgresql://h/db?retention_days=", NULL, 0, -1},
+	    {"postgresql://h/db?retention_days=-1", NULL, 0, -1},
+	    {"postgresql://h/db?retention_days=12x", NULL, 0, -1},
+	    {"postgresql://", "postgresql://", 730, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct err err = ERR_INIT;
+		char *ci = NULL;
+		int days = -5;
+		int rc = pg_split_url(cases[i].url, &ci, &days, &err);
+
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0) {
+			assert_string_equal(ci, cases[i].conninfo);
+			assert_int_equal(days, cases[i].days);
+		} else {
+			assert_int_equal(err.kind, ERR_CONFIG);
+			assert_null(ci);
+		}
+		free(ci);
+	}
+}
+
+static void test_partition_name(void **state)
+{
+	char name[32];
+
+	(void)state;
+	pg_partition_name(0, name);
+	assert_string_equal(name, "email_activities_p19700101");
+	pg_partition_name(1767225600 + 86399, name); /* 2026-01-01 23:59:59 */
+	assert_string_equal(name, "email_activities_p20260101");
+	pg_partition_name(1767225600 + 86400, name);
+	assert_string_equal(name, "email_activities_p20260102");
+}
+
+static void test_copy_field_table(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"a\tb\nc\rd", "a\\tb\\nc\\rd"},
+	    {"back\\slash \\N", "back\\\\slash \\\\N"},
+	    {"'); DROP TABLE campaigns; --", "'); DROP TABLE campaigns; --"},
+	    {"", ""},
+	    {NULL, "\\N"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = BUF_INIT;
+
+		assert_int_equal(pg_copy_field(&b, cases[i].in), 0);
+		assert_string_equal(buf_str(&b), cases[i].out);
+		buf_release(&b);
+	}
+}
+
+/* A dead server is ERR_STORE with the password redacted. */
+static void test_open_unreachable(void **state)
+{
+	struct store *s = NULL;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(store_open(&s, "postgresql://u:hunter2@127.0.0.1:1/d"
+					"?connect_timeout=2",
+				    &err),
+			 -1);
+	assert_null(s);
+	assert_int_equal(err.kind, ERR_STORE);
+	assert_non_null(strstr(err.msg, "u:***@127.0.0.1"));
+	assert_null(strstr(err.msg, "hunter2"));
+	assert_null(strchr(err.msg, '\n'));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_split_url_table),
+	    cmocka_unit_test(test_partition_name),
+	    cmocka_unit_test(test_copy_field_table),
+	    cmocka_unit_test(test_open_unreachable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
