@@ -381,7 +381,7 @@ struct ac_account *ac_account_new(const struct ac_options *opt,
 		c->id = id;
 		c->message_id = 100 + id;
 		c->list = i % 4 == 3 ? 1 : 0;
-		c->is_draft = i % 6 == 5;
+		c->is_draft = i % 6 == 2;
 		c->draft_style = (i / 6) % 2;
 		c->name = fmt("%s #%d", PICK(&a->rng, subjects), i + 1);
 		c->sdate = start + span * (2 * i + 1) / (2 * n) +
@@ -610,7 +610,7 @@ int ac_account_advance(struct ac_account *a, int64_t seconds,
 		struct ac_campaign *c = &a->camps[i];
 		long added;
 
-		if (c->is_draft || c->sdate < old - 14 * DAY)
+		if (c->is_draft || c->sdate < old - 30 * DAY)
 			continue;
 		added = advance_campaign(a, c, old, frac);
 		out->new_events += added;
