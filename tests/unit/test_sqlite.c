@@ -277,10 +277,11 @@ static void test_store_open_dispatch(void **state)
 		enum err_kind kind;
 		const char *msg_has;
 	} cases[] = {
-	    {"postgresql://u:s3cret@db.example/espsync", ERR_CONFIG,
-	     "'postgresql://u:***@db.example/espsync' needs the postgresql "
-	     "backend"},
-	    {"postgres://db.example/x", ERR_CONFIG, "postgresql backend"},
+	    /* Nothing listens on port 1: the PostgreSQL backend fails fast. */
+	    {"postgresql://u:s3cret@127.0.0.1:1/espsync", ERR_STORE,
+	     "store 'postgresql://u:***@127.0.0.1:1/espsync'"},
+	    {"postgres://127.0.0.1:1/x?retention_days=x", ERR_CONFIG,
+	     "retention_days"},
 	    /* Nothing listens on port 1: the MongoDB backend fails fast. */
 	    {"mongodb://u:s3cret@127.0.0.1:1/db", ERR_STORE,
 	     "mongodb store 'mongodb://u:***@127.0.0.1:1/db'"},
