@@ -139,78 +139,57 @@ static const struct {
 	const char *table;
 	const struct pcol *cols;
 } ptables[PT__COUNT] = {
-    [PT_CAMPAIGNS] = {"campaigns",
-		      PCOLS({"provider", "text", P_KEY},
-			    {"account", "text", P_KEY},
-			    {"campaign_id", "text", P_KEY},
-			    {"name", "text", P_KEEP},
-			    {"subject", "text", P_KEEP},
-			    {"from_name", "text", P_KEEP},
-			    {"from_email", "text", P_KEEP},
-			    {"status", "text", P_KEEP},
-			    {"created_at", TS, P_KEEP},
-			    {"sent_at", TS, P_KEEP},
-			    {"to_lists", "json", P_KEEP},
-			    {"has_stats", "integer", P_GATE},
-			    {"sent", "bigint", P_STAT},
-			    {"opened_unique", "bigint", P_STAT},
-			    {"opened_total", "bigint", P_STAT},
-			    {"clicked_unique", "bigint", P_STAT},
-			    {"clicked_total", "bigint", P_STAT},
-			    {"bounced_hard", "bigint", P_STAT},
-			    {"bounced_soft", "bigint", P_STAT},
-			    {"complained", "bigint", P_STAT},
-			    {"unsubscribed", "bigint", P_STAT},
-			    {"synced_at", TS, P_NOW})},
+    [PT_CAMPAIGNS] =
+	{"campaigns",
+	 PCOLS({"provider", "text", P_KEY}, {"account", "text", P_KEY},
+	       {"campaign_id", "text", P_KEY}, {"name", "text", P_KEEP},
+	       {"subject", "text", P_KEEP}, {"from_name", "text", P_KEEP},
+	       {"from_email", "text", P_KEEP}, {"status", "text", P_KEEP},
+	       {"created_at", TS, P_KEEP}, {"sent_at", TS, P_KEEP},
+	       {"to_lists", "json", P_KEEP}, {"has_stats", "integer", P_GATE},
+	       {"sent", "bigint", P_STAT}, {"opened_unique", "bigint", P_STAT},
+	       {"opened_total", "bigint", P_STAT},
+	       {"clicked_unique", "bigint", P_STAT},
+	       {"clicked_total", "bigint", P_STAT},
+	       {"bounced_hard", "bigint", P_STAT},
+	       {"bounced_soft", "bigint", P_STAT},
+	       {"complained", "bigint", P_STAT},
+	       {"unsubscribed", "bigint", P_STAT}, {"synced_at", TS, P_NOW})},
     [PT_LINKS] = {"campaign_links",
 		  PCOLS({"provider", "text", P_KEY}, {"account", "text", P_KEY},
 			{"campaign_id", "text", P_KEY}, {"url", "text", P_KEY},
 			{"clicked_total", "bigint", P_SET},
 			{"clicked_unique", "bigint", P_SET},
 			{"synced_at", TS, P_NOW})},
-    [PT_PARTICIPANTS] = {"participants",
-			 PCOLS({"provider", "text", P_KEY},
-			       {"account", "text", P_KEY},
-			       {"campaign_id", "text", P_KEY},
-			       {"contact_id", "text", P_KEY},
-			       {"email_address", "text", P_KEEP},
-			       {"sent", "smallint", P_OR},
-			       {"opened", "smallint", P_OR},
-			       {"clicked", "smallint", P_OR},
-			       {"bounced", "smallint", P_OR},
-			       {"complained", "smallint", P_OR},
-			       {"unsubscribed", "smallint", P_OR},
-			       {"synced_at", TS, P_NOW})},
-    [PT_EVENTS] = {"email_activities",
-		   PCOLS({"event_id", "text", P_KEY},
-			 {"activity_date", "date", P_KEY},
-			 {"provider", "text", P_INS}, {"account", "text", P_INS},
-			 {"campaign_id", "text", P_INS},
-			 {"campaign_name", "text", P_KEEP},
-			 {"contact_id", "text", P_INS},
-			 {"contact_email", "text", P_INS},
-			 {"event_type", "text", P_INS},
-			 {"activity_timestamp", TS, P_INS},
-			 {"times", "bigint", P_SET},
-			 {"link_url", "text", P_KEEP},
-			 {"bounce_type", "text", P_KEEP},
-			 {"created_at", TS, P_BORN},
-			 {"updated_at", TS, P_NOW})},
-    [PT_CONTACTS] = {"contacts",
-		     PCOLS({"provider", "text", P_KEY},
-			   {"account", "text", P_KEY},
-			   {"contact_id", "text", P_KEY},
-			   {"email", "text", P_KEEP},
-			   {"first_name", "text", P_KEEP},
-			   {"last_name", "text", P_KEEP},
-			   {"phone", "text", P_KEEP},
-			   {"status", "text", P_KEEP},
-			   {"fields", "json", P_KEEP}, {"tags", "json", P_KEEP},
-			   {"lists", "json", P_KEEP},
-			   {"created_at", TS, P_KEEP},
-			   {"updated_at", TS, P_KEEP},
-			   {"deleted_at", TS, P_KEEP},
-			   {"synced_at", TS, P_NOW})},
+    [PT_PARTICIPANTS] =
+	{"participants",
+	 PCOLS({"provider", "text", P_KEY}, {"account", "text", P_KEY},
+	       {"campaign_id", "text", P_KEY},
+	       {"contact_id", "text", P_KEY}, {"email_address", "text", P_KEEP},
+	       {"sent", "smallint", P_OR}, {"opened", "smallint", P_OR},
+	       {"clicked", "smallint", P_OR}, {"bounced", "smallint", P_OR},
+	       {"complained", "smallint", P_OR},
+	       {"unsubscribed", "smallint", P_OR}, {"synced_at", TS, P_NOW})},
+    [PT_EVENTS] =
+	{"email_activities",
+	 PCOLS({"event_id", "text", P_KEY}, {"activity_date", "date", P_KEY},
+	       {"provider", "text", P_INS}, {"account", "text", P_INS},
+	       {"campaign_id", "text", P_INS},
+	       {"campaign_name", "text", P_KEEP}, {"contact_id", "text", P_INS},
+	       {"contact_email", "text", P_INS}, {"event_type", "text", P_INS},
+	       {"activity_timestamp", TS, P_INS}, {"times", "bigint", P_SET},
+	       {"link_url", "text", P_KEEP}, {"bounce_type", "text", P_KEEP},
+	       {"created_at", TS, P_BORN}, {"updated_at", TS, P_NOW})},
+    [PT_CONTACTS] =
+	{"contacts",
+	 PCOLS({"provider", "text", P_KEY}, {"account", "text", P_KEY},
+	       {"contact_id", "text", P_KEY}, {"email", "text", P_KEEP},
+	       {"first_name", "text", P_KEEP}, {"last_name", "text", P_KEEP},
+	       {"phone", "text", P_KEEP}, {"status", "text", P_KEEP},
+	       {"fields", "json", P_KEEP}, {"tags", "json", P_KEEP},
+	       {"lists", "json", P_KEEP}, {"created_at", TS, P_KEEP},
+	       {"updated_at", TS, P_KEEP}, {"deleted_at", TS, P_KEEP},
+	       {"synced_at", TS, P_NOW})},
     [PT_LISTS] = {"lists",
 		  PCOLS({"provider", "text", P_KEY}, {"account", "text", P_KEY},
 			{"list_id", "text", P_KEY}, {"name", "text", P_KEEP},
@@ -385,7 +364,8 @@ static PGresult *query(struct pg_store *s, const char *sql, int n,
 		       const char *const *params, const char *what,
 		       struct err *err)
 {
-	PGresult *res = PQexecParams(s->db, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res =
+	    PQexecParams(s->db, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -526,13 +506,15 @@ static char *build_merge(enum ptable t, int gate)
 			/* fall through */
 		case P_SET:
 			buf_printf(&set, "%s%s = excluded.%s", ss, n, n);
-			buf_printf(&diff, "%st.%s%s IS DISTINCT FROM excluded.%s%s",
+			buf_printf(&diff,
+				   "%st.%s%s IS DISTINCT FROM excluded.%s%s",
 				   ds, n, cast, n, cast);
 			break;
 		case P_OR:
-			buf_printf(&set, "%s%s = t.%s | excluded.%s", ss, n, n, n);
-			buf_printf(&diff, "%st.%s <> (t.%s | excluded.%s)", ds, n,
-				   n, n);
+			buf_printf(&set, "%s%s = t.%s | excluded.%s", ss, n, n,
+				   n);
+			buf_printf(&diff, "%st.%s <> (t.%s | excluded.%s)", ds,
+				   n, n, n);
 			break;
 		default:
 			break;
@@ -918,8 +900,8 @@ done:
 static int merge(struct pg_store *s, int ms, struct store_counts *c,
 		 struct err *err)
 {
-	PGresult *r = query(s, s->merge_sql[ms], 0, NULL, "write a batch to",
-			    err);
+	PGresult *r =
+	    query(s, s->merge_sql[ms], 0, NULL, "write a batch to", err);
 
 	if (!r)
 		return -1;
@@ -942,8 +924,8 @@ static int merge(struct pg_store *s, int ms, struct store_counts *c,
 		}                                                              \
 		if (copy_in(s, t, &data, err) < 0 || merge(s, t, &c, err) < 0) \
 			goto done;                                             \
-		if (t == PT_CAMPAIGNS && merge(s, MS_CAMPAIGNS_STATS, &c, err) \
-		    < 0)                                                       \
+		if (t == PT_CAMPAIGNS &&                                       \
+		    merge(s, MS_CAMPAIGNS_STATS, &c, err) < 0)                 \
 			goto done;                                             \
 	} while (0)
 
@@ -1004,8 +986,7 @@ static int pg_write_batch(struct store *store, const struct batch *b,
 	 * its checkpoint or the reverse), and the next sync fetches them
 	 * again. run_finish commits synchronously, which flushes every batch
 	 * before a run is recorded finished. */
-	if (exec(s,
-		 "BEGIN; SET LOCAL synchronous_commit = off; " WRITE_LOCK,
+	if (exec(s, "BEGIN; SET LOCAL synchronous_commit = off; " WRITE_LOCK,
 		 "begin a transaction in", err) < 0)
 		goto done;
 	LOAD(PT_CAMPAIGNS, campaigns, n_campaigns, row_campaign);
@@ -1140,8 +1121,10 @@ static int pg_open(struct store **out, const char *url, struct err *err)
 		goto done;
 	s->db = PQconnectdb(conninfo);
 	if (!s->db) {
-		err_set(err, ERR_STORE, 0, "cannot open store '%s': out of "
-			"memory", s->safe_url);
+		err_set(err, ERR_STORE, 0,
+			"cannot open store '%s': out of "
+			"memory",
+			s->safe_url);
 		goto done;
 	}
 	if (PQstatus(s->db) != CONNECTION_OK) {
@@ -1165,9 +1148,8 @@ static int pg_open(struct store **out, const char *url, struct err *err)
 	    load_known_days(s, err) < 0)
 		goto done;
 	for (i = 0; i < PT__COUNT; i++)
-		s->merge_sql[i] =
-		    build_merge((enum ptable)i, has_stat((enum ptable)i) ? 0
-									 : -1);
+		s->merge_sql[i] = build_merge(
+		    (enum ptable)i, has_stat((enum ptable)i) ? 0 : -1);
 	s->merge_sql[MS_CAMPAIGNS_STATS] = build_merge(PT_CAMPAIGNS, 1);
 	*out = &s->base;
 	s = NULL;
@@ -1245,9 +1227,10 @@ static int pg_state_each(struct store *store, const char *provider,
 	int i, ret = -1;
 
 	r = query(s,
-		  "SELECT provider, account, stream, value, " EPOCH("updated_at")
-		  " FROM sync_state WHERE $1::text IS NULL OR provider = $1"
-		  " ORDER BY provider, account, stream",
+		  "SELECT provider, account, stream, value, " EPOCH(
+		      "updated_at") " FROM sync_state WHERE $1::text IS NULL "
+				    "OR provider = $1"
+				    " ORDER BY provider, account, stream",
 		  1, p, "read sync state from", err);
 	if (!r)
 		goto done;
@@ -1282,8 +1265,9 @@ static int pg_run_begin(struct store *store, struct run_row *run,
 {
 	struct pg_store *s = (struct pg_store *)store;
 	char started[21], req[24], ret_[24], thr[24];
-	const char *p[8] = {run->provider, run->account, started, req,
-			    ret_, thr, run->records_json, run->error};
+	const char *p[8] = {
+	    run->provider, run->account, started,	    req,
+	    ret_,	   thr,		 run->records_json, run->error};
 	PGresult *r;
 
 	run->started_at = time_or_now(run->started_at);
@@ -1371,14 +1355,15 @@ static int run_newest(struct store *store, const char *provider,
 
 	*found = 0;
 	memset(out, 0, sizeof(*out));
-	r = query(s,
-		  "SELECT run_id, provider, account, " EPOCH("started_at") ", "
-		  EPOCH("finished_at") ", status, requests, retries,"
-		  " throttled, records, error FROM sync_runs"
-		  " WHERE ($1::text IS NULL OR provider = $1)"
-		  " AND ($2::text IS NULL OR status = $2)"
-		  " ORDER BY run_id DESC LIMIT 1",
-		  2, p, "read runs from", err);
+	r = query(
+	    s,
+	    "SELECT run_id, provider, account, " EPOCH("started_at") ", " EPOCH(
+		"finished_at") ", status, requests, retries,"
+			       " throttled, records, error FROM sync_runs"
+			       " WHERE ($1::text IS NULL OR provider = $1)"
+			       " AND ($2::text IS NULL OR status = $2)"
+			       " ORDER BY run_id DESC LIMIT 1",
+	    2, p, "read runs from", err);
 	if (!r)
 		return -1;
 	if (PQntuples(r) > 0) {
@@ -1421,10 +1406,10 @@ static int pg_run_last_status(struct store *store, const char *provider,
 
 #define CAMPAIGN_COLS                                                          \
 	"provider, account, campaign_id, name, subject, from_name,"            \
-	" from_email, status, " EPOCH("created_at") ", " EPOCH(               \
-	    "sent_at") ", to_lists, sent, opened_unique, opened_total,"       \
+	" from_email, status, " EPOCH("created_at") ", " EPOCH(                \
+	    "sent_at") ", to_lists, sent, opened_unique, opened_total,"        \
 		       " clicked_unique, clicked_total, bounced_hard,"         \
-		       " bounced_soft, complained, unsubscribed, " EPOCH(     \
+		       " bounced_soft, complained, unsubscribed, " EPOCH(      \
 			   "synced_at")
 
 static void read_campaign(const PGresult *r, int i, struct rec_campaign *c,
@@ -1533,10 +1518,11 @@ static int pg_stats(struct store *store, const char *provider,
 	out->contacts = val_int(r, 0, 3);
 	out->lists = val_int(r, 0, 4);
 	PQclear(r);
-	r = query(s,
-		  "SELECT event_type, count(*) FROM email_activities"
-		  WHERE_PROVIDER " GROUP BY event_type",
-		  1, p, "count rows in", err);
+	r = query(
+	    s,
+	    "SELECT event_type, count(*) FROM email_activities" WHERE_PROVIDER
+	    " GROUP BY event_type",
+	    1, p, "count rows in", err);
 	if (!r)
 		return -1;
 	for (i = 0; i < PQntuples(r); i++)

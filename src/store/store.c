@@ -53,7 +53,8 @@ int store_open(struct store **out, const char *url, struct err *err)
 			safe, "mongodb");
 		goto done;
 	}
-	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+	if (has_prefix(url, "postgresql://") ||
+	    has_prefix(url, "postgres://")) {
 		ret = postgresql_store_ops.open(out, url, err);
 		goto done;
 	}

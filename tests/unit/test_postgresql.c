@@ -20,8 +20,8 @@ static void test_split_url_table(void **state)
 		int days, rc;
 	} cases[] = {
 	    {"postgresql://u@h/db", "postgresql://u@h/db", 730, 0},
-	    {"postgresql://u@h/db?retention_days=30", "postgresql://u@h/db",
-	     30, 0},
+	    {"postgresql://u@h/db?retention_days=30", "postgresql://u@h/db", 30,
+	     0},
 	    {"postgres://h/db?sslmode=disable&retention_days=0",
 	     "postgres://h/db?sslmode=disable", 0, 0},
 	    {"postgresql://h/db?retention_days=7&application_name=x",
@@ -98,8 +98,9 @@ static void test_open_unreachable(void **state)
 	struct err err = ERR_INIT;
 
 	(void)state;
-	assert_int_equal(store_open(&s, "postgresql://u:hunter2@127.0.0.1:1/d"
-					"?connect_timeout=2",
+	assert_int_equal(store_open(&s,
+				    "postgresql://u:hunter2@127.0.0.1:1/d"
+				    "?connect_timeout=2",
 				    &err),
 			 -1);
 	assert_null(s);
