@@ -98,7 +98,8 @@ struct rec_contact {
 struct rec_list {
 	const char *list_id;
 	const char *name;
-	const char *fields_json; /* JSON array of {tag,label,type} in list order */
+	const char
+	    *fields_json; /* JSON array of {tag,label,type} in list order */
 	const char *tags_json;
 	int64_t subscribed, unsubscribed, pending; /* -1 when unknown */
 	int64_t created_at, updated_at;

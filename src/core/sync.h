@@ -52,9 +52,9 @@ struct sync_request {
 	double rate_per_sec, burst;
 	int max_inflight;
 	enum sync_mode mode;
-	int64_t hours;		 /* SYNC_INCREMENTAL threshold */
-	const char *campaign_id; /* NULL: all campaigns */
-	unsigned streams;	 /* enum sync_stream bits */
+	int64_t hours;		  /* SYNC_INCREMENTAL threshold */
+	const char *campaign_id;  /* NULL: all campaigns */
+	unsigned streams;	  /* enum sync_stream bits */
 	int64_t deadline_mono_ms; /* 0: none */
 	int64_t lookback_s;	  /* overlap for time windows */
 	enum progress_mode progress;

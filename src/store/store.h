@@ -32,7 +32,8 @@ enum run_status { RUN_RUNNING = 0, RUN_COMPLETE, RUN_PARTIAL, RUN_FAILED };
 struct run_row {
 	int64_t run_id; /* assigned by run_begin */
 	const char *provider, *account;
-	int64_t started_at, finished_at; /* epoch s; finished TIME_NULL while running */
+	int64_t started_at,
+	    finished_at; /* epoch s; finished TIME_NULL while running */
 	enum run_status status;
 	int64_t requests, retries, throttled;
 	const char *records_json; /* {"campaigns":N,...} */
@@ -136,7 +137,8 @@ struct store {
  * schemes are ERR_CONFIG; a backend not built in is ERR_CONFIG too. */
 int store_open(struct store **out, const char *url, struct err *err);
 void store_close(struct store *s);
-/* The URL with any password replaced by "***", for messages. Owned by caller. */
+/* The URL with any password replaced by "***", for messages. Owned by caller.
+ */
 char *store_redact_url(const char *url);
 
 #endif

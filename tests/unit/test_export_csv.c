@@ -112,7 +112,9 @@ static void test_snake_case(void **state)
 	}
 	export_snake_case(out, 5, "FirstName");
 	assert_string_equal(out, "firs");
-	export_snake_case(out, 6, "abc\xc3\xa9" "de");
+	export_snake_case(out, 6,
+			  "abc\xc3\xa9"
+			  "de");
 	assert_string_equal(out, "abc_d");
 }
 
