@@ -456,6 +456,43 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+/* Removes the files an earlier export wrote for the same campaign under
+ * another name (the campaign was renamed upstream), so the directory holds
+ * one file per campaign. Only ids made of letters, digits and dashes are
+ * handled: with an underscore in the id, "campaign_<id>_" could also be the
+ * start of another campaign's file. A file that cannot be removed is left;
+ * the export itself has succeeded. */
+static void remove_renamed(const char *dir, const char *campaign_id,
+			   const char *keep)
+{
+	struct buf prefix = BUF_INIT;
+	const char *p;
+	struct dirent *e;
+	DIR *d;
+
+	if (!campaign_id || !*campaign_id)
+		return;
+	for (p = campaign_id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	buf_printf(&prefix, "campaign_%s_", campaign_id);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len > prefix.len + 4 &&
+		    !strncmp(e->d_name, prefix.data, prefix.len) &&
+		    !strcmp(e->d_name + len - 4, ".csv") &&
+		    strcmp(e->d_name, keep) != 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	buf_release(&prefix);
+}
+
 /* Writes one campaign's file: temp file in the same directory, fsync,
  * rename over the final name, fsync the directory. */
 static int write_campaign(struct export_ctx *x, const char *provider,
@@ -505,6 +542,7 @@ static int write_campaign(struct export_ctx *x, const char *provider,
 		goto done;
 	}
 	is_tmp = 0;
+	remove_renamed(x->opts->dir, c->campaign_id, fname);
 	if (fsync_dir(x->opts->dir) < 0) {
 		err_set(x->err, ERR_IO, errno, "cannot write '%s': %s",
 			buf_str(&path), strerror(errno));

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import sqlite3
 
 import lib
 from lib import check, fail
@@ -277,3 +278,33 @@ def test_csv_columns_map(t):
           % (tags[0], header))
     check(json.dumps(header).count('renamed_col') == 1,
           'renamed column appears twice')
+
+
+def test_renamed_campaign_replaces_its_file(t):
+    """A campaign renamed upstream gets a new file name; the file under the
+    old name goes, so the directory keeps one file per campaign."""
+    setup(t)
+    t.sync()
+    t.espsync('export', 'csv', expect=0)
+    exp = t.path('data', 'exports')
+    before = sorted(os.listdir(exp))
+    check(before, 'first export wrote no file')
+    con = sqlite3.connect(t.db(), timeout=10)
+    try:
+        cid, old = con.execute(
+            "SELECT campaign_id, name FROM campaigns WHERE sent_at IS NOT NULL"
+            " ORDER BY campaign_id LIMIT 1").fetchone()
+        con.execute("UPDATE campaigns SET name = 'Renamed upstream' "
+                    "WHERE campaign_id = ?", (cid,))
+        con.commit()
+    finally:
+        con.close()
+    t.espsync('export', 'csv', expect=0)
+    after = sorted(os.listdir(exp))
+    mine = [f for f in after if f.startswith('campaign_%s_' % cid)]
+    check(mine == ['campaign_%s_Renamed upstream.csv' % cid],
+          'files of renamed campaign %s (was %r): %r' % (cid, old, mine))
+    check(len(after) == len(before),
+          'export dir went from %d to %d files: %r'
+          % (len(before), len(after), sorted(set(after) ^ set(before))))
+    check_exports(exp, t.db())
