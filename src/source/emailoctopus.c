@@ -100,6 +100,9 @@ static int eo_url(struct buf *out, const char *api_url,
 		rc = rc ? rc : put_param(out, &first, "status", q->status);
 		rc = rc ? rc : put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		break;
+	case SRC_FIELDS: /* not an EmailOctopus request */
+	case SRC_TAGS:
+		return -1;
 	}
 	if (rc == 0 && q->cursor && *q->cursor)
 		rc = put_param(out, &first, "starting_after", q->cursor);

@@ -1,9 +1,12 @@
 /* URL helpers shared by sources: query encoding, origin checks for
- * provider-supplied next links, and case normalisation. */
+ * provider-supplied next links, and case normalisation; the id -> name
+ * dictionaries of source_names. */
 #include "source/source.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 static int is_unreserved(unsigned char c)
@@ -147,4 +150,50 @@ char *source_lower(struct arena *a, const char *s)
 	for (q = p; q && *q; q++)
 		*q = lower(*q);
 	return p;
+}
+
+void source_names_put(struct source_names *d, const char *id,
+		      const char *name)
+{
+	size_t i;
+
+	if (!id || !name)
+		return;
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->ids[i], id) == 0) {
+			free(d->names[i]);
+			d->names[i] = xstrdup(name);
+			return;
+		}
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 16;
+		d->ids = xrealloc(d->ids, d->cap * sizeof(*d->ids));
+		d->names = xrealloc(d->names, d->cap * sizeof(*d->names));
+	}
+	d->ids[d->n] = xstrdup(id);
+	d->names[d->n] = xstrdup(name);
+	d->n++;
+}
+
+const char *source_names_get(const struct source_names *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; d && id && i < d->n; i++)
+		if (strcmp(d->ids[i], id) == 0)
+			return d->names[i];
+	return NULL;
+}
+
+void source_names_release(struct source_names *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->ids[i]);
+		free(d->names[i]);
+	}
+	free(d->ids);
+	free(d->names);
+	memset(d, 0, sizeof(*d));
 }

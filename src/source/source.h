@@ -25,6 +25,8 @@ enum source_endpoint {
 	SRC_SUMMARY,   /* summary counters of campaign_id */
 	SRC_LINKS,     /* link report of campaign_id */
 	SRC_REPORT,    /* paged per-contact report of campaign_id, status */
+	SRC_FIELDS,    /* paged custom field definitions (ActiveCampaign) */
+	SRC_TAGS,      /* paged tag definitions (ActiveCampaign) */
 };
 
 struct source_query {
@@ -34,6 +36,21 @@ struct source_query {
 	const char *since_iso; /* contacts updated at or after; NULL: all */
 	const char *cursor;    /* NULL: first page */
 };
+
+/* id -> name pairs learnt before contacts are mapped (ActiveCampaign field
+ * titles and tag names). Owned by the engine across pages; the strings are
+ * heap copies released with source_names_release. */
+struct source_names {
+	char **ids, **names;
+	size_t n, cap;
+};
+
+/* Adds (or replaces) id -> name; copies both. */
+void source_names_put(struct source_names *d, const char *id,
+		      const char *name);
+/* The name of id, or NULL. */
+const char *source_names_get(const struct source_names *d, const char *id);
+void source_names_release(struct source_names *d);
 
 /* One per-contact report stream of a campaign. */
 struct source_report_kind {
@@ -57,6 +74,8 @@ struct source_map {
 	const char *status;	/* SRC_CONTACTS: queried status */
 	int64_t naive_offset_s; /* for timestamps without an offset */
 	int want_events;	/* SRC_REPORT: also make events */
+	/* SRC_FIELDS / SRC_TAGS fill these; SRC_CONTACTS reads them. */
+	struct source_names *field_names, *tag_names;
 	/* Out: newest updated-at seen (contacts), TIME_NULL when none. */
 	int64_t newest_updated_at;
 	size_t n_rows;	  /* items on the page */
@@ -101,8 +120,14 @@ struct source {
 	/* A one-line description of a successful probe page. */
 	void (*probe_detail)(char *out, size_t n, const struct json *root);
 
+	/* Contacts are one account-wide keyset stream (core/sync_contacts.c)
+	 * instead of per list and status: contact_statuses is unused. */
+	int has_contacts_keyset;
+
 	source_map_fn map_lists;
 	source_map_fn map_contacts;
+	source_map_fn map_fields; /* SRC_FIELDS page into m->field_names */
+	source_map_fn map_tags;	  /* SRC_TAGS page into m->tag_names */
 	source_map_fn map_campaigns; /* a page of campaigns */
 	source_map_fn map_campaign;  /* one campaign object */
 	source_map_fn map_links;
