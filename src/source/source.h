@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/tz.h"
 
 /* The requests the engine knows how to plan. */
 enum source_endpoint {
@@ -73,10 +74,17 @@ struct source_map {
 	const struct source_report_kind *kind; /* SRC_REPORT */
 	const char *status;	/* SRC_CONTACTS: queried status */
 	int64_t naive_offset_s; /* for timestamps without an offset */
+	const struct tz *tz;	/* account zone for naive times; NULL: UTC */
+	/* SRC_REPORT: events older than cutoff are not mapped (TIME_NULL:
+	 * none); the map sets is_past_cutoff when a newest-first page
+	 * reached it, and the engine then ends the stream. */
+	int64_t cutoff;
+	int is_past_cutoff;
 	int want_events;	/* SRC_REPORT: also make events */
 	/* SRC_FIELDS / SRC_TAGS fill these; SRC_CONTACTS reads them. */
 	struct source_names *field_names, *tag_names;
-	/* Out: newest updated-at seen (contacts), TIME_NULL when none. */
+	/* Out: newest updated-at seen (contacts) or newest event time
+	 * (reports), TIME_NULL when none. */
 	int64_t newest_updated_at;
 	size_t n_rows;	  /* items on the page */
 	size_t n_skipped; /* items without the keys we need */
@@ -100,6 +108,13 @@ struct source {
 	const char *const *contact_statuses;
 	const struct source_report_kind *report_kinds;
 	size_t n_report_kinds;
+	/* The campaign listing carries the summary counters (has_stats):
+	 * no SRC_SUMMARY request per campaign. */
+	int is_summary_in_listing;
+	/* Report pages come newest first and the engine may read them only
+	 * back to a per-campaign window start (see source_map.cutoff). */
+	int is_report_windowed;
+	int64_t default_lookback_s; /* 0: the engine's default */
 
 	/* The header line carrying the key (added to out). */
 	int (*auth_header)(struct buf *out, const char *api_key);
@@ -117,6 +132,10 @@ struct source {
 	 * provider's own words; what names the object ("campaign 'X'"). */
 	void (*http_error)(struct err *err, long status, const char *body,
 			   size_t body_len, const char *what);
+	/* A 2xx body that is an error in disguise (v1 answers XML auth
+	 * errors with 200): fills err and returns -1; NULL or 0 when the
+	 * body is to be parsed as usual. */
+	int (*body_error)(struct err *err, const char *body, size_t len);
 	/* A one-line description of a successful probe page. */
 	void (*probe_detail)(char *out, size_t n, const struct json *root);
 
