@@ -38,7 +38,9 @@ CLIENT_RATE = os.environ.get('E2E_CLIENT_RATE', '1000')
 KEY = 'sim-eo-key-SECRET-7f3a9'
 LEGACY_KEY = 'sim-eo-legacy-SECRET-4c1d2'
 WRONG_KEY = 'sim-eo-wrong-SECRET-9e8b7'
-SECRETS = (KEY, LEGACY_KEY, WRONG_KEY)
+AC_KEY = 'sim-ac-key-SECRET-3b6e1'
+AC_WRONG_KEY = 'sim-ac-wrong-SECRET-8d2f4'
+SECRETS = (KEY, LEGACY_KEY, WRONG_KEY, AC_KEY, AC_WRONG_KEY)
 
 PROVIDER = 'emailoctopus'
 DATA_TABLES = ('campaigns', 'campaign_links', 'participants',
@@ -365,6 +367,7 @@ class Context:
         env['TZ'] = 'UTC'
         if CLIENT_RATE:
             env['ESPSYNC_RATE_EMAILOCTOPUS'] = CLIENT_RATE
+            env['ESPSYNC_RATE_ACTIVECAMPAIGN'] = CLIENT_RATE
         return env
 
     # -- running espsync

@@ -6,7 +6,8 @@ simulator. Prints one line per test and ends with "N passed, N failed".
 Environment: ESPSYNC, ESPSYNC_SIM (binaries; default build/…), ESPSYNC_KEEP=1
 (keep scratch directories), E2E_JOBS (parallel tests, default 2),
 E2E_TIMEOUT_SCALE (multiply timeouts), E2E_CLIENT_RATE (client request
-ceiling passed as ESPSYNC_RATE_EMAILOCTOPUS, default 1000).
+ceiling passed as ESPSYNC_RATE_EMAILOCTOPUS and
+ESPSYNC_RATE_ACTIVECAMPAIGN, default 1000).
 Usage: run.py [-k SUBSTRING]... [-j N] [--list]
 """
 

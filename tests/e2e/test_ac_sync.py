@@ -1,0 +1,321 @@
+"""ActiveCampaign end to end: the real espsync against the simulated
+ActiveCampaign account (v3 + v1 reports). A backfill equals the truth, a
+run after time advances adds exactly the new events (late ones included),
+re-runs change nothing, the time budget and SIGKILL converge without
+duplicates, naive account-local timestamps become the right UTC instants
+across DST changes. Faults, throttling and credentials are in
+test_ac_faults.py."""
+
+import datetime
+import os
+import random
+import signal
+import subprocess
+import time
+
+import aclib
+import lib
+from lib import check, fail
+
+
+def test_ac_backfill_equals_truth(t):
+    sim = aclib.setup(t)
+    tr = aclib.truth(sim)
+    check(aclib.truth_events(tr) and any(not c['is_draft']
+                                         for c in tr['campaigns']),
+          'simulated account has no sent campaign or no event')
+    check({e['type'] for e in tr['events']} ==
+          {'open', 'click', 'bounce', 'unsubscribe'},
+          'the account lacks an event type: %s' %
+          sorted({e['type'] for e in tr['events']}))
+    r = aclib.sync(t, '--json')
+    s = r.summary()
+    aclib.assert_equals_truth(t.db(), tr)
+    provs = s.get('providers') or []
+    check(len(provs) == 1 and provs[0].get('provider') == aclib.PROVIDER
+          and provs[0].get('status') == 'complete',
+          '--json summary providers %s, want one complete %s run' %
+          (lib.mask(repr(provs))[:300], aclib.PROVIDER))
+    runs = aclib.runs(t.db())
+    check(len(runs) == 1 and runs[0]['status'] == 'complete',
+          'sync_runs for activecampaign: %s' %
+          [(r['status'], r['error']) for r in runs])
+    n = aclib.ac_requests(sim)
+    check(runs[0]['requests'] == n, 'sync_runs.requests %s, the simulator '
+          'served %d activecampaign requests' % (runs[0]['requests'], n))
+    con = lib.connect(t.db())
+    try:
+        other = con.execute("SELECT count(*) FROM email_activities WHERE "
+                            "provider <> 'activecampaign'").fetchone()[0]
+        accts = [r[0] for r in con.execute(
+            'SELECT DISTINCT account FROM campaigns')]
+    finally:
+        con.close()
+    check(other == 0, '%d events of another provider stored although only '
+          'activecampaign was asked for' % other)
+    check(len(accts) == 1 and accts[0] and accts[0] != 'default',
+          'campaign accounts %r: want the one API host' % accts)
+    eo = sim.stats().get('by_provider', {}).get('emailoctopus', {})
+    check(eo.get('requests', 0) == 0, '%s emailoctopus requests from an '
+          'activecampaign-only configuration' % eo.get('requests'))
+    t.note('%s; %d requests' % (aclib.summary(tr), n))
+
+
+def test_ac_rerun_changes_no_row(t):
+    sim = aclib.setup(t)
+    tr = aclib.truth(sim)
+    aclib.sync(t)
+    first = aclib.ac_requests(sim)
+    before = lib.dump(t.db())
+    sim.reset_stats()
+    r = aclib.sync(t, '--json')
+    second = aclib.ac_requests(sim)
+    d = lib.diff_dumps(before, lib.dump(t.db()))
+    check(not d, 'second sync with nothing new changed rows: %s' %
+          (d[:1],), d[1:])
+    s = r.summary()
+    ins = lib.find_number(s, ('rows_inserted',))
+    upd = lib.find_number(s, ('rows_updated',))
+    check(ins in (None, 0) and upd in (None, 0),
+          'second sync reports inserted=%s updated=%s, want 0' % (ins, upd))
+    aclib.assert_equals_truth(t.db(), tr, what='store after re-run')
+    t.note('backfill %d requests, idle re-run %d' % (first, second))
+    check(second * 2 <= first, 'an idle re-run issued %d requests, the '
+          'backfill %d: want at most half' % (second, first))
+
+
+def test_ac_advance_adds_exactly_new_events(t):
+    """Two advances of simulated time (2 h, then 10 min): each following
+    sync adds exactly the new events, also those timestamped in the 30
+    minutes before the previous sync's 'now' (late arrivals)."""
+    sim = aclib.setup(t, ac_campaigns=10)
+    aclib.sync(t)
+    backfill = aclib.ac_requests(sim)
+    before = aclib.truth(sim)
+    aclib.assert_equals_truth(t.db(), before, what='store after backfill')
+    notes = []
+    for step, secs in enumerate((7200, 600)):
+        old_now = before['now']
+        adv = sim.advance(secs).get(aclib.PROVIDER) or {}
+        after = aclib.truth(sim)
+        new = aclib.truth_events(after) - aclib.truth_events(before)
+        late = {k for k in new if k[3] < old_now}
+        check(new and late, 'advance %d s made %d new events, %d late: the '
+              'test proves nothing (%s)' % (secs, len(new), len(late), adv))
+        had = set(aclib.store_events(t.db()))
+        sim.reset_stats()
+        aclib.sync(t)
+        n = aclib.ac_requests(sim)
+        got = set(aclib.store_events(t.db()))
+        added = got - had
+        check(had <= got, 'sync after advance %d removed %d events' %
+              (step + 1, len(had - got)))
+        missing = sorted(new - added)
+        missing_late = sorted(late - added)
+        check(not missing_late, 'sync after advance %d missed %d of %d '
+              'late events (timestamped before the previous now %s), '
+              'e.g. %s' % (step + 1, len(missing_late), len(late), old_now,
+                           missing_late[0] if missing_late else None))
+        check(not missing, 'sync after advance %d missed %d of %d new '
+              'events, e.g. %s' % (step + 1, len(missing), len(new),
+                                   missing[0] if missing else None))
+        check(added == new, 'sync after advance %d added %d events not in '
+              'the truth, e.g. %s' % (step + 1, len(added - new),
+                                      sorted(added - new)[:1]))
+        aclib.assert_equals_truth(t.db(), after, what='store after advance '
+                                  '%d s + sync' % secs)
+        check(n < backfill, 'sync after advance %d issued %d requests, the '
+              'backfill %d' % (step + 1, n, backfill))
+        notes.append('+%ds: %d new (%d late), %d req' % (secs, len(new),
+                                                         len(late), n))
+        before = after
+    t.note('backfill %d req; %s' % (backfill, '; '.join(notes)))
+
+
+def test_ac_deleted_contacts_after_full(t):
+    """Contacts deleted in the account (advance >= 1 h deletes some) are
+    gone from the store or carry deleted_at after `sync --full`."""
+    sim = aclib.setup(t)
+    aclib.sync(t)
+    sim.advance(7200)
+    tr = aclib.truth(sim)
+    gone = sorted((c['id'] for c in tr['contacts'] if c['deleted']), key=int)
+    check(gone, 'advance of 2 h deleted no contact')
+    aclib.sync(t, '--full')
+    aclib.assert_equals_truth(t.db(), tr, what='store after advance + full')
+    con = lib.connect(t.db())
+    try:
+        rows = {r['contact_id']: r['deleted_at'] for r in con.execute(
+            'SELECT contact_id, deleted_at FROM contacts WHERE provider = ?',
+            (aclib.PROVIDER,))}
+    finally:
+        con.close()
+    live = [c for c in gone if c in rows and not rows[c]]
+    check(not live, '%d of %d deleted contacts still live in the store '
+          'after sync --full (no deleted_at), e.g. %s' % (len(live),
+                                                           len(gone),
+                                                           live[0]
+                                                           if live else ''))
+    t.note('%d deleted: %d kept with deleted_at, %d removed' % (
+        len(gone), len([c for c in gone if c in rows]),
+        len([c for c in gone if c not in rows])))
+
+
+def test_ac_max_runtime_partial_runs_converge(t):
+    """At the real 5 req/s an account that needs about a minute, synced
+    with --max-runtime 6s: runs exit 3 until one exits 0; the union equals
+    the truth with no duplicate event; no run overruns its budget by more
+    than 2 s; and pacing at the limit draws no 429."""
+    sim = aclib.setup(t, ac_rate=5, ac_burst=1, ac_campaigns=28,
+                      ac_contacts=500)
+    tr = aclib.truth(sim)
+    env = {'ESPSYNC_RATE_ACTIVECAMPAIGN': None}  # espsync's default 5/s
+    rcs, times = [], []
+    for _ in range(25):
+        r = t.espsync('--max-runtime', '6s', 'sync', '--provider',
+                      aclib.PROVIDER, env=env)
+        rcs.append(r.rc)
+        times.append(r.elapsed)
+        if r.rc not in (0, 3):
+            fail('run %d: want exit 3 or 0, got %s (exits so far %s)' %
+                 (len(rcs), r.describe(), rcs))
+        aclib.assert_no_duplicates(t.db(), 'store after run %d' % len(rcs))
+        if r.rc == 0:
+            break
+    st = aclib.ac_stats(sim)
+    t.note('exits %s, %d requests, %s x 429, longest run %.1f s' %
+           (''.join(map(str, rcs)), st.get('requests', 0),
+            (st.get('by_status') or {}).get('429', 0), max(times)))
+    check(rcs[0] == 3, 'first run with --max-runtime 6s exited %d, not 3: '
+          'the account is too small to test the budget' % rcs[0])
+    check(rcs[-1] == 0, 'no complete run after %d partial runs' % len(rcs))
+    check(len(rcs) >= 4, 'only %d runs of 6 s for an account that needs '
+          'about a minute at 5 req/s' % len(rcs))
+    aclib.assert_equals_truth(t.db(), tr, what='store after partial runs')
+    st_rows = [r['status'] for r in aclib.runs(t.db())]
+    want = ['partial'] * (len(rcs) - 1) + ['complete']
+    check(st_rows == want, 'sync_runs statuses %s, want %s' % (st_rows,
+                                                               want))
+    over = [round(x, 1) for x in times if x > 6 + 2 * lib.TIMEOUT_SCALE]
+    check(not over, 'runs with --max-runtime 6s took %s s' % over)
+    n429 = int((st.get('by_status') or {}).get('429', 0))
+    check(n429 == 0, 'the simulator (5 req/s, no burst) sent %d x 429 to '
+          'espsync at its default ActiveCampaign pacing' % n429)
+
+
+def test_ac_sigkill_random_points_then_resume(t):
+    """Ten syncs killed with SIGKILL after a random number of requests
+    (1..40) on one store, then a normal run: the store equals the truth,
+    without duplicates, and stays a valid database after every kill."""
+    sim = aclib.setup(t, ac_campaigns=10, ac_contacts=300, latency_ms=15,
+                      ac_rate=200, ac_burst=20)
+    tr = aclib.truth(sim)
+    rng = random.Random(20261204)
+    env = t.base_env()
+    env['ESPSYNC_RATE_ACTIVECAMPAIGN'] = '200'
+    points, finished = [], 0
+    for trial in range(10):
+        k = rng.randint(1, 40)
+        sim.reset_stats()
+        p = subprocess.Popen([lib.ESPSYNC, 'sync', '--provider',
+                              aclib.PROVIDER], cwd=t.scratch, env=env,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60 * lib.TIMEOUT_SCALE
+            while p.poll() is None and time.monotonic() < deadline:
+                if aclib.ac_requests(sim) >= k:
+                    break
+                time.sleep(0.003)
+            killed = p.poll() is None
+            if killed:
+                p.send_signal(signal.SIGKILL)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        lib.LEAKS.scan_text('%s: killed espsync stdout' % t.name, out)
+        lib.LEAKS.scan_text('%s: killed espsync stderr' % t.name, err)
+        if not killed:
+            finished += 1
+            check(p.returncode == 0, 'trial %d finished with exit %d: %s' %
+                  (trial + 1, p.returncode, lib.mask(
+                      err.decode('utf-8', 'replace')[-300:])))
+        points.append('%d%s' % (aclib.ac_requests(sim),
+                                '' if killed else '(done)'))
+        con = lib.connect(t.db()) if os.path.exists(t.db()) else None
+        if con:
+            try:
+                ic = con.execute('PRAGMA integrity_check').fetchone()[0]
+            finally:
+                con.close()
+            check(ic == 'ok', 'integrity_check after kill %d: %s' %
+                  (trial + 1, ic))
+            aclib.assert_no_duplicates(t.db(), 'store after kill %d' %
+                                       (trial + 1))
+    t.note('killed after %s requests' % ','.join(points))
+    check(finished < 5, '%d of 10 trials finished before their kill '
+          'point: the kills prove little' % finished)
+    aclib.sync(t)
+    aclib.assert_equals_truth(t.db(), tr, what='store after 10 kills + run')
+
+
+def _dst_instants(tr, lo, hi):
+    return [e for e in tr['events']
+            if e['type'] != 'bounce' and lo <= e['occurred_at'] <= hi]
+
+
+def _naive_dst(t, now, change):
+    """Naive v1 timestamps (no tstamp_iso) of a Chicago account whose
+    events straddle the DST change at `change` (UTC)."""
+    opts = {'ac_naive': True, 'ac_timezone': 'America/Chicago'}
+    if now:
+        opts['now'] = now
+    sim = aclib.setup(t, tz='America/Chicago', **opts)
+    tr = aclib.truth(sim)
+    lo = lib.utc(change)
+    day = 86400
+    c = datetime.datetime.fromisoformat(lo.replace('Z', '+00:00'))
+    a = (c - datetime.timedelta(seconds=day)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    b = (c + datetime.timedelta(seconds=day)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    around = _dst_instants(tr, a, b)
+    before = [e for e in around if e['occurred_at'] < lo]
+    after = [e for e in around if e['occurred_at'] >= lo]
+    check(before and after, 'truth has %d events in the day before and %d '
+          'in the day after the DST change %s: test proves nothing' %
+          (len(before), len(after), lo))
+    aclib.sync(t)
+    aclib.assert_equals_truth(t.db(), tr, what='store (naive Chicago '
+                              'timestamps)')
+    t.note('%d events within a day before %s, %d after' %
+           (len(before), lo, len(after)))
+
+
+def test_ac_naive_timestamps_fall_back(t):
+    """2025-11-02 (CDT -5 -> CST -6) with the simulator's default now."""
+    _naive_dst(t, None, '2025-11-02T07:00:00Z')
+
+
+def test_ac_naive_timestamps_spring_forward(t):
+    """2026-03-08 (CST -6 -> CDT -5): now 2026-03-20."""
+    _naive_dst(t, '2026-03-20T12:00:00Z', '2026-03-08T08:00:00Z')
+
+
+def test_ac_and_eo_in_one_run(t):
+    """`sync --provider all` with both providers configured: each equals
+    its own truth and `stats` speaks of both."""
+    sim = aclib.sim(t)
+    aclib.write_env(t, sim, extra='EMAILOCTOPUS_API_URL=%s\n'
+                    'EMAILOCTOPUS_API_KEY=%s\n' % (sim.url, lib.KEY))
+    t.sync('--provider', 'all')
+    aclib.assert_equals_truth(t.db(), aclib.truth(sim), what='AC part')
+    lib.assert_equals_truth(t.db(), sim.truth(), what='EO part')
+    r = t.espsync('stats', expect=0)
+    check('activecampaign' in r.out.lower() and
+          'emailoctopus' in r.out.lower(),
+          '`stats` after syncing both providers does not name both: %r' %
+          r.out[-300:])
+    r = t.espsync('state', 'show', expect=0)
+    check('activecampaign' in r.out.lower(),
+          '`state show` does not show activecampaign: %r' % r.out[:300])
