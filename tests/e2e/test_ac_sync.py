@@ -304,18 +304,32 @@ def test_ac_naive_timestamps_spring_forward(t):
 
 def test_ac_and_eo_in_one_run(t):
     """`sync --provider all` with both providers configured: each equals
-    its own truth and `stats` speaks of both."""
+    its own truth; `stats --provider P` counts each one's own rows."""
     sim = aclib.sim(t)
     aclib.write_env(t, sim, extra='EMAILOCTOPUS_API_URL=%s\n'
                     'EMAILOCTOPUS_API_KEY=%s\n' % (sim.url, lib.KEY))
     t.sync('--provider', 'all')
     aclib.assert_equals_truth(t.db(), aclib.truth(sim), what='AC part')
     lib.assert_equals_truth(t.db(), sim.truth(), what='EO part')
-    r = t.espsync('stats', expect=0)
-    check('activecampaign' in r.out.lower() and
-          'emailoctopus' in r.out.lower(),
-          '`stats` after syncing both providers does not name both: %r' %
-          r.out[-300:])
+    tr = aclib.truth(sim)
+    r = t.espsync('--json', 'stats', '--provider', aclib.PROVIDER, expect=0)
+    s = r.summary()
+    want = {k: 0 for k in lib.EVENT_TYPES}
+    for e in tr['events']:
+        want[e['type']] += 1
+    check(s.get('events') == want, '`stats --provider activecampaign` '
+          'events %s, truth %s' % (s.get('events'), want))
+    check(s.get('campaigns') == len(tr['campaigns']),
+          '`stats --provider activecampaign` campaigns %s, truth %d' %
+          (s.get('campaigns'), len(tr['campaigns'])))
+    run = s.get('last_run') or {}
+    check(run.get('provider') == aclib.PROVIDER and
+          run.get('status') == 'complete', '`stats --provider '
+          'activecampaign` last run %s' % run)
+    r = t.espsync('--json', 'stats', '--provider', 'emailoctopus', expect=0)
+    run = r.summary().get('last_run') or {}
+    check(run.get('provider') == 'emailoctopus',
+          '`stats --provider emailoctopus` last run %s' % run)
     r = t.espsync('state', 'show', expect=0)
     check('activecampaign' in r.out.lower(),
           '`state show` does not show activecampaign: %r' % r.out[:300])
