@@ -155,7 +155,10 @@ void cmd_fill_request(struct sync_request *req, const struct config *cfg,
 	req->mode = SYNC_DEFAULT;
 	req->hours = cfg->v[OPT_HOURS].i;
 	req->streams = STREAM_ALL;
-	req->lookback_s = cfg->v[OPT_LOOKBACK].i / 1000;
+	/* Unset: 0, so the engine uses the provider's own default. */
+	req->lookback_s = cfg->v[OPT_LOOKBACK].source > SRC_DEFAULT
+			      ? cfg->v[OPT_LOOKBACK].i / 1000
+			      : 0;
 	req->progress = cmd_progress(cfg);
 }
 

@@ -10,6 +10,7 @@
 
 #include "config/envfile.h"
 #include "util/num.h"
+#include "util/tz.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -258,9 +259,19 @@ const char *config_check_value(const struct option_def *def, const char *s,
 			   : "may hold only letters, digits, '.', "
 			     "'_' and '-'";
 	case OPTK_TIMEZONE:
-		if (!all_of(s, "/_+-") || s[0] == '/' || strstr(s, ".."))
+		if (!all_of(s, "/_+-") || s[0] == '/' || strstr(s, "..") ||
+		    !tz_name_is_valid(s))
 			return "must be an iana time zone such as UTC or "
 			       "America/New_York";
+		{
+			struct tz *z = NULL;
+			int rc = tz_load(&z, NULL, s, NULL);
+
+			tz_free(z);
+			if (rc < 0)
+				return "is not a known time zone (see "
+				       "/usr/share/zoneinfo; install tzdata)";
+		}
 		return NULL;
 	case OPTK_HOST:
 		return all_of(s, ".-:[]") ? NULL : "must be a host name";
@@ -490,7 +501,8 @@ static void resolve_providers(struct config *cfg)
 	ac->account = account ? account : cfg->ac_host;
 	ac->timezone = cfg->v[OPT_AC_TIMEZONE].value;
 	ac->rate_per_sec = cfg->v[OPT_RATE_AC].d;
-	ac->burst = ac->rate_per_sec < 1 ? 1 : ac->rate_per_sec;
+	/* ActiveCampaign documents no burst: one request per 1/rate s. */
+	ac->burst = 1;
 	ac->is_configured = ac_url && ac_key;
 	snprintf(ac->missing, sizeof(ac->missing), "%s%s%s",
 		 ac_url ? "" : "ACTIVECAMPAIGN_API_URL",

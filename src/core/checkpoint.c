@@ -55,9 +55,17 @@ void ckpt_campaign_parse(struct ckpt_campaign *out, const char *value,
 
 	memset(out, 0, sizeof(*out));
 	out->checked_at = TIME_NULL;
+	out->since = out->pass_started_at = out->newest = TIME_NULL;
 	if (!doc)
 		return;
 	out->has_state = 1;
+	if (json_get(root, "since")) {
+		out->has_window = 1;
+		out->since = get_time(json_get(root, "since"));
+		out->pass_started_at =
+		    get_time(json_get(root, "pass_started_at"));
+		out->newest = get_time(json_get(root, "newest"));
+	}
 	counters = json_str(json_get(root, "counters"));
 	if (counters && strlen(counters) < sizeof(out->counters))
 		memcpy(out->counters, counters, strlen(counters) + 1);
@@ -90,6 +98,14 @@ int ckpt_campaign_format(struct buf *out, const struct ckpt_campaign *c,
 					      : jsonw_int(out, c->checked_at));
 	rc = rc ? rc : jsonw_key(out, "complete", 0);
 	rc = rc ? rc : buf_puts(out, c->is_complete ? "true" : "false");
+	if (c->has_window) {
+		rc = rc ? rc : jsonw_key(out, "since", 0);
+		rc = rc ? rc : put_time_iso(out, c->since);
+		rc = rc ? rc : jsonw_key(out, "pass_started_at", 0);
+		rc = rc ? rc : put_time_iso(out, c->pass_started_at);
+		rc = rc ? rc : jsonw_key(out, "newest", 0);
+		rc = rc ? rc : put_time_iso(out, c->newest);
+	}
 	if (!c->is_complete) {
 		rc = rc ? rc : jsonw_key(out, "done", 0);
 		rc = rc ? rc : buf_putc(out, '[');

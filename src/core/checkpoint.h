@@ -22,6 +22,13 @@ struct ckpt_campaign {
 	int64_t checked_at; /* epoch s, TIME_NULL when unknown */
 	int is_complete;
 	unsigned done_mask; /* bit i: names[i] finished */
+	/* Windowed report sources (ActiveCampaign): "since" is the window
+	 * start of the pass in progress (complete: false) or of the next
+	 * pass (complete: true), TIME_NULL for a whole read; the pass start
+	 * and the newest event seen so far make the next one. Written only
+	 * when has_window. */
+	int has_window;
+	int64_t since, pass_started_at, newest;
 };
 
 void ckpt_campaign_parse(struct ckpt_campaign *out, const char *value,

@@ -99,6 +99,8 @@ struct fetch *fetch_new(const struct fetch_options *opts, struct err *err)
 		  f->opts.rate_per_sec *
 		      (f->opts.burst < 2 ? NO_BURST_RATE_FACTOR : 1.0),
 		  f->opts.burst, clock_mono_ms());
+	if (opts->is_bucket_empty && f->opts.burst < 2)
+		f->pace.tokens = 0;
 
 	while (opts->headers && opts->headers[n])
 		n++;

@@ -31,7 +31,10 @@ struct fetch_options {
 	long connect_timeout_ms;
 	size_t max_body_bytes;
 	int64_t deadline_mono_ms; /* 0: none. No request starts after it */
-	uint64_t seed;		  /* jitter randomness */
+	/* Start with an empty bucket (a request was just sent on the same
+	 * account, e.g. the probe); matters only without burst. */
+	int is_bucket_empty;
+	uint64_t seed; /* jitter randomness */
 	/* Header lines sent with every request ("Authorization: Bearer …");
 	 * NULL-terminated, borrowed for the fetch's life. Never logged. */
 	const char *const *headers;

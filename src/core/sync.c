@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "source/activecampaign.h"
 #include "source/emailoctopus.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -110,6 +111,8 @@ static const struct source *source_for(enum provider_id p, struct err *err)
 {
 	if (p == PROVIDER_EMAILOCTOPUS)
 		return &source_emailoctopus;
+	if (p == PROVIDER_ACTIVECAMPAIGN)
+		return &source_activecampaign;
 	err_set(err, ERR_CONFIG, 0, "provider '%s' is not supported yet",
 		provider_name(p));
 	return NULL;
@@ -148,9 +151,11 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 	while (api_url->len && api_url->data[api_url->len - 1] == '/')
 		api_url->data[--api_url->len] = '\0';
 	if (!req->api_key || !*req->api_key) {
-		err_set(err, ERR_CONFIG, 0,
-			"no api key for %s: set EMAILOCTOPUS_API_KEY",
-			provider_name(req->provider));
+		err_set(err, ERR_CONFIG, 0, "no api key for %s: set %s",
+			provider_name(req->provider),
+			req->provider == PROVIDER_ACTIVECAMPAIGN
+			    ? "ACTIVECAMPAIGN_API_KEY"
+			    : "EMAILOCTOPUS_API_KEY");
 		goto done;
 	}
 	for (k = req->api_key; *k; k++)
@@ -450,6 +455,8 @@ static int seed_campaign(struct sync_ctx *ctx, const struct one_shot *o,
 	memset(&m, 0, sizeof(m));
 	m.batch = &ctx->batch;
 	m.newest_updated_at = TIME_NULL;
+	m.cutoff = TIME_NULL;
+	m.tz = ctx->tz;
 	if (json_parse(&doc, buf_str(&o->body), o->body.len, err) < 0 ||
 	    ctx->src->map_campaign(&m, json_root(doc), err) < 0 ||
 	    ctx->batch.n_campaigns != 1)
@@ -552,8 +559,10 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 	ctx->want_contacts = !!(streams & STREAM_CONTACTS);
 	ctx->is_tracking =
 	    ctx->want_reports && ctx->want_participants && ctx->want_events;
-	ctx->lookback_s =
-	    req->lookback_s > 0 ? req->lookback_s : DEFAULT_LOOKBACK_S;
+	ctx->lookback_s = req->lookback_s > 0 ? req->lookback_s
+			  : src->default_lookback_s > 0
+			      ? src->default_lookback_s
+			      : DEFAULT_LOOKBACK_S;
 	/* The CLI supplies the default (24); 0 skips nothing. */
 	ctx->hours = req->hours;
 	for (i = 0; i < src->n_report_kinds && i < SYNC_MAX_REPORT_KINDS; i++)
@@ -614,9 +623,13 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0 ||
 	    one_shot_error(&o, src, req.api_url, "the lists", err) < 0)
 		goto done;
+	/* The probe just took the token a bucket without burst holds. */
+	fo.is_bucket_empty = 1;
 
 	ctx_init(&ctx, store, &req, src, out);
 	has_ctx = 1;
+	if (req.timezone && tz_load(&ctx.tz, NULL, req.timezone, err) < 0)
+		goto done;
 	if (req.campaign_id && lookup_campaign(&ctx, &fo, &o, err) < 0)
 		goto done;
 
@@ -638,7 +651,7 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 		sync_fatal(&ctx, &e);
 		goto finish;
 	}
-	if (ctx.want_lists || ctx.want_contacts)
+	if ((ctx.want_lists || ctx.want_contacts) && src->map_lists)
 		sync_start_lists(&ctx);
 	if (req.campaign_id) {
 		if (seed_campaign(&ctx, &o, &e) < 0 && !ctx.is_fatal)
@@ -702,6 +715,7 @@ done:
 	if (has_ctx) {
 		sync_streams_release(&ctx);
 		fetch_free(ctx.fetch);
+		tz_free(ctx.tz);
 		batch_release(&ctx.batch);
 	}
 	buf_release(&o.body);

@@ -71,11 +71,51 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 	c.checked_at = clock_wall_s();
 	c.is_complete = is_complete;
 	c.done_mask = cw->done_mask;
+	c.since = c.pass_started_at = c.newest = TIME_NULL;
+	if (ctx->src->is_report_windowed) {
+		c.has_window = 1;
+		c.pass_started_at = cw->pass_started_at;
+		c.newest = cw->newest;
+		/* A finished pass opens the next window; an unchanged
+		 * campaign keeps the one it has. */
+		if (!is_complete)
+			c.since = cw->since;
+		else if (cw->is_unchanged)
+			c.since = cw->state.since;
+		else
+			c.since = ckpt_next_since(cw->pass_started_at,
+						  cw->newest, ctx->lookback_s);
+	}
 	sync_campaign_key(&key, "campaign", cw->id, NULL);
 	ckpt_campaign_format(&val, &c, ctx->done_names, ctx->n_done_names);
 	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
 	buf_release(&key);
 	buf_release(&val);
+}
+
+static void finish_one(struct sync_ctx *ctx, struct campaign_work *cw,
+		       int may_commit);
+
+/* The listing carried the counters (is_summary_in_listing): plan at once,
+ * without a summary request. An unfinished pass resumes first, as in
+ * run_queued. The campaign may finish here; no commit then, as the
+ * listing page being mapped is still in the batch. */
+static void plan_from_listing(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	cw->pending++;
+	if (ctx->is_tracking && cw->state.has_state && !cw->state.is_complete) {
+		cw->is_early = 1;
+		memcpy(cw->counters, cw->state.counters, sizeof(cw->counters));
+		cw->done_mask = cw->state.done_mask;
+		start_streams(
+		    ctx, cw, ((sync_links_bit(ctx) << 1) - 1) & ~cw->done_mask);
+	}
+	cw->has_summary = 1;
+	ctx->report->records[SLOT_REPORTS]++;
+	ckpt_counters(cw->counters, sizeof(cw->counters), &cw->rec.stats);
+	sync_campaign_plan(ctx, cw);
+	if (--cw->pending == 0)
+		finish_one(ctx, cw, 0);
 }
 
 /* Starts queued campaigns while there is room. After a fatal error they
@@ -96,6 +136,10 @@ static void run_queued(struct sync_ctx *ctx)
 			continue;
 		}
 		ctx->campaigns_running++;
+		if (ctx->src->is_summary_in_listing && cw->rec.has_stats) {
+			plan_from_listing(ctx, cw);
+			continue;
+		}
 		sync_stream_submit(sync_stream_new(ctx, SRC_SUMMARY, cw));
 		if (ctx->is_tracking && cw->state.has_state &&
 		    !cw->state.is_complete) {
@@ -112,7 +156,8 @@ static void run_queued(struct sync_ctx *ctx)
 	}
 }
 
-void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
+static void finish_one(struct sync_ctx *ctx, struct campaign_work *cw,
+		       int may_commit)
 {
 	int64_t now = clock_mono_ms();
 	int is_whole =
@@ -125,7 +170,8 @@ void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 	} else if (is_whole) {
 		if (!ctx->is_fatal) {
 			sync_campaign_state(ctx, cw, 1);
-			sync_commit(ctx);
+			if (may_commit)
+				sync_commit(ctx);
 		}
 		progress_campaign_done(&ctx->progress, cw->id, cw->name,
 				       cw->events, cw->links, 0, now);
@@ -135,7 +181,15 @@ void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 	ctx->campaigns_running--;
 	campaign_unlink(ctx, cw);
 	campaign_free(cw);
+}
+
+void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	int64_t now;
+
+	finish_one(ctx, cw, 1);
 	run_queued(ctx);
+	now = clock_mono_ms();
 	if (ctx->campaigns_listing_done && ctx->campaigns_active == 0)
 		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
 }
@@ -154,6 +208,28 @@ int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
 		return -1;
 	}
 	return 0;
+}
+
+/* The report window of this pass: a resumed pass keeps its own, a new one
+ * starts where the last complete pass said (everything on --full or
+ * without state). */
+static void window_init(struct sync_ctx *ctx, struct campaign_work *cw)
+{
+	const struct ckpt_campaign *st = &cw->state;
+
+	cw->since = TIME_NULL;
+	cw->pass_started_at = ctx->run_started_s;
+	cw->newest = TIME_NULL;
+	if (!ctx->src->is_report_windowed || !st->has_state || !st->has_window)
+		return;
+	if (!st->is_complete) {
+		cw->since = st->since;
+		if (st->pass_started_at != TIME_NULL)
+			cw->pass_started_at = st->pass_started_at;
+		cw->newest = st->newest;
+	} else if (ctx->req->mode != SYNC_FULL) {
+		cw->since = st->since;
+	}
 }
 
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
@@ -195,6 +271,7 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 			ckpt_campaign_parse(&cw->state, buf_str(&val),
 					    ctx->done_names, ctx->n_done_names);
 	}
+	window_init(ctx, cw);
 	/* --incremental: a campaign read completely less than `hours` ago is
 	 * not even asked for its summary. */
 	if (ctx->req->mode == SYNC_INCREMENTAL && !ctx->req->campaign_id &&
@@ -243,14 +320,20 @@ static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 
 	mask &= ~cw->started_mask;
 	cw->started_mask |= mask;
-	if (ctx->want_reports && (mask & sync_links_bit(ctx)))
+	if (ctx->want_reports && (mask & sync_links_bit(ctx)) &&
+	    ctx->src->map_links)
 		sync_stream_submit(sync_stream_new(ctx, SRC_LINKS, cw));
+	else if (mask & sync_links_bit(ctx))
+		cw->done_mask |= sync_links_bit(ctx);
 	for (i = 0; i < ctx->src->n_report_kinds; i++) {
 		const struct source_report_kind *k = &ctx->src->report_kinds[i];
+		/* Without a links endpoint the click report carries them. */
+		int is_links = !ctx->src->map_links && k->type == EV_CLICK &&
+			       ctx->want_reports;
 		struct stream *s;
 
 		if (!(mask & (1u << i)) ||
-		    (!ctx->want_participants && !ctx->want_events))
+		    (!ctx->want_participants && !ctx->want_events && !is_links))
 			continue;
 		s = sync_stream_new(ctx, SRC_REPORT, cw);
 		s->kind = i;

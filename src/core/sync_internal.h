@@ -43,6 +43,7 @@ struct sync_ctx {
 	struct batch batch;
 	struct sync_report *report;
 	int64_t run_started_s; /* wall clock */
+	struct tz *tz;	       /* account zone of naive times; NULL: UTC */
 	int64_t lookback_s;
 	int64_t hours;
 
@@ -92,6 +93,9 @@ struct campaign_work {
 	int64_t events, links;
 	unsigned started_mask; /* sub-streams started in this run */
 	int is_early;	       /* resumed before its summary arrived */
+	/* Windowed reports: window start of this pass (TIME_NULL: all), the
+	 * pass start and the newest event time seen in it. */
+	int64_t since, pass_started_at, newest;
 	struct campaign_work *queue_next;
 };
 

@@ -338,12 +338,15 @@ static void after_summary(struct stream *s, const struct campaign_stats *st)
 	sync_campaign_plan(ctx, cw);
 }
 
-static void after_report(struct stream *s)
+static void after_report(struct stream *s, const struct source_map *m)
 {
 	struct sync_ctx *ctx = s->ctx;
 	struct campaign_work *cw = s->cw;
 	struct buf key = BUF_INIT, val = BUF_INIT;
 	int64_t n_events = (int64_t)ctx->batch.n_events;
+	int is_newer =
+	    m->newest_updated_at != TIME_NULL &&
+	    (cw->newest == TIME_NULL || m->newest_updated_at > cw->newest);
 
 	if (!ctx->want_participants)
 		ctx->batch.n_participants = 0;
@@ -352,6 +355,11 @@ static void after_report(struct stream *s)
 	ctx->report->records[SLOT_ACTIVITIES] += n_events;
 	ctx->report->events += n_events;
 	cw->events += n_events;
+	/* Link counters that came with the click report. */
+	cw->links += (int64_t)ctx->batch.n_links;
+	ctx->report->records[SLOT_REPORTS] += (int64_t)ctx->batch.n_links;
+	if (is_newer)
+		cw->newest = m->newest_updated_at;
 	if (!s->next.has_next)
 		cw->done_mask |= 1u << s->kind;
 	if (!ctx->is_tracking)
@@ -364,6 +372,8 @@ static void after_report(struct stream *s)
 		batch_add_state(&ctx->batch, buf_str(&key), NULL);
 		sync_campaign_state(ctx, cw, 0);
 	}
+	if (s->next.has_next && is_newer && ctx->src->is_report_windowed)
+		sync_campaign_state(ctx, cw, 0);
 done:
 	buf_release(&key);
 	buf_release(&val);
@@ -434,8 +444,11 @@ static int map_page(struct stream *s, const struct json *root,
 		break;
 	case SRC_REPORT:
 		rc = src->map_report(m, root, e);
+		/* A newest-first report reached the window start. */
+		if (rc == 0 && m->is_past_cutoff)
+			s->next.has_next = 0;
 		if (rc == 0)
-			after_report(s);
+			after_report(s, m);
 		break;
 	default:
 		err_set(e, ERR_RUNTIME, 0, "unexpected stream");
@@ -456,6 +469,17 @@ static enum fetch_verdict on_ok(struct stream *s,
 	enum fetch_verdict verdict = FETCH_ACCEPT;
 
 	describe(s, what, sizeof(what));
+	if (ctx->src->body_error &&
+	    ctx->src->body_error(&e, res->body, res->body_len) < 0) {
+		if (e.kind == ERR_AUTH || e.kind == ERR_INACTIVE) {
+			sync_fatal(ctx, &e);
+			stream_finish(s, END_CUT);
+			goto done;
+		}
+		log_debug("%s: %s; retrying", what, e.msg);
+		verdict = FETCH_RETRY;
+		goto done;
+	}
 	if (json_parse(&doc, res->body, res->body_len, &e) < 0) {
 		log_debug("%s: %s; retrying", what, e.msg);
 		verdict = FETCH_RETRY;
@@ -481,6 +505,8 @@ static enum fetch_verdict on_ok(struct stream *s,
 	m.status = s->status;
 	m.want_events = ctx->want_events;
 	m.newest_updated_at = TIME_NULL;
+	m.tz = ctx->tz;
+	m.cutoff = s->ep == SRC_REPORT && s->cw ? s->cw->since : TIME_NULL;
 	if (map_page(s, json_root(doc), &m, &e) < 0) {
 		log_debug("%s: %s; retrying", what, e.msg);
 		batch_clear(&ctx->batch);

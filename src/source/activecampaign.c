@@ -145,7 +145,8 @@ static int ac_url(struct buf *out, const char *api_url,
 		rc = rc ? rc : put_param(out, &first, "sort_direction", "DESC");
 		break;
 	default:
-		/* TODO(helper B): ac_contacts_url() once ac_contacts.c lands. */
+		/* TODO(helper B): ac_contacts_url() once ac_contacts.c lands.
+		 */
 		return -1;
 	}
 	return rc;
@@ -616,7 +617,7 @@ const struct source source_activecampaign = {
     .burst = 1.0,
     .retry_403_attempts = 3,
     .is_503_throttle = 1,
-    .remaining_header = NULL,
+    .remaining_header = "RateLimit-Remaining",
     .retry_after_headers = ac_retry_after,
     .secret_params = ac_secret_params,
     .contact_statuses = ac_contact_statuses,
