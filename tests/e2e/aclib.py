@@ -502,6 +502,7 @@ class V1KeyProxy:
 
         self.target = target
         self.v1_requests = 0
+        self.v1_queries = []  # (action, campaignid, page) of each request
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -517,6 +518,10 @@ class V1KeyProxy:
                 if u.path == '/admin/api.php':
                     proxy.v1_requests += 1
                     pairs = urllib.parse.parse_qsl(q, keep_blank_values=True)
+                    d = dict(pairs)
+                    proxy.v1_queries.append((d.get('api_action'),
+                                             d.get('campaignid'),
+                                             d.get('page', '1')))
                     pairs = [(k, wrong_key if k == 'api_key' else v)
                              for k, v in pairs]
                     q = urllib.parse.urlencode(pairs)

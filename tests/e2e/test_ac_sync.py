@@ -163,16 +163,16 @@ def test_ac_deleted_contacts_after_full(t):
 
 def test_ac_max_runtime_partial_runs_converge(t):
     """At the real 5 req/s an account that needs about a minute, synced
-    with --max-runtime 6s: runs exit 3 until one exits 0; the union equals
+    with --max-runtime 8s: runs exit 3 until one exits 0; the union equals
     the truth with no duplicate event; no run overruns its budget by more
     than 2 s; and pacing at the limit draws no 429."""
-    sim = aclib.setup(t, ac_rate=5, ac_burst=1, ac_campaigns=28,
+    sim = aclib.setup(t, ac_rate=5, ac_burst=1, ac_campaigns=22,
                       ac_contacts=500)
     tr = aclib.truth(sim)
     env = {'ESPSYNC_RATE_ACTIVECAMPAIGN': None}  # espsync's default 5/s
     rcs, times = [], []
     for _ in range(25):
-        r = t.espsync('--max-runtime', '6s', 'sync', '--provider',
+        r = t.espsync('--max-runtime', '8s', 'sync', '--provider',
                       aclib.PROVIDER, env=env)
         rcs.append(r.rc)
         times.append(r.elapsed)
@@ -186,79 +186,101 @@ def test_ac_max_runtime_partial_runs_converge(t):
     t.note('exits %s, %d requests, %s x 429, longest run %.1f s' %
            (''.join(map(str, rcs)), st.get('requests', 0),
             (st.get('by_status') or {}).get('429', 0), max(times)))
-    check(rcs[0] == 3, 'first run with --max-runtime 6s exited %d, not 3: '
+    check(rcs[0] == 3, 'first run with --max-runtime 8s exited %d, not 3: '
           'the account is too small to test the budget' % rcs[0])
     check(rcs[-1] == 0, 'no complete run after %d partial runs' % len(rcs))
-    check(len(rcs) >= 4, 'only %d runs of 6 s for an account that needs '
+    check(len(rcs) >= 4, 'only %d runs of 8 s for an account that needs '
           'about a minute at 5 req/s' % len(rcs))
     aclib.assert_equals_truth(t.db(), tr, what='store after partial runs')
     st_rows = [r['status'] for r in aclib.runs(t.db())]
     want = ['partial'] * (len(rcs) - 1) + ['complete']
     check(st_rows == want, 'sync_runs statuses %s, want %s' % (st_rows,
                                                                want))
-    over = [round(x, 1) for x in times if x > 6 + 2 * lib.TIMEOUT_SCALE]
-    check(not over, 'runs with --max-runtime 6s took %s s' % over)
+    over = [round(x, 1) for x in times if x > 8 + 2 * lib.TIMEOUT_SCALE]
+    check(not over, 'runs with --max-runtime 8s took %s s' % over)
     n429 = int((st.get('by_status') or {}).get('429', 0))
     check(n429 == 0, 'the simulator (5 req/s, no burst) sent %d x 429 to '
           'espsync at its default ActiveCampaign pacing' % n429)
 
 
+def _killed_sync(t, sim, env, store, k):
+    """Starts a sync into store and SIGKILLs it once the simulator has
+    served k more ActiveCampaign requests. Returns (killed, requests)."""
+    sim.reset_stats()
+    p = subprocess.Popen([lib.ESPSYNC, '--store', store, 'sync',
+                          '--provider', aclib.PROVIDER], cwd=t.scratch,
+                         env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60 * lib.TIMEOUT_SCALE
+        while p.poll() is None and time.monotonic() < deadline:
+            if aclib.ac_requests(sim) >= k:
+                break
+            time.sleep(0.002)
+        killed = p.poll() is None
+        if killed:
+            p.send_signal(signal.SIGKILL)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    lib.LEAKS.scan_text('%s: killed espsync stdout' % t.name, out)
+    lib.LEAKS.scan_text('%s: killed espsync stderr' % t.name, err)
+    if not killed:
+        check(p.returncode == 0, 'a sync to be killed finished with exit '
+              '%d: %s' % (p.returncode,
+                          lib.mask(err.decode('utf-8', 'replace')[-300:])))
+    return killed, aclib.ac_requests(sim)
+
+
 def test_ac_sigkill_random_points_then_resume(t):
-    """Ten syncs killed with SIGKILL after a random number of requests
-    (1..40) on one store, then a normal run: the store equals the truth,
-    without duplicates, and stays a valid database after every kill."""
+    """Ten trials, each on a fresh store: a sync is SIGKILLed after a
+    random number of requests, the resumed sync is SIGKILLed again at
+    another random point, then a normal run. After every kill the store is
+    a valid database without duplicate events; after the normal run it
+    equals the truth."""
     sim = aclib.setup(t, ac_campaigns=10, ac_contacts=300, latency_ms=15,
                       ac_rate=200, ac_burst=20)
     tr = aclib.truth(sim)
-    rng = random.Random(20261204)
     env = t.base_env()
     env['ESPSYNC_RATE_ACTIVECAMPAIGN'] = '200'
-    points, finished = [], 0
+    sim.reset_stats()
+    t.espsync('--store', 'sqlite:data/reference.db', 'sync', '--provider',
+              aclib.PROVIDER, env={'ESPSYNC_RATE_ACTIVECAMPAIGN': '200'},
+              expect=0)
+    full = aclib.ac_requests(sim)
+    check(full >= 20, 'a full sync takes only %d requests' % full)
+    rng = random.Random(20261204)
+    points, done = [], 0
     for trial in range(10):
-        k = rng.randint(1, 40)
-        sim.reset_stats()
-        p = subprocess.Popen([lib.ESPSYNC, 'sync', '--provider',
-                              aclib.PROVIDER], cwd=t.scratch, env=env,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 60 * lib.TIMEOUT_SCALE
-            while p.poll() is None and time.monotonic() < deadline:
-                if aclib.ac_requests(sim) >= k:
-                    break
-                time.sleep(0.003)
-            killed = p.poll() is None
-            if killed:
-                p.send_signal(signal.SIGKILL)
-            out, err = p.communicate(timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        lib.LEAKS.scan_text('%s: killed espsync stdout' % t.name, out)
-        lib.LEAKS.scan_text('%s: killed espsync stderr' % t.name, err)
-        if not killed:
-            finished += 1
-            check(p.returncode == 0, 'trial %d finished with exit %d: %s' %
-                  (trial + 1, p.returncode, lib.mask(
-                      err.decode('utf-8', 'replace')[-300:])))
-        points.append('%d%s' % (aclib.ac_requests(sim),
-                                '' if killed else '(done)'))
-        con = lib.connect(t.db()) if os.path.exists(t.db()) else None
-        if con:
-            try:
-                ic = con.execute('PRAGMA integrity_check').fetchone()[0]
-            finally:
-                con.close()
-            check(ic == 'ok', 'integrity_check after kill %d: %s' %
-                  (trial + 1, ic))
-            aclib.assert_no_duplicates(t.db(), 'store after kill %d' %
-                                       (trial + 1))
-    t.note('killed after %s requests' % ','.join(points))
-    check(finished < 5, '%d of 10 trials finished before their kill '
-          'point: the kills prove little' % finished)
-    aclib.sync(t)
-    aclib.assert_equals_truth(t.db(), tr, what='store after 10 kills + run')
+        db = 'data/kill%d.db' % trial
+        store = 'sqlite:' + db
+        marks = []
+        for k in (rng.randint(1, full - 1), rng.randint(1, full // 2)):
+            killed, n = _killed_sync(t, sim, env, store, k)
+            marks.append('%d' % n if killed else 'done')
+            done += not killed
+            if os.path.exists(t.path(db)):
+                con = lib.connect(t.path(db))
+                try:
+                    ic = con.execute('PRAGMA integrity_check').fetchone()[0]
+                finally:
+                    con.close()
+                check(ic == 'ok', 'trial %d: integrity_check after the '
+                      'kill at %s requests: %s' % (trial + 1, marks, ic))
+                aclib.assert_no_duplicates(t.path(db), 'trial %d after the '
+                                           'kill at %s requests' %
+                                           (trial + 1, marks))
+        t.espsync('--store', store, 'sync', '--provider', aclib.PROVIDER,
+                  env={'ESPSYNC_RATE_ACTIVECAMPAIGN': '200'}, expect=0)
+        aclib.assert_equals_truth(t.path(db), tr, what='trial %d: store '
+                                  'after kills at %s requests + a run' %
+                                  (trial + 1, '/'.join(marks)))
+        points.append('/'.join(marks))
+    t.note('full sync %d requests; kills at %s' % (full, ' '.join(points)))
+    check(done <= 5, '%d of 20 syncs finished before their kill point: '
+          'the kills prove little' % done)
 
 
 def _dst_instants(tr, lo, hi):
