@@ -651,7 +651,9 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 		sync_fatal(&ctx, &e);
 		goto finish;
 	}
-	if ((ctx.want_lists || ctx.want_contacts) && src->map_lists)
+	if ((ctx.want_lists || ctx.want_contacts) && src->has_contacts_keyset)
+		sync_start_contacts(&ctx);
+	else if ((ctx.want_lists || ctx.want_contacts) && src->map_lists)
 		sync_start_lists(&ctx);
 	if (req.campaign_id) {
 		if (seed_campaign(&ctx, &o, &e) < 0 && !ctx.is_fatal)
@@ -714,6 +716,7 @@ done:
 		scrub(err, req_in ? req_in->api_key : NULL);
 	if (has_ctx) {
 		sync_streams_release(&ctx);
+		sync_contacts_release(&ctx);
 		fetch_free(ctx.fetch);
 		tz_free(ctx.tz);
 		batch_release(&ctx.batch);

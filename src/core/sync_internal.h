@@ -33,6 +33,7 @@ enum sync_record_slot {
 #define SYNC_MAX_REPORT_KINDS 16
 
 struct campaign_work;
+struct contacts_work;
 
 struct sync_ctx {
 	struct store *store;
@@ -66,6 +67,7 @@ struct sync_ctx {
 	/* Bookkeeping for progress. */
 	int lists_listing_done, campaigns_listing_done;
 	int64_t contacts_active, campaigns_active;
+	struct contacts_work *contacts_work; /* sync_contacts.c */
 	int64_t campaigns_started;
 	struct campaign_work *campaigns; /* live ones */
 	/* Campaigns wait here so that a few run to completion at a time (a
@@ -128,6 +130,10 @@ void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
 
 /* Queue the first pages; called after run_begin. */
 void sync_start_lists(struct sync_ctx *ctx);
+/* Keyset sources: fields, tags, lists, then account-wide contacts
+ * (sync_contacts.c); sync_contacts_release frees what a run left. */
+void sync_start_contacts(struct sync_ctx *ctx);
+void sync_contacts_release(struct sync_ctx *ctx);
 void sync_start_campaigns(struct sync_ctx *ctx);
 /* Starts the report work of one campaign object from a listing or from
  * GET /campaigns/{id}; r is borrowed. */

@@ -43,8 +43,7 @@ int ac_map_lists(struct source_map *m, const struct json *root,
 int ac_map_fields(struct source_map *m, const struct json *root,
 		  struct err *err);
 /* GET /tags rows -> m->tag_names (id -> tag). */
-int ac_map_tags(struct source_map *m, const struct json *root,
-		struct err *err);
+int ac_map_tags(struct source_map *m, const struct json *root, struct err *err);
 /* GET /contacts page with side-loads -> contacts. fields is an object
  * {title: value} from fieldValues (m->field_names; an unknown field keeps
  * its id), tags an array of names in tag id order, lists an array of

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "source/ac_contacts.h"
 #include "util/log.h"
 #include "util/num.h"
 #include "util/timeparse.h"
@@ -104,9 +105,12 @@ static int ac_url(struct buf *out, const char *api_url,
 	const struct source_report_kind *k;
 	int first = 1;
 	int64_t n;
-	int rc = buf_puts(out, api_url);
+	int rc;
 	char num[24];
 
+	if (ac_contacts_handles(q->endpoint))
+		return ac_contacts_url(out, api_url, q);
+	rc = buf_puts(out, api_url);
 	switch (q->endpoint) {
 	case SRC_PROBE:
 		rc = rc ? rc : buf_puts(out, "/api/3/campaigns");
@@ -145,8 +149,6 @@ static int ac_url(struct buf *out, const char *api_url,
 		rc = rc ? rc : put_param(out, &first, "sort_direction", "DESC");
 		break;
 	default:
-		/* TODO(helper B): ac_contacts_url() once ac_contacts.c lands.
-		 */
 		return -1;
 	}
 	return rc;
@@ -182,6 +184,10 @@ static void ac_next_page(struct source_next *out, const struct json *root,
 	size_t rows;
 	char num[24];
 
+	if (ac_contacts_handles(q->endpoint)) {
+		ac_contacts_next_page(out, root, api_url, q);
+		return;
+	}
 	out->has_next = 0;
 	buf_reset(&out->url);
 	buf_reset(&out->cursor);
@@ -206,7 +212,6 @@ static void ac_next_page(struct source_next *out, const struct json *root,
 		if (pos > AC_MAX_PAGE)
 			return;
 	} else {
-		/* TODO(helper B): lists and contacts paging. */
 		return;
 	}
 	snprintf(num, sizeof(num), "%" PRId64, pos);
@@ -633,8 +638,11 @@ const struct source source_activecampaign = {
     .http_error = ac_http_error,
     .body_error = ac_body_error,
     .probe_detail = ac_probe_detail,
-    .map_lists = NULL,	  /* TODO(helper B): ac_contacts.h */
-    .map_contacts = NULL, /* TODO(helper B): ac_contacts.h */
+    .has_contacts_keyset = 1,
+    .map_lists = ac_map_lists,
+    .map_contacts = ac_map_contacts,
+    .map_fields = ac_map_fields,
+    .map_tags = ac_map_tags,
     .map_campaigns = ac_map_campaigns,
     .map_campaign = ac_map_campaign,
     .map_links = NULL, /* links come with the click report */

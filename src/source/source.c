@@ -152,8 +152,7 @@ char *source_lower(struct arena *a, const char *s)
 	return p;
 }
 
-void source_names_put(struct source_names *d, const char *id,
-		      const char *name)
+void source_names_put(struct source_names *d, const char *id, const char *name)
 {
 	size_t i;
 

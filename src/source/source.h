@@ -47,8 +47,7 @@ struct source_names {
 };
 
 /* Adds (or replaces) id -> name; copies both. */
-void source_names_put(struct source_names *d, const char *id,
-		      const char *name);
+void source_names_put(struct source_names *d, const char *id, const char *name);
 /* The name of id, or NULL. */
 const char *source_names_get(const struct source_names *d, const char *id);
 void source_names_release(struct source_names *d);
@@ -80,7 +79,7 @@ struct source_map {
 	 * reached it, and the engine then ends the stream. */
 	int64_t cutoff;
 	int is_past_cutoff;
-	int want_events;	/* SRC_REPORT: also make events */
+	int want_events; /* SRC_REPORT: also make events */
 	/* SRC_FIELDS / SRC_TAGS fill these; SRC_CONTACTS reads them. */
 	struct source_names *field_names, *tag_names;
 	/* Out: newest updated-at seen (contacts) or newest event time
@@ -145,8 +144,8 @@ struct source {
 
 	source_map_fn map_lists;
 	source_map_fn map_contacts;
-	source_map_fn map_fields; /* SRC_FIELDS page into m->field_names */
-	source_map_fn map_tags;	  /* SRC_TAGS page into m->tag_names */
+	source_map_fn map_fields;    /* SRC_FIELDS page into m->field_names */
+	source_map_fn map_tags;	     /* SRC_TAGS page into m->tag_names */
 	source_map_fn map_campaigns; /* a page of campaigns */
 	source_map_fn map_campaign;  /* one campaign object */
 	source_map_fn map_links;

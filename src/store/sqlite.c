@@ -1149,6 +1149,107 @@ done:
 	return ret;
 }
 
+/* Steps one bound UPDATE and adds its changes to *total. */
+static int step_update(struct sqlite_store *s, sqlite3_stmt *st, int64_t *total,
+		       struct err *err)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(err, s, "reconcile contacts in");
+	*total += sqlite3_changes(s->db);
+	return 0;
+}
+
+static int sq_reconcile_contacts(struct store *store, const char *provider,
+				 const char *account, int64_t after_id,
+				 int64_t upto_id, const char *const *live_ids,
+				 size_t n_live, int64_t at, int64_t *changed,
+				 struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct store_id_span spans[STORE_ID_SPANS];
+	size_t n_spans = store_id_spans(spans, after_id, upto_id), i;
+	struct buf q = BUF_INIT, ids = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	char now[21];
+	int64_t total = 0;
+	int ret = -1, in_tx = 0;
+
+	time_format_iso(clock_wall_s(), now);
+	buf_putc(&ids, '[');
+	for (i = 0; i < n_live; i++) {
+		if (i)
+			buf_putc(&ids, ',');
+		jsonw_string(&ids, live_ids[i]);
+	}
+	buf_putc(&ids, ']');
+	if (run_cached(s, ST_BEGIN) < 0) {
+		db_err(err, s, "begin a transaction in");
+		goto done;
+	}
+	in_tx = 1;
+	if (n_live) {
+		if (prep(s,
+			 "UPDATE contacts SET deleted_at = NULL,"
+			 " synced_at = ?3 WHERE provider = ?1"
+			 " AND account = ?2 AND deleted_at IS NOT NULL"
+			 " AND contact_id IN (SELECT value FROM json_each(?4))",
+			 &st, err) < 0)
+			goto done;
+		bind_text(st, 1, provider);
+		bind_text(st, 2, account);
+		bind_text(st, 3, now);
+		bind_text(st, 4, buf_str(&ids));
+		if (step_update(s, st, &total, err) < 0)
+			goto done;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (n_spans) {
+		/* One text range per id length, so the key index is used. */
+		buf_puts(&q, "UPDATE contacts SET deleted_at = ?3,"
+			     " synced_at = ?4 WHERE provider = ?1"
+			     " AND account = ?2 AND deleted_at IS NULL"
+			     " AND contact_id NOT GLOB '*[^0-9]*'"
+			     " AND contact_id NOT IN"
+			     " (SELECT value FROM json_each(?5)) AND (");
+		for (i = 0; i < n_spans; i++)
+			buf_printf(&q,
+				   "%s(length(contact_id) = %d AND contact_id"
+				   " BETWEEN ?%zu AND ?%zu)",
+				   i ? " OR " : "", spans[i].digits, 6 + 2 * i,
+				   7 + 2 * i);
+		buf_putc(&q, ')');
+		if (prep(s, buf_str(&q), &st, err) < 0)
+			goto done;
+		bind_text(st, 1, provider);
+		bind_text(st, 2, account);
+		bind_time(st, 3, at);
+		bind_text(st, 4, now);
+		bind_text(st, 5, buf_str(&ids));
+		for (i = 0; i < n_spans; i++) {
+			bind_text(st, (int)(6 + 2 * i), spans[i].lo);
+			bind_text(st, (int)(7 + 2 * i), spans[i].hi);
+		}
+		if (step_update(s, st, &total, err) < 0)
+			goto done;
+	}
+	if (run_cached(s, ST_COMMIT) < 0) {
+		db_err(err, s, "commit to");
+		goto done;
+	}
+	in_tx = 0;
+	if (changed)
+		*changed = total;
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	if (in_tx && !sqlite3_get_autocommit(s->db))
+		run_cached(s, ST_ROLLBACK);
+	buf_release(&q);
+	buf_release(&ids);
+	return ret;
+}
+
 #define WHERE_PROVIDER " WHERE ?1 IS NULL OR provider = ?1"
 
 static int sq_stats(struct store *store, const char *provider,
@@ -1369,4 +1470,5 @@ const struct store_ops sqlite_store_ops = {
     .each_participant = sq_each_participant,
     .campaign_fields = sq_campaign_fields,
     .run_last_status = sq_run_last_status,
+    .reconcile_contacts = sq_reconcile_contacts,
 };

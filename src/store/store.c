@@ -2,6 +2,8 @@
  * so a password never reaches a message. */
 #include "store/store.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,4 +134,34 @@ char *store_redact_url(const char *url)
 		free(rest);
 	}
 	return buf_detach(&b, NULL);
+}
+
+size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
+		      int64_t after_id, int64_t upto_id)
+{
+	int64_t lo = after_id < 0 ? 1 : after_id + 1, hi = upto_id;
+	int64_t first = 1, last = 9; /* smallest and largest of L digits */
+	size_t n = 0;
+	int digits;
+
+	if (after_id == INT64_MAX)
+		return 0;
+	if (lo < 1)
+		lo = 1;
+	for (digits = 1; digits <= STORE_ID_SPANS && lo <= hi; digits++) {
+		int64_t a = lo > first ? lo : first;
+		int64_t b = hi < last ? hi : last;
+
+		if (a <= b) {
+			out[n].digits = digits;
+			snprintf(out[n].lo, sizeof(out[n].lo), "%" PRId64, a);
+			snprintf(out[n].hi, sizeof(out[n].hi), "%" PRId64, b);
+			n++;
+		}
+		if (digits < STORE_ID_SPANS) {
+			first *= 10;
+			last = last * 10 + 9;
+		}
+	}
+	return n;
 }

@@ -125,7 +125,34 @@ struct store_ops {
 			       enum run_status status, struct run_row *out,
 			       struct arena *arena, int *found,
 			       struct err *err);
+	/* Reconciles the stored contacts of provider/account with one page
+	 * of a keyset pass over all contacts (ids ascending): a contact whose
+	 * id is a decimal in (after_id, upto_id] (INT64_MAX: no upper bound)
+	 * and not among live_ids is gone upstream and gets deleted_at = at
+	 * unless it has one; a contact among live_ids that has a deleted_at
+	 * loses it (it is back upstream). after_id >= upto_id only does the
+	 * latter. Rows are never removed; *changed counts marked and
+	 * cleared rows (may be NULL). */
+	int (*reconcile_contacts)(struct store *s, const char *provider,
+				  const char *account, int64_t after_id,
+				  int64_t upto_id, const char *const *live_ids,
+				  size_t n_live, int64_t at, int64_t *changed,
+				  struct err *err);
 };
+
+/* Decimal ids of one length in [lo, hi]: within one length, numeric
+ * order is text order, so a store can range-scan its text key. */
+struct store_id_span {
+	int digits;
+	char lo[20], hi[20];
+};
+
+#define STORE_ID_SPANS 18 /* ids longer than 18 digits are never matched */
+
+/* Splits the ids in (after_id, upto_id] into spans of one length each
+ * (canonical decimals, no leading zero); returns how many (0: empty). */
+size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
+		      int64_t after_id, int64_t upto_id);
 
 /* Every backend's struct begins with this. */
 struct store {
