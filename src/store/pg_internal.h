@@ -1,0 +1,129 @@
+/* Shared by the files of the PostgreSQL store (postgresql.c: connection and
+ * the ops table; pg_schema.c: migrations, partitions, retention; pg_write.c:
+ * staging, COPY and merges; pg_read.c: state, runs and reads), which are the
+ * only files that include libpq-fe.h. A PGresult returned here is the
+ * caller's to PQclear; the store owns everything it points to. */
+#ifndef ESPSYNC_STORE_PG_INTERNAL_H
+#define ESPSYNC_STORE_PG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "store/postgresql.h"
+#include "util/arena.h"
+
+/* Every writer takes this transaction-level advisory lock first, so two
+ * syncs into one database take turns per batch as they do on SQLite. */
+#define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7305218801)"
+
+/* Epoch seconds of a timestamptz column, NULL staying NULL. */
+#define PG_EPOCH(c) "extract(epoch FROM " c ")::bigint"
+
+/* The tables a batch writes, in the order it writes them. */
+enum ptable {
+	PT_CAMPAIGNS,
+	PT_LINKS,
+	PT_PARTICIPANTS,
+	PT_EVENTS,
+	PT_CONTACTS,
+	PT_LISTS,
+	PT__COUNT
+};
+
+/* Merge statements: one per table, campaigns twice (gate 0 and 1). */
+enum { PG_MS_CAMPAIGNS_STATS = PT__COUNT, PG_MS__COUNT };
+
+struct pg_store {
+	struct store base;
+	PGconn *db;
+	char *safe_url; /* redacted, for messages */
+	int retention_days;
+	char *merge_sql[PG_MS__COUNT];
+	/* UTC day numbers whose partition is known to exist, sorted. */
+	int64_t *days;
+	size_t n_days, cap_days;
+	/* Event batches left to merge before COPY straight into
+	 * email_activities is tried again (pg_write.c). */
+	int events_merge_left;
+};
+
+/* postgresql.c */
+int64_t pg_floor_div(int64_t a, int64_t b);
+/* Sets err (ERR_STORE) from res or the connection; returns -1. */
+int pg_db_err(struct err *err, struct pg_store *s, const char *what,
+	      const PGresult *res);
+/* Runs a statement with text parameters; the result, or NULL with err. */
+PGresult *pg_query(struct pg_store *s, const char *sql, int n,
+		   const char *const *params, const char *what,
+		   struct err *err);
+/* Runs one or more statements without parameters. */
+int pg_exec(struct pg_store *s, const char *sql, const char *what,
+	    struct err *err);
+/* Rolls back the open transaction, if any. */
+void pg_rollback(struct pg_store *s);
+const char *pg_val(const PGresult *r, int row, int col);
+int64_t pg_val_int(const PGresult *r, int row, int col);
+int64_t pg_val_time(const PGresult *r, int row, int col);
+char *pg_val_dup(const PGresult *r, int row, int col, struct arena *a);
+
+/* pg_schema.c */
+/* Creates or migrates the schema to STORE_PG_SCHEMA_VERSION. */
+int pg_migrate(struct pg_store *s, struct err *err);
+int pg_day_known(const struct pg_store *s, int64_t day);
+void pg_day_add(struct pg_store *s, int64_t day);
+/* First UTC day whose events are kept; INT64_MIN when all are. */
+int64_t pg_first_kept_day(const struct pg_store *s);
+/* Creates the partitions of the n days in new (sorted or not) with one
+ * statement, inside the caller's transaction. */
+int pg_create_partitions(struct pg_store *s, const int64_t *new, size_t n,
+			 struct err *err);
+int pg_load_known_days(struct pg_store *s, struct err *err);
+/* Drops partitions and default-partition rows older than retention. */
+int pg_expire(struct pg_store *s, struct err *err);
+
+/* pg_write.c */
+/* Creates the session's staging tables and builds the merge statements. */
+int pg_write_prepare(struct pg_store *s, struct err *err);
+void pg_write_release(struct pg_store *s);
+int pg_write_batch(struct store *store, const struct batch *b,
+		   struct store_counts *out, struct err *err);
+
+/* pg_read.c */
+int pg_state_get(struct store *store, const char *provider, const char *account,
+		 const char *stream, struct buf *out, int *found,
+		 struct err *err);
+int pg_state_reset(struct store *store, const char *provider,
+		   const char *stream_prefix, int64_t *removed,
+		   struct err *err);
+int pg_state_each(struct store *store, const char *provider, store_state_fn fn,
+		  void *ctx, struct err *err);
+int pg_run_begin(struct store *store, struct run_row *run, struct err *err);
+int pg_run_finish(struct store *store, const struct run_row *run,
+		  struct err *err);
+int pg_run_last(struct store *store, const char *provider, struct run_row *out,
+		struct arena *arena, int *found, struct err *err);
+int pg_run_last_status(struct store *store, const char *provider,
+		       enum run_status status, struct run_row *out,
+		       struct arena *arena, int *found, struct err *err);
+int pg_campaign_get(struct store *store, const char *provider,
+		    const char *account, const char *campaign_id,
+		    struct rec_campaign *out, struct arena *arena, int *found,
+		    struct err *err);
+int pg_link_participants(struct store *store, const char *provider,
+			 const char *account, int64_t *changed,
+			 struct err *err);
+int pg_stats(struct store *store, const char *provider, struct store_stats *out,
+	     struct err *err);
+int pg_each_campaign(struct store *store, const char *provider,
+		     const char *campaign_id, store_campaign_fn fn, void *ctx,
+		     struct err *err);
+int pg_each_participant(struct store *store, const char *provider,
+			const char *account, const char *campaign_id,
+			store_participant_fn fn, void *ctx, struct err *err);
+int pg_campaign_fields(struct store *store, const char *provider,
+		       const char *account, const char *campaign_id,
+		       struct buf *out, struct err *err);
+
+#endif
