@@ -1,0 +1,440 @@
+/* Tests of the ActiveCampaign source: v3 campaign pages (string numbers,
+ * sentinel dates, status codes, offset paging), the v1 report envelope
+ * (numbered rows, the "Nothing is returned" end, XML auth errors on 200),
+ * link-list info as array or numbered object, bounce dates, naive times in
+ * the account zone, the newest-first window cutoff and error statuses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "source/activecampaign.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/timeparse.h"
+#include "util/tz.h"
+
+#define API "https://acct.api-us1.com"
+
+static const struct source *ac = &source_activecampaign;
+
+struct fixture {
+	struct batch b;
+	struct source_map m;
+	struct json_doc *doc;
+	struct tz *tz;
+};
+
+static void fx_init(struct fixture *f, const char *kind)
+{
+	size_t i;
+	struct err e = ERR_INIT;
+
+	memset(f, 0, sizeof(*f));
+	batch_init(&f->b, "activecampaign", "acct");
+	f->m.batch = &f->b;
+	f->m.campaign_id = "7";
+	f->m.campaign_name = "Spring";
+	f->m.want_events = 1;
+	f->m.cutoff = TIME_NULL;
+	f->m.newest_updated_at = TIME_NULL;
+	assert_int_equal(tz_load(&f->tz, NULL, "America/Chicago", &e), 0);
+	f->m.tz = f->tz;
+	for (i = 0; kind && i < ac->n_report_kinds; i++)
+		if (!strcmp(ac->report_kinds[i].status, kind))
+			f->m.kind = &ac->report_kinds[i];
+	if (kind)
+		assert_non_null(f->m.kind);
+}
+
+static const struct json *fx_parse(struct fixture *f, const char *text)
+{
+	assert_int_equal(json_parse(&f->doc, text, strlen(text), NULL), 0);
+	return json_root(f->doc);
+}
+
+static void fx_release(struct fixture *f)
+{
+	json_doc_free(f->doc);
+	batch_release(&f->b);
+	tz_free(f->tz);
+}
+
+static const char campaigns_page[] =
+    "{\"campaigns\":[{\"id\":\"1\",\"name\":\"Sent one\",\"status\":\"5\","
+    "\"cdate\":\"2025-09-18T05:02:28-05:00\",\"sdate\":\"2025-09-22 "
+    "10:27:33\",\"send_amt\":\"277\",\"opens\":\"208\",\"uniqueopens\":"
+    "\"129\",\"linkclicks\":\"58\",\"uniquelinkclicks\":\"43\","
+    "\"hardbounces\":\"5\",\"softbounces\":\"4\",\"unsubscribes\":\"2\"},"
+    "{\"id\":\"2\",\"name\":\"Draft\",\"status\":\"0\",\"cdate\":\"\","
+    "\"sdate\":\"0000-00-00 00:00:00\",\"send_amt\":\"0\",\"opens\":null},"
+    "{\"id\":\"3\",\"status\":\"42\",\"sdate\":null},{\"name\":\"no id\"}],"
+    "\"meta\":{\"total\":\"4\"}}";
+
+static void test_campaigns_page(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+	const struct rec_campaign *c;
+
+	(void)state;
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaigns(&f.m, fx_parse(&f, campaigns_page), &e), 0);
+	assert_int_equal(f.b.n_campaigns, 3);
+	assert_int_equal(f.m.n_skipped, 1);
+	c = &f.b.campaigns[0];
+	assert_string_equal(c->campaign_id, "1");
+	assert_string_equal(c->status, "sent");
+	assert_true(ac->is_reportable(c->status));
+	assert_int_equal(c->created_at, 1758189748); /* 10:02:28Z */
+	/* Naive sdate read in Chicago (CDT): 15:27:33Z. */
+	assert_int_equal(c->sent_at, 1758554853);
+	assert_true(c->has_stats);
+	assert_int_equal(c->stats.sent, 277);
+	assert_int_equal(c->stats.opened_total, 208);
+	assert_int_equal(c->stats.opened_unique, 129);
+	assert_int_equal(c->stats.clicked_total, 58);
+	assert_int_equal(c->stats.clicked_unique, 43);
+	assert_int_equal(c->stats.bounced_hard, 5);
+	assert_int_equal(c->stats.bounced_soft, 4);
+	assert_int_equal(c->stats.unsubscribed, 2);
+	c = &f.b.campaigns[1];
+	assert_string_equal(c->status, "draft");
+	assert_false(ac->is_reportable(c->status));
+	assert_int_equal(c->created_at, TIME_NULL);
+	assert_int_equal(c->sent_at, TIME_NULL);
+	assert_int_equal(c->stats.opened_total, 0);
+	c = &f.b.campaigns[2];
+	assert_string_equal(c->status, "status-42");
+	assert_int_equal(c->sent_at, TIME_NULL);
+	fx_release(&f);
+}
+
+static void next_of(struct source_next *n, const char *page,
+		    const struct source_query *q)
+{
+	struct json_doc *doc = NULL;
+
+	assert_int_equal(json_parse(&doc, page, strlen(page), NULL), 0);
+	buf_init(&n->url, 4096);
+	buf_init(&n->cursor, 64);
+	ac->next_page(n, json_root(doc), API, q);
+	json_doc_free(doc);
+}
+
+static void next_release(struct source_next *n)
+{
+	buf_release(&n->url);
+	buf_release(&n->cursor);
+}
+
+static void test_campaign_paging(void **state)
+{
+	struct buf page = BUF_INIT;
+	struct source_query q = {.endpoint = SRC_CAMPAIGNS};
+	struct source_next n;
+	int i;
+
+	(void)state;
+	buf_puts(&page, "{\"campaigns\":[");
+	for (i = 0; i < 100; i++)
+		buf_printf(&page, "%s{\"id\":\"%d\"}", i ? "," : "", i + 1);
+	buf_puts(&page, "],\"meta\":{\"total\":\"250\"}}");
+	next_of(&n, buf_str(&page), &q);
+	assert_true(n.has_next);
+	assert_string_equal(buf_str(&n.cursor), "100");
+	assert_string_equal(buf_str(&n.url),
+			    API "/api/3/campaigns?limit=100&offset=100");
+	next_release(&n);
+	/* The third page would start at 300 > total. */
+	q.cursor = "200";
+	next_of(&n, buf_str(&page), &q);
+	assert_false(n.has_next);
+	next_release(&n);
+	/* A short page ends. */
+	q.cursor = NULL;
+	next_of(&n, campaigns_page, &q);
+	assert_false(n.has_next);
+	next_release(&n);
+	buf_release(&page);
+}
+
+static void test_report_url_has_no_key(void **state)
+{
+	struct buf u = BUF_INIT;
+	struct source_query q = {.endpoint = SRC_REPORT,
+				 .campaign_id = "7",
+				 .status = "bounce",
+				 .cursor = "3"};
+
+	(void)state;
+	assert_int_equal(ac->url(&u, API, &q), 0);
+	assert_string_equal(buf_str(&u),
+			    API "/admin/api.php?api_action="
+				"campaign_report_bounce_list&api_output=json&"
+				"campaignid=7&page=3&sort_direction=DESC");
+	assert_null(strstr(buf_str(&u), "api_key"));
+	buf_release(&u);
+	q.status = "nonsense";
+	assert_int_equal(ac->url(&u, API, &q), -1);
+	buf_release(&u);
+	assert_int_equal(ac->auth_header(&u, "KEY"), 0);
+	assert_string_equal(buf_str(&u), "Api-Token: KEY");
+	buf_release(&u);
+}
+
+static const char open_page[] =
+    "{\"0\":{\"subscriberid\":\"111\",\"email\":\"a@x.com\",\"tstamp\":"
+    "\"2023-08-28 08:37:19\",\"times\":\"3\",\"tstamp_iso\":"
+    "\"2023-08-28T07:37:19-05:00\"},"
+    "\"1\":{\"subscriberid\":\"222\",\"email\":\"b@x.com\",\"tstamp\":"
+    "\"2023-08-27 07:37:19\",\"times\":\"1\"},"
+    "\"2\":{\"email\":\"noid@x.com\",\"tstamp\":\"2023-08-27 07:00:00\"},"
+    "\"result_code\":1,\"result_message\":\"Success: Something is "
+    "returned\",\"result_output\":\"json\"}";
+
+static void test_open_rows(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "open");
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, open_page), &e), 0);
+	assert_int_equal(f.m.n_rows, 3);
+	assert_int_equal(f.m.n_skipped, 1);
+	assert_int_equal(f.b.n_events, 2);
+	assert_int_equal(f.b.n_participants, 2);
+	/* tstamp_iso wins over the naive tstamp. */
+	assert_int_equal(f.b.events[0].ts, 1693226239);
+	assert_int_equal(f.b.events[0].times, 3);
+	assert_int_equal(f.b.events[0].type, EV_OPEN);
+	assert_string_equal(f.b.events[0].campaign_id, "7");
+	assert_string_equal(f.b.events[0].contact_id, "111");
+	/* Naive only: Chicago CDT, 12:37:19Z. */
+	assert_int_equal(f.b.events[1].ts, 1693139839);
+	assert_int_equal(f.b.participants[1].flags, ENG_OPENED);
+	assert_int_equal(f.m.newest_updated_at, 1693226239);
+	assert_false(f.m.is_past_cutoff);
+	fx_release(&f);
+}
+
+static void test_report_end_and_bad_envelopes(void **state)
+{
+	static const char end[] =
+	    "{\"result_code\":0,\"result_message\":\"Failed: Nothing is "
+	    "returned\",\"result_output\":\"json\"}";
+	struct fixture f;
+	struct err e = ERR_INIT;
+	struct source_query q = {
+	    .endpoint = SRC_REPORT, .campaign_id = "7", .status = "open"};
+	struct source_next n;
+
+	(void)state;
+	fx_init(&f, "open");
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, end), &e), 0);
+	assert_int_equal(f.m.n_rows, 0);
+	assert_int_equal(f.b.n_events, 0);
+	json_doc_free(f.doc);
+	f.doc = NULL;
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, "{\"0\":{}}"), &e),
+			 -1);
+	assert_int_equal(e.kind, ERR_PARSE);
+	json_doc_free(f.doc);
+	f.doc = NULL;
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, "[1,2]"), &e), -1);
+	fx_release(&f);
+	next_of(&n, end, &q);
+	assert_false(n.has_next);
+	next_release(&n);
+	/* 3 rows is a short page: the end. */
+	next_of(&n, open_page, &q);
+	assert_false(n.has_next);
+	next_release(&n);
+}
+
+static void test_report_full_page_continues(void **state)
+{
+	struct buf page = BUF_INIT;
+	struct source_query q = {.endpoint = SRC_REPORT,
+				 .campaign_id = "7",
+				 .status = "open",
+				 .cursor = "2"};
+	struct source_next n;
+	int i;
+
+	(void)state;
+	buf_putc(&page, '{');
+	for (i = 0; i < 20; i++)
+		buf_printf(&page,
+			   "\"%d\":{\"subscriberid\":\"%d\",\"tstamp\":"
+			   "\"2024-01-01 00:00:00\"},",
+			   i, i + 1);
+	buf_puts(&page, "\"result_code\":1}");
+	next_of(&n, buf_str(&page), &q);
+	assert_true(n.has_next);
+	assert_string_equal(buf_str(&n.cursor), "3");
+	assert_non_null(strstr(buf_str(&n.url), "&page=3&"));
+	next_release(&n);
+	buf_release(&page);
+}
+
+static void check_link_page(const char *page)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	fx_init(&f, "click");
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, page), &e), 0);
+	assert_int_equal(f.b.n_links, 1);
+	assert_string_equal(f.b.links[0].url, "https://x.com/a");
+	assert_int_equal(f.b.links[0].clicked_unique, 2);
+	assert_int_equal(f.b.links[0].clicked_total, 5);
+	assert_int_equal(f.b.n_events, 2);
+	assert_int_equal(f.b.events[0].type, EV_CLICK);
+	assert_string_equal(f.b.events[0].link_url, "https://x.com/a");
+	assert_int_equal(f.b.events[0].times, 4);
+	assert_int_equal(f.b.events[1].ts, 1693312639);
+	assert_int_equal(f.b.participants[0].flags, ENG_CLICKED);
+	fx_release(&f);
+}
+
+static void test_link_info_array_or_object(void **state)
+{
+	(void)state;
+	check_link_page(
+	    "{\"0\":{\"id\":\"1\",\"link\":\"https://x.com/a\",\"a_unique\":"
+	    "\"2\",\"a_total\":\"5\",\"info\":[{\"subscriberid\":\"1\","
+	    "\"email\":\"a@x.com\",\"tstamp\":\"2023-08-28 07:37:19\","
+	    "\"times\":\"4\"},{\"subscriberid\":\"2\",\"tstamp_iso\":"
+	    "\"2023-08-29T07:37:19-05:00\"}]},\"result_code\":1}");
+	check_link_page(
+	    "{\"0\":{\"id\":\"1\",\"link\":\"https://x.com/a\",\"a_unique\":"
+	    "\"2\",\"a_total\":\"5\",\"info\":{\"0\":{\"subscriberid\":\"1\","
+	    "\"email\":\"a@x.com\",\"tstamp\":\"2023-08-28 07:37:19\","
+	    "\"times\":\"4\"},\"1\":{\"subscriberid\":\"2\",\"tstamp_iso\":"
+	    "\"2023-08-29T07:37:19-05:00\"}}},\"result_code\":1}");
+}
+
+static void test_bounce_date_only(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "bounce");
+	assert_int_equal(
+	    ac->map_report(
+		&f.m,
+		fx_parse(&f, "{\"0\":{\"subscriberid\":\"5\",\"email\":"
+			     "\"z@x.com\",\"campaignid\":\"7\",\"tstamp\":"
+			     "\"2025-09-22\",\"type\":\"hard\",\"code\":"
+			     "\"5.1.1\"},\"1\":{\"subscriberid\":\"6\","
+			     "\"tstamp\":\"2025-09-22\",\"type\":\"SOFTISH\"},"
+			     "\"result_code\":1}"),
+		&e),
+	    0);
+	assert_int_equal(f.b.n_events, 2);
+	/* Local midnight in Chicago (CDT). */
+	assert_int_equal(f.b.events[0].ts, 1758517200);
+	assert_string_equal(f.b.events[0].bounce_type, "hard");
+	assert_null(f.b.events[1].bounce_type);
+	assert_int_equal(f.b.participants[0].flags, ENG_BOUNCED);
+	fx_release(&f);
+}
+
+static void test_cutoff_newest_first(void **state)
+{
+	static const char desc[] =
+	    "{\"0\":{\"subscriberid\":\"1\",\"tstamp_iso\":"
+	    "\"2024-01-03T00:00:00Z\"},\"1\":{\"subscriberid\":\"2\","
+	    "\"tstamp_iso\":\"2024-01-02T00:00:00Z\"},\"2\":{\"subscriberid\":"
+	    "\"3\",\"tstamp_iso\":\"2024-01-01T00:00:00Z\"},\"result_code\":1}";
+	static const char asc[] =
+	    "{\"0\":{\"subscriberid\":\"3\",\"tstamp_iso\":"
+	    "\"2024-01-01T00:00:00Z\"},\"1\":{\"subscriberid\":\"1\","
+	    "\"tstamp_iso\":\"2024-01-03T00:00:00Z\"},\"result_code\":1}";
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "unsubscribe");
+	assert_int_equal(time_parse("2024-01-02T00:00:00Z", 0, &f.m.cutoff), 0);
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, desc), &e), 0);
+	assert_true(f.m.is_past_cutoff);
+	assert_int_equal(f.b.n_events, 2); /* the row at the cutoff stays */
+	json_doc_free(f.doc);
+	f.doc = NULL;
+	batch_clear(&f.b);
+	f.m.is_past_cutoff = 0;
+	/* A server that ignored sort_direction must not end the stream. */
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, asc), &e), 0);
+	assert_false(f.m.is_past_cutoff);
+	assert_int_equal(f.b.n_events, 1);
+	fx_release(&f);
+}
+
+static void test_xml_auth_body(void **state)
+{
+	static const char xml[] =
+	    "<?xml version='1.0' encoding='utf-8'?>\n<not_allowed><error>You "
+	    "are not authorized to access this file</error></not_allowed>";
+	static const char root[] = "<root><error>You are not authorized to "
+				   "access this file</error></root>";
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(ac->body_error(&e, xml, strlen(xml)), -1);
+	assert_int_equal(e.kind, ERR_AUTH);
+	err_clear(&e);
+	assert_int_equal(ac->body_error(&e, root, strlen(root)), -1);
+	assert_int_equal(e.kind, ERR_AUTH);
+	assert_int_equal(ac->body_error(&e, "{\"result_code\":0}", 17), 0);
+	assert_int_equal(ac->body_error(&e, "", 0), 0);
+	assert_int_equal(ac->body_error(&e, "<html>gateway</html>", 20), 0);
+}
+
+static void test_http_errors(void **state)
+{
+	static const char inactive[] =
+	    "{\"message\":\"Payment Required: this account is inactive\"}";
+	struct err e = ERR_INIT;
+
+	(void)state;
+	ac->http_error(&e, 402, inactive, strlen(inactive), "the campaigns");
+	assert_int_equal(e.kind, ERR_INACTIVE);
+	assert_non_null(strstr(e.msg, "inactive"));
+	ac->http_error(&e, 403, "{\"message\":\"Forbidden\"}", 23, "x");
+	assert_int_equal(e.kind, ERR_AUTH);
+	ac->http_error(&e, 401, NULL, 0, "x");
+	assert_int_equal(e.kind, ERR_AUTH);
+	ac->http_error(&e, 404, "{\"message\":\"No Result found\"}", 29,
+		       "campaign '9'");
+	assert_int_equal(e.kind, ERR_NOT_FOUND);
+	ac->http_error(&e, 500, "<html>", 6, "x");
+	assert_int_equal(e.kind, ERR_HTTP);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_campaigns_page),
+	    cmocka_unit_test(test_campaign_paging),
+	    cmocka_unit_test(test_report_url_has_no_key),
+	    cmocka_unit_test(test_open_rows),
+	    cmocka_unit_test(test_report_end_and_bad_envelopes),
+	    cmocka_unit_test(test_report_full_page_continues),
+	    cmocka_unit_test(test_link_info_array_or_object),
+	    cmocka_unit_test(test_bounce_date_only),
+	    cmocka_unit_test(test_cutoff_newest_first),
+	    cmocka_unit_test(test_xml_auth_body),
+	    cmocka_unit_test(test_http_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
