@@ -118,6 +118,12 @@ static const struct source *source_for(enum provider_id p, struct err *err)
 	return NULL;
 }
 
+/* Names the probe request in messages. */
+static const char *probe_what(const struct source *src)
+{
+	return src->probe_what ? src->probe_what : "the lists";
+}
+
 /* Checks what the request carries; a normalised copy of the API URL (no
  * trailing slash) goes to api_url. */
 static int validate(const struct sync_request *req, struct buf *api_url,
@@ -334,7 +340,8 @@ int sync_probe(const struct sync_request *req, struct probe_result *out,
 		goto done;
 	out->latency_ms = clock_mono_ms() - t0;
 	out->status = o.status;
-	if (one_shot_error(&o, src, buf_str(&api_url), "the lists", err) < 0)
+	if (one_shot_error(&o, src, buf_str(&api_url), probe_what(src), err) <
+	    0)
 		goto done;
 	if (json_parse(&doc, buf_str(&o.body), o.body.len, NULL) == 0)
 		src->probe_detail(out->detail, sizeof(out->detail),
@@ -617,11 +624,15 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	src->auth_header(&auth, req.api_key);
 	headers[0] = buf_str(&auth);
 	fetch_options_for(&fo, src, &req, headers);
+	/* Without burst, a run started right after another (cron, a
+	 * --max-runtime loop) must not spend the token that run just
+	 * took: the probe waits one token interval. */
+	fo.is_bucket_empty = 1;
 
 	/* The probe: nothing is written when the key is rejected. */
 	src->url(&url, req.api_url, &q);
 	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0 ||
-	    one_shot_error(&o, src, req.api_url, "the lists", err) < 0)
+	    one_shot_error(&o, src, req.api_url, probe_what(src), err) < 0)
 		goto done;
 	/* The probe just took the token a bucket without burst holds. */
 	fo.is_bucket_empty = 1;

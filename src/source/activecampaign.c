@@ -637,6 +637,7 @@ const struct source source_activecampaign = {
     .is_reportable = ac_is_reportable,
     .http_error = ac_http_error,
     .body_error = ac_body_error,
+    .probe_what = "the campaigns",
     .probe_detail = ac_probe_detail,
     .has_contacts_keyset = 1,
     .map_lists = ac_map_lists,

@@ -135,6 +135,9 @@ struct source {
 	 * errors with 200): fills err and returns -1; NULL or 0 when the
 	 * body is to be parsed as usual. */
 	int (*body_error)(struct err *err, const char *body, size_t len);
+	/* What the probe asks for, in messages ("the campaigns"); NULL:
+	 * "the lists". */
+	const char *probe_what;
 	/* A one-line description of a successful probe page. */
 	void (*probe_detail)(char *out, size_t n, const struct json *root);
 
