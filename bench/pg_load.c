@@ -4,6 +4,12 @@
  *       writes N synthetic events in batches of B (default 1000) through
  *       store_ops.write_batch and prints "events N seconds S rate R";
  *       --copy-file also writes the same rows as COPY text (the ceiling).
+ *   pg_load --dedupe URL
+ *       checks de-duplication through write_batch: duplicates inside a
+ *       batch, a batch stored twice, batches mixing stored and new events
+ *       (both after a batch that met stored events and after one that did
+ *       not), and a changed event; exits 0 when every count and row is
+ *       right.
  *   pg_load --hostile URL
  *       writes one campaign named "'); DROP TABLE campaigns; --" with
  *       quotes, backslashes, tabs and control characters in its text and
@@ -78,9 +84,10 @@ static int load(const char *url, long n, long batch, const char *copy_path)
 		ev->campaign_id = arena_printf(&b.arena, "camp-%03ld", camp);
 		ev->campaign_name =
 		    arena_printf(&b.arena, "Campaign %ld newsletter", camp);
-		ev->contact_id = arena_printf(&b.arena, "contact-%06ld", contact);
-		ev->contact_email = arena_printf(
-		    &b.arena, "person%06ld@example.com", contact);
+		ev->contact_id =
+		    arena_printf(&b.arena, "contact-%06ld", contact);
+		ev->contact_email =
+		    arena_printf(&b.arena, "person%06ld@example.com", contact);
 		ev->type = (enum event_type)(i % 4);
 		/* 30 days of events: 30 daily partitions */
 		ev->ts = base + (i * 2591) % (30 * 86400);
@@ -111,6 +118,107 @@ done:
 	if (cf)
 		fclose(cf);
 	batch_release(&b);
+	store_close(s);
+	return ret;
+}
+
+/* Adds event k (same k, same event_id) with times t to b. */
+static void dedupe_event(struct batch *b, long k, int64_t t)
+{
+	struct rec_event *ev = batch_add_event(b);
+
+	ev->campaign_id = "camp-1";
+	ev->campaign_name = "Campaign 1";
+	ev->contact_id = arena_printf(&b->arena, "contact-%ld", k);
+	ev->contact_email = arena_printf(&b->arena, "p%ld@example.com", k);
+	ev->type = EV_OPEN;
+	ev->ts = 1767225600 + k * 3607; /* about a day per 24 events */
+	ev->times = t;
+	event_make_id(ev, b->provider, b->account);
+}
+
+/* Writes events lo..hi-1 (times t) as one batch; checks the counts. */
+static int dedupe_step(struct store *s, const char *what, long lo, long hi,
+		       int64_t t, long dups, int64_t ins, int64_t upd)
+{
+	struct batch b;
+	struct store_counts c;
+	struct err e = ERR_INIT;
+	long k;
+	int ret = 1;
+
+	batch_init(&b, "emailoctopus", "dedupe");
+	for (k = lo; k < hi; k++)
+		dedupe_event(&b, k, k < lo + dups ? t - 1 : t);
+	for (k = lo; k < lo + dups; k++) /* the later copy wins */
+		dedupe_event(&b, k, t);
+	batch_add_state(&b, "dedupe", what);
+	if (s->ops->write_batch(s, &b, &c, &e) < 0) {
+		ret = die(&e, what);
+		goto done;
+	}
+	if (c.inserted != ins || c.updated != upd ||
+	    c.unchanged != (int64_t)b.n_events - ins - upd) {
+		fprintf(stderr,
+			"pg_load: %s: inserted %lld updated %lld unchanged "
+			"%lld, expected %lld %lld %lld\n",
+			what, (long long)c.inserted, (long long)c.updated,
+			(long long)c.unchanged, (long long)ins, (long long)upd,
+			(long long)((int64_t)b.n_events - ins - upd));
+		goto done;
+	}
+	ret = 0;
+done:
+	batch_release(&b);
+	return ret;
+}
+
+static int dedupe(const char *url)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct buf st = BUF_INIT;
+	struct store_stats stats;
+	int found = 0, ret = 1;
+
+	if (store_open(&s, url, &e) < 0) {
+		ret = die(&e, "open");
+		goto done;
+	}
+	/* new rows with duplicates inside the batch: straight COPY */
+	if (dedupe_step(s, "first", 0, 500, 1, 50, 500, 0) ||
+	    /* every row stored: the COPY fails, the merge skips them */
+	    dedupe_step(s, "again", 0, 500, 1, 0, 0, 0) ||
+	    /* half stored, after a batch that met stored rows: merge */
+	    dedupe_step(s, "half", 250, 750, 1, 10, 250, 0) ||
+	    /* all new after a mixed batch: merge, then COPY again */
+	    dedupe_step(s, "new", 750, 1000, 1, 0, 250, 0) ||
+	    dedupe_step(s, "new2", 1000, 1200, 1, 0, 200, 0) ||
+	    /* mixed after an all-new batch: the COPY fails, then merge */
+	    dedupe_step(s, "mixed", 1100, 1300, 1, 0, 100, 0) ||
+	    /* times changed on 20 stored events: updated */
+	    dedupe_step(s, "changed", 0, 20, 2, 0, 0, 20) ||
+	    dedupe_step(s, "tail", 1300, 1310, 1, 0, 10, 0))
+		goto done;
+	if (s->ops->stats(s, "emailoctopus", &stats, &e) < 0) {
+		ret = die(&e, "stats");
+		goto done;
+	}
+	if (stats.events[EV_OPEN] != 1310) {
+		fprintf(stderr, "pg_load: %lld events stored, expected 1310\n",
+			(long long)stats.events[EV_OPEN]);
+		goto done;
+	}
+	if (s->ops->state_get(s, "emailoctopus", "dedupe", "dedupe", &st,
+			      &found, &e) < 0 ||
+	    !found || strcmp(buf_str(&st), "tail")) {
+		fprintf(stderr, "pg_load: the last checkpoint is missing\n");
+		goto done;
+	}
+	printf("de-duplication checks passed\n");
+	ret = 0;
+done:
+	buf_release(&st);
 	store_close(s);
 	return ret;
 }
@@ -166,7 +274,8 @@ static int hostile(const char *url)
 	l = batch_add_list(&b);
 	l->list_id = "l\\1";
 	l->name = "list";
-	l->fields_json = "[{\"tag\":\"Note\",\"label\":\"N\",\"type\":\"TEXT\"}]";
+	l->fields_json =
+	    "[{\"tag\":\"Note\",\"label\":\"N\",\"type\":\"TEXT\"}]";
 	l->subscribed = l->unsubscribed = l->pending = -1;
 	k = batch_add_contact(&b);
 	k->contact_id = "k1";
@@ -180,8 +289,8 @@ static int hostile(const char *url)
 	p->flags = ENG_SENT | ENG_OPENED;
 	batch_add_state(&b, "campaign:c1'--", "{\"x\":\"'\\\\\"}");
 	if (s->ops->write_batch(s, &b, NULL, &e) < 0 ||
-	    s->ops->link_participants(s, "emailoctopus", "hostile", NULL,
-				      &e) < 0) {
+	    s->ops->link_participants(s, "emailoctopus", "hostile", NULL, &e) <
+		0) {
 		ret = die(&e, "write");
 		goto done;
 	}
@@ -230,7 +339,7 @@ int main(int argc, char **argv)
 {
 	long n = 0, batch = 1000;
 	const char *copy = NULL;
-	int i, host = 0;
+	int i, host = 0, dd = 0;
 
 	for (i = 1; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--events") && i + 1 < argc - 1)
@@ -241,15 +350,20 @@ int main(int argc, char **argv)
 			copy = argv[++i];
 		else if (!strcmp(argv[i], "--hostile"))
 			host = 1;
+		else if (!strcmp(argv[i], "--dedupe"))
+			dd = 1;
 		else
 			break;
 	}
-	if (argc < 2 || i != argc - 1 || (!host && (n <= 0 || batch <= 0))) {
+	if (argc < 2 || i != argc - 1 ||
+	    (!host && !dd && (n <= 0 || batch <= 0))) {
 		fprintf(stderr, "usage: pg_load --events N [--batch B] "
 				"[--copy-file PATH] URL | pg_load --hostile "
-				"URL\n");
+				"URL | pg_load --dedupe URL\n");
 		return 2;
 	}
+	if (dd)
+		return dedupe(argv[argc - 1]);
 	return host ? hostile(argv[argc - 1])
 		    : load(argv[argc - 1], n, batch, copy);
 }

@@ -1,8 +1,9 @@
 /* Shared by the files of the PostgreSQL store (postgresql.c: connection and
  * the ops table; pg_schema.c: migrations, partitions, retention; pg_write.c:
- * staging, COPY and merges; pg_read.c: state, runs and reads), which are the
- * only files that include libpq-fe.h. A PGresult returned here is the
- * caller's to PQclear; the store owns everything it points to. */
+ * staging, COPY and merges; pg_rows.c: COPY text rows; pg_read.c: state,
+ * runs and reads), which are the only files that include libpq-fe.h. A PGresult
+ * returned here is the caller's to PQclear; the store owns everything it points
+ * to. */
 #ifndef ESPSYNC_STORE_PG_INTERNAL_H
 #define ESPSYNC_STORE_PG_INTERNAL_H
 
@@ -13,6 +14,7 @@
 
 #include "store/postgresql.h"
 #include "util/arena.h"
+#include "util/buf.h"
 
 /* Every writer takes this transaction-level advisory lock first, so two
  * syncs into one database take turns per batch as they do on SQLite. */
@@ -44,9 +46,9 @@ struct pg_store {
 	/* UTC day numbers whose partition is known to exist, sorted. */
 	int64_t *days;
 	size_t n_days, cap_days;
-	/* Event batches left to merge before COPY straight into
-	 * email_activities is tried again (pg_write.c). */
-	int events_merge_left;
+	/* The last batch of events held one already stored: the next is
+	 * merged through staging instead of COPYed straight in (pg_write.c). */
+	int has_seen_stored_event;
 };
 
 /* postgresql.c */
@@ -75,10 +77,10 @@ int pg_day_known(const struct pg_store *s, int64_t day);
 void pg_day_add(struct pg_store *s, int64_t day);
 /* First UTC day whose events are kept; INT64_MIN when all are. */
 int64_t pg_first_kept_day(const struct pg_store *s);
-/* Creates the partitions of the n days in new (sorted or not) with one
- * statement, inside the caller's transaction. */
-int pg_create_partitions(struct pg_store *s, const int64_t *new, size_t n,
-			 struct err *err);
+/* Appends the statements creating the partitions of the n days (UTC day
+ * numbers) to q; they run in the batch's transaction with its first
+ * statement, and the days join the known set once it commits. */
+void pg_partitions_sql(struct buf *q, const int64_t *days, size_t n);
 int pg_load_known_days(struct pg_store *s, struct err *err);
 /* Drops partitions and default-partition rows older than retention. */
 int pg_expire(struct pg_store *s, struct err *err);
@@ -89,6 +91,22 @@ int pg_write_prepare(struct pg_store *s, struct err *err);
 void pg_write_release(struct pg_store *s);
 int pg_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err);
+
+/* pg_rows.c: each appends one record's columns, each preceded by a tab
+ * except the event's first (event_id), without the line's end. now is the
+ * batch's time (synced_at, updated_at). */
+void pg_row_campaign(struct buf *o, const struct batch *b,
+		     const struct rec_campaign *r, const char *now);
+void pg_row_link(struct buf *o, const struct batch *b, const struct rec_link *r,
+		 const char *now);
+void pg_row_participant(struct buf *o, const struct batch *b,
+			const struct rec_participant *r, const char *now);
+void pg_row_event(struct buf *o, const struct batch *b,
+		  const struct rec_event *r, const char *now);
+void pg_row_contact(struct buf *o, const struct batch *b,
+		    const struct rec_contact *r, const char *now);
+void pg_row_list(struct buf *o, const struct batch *b, const struct rec_list *r,
+		 const char *now);
 
 /* pg_read.c */
 int pg_state_get(struct store *store, const char *provider, const char *account,

@@ -197,30 +197,21 @@ int64_t pg_first_kept_day(const struct pg_store *s)
 
 /* Creates the partitions of the days in *new (inside the batch's
  * transaction; they join the known set only once it commits). */
-int pg_create_partitions(struct pg_store *s, const int64_t *new, size_t n,
-			 struct err *err)
+void pg_partitions_sql(struct buf *q, const int64_t *days, size_t n)
 {
-	struct buf q = BUF_INIT;
 	char name[32], from[11], to[11];
 	size_t i;
-	int ret = -1;
 
 	for (i = 0; i < n; i++) {
-		pg_partition_name(new[i] * 86400, name);
-		time_format_date(new[i] * 86400, from);
-		time_format_date((new[i] + 1) * 86400, to);
-		buf_reset(&q);
-		buf_printf(&q,
-			   "CREATE TABLE IF NOT EXISTS %s PARTITION OF"
-			   " email_activities FOR VALUES FROM ('%s') TO ('%s')",
-			   name, from, to);
-		if (pg_exec(s, buf_str(&q), "create a partition in", err) < 0)
-			goto done;
+		pg_partition_name(days[i] * 86400, name);
+		time_format_date(days[i] * 86400, from);
+		time_format_date((days[i] + 1) * 86400, to);
+		buf_printf(
+		    q,
+		    "CREATE TABLE IF NOT EXISTS %s PARTITION OF"
+		    " email_activities FOR VALUES FROM ('%s') TO ('%s');",
+		    name, from, to);
 	}
-	ret = 0;
-done:
-	buf_release(&q);
-	return ret;
 }
 
 int pg_load_known_days(struct pg_store *s, struct err *err)

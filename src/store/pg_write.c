@@ -234,14 +234,23 @@ static void build_stage_ddl(struct buf *q, enum ptable t)
 	buf_puts(q, ") ON COMMIT DELETE ROWS;");
 }
 
-static void build_copy(struct buf *q, enum ptable t)
+/* Appends COPY into t's staging table, or with is_direct into the table
+ * itself (no seq column). */
+static void build_copy(struct buf *q, enum ptable t, int is_direct)
 {
 	const struct pcol *c;
+	const char *sep = "";
 
-	buf_reset(q);
-	buf_printf(q, "COPY pg_temp.stage_%s (seq", ptables[t].table);
-	for (c = ptables[t].cols; c->name; c++)
-		buf_printf(q, ", %s", c->name);
+	if (is_direct) {
+		buf_printf(q, "COPY %s (", ptables[t].table);
+	} else {
+		buf_printf(q, "COPY pg_temp.stage_%s (seq", ptables[t].table);
+		sep = ", ";
+	}
+	for (c = ptables[t].cols; c->name; c++) {
+		buf_printf(q, "%s%s", sep, c->name);
+		sep = ", ";
+	}
 	buf_puts(q, ") FROM STDIN");
 }
 
@@ -273,225 +282,58 @@ void pg_write_release(struct pg_store *s)
 	}
 }
 
-/* ------------------------------------------------------------ COPY rows */
-
-static void put_text(struct buf *b, const char *v)
-{
-	buf_putc(b, '\t');
-	pg_copy_field(b, v);
-}
-
-static void put_time(struct buf *b, int64_t t)
-{
-	char iso[21];
-
-	if (t == TIME_NULL) {
-		buf_puts(b, "\t\\N");
-		return;
-	}
-	time_format_iso(t, iso);
-	buf_putc(b, '\t');
-	buf_puts(b, iso);
-}
-
-static void put_int(struct buf *b, int64_t v)
-{
-	buf_printf(b, "\t%lld", (long long)v);
-}
-
-/* Negative counts mean "unknown" and stage NULL (keep the stored value). */
-static void put_count(struct buf *b, int64_t v)
-{
-	if (v < 0)
-		buf_puts(b, "\t\\N");
-	else
-		put_int(b, v);
-}
-
-static void row_campaign(struct buf *o, const struct batch *b,
-			 const struct rec_campaign *r, const char *now)
-{
-	const struct campaign_stats *x = &r->stats;
-
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->campaign_id);
-	put_text(o, r->name);
-	put_text(o, r->subject);
-	put_text(o, r->from_name);
-	put_text(o, r->from_email);
-	put_text(o, r->status);
-	put_time(o, r->created_at);
-	put_time(o, r->sent_at);
-	put_text(o, r->to_lists_json);
-	put_int(o, r->has_stats != 0);
-	put_int(o, x->sent);
-	put_int(o, x->opened_unique);
-	put_int(o, x->opened_total);
-	put_int(o, x->clicked_unique);
-	put_int(o, x->clicked_total);
-	put_int(o, x->bounced_hard);
-	put_int(o, x->bounced_soft);
-	put_int(o, x->complained);
-	put_int(o, x->unsubscribed);
-	put_text(o, now);
-}
-
-static void row_link(struct buf *o, const struct batch *b,
-		     const struct rec_link *r, const char *now)
-{
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->campaign_id);
-	put_text(o, r->url);
-	put_int(o, r->clicked_total);
-	put_int(o, r->clicked_unique);
-	put_text(o, now);
-}
-
-static void row_participant(struct buf *o, const struct batch *b,
-			    const struct rec_participant *r, const char *now)
-{
-	static const unsigned bits[] = {ENG_SENT,	ENG_OPENED,
-					ENG_CLICKED,	ENG_BOUNCED,
-					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
-	int i;
-
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->campaign_id);
-	put_text(o, r->contact_id);
-	put_text(o, r->email);
-	for (i = 0; i < 6; i++)
-		put_int(o, (r->flags & bits[i]) != 0);
-	put_text(o, now);
-}
-
-static void row_event(struct buf *o, const struct batch *b,
-		      const struct rec_event *r, const char *now)
-{
-	char date[11];
-
-	time_format_date(r->ts, date);
-	put_text(o, r->event_id);
-	put_text(o, date);
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->campaign_id);
-	put_text(o, r->campaign_name);
-	put_text(o, r->contact_id);
-	put_text(o, r->contact_email);
-	put_text(o, event_type_name(r->type));
-	put_time(o, r->ts);
-	put_int(o, r->times);
-	put_text(o, r->link_url);
-	put_text(o, r->bounce_type);
-	put_text(o, now);
-	put_text(o, now);
-}
-
-static void row_contact(struct buf *o, const struct batch *b,
-			const struct rec_contact *r, const char *now)
-{
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->contact_id);
-	put_text(o, r->email);
-	put_text(o, r->first_name);
-	put_text(o, r->last_name);
-	put_text(o, r->phone);
-	put_text(o, r->status);
-	put_text(o, r->fields_json);
-	put_text(o, r->tags_json);
-	put_text(o, r->lists_json);
-	put_time(o, r->created_at);
-	put_time(o, r->updated_at);
-	put_time(o, r->deleted_at);
-	put_text(o, now);
-}
-
-static void row_list(struct buf *o, const struct batch *b,
-		     const struct rec_list *r, const char *now)
-{
-	put_text(o, b->provider);
-	put_text(o, b->account);
-	put_text(o, r->list_id);
-	put_text(o, r->name);
-	put_text(o, r->fields_json);
-	put_text(o, r->tags_json);
-	put_count(o, r->subscribed);
-	put_count(o, r->unsubscribed);
-	put_count(o, r->pending);
-	put_time(o, r->created_at);
-	put_time(o, r->updated_at);
-	put_text(o, now);
-}
-
-int pg_copy_field(struct buf *b, const char *s)
-{
-	const char *p, *run;
-
-	if (!s)
-		return buf_append(b, "\\N", 2);
-	for (run = p = s; *p; p++) {
-		const char *esc = NULL;
-
-		switch (*p) {
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		default:
-			continue;
-		}
-		if (buf_append(b, run, (size_t)(p - run)) < 0 ||
-		    buf_append(b, esc, 2) < 0)
-			return -1;
-		run = p + 1;
-	}
-	return buf_append(b, run, (size_t)(p - run));
-}
-
 /* ------------------------------------------------------------ write */
 
-/* COPYs the rows in data into table t's staging table. */
-static int copy_in(struct pg_store *s, enum ptable t, const struct buf *data,
-		   struct err *err)
+/* One batch's transaction. Statements that return nothing the batch needs
+ * (BEGIN, the write lock, new partitions) wait in pre and go with the next
+ * command, so a batch of events costs three round trips: BEGIN..COPY, the
+ * rows, and the pipelined checkpoints with COMMIT. */
+struct wctx {
+	struct pg_store *s;
+	const struct batch *b;
+	struct buf pre, data;
+	struct store_counts c;
+	char now[21];
+};
+
+/* Sends pre and then copy_sql (a COPY ... FROM STDIN) with the rows in
+ * data. *rows is what COPY reports; sqlstate (6 bytes) holds the error's
+ * SQLSTATE, "" when there is none. */
+static int copy_rows(struct wctx *w, int64_t *rows, char *sqlstate,
+		     struct err *err)
 {
-	struct buf q = BUF_INIT;
-	PGresult *r;
+	struct pg_store *s = w->s;
+	PGresult *r = PQexec(s->db, buf_str(&w->pre));
+	const char *code;
 	int ret = -1;
 
-	build_copy(&q, t);
-	r = PQexec(s->db, buf_str(&q));
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		pg_db_err(err, s, "load a batch into", r);
-		PQclear(r);
-		goto done;
-	}
+	buf_reset(&w->pre);
+	sqlstate[0] = '\0';
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		goto fail;
 	PQclear(r);
-	if (PQputCopyData(s->db, data->data, (int)data->len) != 1 ||
-	    PQputCopyEnd(s->db, NULL) != 1) {
-		pg_db_err(err, s, "load a batch into", NULL);
-		goto done;
-	}
+	r = NULL;
+	if (PQputCopyData(s->db, w->data.data, (int)w->data.len) != 1 ||
+	    PQputCopyEnd(s->db, NULL) != 1)
+		goto fail;
 	ret = 0;
 	while ((r = PQgetResult(s->db))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && ret == 0)
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			*rows = strtoll(PQcmdTuples(r), NULL, 10);
+		} else if (ret == 0) {
+			code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			snprintf(sqlstate, 6, "%s", code ? code : "");
 			ret = pg_db_err(err, s, "load a batch into", r);
+		}
 		PQclear(r);
 	}
-done:
-	buf_release(&q);
 	return ret;
+fail:
+	code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(sqlstate, 6, "%s", code ? code : "");
+	pg_db_err(err, s, "load a batch into", r);
+	PQclear(r);
+	return -1;
 }
 
 static int merge(struct pg_store *s, int ms, struct store_counts *c,
@@ -508,56 +350,226 @@ static int merge(struct pg_store *s, int ms, struct store_counts *c,
 	return 0;
 }
 
+/* COPYs data into t's staging table and merges it. */
+static int stage_merge(struct wctx *w, enum ptable t, struct err *err)
+{
+	char sqlstate[6];
+	int64_t rows = 0;
+
+	build_copy(&w->pre, t, 0);
+	if (copy_rows(w, &rows, sqlstate, err) < 0 ||
+	    merge(w->s, (int)t, &w->c, err) < 0)
+		return -1;
+	if (t == PT_CAMPAIGNS &&
+	    merge(w->s, PG_MS_CAMPAIGNS_STATS, &w->c, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Stages and merges one record array. */
 #define LOAD(t, arr, n, rowfn)                                                 \
 	do {                                                                   \
 		if (!b->n)                                                     \
 			break;                                                 \
-		buf_reset(&data);                                              \
+		buf_reset(&w.data);                                            \
 		for (i = 0; i < b->n; i++) {                                   \
-			buf_printf(&data, "%zu", i);                           \
-			rowfn(&data, b, &b->arr[i], now);                      \
-			buf_putc(&data, '\n');                                 \
+			buf_printf(&w.data, "%zu", i);                         \
+			rowfn(&w.data, b, &b->arr[i], w.now);                  \
+			buf_putc(&w.data, '\n');                               \
 		}                                                              \
-		if (copy_in(s, t, &data, err) < 0 || merge(s, t, &c, err) < 0) \
-			goto done;                                             \
-		if (t == PT_CAMPAIGNS &&                                       \
-		    merge(s, PG_MS_CAMPAIGNS_STATS, &c, err) < 0)              \
+		if (stage_merge(&w, t, err) < 0)                               \
 			goto done;                                             \
 	} while (0)
 
-static int apply_states(struct pg_store *s, const struct batch *b,
-			const char *now, struct err *err)
-{
-	size_t i;
+/* An event to load, in the order they are loaded. */
+struct ev_key {
+	int64_t day;
+	const char *id;
+	size_t i; /* index in the batch */
+};
 
+static int ev_key_cmp(const void *pa, const void *pb)
+{
+	const struct ev_key *a = pa, *b = pb;
+	int c;
+
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	c = strcmp(a->id, b->id);
+	if (c)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* The batch's events inside the retention period, sorted by (day,
+ * event_id) and de-duplicated (the last of equal ids wins, as in the
+ * merge). Returns how many; *new_days gets the days without a known
+ * partition. Both arrays are the caller's to free. */
+static size_t event_keys(const struct pg_store *s, const struct batch *b,
+			 struct ev_key **out, int64_t **new_days, size_t *n_new)
+{
+	struct ev_key *k = xmalloc(b->n_events * sizeof(*k));
+	int64_t first = pg_first_kept_day(s);
+	size_t i, n = 0, m = 0;
+
+	*new_days = xmalloc(b->n_events * sizeof(**new_days));
+	*n_new = 0;
+	for (i = 0; i < b->n_events; i++) {
+		int64_t day = pg_floor_div(b->events[i].ts, 86400);
+
+		if (day < first)
+			continue;
+		k[n].day = day;
+		k[n].id = b->events[i].event_id;
+		k[n].i = i;
+		n++;
+	}
+	qsort(k, n, sizeof(*k), ev_key_cmp);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && k[i + 1].day == k[i].day &&
+		    !strcmp(k[i + 1].id, k[i].id))
+			continue;
+		if ((m == 0 || k[m - 1].day != k[i].day) &&
+		    !pg_day_known(s, k[i].day))
+			(*new_days)[(*n_new)++] = k[i].day;
+		k[m++] = k[i];
+	}
+	*out = k;
+	return m;
+}
+
+/* Events go by COPY straight into email_activities when none is stored
+ * yet (the primary key says so: a stored one fails the COPY with a unique
+ * violation, which rolls back to the savepoint); otherwise, or after such
+ * a failure, through staging and INSERT ... ON CONFLICT, which also
+ * updates what changed. A batch that met a stored event sends the next one
+ * through staging directly, so a re-run does not pay for failed COPYs. */
+static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
+		       struct err *err)
+{
+	struct pg_store *s = w->s;
+	const struct batch *b = w->b;
+	struct ev_key *k = NULL;
+	char sqlstate[6];
+	int64_t rows = 0, before = w->c.inserted;
+	size_t i, n = event_keys(s, b, &k, new_days, n_new);
+	int ret = -1;
+
+	if (!n) {
+		ret = 0;
+		goto done;
+	}
+	pg_partitions_sql(&w->pre, *new_days, *n_new);
+	buf_reset(&w->data);
+	if (!s->has_seen_stored_event) {
+		for (i = 0; i < n; i++) {
+			pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
+			buf_putc(&w->data, '\n');
+		}
+		buf_puts(&w->pre, "SAVEPOINT direct; ");
+		build_copy(&w->pre, PT_EVENTS, 1);
+		if (copy_rows(w, &rows, sqlstate, err) == 0) {
+			w->c.inserted += rows;
+			ret = 0;
+			goto done;
+		}
+		/* Some event is stored already. */
+		if (strcmp(sqlstate, "23505") != 0 ||
+		    pg_exec(s, "ROLLBACK TO SAVEPOINT direct",
+			    "write a batch to", err) < 0)
+			goto done;
+		buf_reset(&w->data);
+	}
+	for (i = 0; i < n; i++) {
+		buf_printf(&w->data, "%zu\t", k[i].i);
+		pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
+		buf_putc(&w->data, '\n');
+	}
+	if (stage_merge(w, PT_EVENTS, err) < 0)
+		goto done;
+	s->has_seen_stored_event = w->c.inserted - before < (int64_t)n;
+	ret = 0;
+done:
+	free(k);
+	return ret;
+}
+
+static const char upsert_state[] =
+    "INSERT INTO sync_state (provider, account, stream, value, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, account, stream)"
+    " DO UPDATE SET value = excluded.value,"
+    " updated_at = excluded.updated_at";
+static const char delete_state[] =
+    "DELETE FROM sync_state WHERE provider = $1 AND account = $2"
+    " AND stream = $3";
+
+/* Saves the batch's checkpoints and commits, all in one pipeline: one
+ * round trip. A failed statement makes the server skip the rest (COMMIT
+ * too), and the caller rolls back. */
+static int save_states_commit(struct wctx *w, struct err *err)
+{
+	struct pg_store *s = w->s;
+	const struct batch *b = w->b;
+	PGresult *r;
+	size_t i, k, n_sent = 0;
+	int ret = -1;
+
+	if (w->pre.len &&
+	    pg_exec(s, buf_str(&w->pre), "begin a transaction in", err) < 0)
+		return -1;
+	buf_reset(&w->pre);
+	if (PQenterPipelineMode(s->db) != 1)
+		return pg_db_err(err, s, "write sync state to", NULL);
 	for (i = 0; i < b->n_states; i++) {
 		const struct state_update *u = &b->states[i];
 		const char *p[5] = {b->provider, b->account, u->stream,
-				    u->value, now};
-		PGresult *r;
+				    u->value, w->now};
 
-		if (u->value)
-			r = pg_query(
-			    s,
-			    "INSERT INTO sync_state (provider, account,"
-			    " stream, value, updated_at)"
-			    " VALUES ($1, $2, $3, $4, $5)"
-			    " ON CONFLICT (provider, account, stream)"
-			    " DO UPDATE SET value = excluded.value,"
-			    " updated_at = excluded.updated_at",
-			    5, p, "write sync state to", err);
-		else
-			r = pg_query(
-			    s,
-			    "DELETE FROM sync_state WHERE provider = $1"
-			    " AND account = $2 AND stream = $3",
-			    3, p, "write sync state to", err);
-		if (!r)
-			return -1;
-		PQclear(r);
+		if (PQsendQueryParams(
+			s->db, u->value ? upsert_state : delete_state,
+			u->value ? 5 : 3, NULL, p, NULL, NULL, 0) != 1)
+			goto sent;
+		n_sent++;
 	}
-	return 0;
+	if (PQsendQueryParams(s->db, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) !=
+	    1)
+		goto sent;
+	n_sent++;
+	ret = 0;
+sent:
+	if (ret < 0)
+		pg_db_err(err, s, "write sync state to", NULL);
+	if (PQpipelineSync(s->db) != 1) {
+		if (ret == 0)
+			ret = pg_db_err(err, s, "commit a batch to", NULL);
+		PQexitPipelineMode(s->db);
+		return -1;
+	}
+	for (k = 0; k < n_sent; k++) {
+		while ((r = PQgetResult(s->db))) {
+			ExecStatusType st = PQresultStatus(r);
+
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+			    ret == 0)
+				ret = pg_db_err(err, s,
+						k < b->n_states
+						    ? "write sync state to"
+						    : "commit a batch to",
+						r);
+			PQclear(r);
+		}
+	}
+	/* The PGRES_PIPELINE_SYNC result, then out of pipeline mode. */
+	while ((r = PQgetResult(s->db))) {
+		ExecStatusType st = PQresultStatus(r);
+
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	if (PQexitPipelineMode(s->db) != 1 && ret == 0)
+		ret = pg_db_err(err, s, "commit a batch to", NULL);
+	return ret;
 }
 
 /* State rows are checkpoints, not data: they are not counted in *out.
@@ -566,71 +578,49 @@ static int apply_states(struct pg_store *s, const struct batch *b,
 int pg_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err)
 {
-	struct pg_store *s = (struct pg_store *)store;
-	struct store_counts c = {0, 0, 0, 0};
-	struct buf data = BUF_INIT;
-	int64_t first = pg_first_kept_day(s);
+	struct wctx w;
 	int64_t *new_days = NULL;
-	size_t i, n_new = 0, n_events = 0, j;
-	char now[21];
+	size_t i, n_new = 0;
 	int ret = -1;
 
-	buf_init(&data, (size_t)1 << 30);
-	time_format_iso(clock_wall_s(), now);
-	if (b->n_events)
-		new_days = xmalloc(b->n_events * sizeof(*new_days));
+	memset(&w, 0, sizeof(w));
+	w.s = (struct pg_store *)store;
+	w.b = b;
+	buf_init(&w.pre, (size_t)1 << 22);
+	buf_init(&w.data, (size_t)1 << 30);
+	time_format_iso(clock_wall_s(), w.now);
 	/* A batch commits without waiting for its WAL flush: a server crash
 	 * may lose the last moments of batches, each with its own
 	 * checkpoints (WAL is replayed in order, so never a batch without
 	 * its checkpoint or the reverse), and the next sync fetches them
 	 * again. run_finish commits synchronously, which flushes every batch
 	 * before a run is recorded finished. */
-	if (pg_exec(s,
-		    "BEGIN; SET LOCAL synchronous_commit = off; " PG_WRITE_LOCK,
-		    "begin a transaction in", err) < 0)
+	buf_puts(&w.pre,
+		 "BEGIN; SET LOCAL synchronous_commit = off; " PG_WRITE_LOCK
+		 "; ");
+	LOAD(PT_CAMPAIGNS, campaigns, n_campaigns, pg_row_campaign);
+	LOAD(PT_LINKS, links, n_links, pg_row_link);
+	LOAD(PT_PARTICIPANTS, participants, n_participants, pg_row_participant);
+	if (b->n_events && load_events(&w, &new_days, &n_new, err) < 0)
 		goto done;
-	LOAD(PT_CAMPAIGNS, campaigns, n_campaigns, row_campaign);
-	LOAD(PT_LINKS, links, n_links, row_link);
-	LOAD(PT_PARTICIPANTS, participants, n_participants, row_participant);
-	buf_reset(&data);
-	for (i = 0; i < b->n_events; i++) {
-		int64_t day = pg_floor_div(b->events[i].ts, 86400);
-
-		if (day < first)
-			continue;
-		if (!pg_day_known(s, day)) {
-			for (j = 0; j < n_new && new_days[j] != day; j++)
-				;
-			if (j == n_new)
-				new_days[n_new++] = day;
-		}
-		buf_printf(&data, "%zu", i);
-		row_event(&data, b, &b->events[i], now);
-		buf_putc(&data, '\n');
-		n_events++;
-	}
-	if (n_events && (pg_create_partitions(s, new_days, n_new, err) < 0 ||
-			 copy_in(s, PT_EVENTS, &data, err) < 0 ||
-			 merge(s, PT_EVENTS, &c, err) < 0))
-		goto done;
-	LOAD(PT_CONTACTS, contacts, n_contacts, row_contact);
-	LOAD(PT_LISTS, lists, n_lists, row_list);
-	if (apply_states(s, b, now, err) < 0 ||
-	    pg_exec(s, "COMMIT", "commit a batch to", err) < 0)
+	LOAD(PT_CONTACTS, contacts, n_contacts, pg_row_contact);
+	LOAD(PT_LISTS, lists, n_lists, pg_row_list);
+	if (save_states_commit(&w, err) < 0)
 		goto done;
 	for (i = 0; i < n_new; i++)
-		pg_day_add(s, new_days[i]);
-	c.unchanged = (int64_t)batch_count(b) - c.inserted - c.updated;
+		pg_day_add(w.s, new_days[i]);
+	w.c.unchanged = (int64_t)batch_count(b) - w.c.inserted - w.c.updated;
 	ret = 0;
 done:
 	if (ret < 0) {
-		pg_rollback(s);
-		memset(&c, 0, sizeof(c));
-		c.failed = (int64_t)batch_count(b);
+		pg_rollback(w.s);
+		memset(&w.c, 0, sizeof(w.c));
+		w.c.failed = (int64_t)batch_count(b);
 	}
 	free(new_days);
-	buf_release(&data);
+	buf_release(&w.pre);
+	buf_release(&w.data);
 	if (out)
-		*out = c;
+		*out = w.c;
 	return ret;
 }

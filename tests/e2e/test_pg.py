@@ -1,7 +1,8 @@
 """PostgreSQL store: a sync into a throwaway cluster equals the truth, re-runs
 insert nothing, a killed load resumes, events land in their day's partition,
 expired partitions are dropped, a dead server is one clear line (exit 5),
-hostile text round-trips, and CSV exports equal the SQLite store's."""
+hostile text round-trips, both event write paths de-duplicate, and CSV
+exports equal the SQLite store's."""
 
 import datetime
 import glob
@@ -320,6 +321,30 @@ def test_pg_sql_hostile_values(t):
     check("'); DROP TABLE campaigns; -- \\x \\\\ " in data,
           'export lost the hostile name or backslashes: %r' % data[:300])
     no_password(t, r)
+
+
+def test_pg_dedupe_paths(t):
+    """Events that are all new go by COPY straight into email_activities,
+    others through staging and INSERT ... ON CONFLICT: duplicates inside a
+    batch, a batch stored twice, stored and new events mixed (after either
+    path), and a changed event all count and store right (bench/pg_load.c
+    --dedupe)."""
+    db = pgutil.new_db(t)
+    c = pgutil.cluster()
+    drv = build_driver(t)
+    p = subprocess.run([drv, '--dedupe', c.url(db)], capture_output=True,
+                       timeout=120 * lib.TIMEOUT_SCALE)
+    err = p.stderr.decode('utf-8', 'replace')
+    check(p.returncode == 0, 'de-duplication checks failed (exit %d): %s' %
+          (p.returncode, err.strip()[-400:]))
+    dup = c.scalar(db, 'SELECT count(*) - count(DISTINCT event_id) FROM '
+                   'email_activities')
+    check(dup == '0', '%s duplicate event ids' % dup)
+    wrong = c.psql(db, "SELECT tableoid::regclass::text FROM "
+                   "email_activities WHERE tableoid::regclass::text <> "
+                   "'email_activities_p' || to_char(activity_date, "
+                   "'YYYYMMDD') LIMIT 3")
+    check(not wrong, 'events in the wrong partition: %s' % wrong)
 
 
 def test_pg_export_equals_sqlite(t):
