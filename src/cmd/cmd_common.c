@@ -159,6 +159,9 @@ void cmd_fill_request(struct sync_request *req, const struct config *cfg,
 	req->lookback_s = cfg->v[OPT_LOOKBACK].source > SRC_DEFAULT
 			      ? cfg->v[OPT_LOOKBACK].i / 1000
 			      : 0;
+	/* 0 (every run) is -1 for the engine, where 0 is its default. */
+	req->reconcile_s =
+	    cfg->v[OPT_RECONCILE].i > 0 ? cfg->v[OPT_RECONCILE].i / 1000 : -1;
 	req->progress = cmd_progress(cfg);
 }
 

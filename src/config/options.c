@@ -141,6 +141,18 @@ static const struct option_def options[OPT__COUNT] = {
 		      .min = 0,
 		      .max = 30 * DAY_MS,
 		      .help = "overlap re-read before a time window"},
+    [OPT_RECONCILE] = {.id = OPT_RECONCILE,
+		       .flag = "reconcile",
+		       .key = "ESPSYNC_RECONCILE",
+		       .arg = "DURATION",
+		       .kind = OPTK_DURATION,
+		       .commands = CMDB_SYNC,
+		       .def = "24h",
+		       .min = 0,
+		       .max = 365 * DAY_MS,
+		       .help = "activecampaign: read all contacts (and mark "
+			       "deleted ones) when the last full read is "
+			       "older; 0: every run"},
     [OPT_ENV_FILE] =
 	{.id = OPT_ENV_FILE,
 	 .flag = "env-file",

@@ -27,6 +27,7 @@ enum option_id {
 	OPT_CSV_COLUMNS,
 	OPT_MAX_INFLIGHT,
 	OPT_LOOKBACK,
+	OPT_RECONCILE,
 	/* global flags */
 	OPT_ENV_FILE,
 	OPT_MAX_RUNTIME,
