@@ -351,6 +351,42 @@ def compare(db, tr, check_contacts=True, campaign=None):
             add('%d events differ in %s, e.g. %s: store %r, truth %r' %
                 (len(lst), f, k, g, w))
 
+        # links: tracked URLs only (not the "open" read-tracker rows), and
+        # a clicked link's counts are its click rows and their times
+        el = {}
+        for e in te.values():
+            if e['type'] == 'click':
+                c = el.setdefault((e['campaign_id'], e['link_url']), [0, 0])
+                c[0] += e['times']
+                c[1] += 1
+        urls = {(c['id'], u) for c in tr['campaigns'] for u in c['links']}
+        if 'campaign_links' in have:
+            gl = {}
+            for r in con.execute('SELECT * FROM campaign_links WHERE '
+                                 'provider = ?', (PROVIDER,)):
+                if campaign and r['campaign_id'] != campaign:
+                    continue
+                gl[(r['campaign_id'], r['url'])] = [r['clicked_total'],
+                                                    r['clicked_unique']]
+            odd = sorted(set(gl) - urls)
+            if odd:
+                add('%d campaign_links rows that are not tracked links of '
+                    'the campaign, e.g. %s' % (len(odd), odd[0]))
+            miss = sorted(set(el) - set(gl))
+            if miss:
+                add('%d clicked links missing from campaign_links, e.g. %s'
+                    % (len(miss), miss[0]))
+            bad = sorted(k for k in set(el) & set(gl) if el[k] != gl[k])
+            if bad:
+                add('%d campaign_links differ in (clicked_total, '
+                    'clicked_unique), e.g. %s: store %s, truth %s' %
+                    (len(bad), bad[0], gl[bad[0]], el[bad[0]]))
+            zero = sorted(k for k in set(gl) - set(el) if any(gl[k]))
+            if zero:
+                add('%d links without a click in the truth have clicks in '
+                    'campaign_links, e.g. %s: %s' % (len(zero), zero[0],
+                                                     gl[zero[0]]))
+
         # participants: one per (campaign, contact) with an event
         ep = {}
         for e in te.values():

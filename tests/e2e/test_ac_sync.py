@@ -6,6 +6,7 @@ duplicates, naive account-local timestamps become the right UTC instants
 across DST changes. Faults, throttling and credentials are in
 test_ac_faults.py."""
 
+import collections
 import datetime
 import os
 import random
@@ -359,3 +360,39 @@ def test_ac_and_eo_in_one_run(t):
     r = t.espsync('state', 'show', expect=0)
     check('activecampaign' in r.out.lower(),
           '`state show` does not show activecampaign: %r' % r.out[:300])
+
+
+def test_ac_check_and_export_csv(t):
+    """`check` reaches the account; `export csv` writes one file per sent
+    ActiveCampaign campaign with one row per participant."""
+    import csv
+    import glob
+    sim = aclib.setup(t)
+    tr = aclib.truth(sim)
+    r = t.espsync('check', expect=0)
+    line = [ln for ln in r.out.splitlines()
+            if ln.startswith('activecampaign:')]
+    check(line and ': ok' in line[0], '`check` line for activecampaign: '
+          '%r' % (line or r.out[-300:]))
+    check('set (%d chars)' % len(lib.AC_KEY) in r.out,
+          '`check` does not show the key as "set (N chars)"')
+    aclib.sync(t)
+    t.espsync('export', 'csv', expect=0)
+    parts = collections.Counter(
+        e['campaign_id'] for e in
+        {(e['campaign_id'], e['contact_id']): e
+         for e in tr['events']}.values())
+    sent = [c for c in tr['campaigns'] if not c['is_draft']]
+    files = sorted(glob.glob(t.path('data', 'exports', 'campaign_*.csv')))
+    check(len(files) == len(sent), 'export wrote %d files, want %d (one '
+          'per sent campaign)' % (len(files), len(sent)))
+    for c in sent:
+        fs = glob.glob(t.path('data', 'exports', 'campaign_%s_*.csv' %
+                              c['id']))
+        check(len(fs) == 1, 'campaign %s: %d CSV files' % (c['id'],
+                                                            len(fs)))
+        with open(fs[0], newline='', encoding='utf-8') as f:
+            rows = list(csv.reader(f))
+        check(len(rows) - 1 == parts[c['id']], 'campaign %s: %d CSV rows, '
+              '%d participants in the truth' % (c['id'], len(rows) - 1,
+                                                parts[c['id']]))
