@@ -1,9 +1,9 @@
 /* Shared by the files of the PostgreSQL store (postgresql.c: connection and
  * the ops table; pg_schema.c: migrations, partitions, retention; pg_write.c:
  * staging, COPY and merges; pg_rows.c: COPY text rows; pg_read.c: state,
- * runs and reads), which are the only files that include libpq-fe.h. A PGresult
- * returned here is the caller's to PQclear; the store owns everything it points
- * to. */
+ * runs and reads; pg_reconcile.c: contact deletion marks), which are the
+ * only files that include libpq-fe.h. A PGresult returned here is the
+ * caller's to PQclear; the store owns everything it points to. */
 #ifndef ESPSYNC_STORE_PG_INTERNAL_H
 #define ESPSYNC_STORE_PG_INTERNAL_H
 
@@ -143,5 +143,12 @@ int pg_each_participant(struct store *store, const char *provider,
 int pg_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
+
+/* pg_reconcile.c */
+int pg_reconcile_contacts(struct store *store, const char *provider,
+			  const char *account, int64_t after_id,
+			  int64_t upto_id, const char *const *live_ids,
+			  size_t n_live, int64_t at, int64_t *changed,
+			  struct err *err);
 
 #endif

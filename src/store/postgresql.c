@@ -252,4 +252,5 @@ const struct store_ops postgresql_store_ops = {
     .each_participant = pg_each_participant,
     .campaign_fields = pg_campaign_fields,
     .run_last_status = pg_run_last_status,
+    .reconcile_contacts = pg_reconcile_contacts,
 };

@@ -228,3 +228,46 @@ def test_ac_contacts_killed_run_resumes_at_keyset(t):
           'pass not closed after the resumed run')
     t.note('killed at id %s (%d of %d contacts); resume %d requests' % (
         after, done, len(ids), n))
+
+
+def _reconcile_in_store(t, store, dump):
+    """Full pass into store, advance with deletions, delta, then a
+    reconciliation pass; dump(path) copies the store into SQLite. Returns
+    the number of deleted contacts."""
+    sim = aclib.setup(t, ac_contacts=450, ac_campaigns=1)
+    aclib.sync(t, *STREAMS, '--store', store)
+    sim.advance(2 * 86400)
+    tr = aclib.truth(sim)
+    gone = sorted(c['id'] for c in tr['contacts'] if c['deleted'])
+    check(gone, 'the advance deleted no contact')
+    aclib.sync(t, *STREAMS, '--store', store)
+    aclib.sync(t, *STREAMS, '--store', store,
+               env={'ESPSYNC_RECONCILE': '0s'})
+    aclib.sync(t, *STREAMS, '--store', store,
+               env={'ESPSYNC_RECONCILE': '0s'})
+    path = dump(t.path('copy.db'))
+    con = lib.connect(path)
+    try:
+        diffs = aclib.compare_contacts(con, tr)
+        rows = {r['contact_id']: r['deleted_at'] for r in con.execute(
+            'SELECT contact_id, deleted_at FROM contacts')}
+    finally:
+        con.close()
+    if diffs:
+        fail('store differs from truth: %s' % diffs[0], diffs[1:8])
+    live = [c for c in gone if c not in rows or not rows[c]]
+    check(not live, 'deleted contacts without deleted_at: %s' % live[:5])
+    wrong = [k for k, v in rows.items() if v and k not in gone]
+    check(not wrong, 'live contacts marked deleted: %s' % wrong[:5])
+    return len(gone)
+
+
+def test_ac_contacts_reconcile_postgresql(t):
+    """Deletion marks on PostgreSQL: a reconciliation pass sets deleted_at
+    on exactly the contacts gone upstream, twice in a row."""
+    import pgutil
+    db = pgutil.new_db(t)
+    url = pgutil.cluster().url(db)
+    n = _reconcile_in_store(t, url,
+                            lambda p: pgutil.dump_to_sqlite(db, p) or p)
+    t.note('%d deleted contacts marked' % n)
