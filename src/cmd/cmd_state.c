@@ -9,6 +9,7 @@
 
 #include "core/checkpoint.h"
 #include "util/arena.h"
+#include "util/clock.h"
 #include "util/json.h"
 #include "util/jsonw.h"
 #include "util/timeparse.h"
@@ -16,6 +17,8 @@
 #include "util/banned.h"
 
 #define MAX_GROUPS 64
+/* Campaign ids listed in the text output before "…". */
+#define MAX_LISTED 20
 
 /* One provider account. */
 struct group {
@@ -25,6 +28,14 @@ struct group {
 	struct buf json; /* "stream":"value" members */
 	struct run_row last, complete;
 	int has_last, has_complete;
+	/* The seed's state document: which campaigns of the window are
+	 * done, which are in flight (and at which page), the report window
+	 * start and the activities written today. */
+	struct buf done_ids; /* JSON strings, comma separated */
+	struct buf pending;  /* "id kind page N" / "id" entries */
+	int64_t n_pending, n_pending_listed, n_done_listed;
+	int64_t window_since; /* oldest next-pass start; TIME_NULL: none */
+	int64_t today_day, today_count;
 };
 
 struct state_view {
@@ -52,7 +63,57 @@ static struct group *find_group(struct state_view *v, const char *provider,
 	g->account = xstrdup(account);
 	buf_init(&g->raw, 0);
 	buf_init(&g->json, 0);
+	buf_init(&g->done_ids, 0);
+	buf_init(&g->pending, 0);
+	g->window_since = TIME_NULL;
+	g->today_day = -1;
 	return g;
+}
+
+static void note_done(struct group *g, const char *id,
+		      const struct ckpt_campaign *c)
+{
+	g->n_complete++;
+	if (c->has_window && c->since != TIME_NULL &&
+	    (g->window_since == TIME_NULL || c->since < g->window_since))
+		g->window_since = c->since;
+	if (g->done_ids.len)
+		buf_putc(&g->done_ids, ',');
+	jsonw_string(&g->done_ids, id);
+}
+
+/* An unfinished campaign, or one of its report streams with a saved
+ * page (kind and page are then set). */
+static void note_pending(struct group *g, const char *id, const char *kind,
+			 const char *page)
+{
+	if (!kind)
+		g->n_pending++;
+	if (g->n_pending_listed++ >= MAX_LISTED)
+		return;
+	if (g->pending.len)
+		buf_puts(&g->pending, ", ");
+	if (kind)
+		buf_printf(&g->pending, "%.40s %.20s page %.20s", id, kind,
+			   page);
+	else
+		buf_printf(&g->pending, "%.40s", id);
+}
+
+/* reports:<id>:<kind> = {"starting_after":"<page>"}. */
+static void note_report(struct group *g, const char *rest, const char *value)
+{
+	struct buf cursor = BUF_INIT, id = BUF_INIT;
+	const char *colon = strrchr(rest, ':');
+
+	if (!colon)
+		return;
+	buf_append(&id, rest, (size_t)(colon - rest));
+	ckpt_cursor_parse(&cursor, value);
+	if (cursor.len)
+		note_pending(g, buf_str(&id), colon + 1, buf_str(&cursor));
+	buf_release(&cursor);
+	buf_release(&id);
 }
 
 static int on_state(void *ctx, const struct state_row *row)
@@ -69,7 +130,13 @@ static int on_state(void *ctx, const struct state_row *row)
 	if (row->stream && !strncmp(row->stream, "campaign:", 9)) {
 		ckpt_campaign_parse(&c, row->value, NULL, 0);
 		if (c.is_complete)
-			g->n_complete++;
+			note_done(g, row->stream + 9, &c);
+		else
+			note_pending(g, row->stream + 9, NULL, NULL);
+	} else if (row->stream && !strncmp(row->stream, "reports:", 8)) {
+		note_report(g, row->stream + 8, row->value);
+	} else if (row->stream && !strcmp(row->stream, CKPT_TODAY_STREAM)) {
+		ckpt_today_parse(&g->today_day, &g->today_count, row->value);
 	}
 	buf_printf(&g->raw, "    %s = %s\n", row->stream ? row->stream : "",
 		   row->value ? row->value : "null");
@@ -87,6 +154,8 @@ static void release_view(struct state_view *v)
 		free(v->groups[i].account);
 		buf_release(&v->groups[i].raw);
 		buf_release(&v->groups[i].json);
+		buf_release(&v->groups[i].done_ids);
+		buf_release(&v->groups[i].pending);
 	}
 	arena_release(&v->arena);
 }
@@ -165,6 +234,33 @@ static int load_runs(struct state_view *v, struct store *store,
 	return 0;
 }
 
+/* " (1, 2, 5, ...)" from the JSON strings of ids, then a newline. */
+static void print_ids(const struct buf *ids)
+{
+	struct json_doc *doc = NULL;
+	struct buf arr = BUF_INIT;
+	size_t i, n;
+
+	buf_printf(&arr, "[%s]", buf_str(ids));
+	if (ids->len && json_parse(&doc, buf_str(&arr), arr.len, NULL) == 0) {
+		n = json_len(json_root(doc));
+		fputs(" (", stdout);
+		for (i = 0; i < n && i < MAX_LISTED; i++)
+			printf("%s%s", i ? ", " : "",
+			       json_str(json_at(json_root(doc), i)));
+		fputs(n > MAX_LISTED ? ", ...)" : ")", stdout);
+	}
+	putchar('\n');
+	json_doc_free(doc);
+	buf_release(&arr);
+}
+
+/* Activities written today (UTC), 0 when the count is of another day. */
+static int64_t today_count(const struct group *g)
+{
+	return g->today_day == clock_wall_s() / 86400 ? g->today_count : 0;
+}
+
 static void print_group(const struct group *g, int is_verbose)
 {
 	char a[32], b[32], n[32], acts[32];
@@ -174,7 +270,18 @@ static void print_group(const struct group *g, int is_verbose)
 	if (g->has_complete)
 		iso(a, g->complete.finished_at);
 	printf("  last_sync_date:      %s\n", g->has_complete ? a : "never");
-	printf("  campaigns_completed: %lld\n", (long long)g->n_complete);
+	printf("  campaigns_completed: %lld", (long long)g->n_complete);
+	print_ids(&g->done_ids);
+	if (g->n_pending || g->pending.len)
+		printf("  campaigns_pending:   %lld (%s%s)\n",
+		       (long long)g->n_pending, buf_str(&g->pending),
+		       g->n_pending_listed > MAX_LISTED ? ", ..." : "");
+	if (g->window_since != TIME_NULL) {
+		iso(a, g->window_since);
+		printf("  report_window:       events since %s are read again "
+		       "when a campaign changes\n",
+		       a);
+	}
 	if (g->has_last) {
 		run_records(&g->last, &total, &activities);
 		iso(a, g->last.started_at);
@@ -188,6 +295,10 @@ static void print_group(const struct group *g, int is_verbose)
 		printf("  activities_synced:   %s\n", acts);
 	} else {
 		printf("  last_run:            none\n");
+	}
+	if (g->today_day >= 0 || !strcmp(g->provider, "activecampaign")) {
+		cmd_format_count(n, today_count(g));
+		printf("  activities_today:    %s\n", n);
 	}
 	printf("  checkpoints:         %lld%s\n", (long long)g->n_states,
 	       is_verbose || !g->n_states ? "" : " (list them with -v)");
@@ -237,8 +348,16 @@ static void print_json(const struct state_view *v)
 		jsonw_string(&b, g->has_complete ? a : NULL);
 		buf_printf(&b,
 			   ",\"campaigns_completed\":%lld,"
-			   "\"checkpoints\":%lld,\"last_run\":",
-			   (long long)g->n_complete, (long long)g->n_states);
+			   "\"campaigns_completed_ids\":[%s],"
+			   "\"campaigns_pending\":%lld,"
+			   "\"activities_today\":%lld,"
+			   "\"report_window_since\":",
+			   (long long)g->n_complete, buf_str(&g->done_ids),
+			   (long long)g->n_pending, (long long)today_count(g));
+		iso(a, g->window_since);
+		jsonw_string(&b, g->window_since != TIME_NULL ? a : NULL);
+		buf_printf(&b, ",\"checkpoints\":%lld,\"last_run\":",
+			   (long long)g->n_states);
 		if (g->has_last)
 			json_run(&b, &g->last);
 		else

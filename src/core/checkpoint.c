@@ -210,6 +210,37 @@ int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c)
 	return rc ? rc : buf_putc(out, '}');
 }
 
+void ckpt_today_parse(int64_t *day, int64_t *count, const char *value)
+{
+	struct json_doc *doc = parse(value);
+	const struct json *root = json_root(doc);
+	int64_t t;
+
+	*day = -1;
+	*count = 0;
+	if (!doc)
+		return;
+	if (time_parse(json_str(json_get(root, "date")), 0, &t) == 0 &&
+	    json_int(json_get(root, "count"), count) == 0 && *count >= 0)
+		*day = t >= 0 ? t / 86400 : -1;
+	else
+		*count = 0;
+	json_doc_free(doc);
+}
+
+int ckpt_today_format(struct buf *out, int64_t day, int64_t count)
+{
+	char date[11];
+	int rc;
+
+	time_format_date(day * 86400, date);
+	rc = buf_puts(out, "{\"date\":");
+	rc = rc ? rc : jsonw_string(out, date);
+	rc = rc ? rc : jsonw_key(out, "count", 0);
+	rc = rc ? rc : jsonw_int(out, count);
+	return rc ? rc : buf_putc(out, '}');
+}
+
 int64_t ckpt_next_since(int64_t pass_started_at, int64_t newest,
 			int64_t lookback_s)
 {

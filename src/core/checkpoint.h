@@ -61,6 +61,13 @@ void ckpt_contacts_release(struct ckpt_contacts *c);
 void ckpt_contacts_parse(struct ckpt_contacts *out, const char *value);
 int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c);
 
+/* activities_today = {"date":"YYYY-MM-DD","count":N}: event rows written
+ * on that UTC day, as the earlier pipeline's state document showed them.
+ * Parse gives the day number (days since 1970) or -1, and the count. */
+#define CKPT_TODAY_STREAM "activities_today"
+void ckpt_today_parse(int64_t *day, int64_t *count, const char *value);
+int ckpt_today_format(struct buf *out, int64_t day, int64_t count);
+
 /* The next filter after a completed pass: min(pass start, newest seen)
  * minus the lookback overlap. */
 int64_t ckpt_next_since(int64_t pass_started_at, int64_t newest,

@@ -363,6 +363,36 @@ done:
 
 /* Store and progress plumbing used by the streams. */
 
+/* The activities_today checkpoint rides along with the batch. */
+static void count_today(struct sync_ctx *ctx, int64_t n_events)
+{
+	struct buf val = BUF_INIT;
+	int64_t day = clock_wall_s() / 86400;
+
+	if (day != ctx->today_day) {
+		ctx->today_day = day;
+		ctx->today_count = 0;
+	}
+	ctx->today_count += n_events;
+	ckpt_today_format(&val, ctx->today_day, ctx->today_count);
+	batch_add_state(&ctx->batch, CKPT_TODAY_STREAM, buf_str(&val));
+	buf_release(&val);
+}
+
+/* Reads the count of today so far (windowed sources). */
+static void load_today(struct sync_ctx *ctx)
+{
+	struct buf val = BUF_INIT;
+	int found = 0;
+
+	ctx->today_day = -1;
+	if (ctx->src->is_report_windowed &&
+	    sync_state_get(ctx, CKPT_TODAY_STREAM, &val, &found) == 0 && found)
+		ckpt_today_parse(&ctx->today_day, &ctx->today_count,
+				 buf_str(&val));
+	buf_release(&val);
+}
+
 int sync_commit(struct sync_ctx *ctx)
 {
 	struct store_counts c = {0, 0, 0, 0};
@@ -371,6 +401,8 @@ int sync_commit(struct sync_ctx *ctx)
 
 	if (batch_count(&ctx->batch) == 0 && ctx->batch.n_states == 0)
 		return 0;
+	if (ctx->batch.n_events && ctx->src->is_report_windowed)
+		count_today(ctx, (int64_t)ctx->batch.n_events);
 	if (ctx->is_fatal) {
 		rc = -1;
 	} else if (ctx->store->ops->write_batch(ctx->store, &ctx->batch, &c,
@@ -591,6 +623,7 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 {
 	struct sync_request req;
 	struct sync_ctx ctx;
+	struct tz *tz = NULL;
 	const struct source *src;
 	struct buf api_url = BUF_INIT, auth = BUF_INIT, url = BUF_INIT;
 	struct buf records = BUF_INIT;
@@ -621,6 +654,8 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	if (req.deadline_mono_ms > 0)
 		budget_s = (req.deadline_mono_ms - t0 + 999) / 1000;
 	src = source_for(req.provider, err);
+	if (req.timezone && tz_load(&tz, NULL, req.timezone, err) < 0)
+		goto done;
 	src->auth_header(&auth, req.api_key);
 	headers[0] = buf_str(&auth);
 	fetch_options_for(&fo, src, &req, headers);
@@ -639,8 +674,8 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 
 	ctx_init(&ctx, store, &req, src, out);
 	has_ctx = 1;
-	if (req.timezone && tz_load(&ctx.tz, NULL, req.timezone, err) < 0)
-		goto done;
+	ctx.tz = tz;
+	tz = NULL;
 	if (req.campaign_id && lookup_campaign(&ctx, &fo, &o, err) < 0)
 		goto done;
 
@@ -656,6 +691,7 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 	}
 	out->run_id = run.run_id;
 	ctx.run_started_s = run.started_at;
+	load_today(&ctx);
 
 	ctx.fetch = fetch_new(&fo, &e);
 	if (!ctx.fetch) {
@@ -732,6 +768,7 @@ done:
 		tz_free(ctx.tz);
 		batch_release(&ctx.batch);
 	}
+	tz_free(tz);
 	buf_release(&o.body);
 	buf_release(&records);
 	buf_release(&api_url);

@@ -45,6 +45,8 @@ struct sync_ctx {
 	struct sync_report *report;
 	int64_t run_started_s; /* wall clock */
 	struct tz *tz;	       /* account zone of naive times; NULL: UTC */
+	/* Event rows written on UTC day today_day (windowed sources). */
+	int64_t today_day, today_count;
 	int64_t lookback_s;
 	int64_t hours;
 

@@ -116,9 +116,10 @@ static void no_url(struct sync_request *r)
 	r->api_url = NULL;
 }
 
-static void activecampaign(struct sync_request *r)
+static void activecampaign_no_key(struct sync_request *r)
 {
 	r->provider = PROVIDER_ACTIVECAMPAIGN;
+	r->api_key = "";
 }
 
 static void empty_campaign(struct sync_request *r)
@@ -136,8 +137,8 @@ static const struct request_case request_cases[] = {
     {"key with newline", key_with_newline, ERR_CONFIG, "control characters"},
     {"bad url", bad_url, ERR_CONFIG, "invalid emailoctopus api url"},
     {"no url", no_url, ERR_CONFIG, "invalid emailoctopus api url"},
-    {"activecampaign", activecampaign, ERR_CONFIG,
-     "provider 'activecampaign' is not supported yet"},
+    {"activecampaign without key", activecampaign_no_key, ERR_CONFIG,
+     "set ACTIVECAMPAIGN_API_KEY"},
     {"empty campaign", empty_campaign, ERR_USAGE, "invalid campaign id"},
     {"negative hours", negative_hours, ERR_USAGE, "negative"},
 };
