@@ -1845,6 +1845,114 @@ done:
 	return ret;
 }
 
+/* Appends live ids as an array under key ("$in" or "$nin"). */
+static void append_ids(bson_t *d, const char *key, const char *const *ids,
+		       size_t n)
+{
+	bson_t arr;
+	char idx[16];
+	const char *ik;
+	size_t i;
+
+	BSON_APPEND_ARRAY_BEGIN(d, key, &arr);
+	for (i = 0; i < n; i++) {
+		bson_uint32_to_string((uint32_t)i, &ik, idx, sizeof(idx));
+		BSON_APPEND_UTF8(&arr, ik, ids[i] ? ids[i] : "");
+	}
+	bson_append_array_end(d, &arr);
+}
+
+/* Deletion marks of a keyset page (store.h): one unordered bulk of two
+ * updateMany. The id range is one {$regex, $gte, $lte} clause per id
+ * length: decimal ids of one length order as text. */
+static int mg_reconcile_contacts(struct store *store, const char *provider,
+				 const char *account, int64_t after_id,
+				 int64_t upto_id, const char *const *live_ids,
+				 size_t n_live, int64_t at, int64_t *changed,
+				 struct err *err)
+{
+	struct mongo_store *s = (struct mongo_store *)store;
+	struct store_id_span spans[STORE_ID_SPANS];
+	size_t n_spans = store_id_spans(spans, after_id, upto_id), i;
+	mongoc_bulk_operation_t *bulk = NULL;
+	bson_t back = BSON_INITIALIZER, gone = BSON_INITIALIZER;
+	bson_t set_back = BSON_INITIALIZER, set_gone = BSON_INITIALIZER;
+	bson_t reply, c, or, clause, set, ne;
+	bson_value_t now = v_date(clock_wall_s()), when = v_date(at);
+	bson_value_t none = v_null();
+	bson_error_t e;
+	char idx[16], re[32];
+	const char *ik;
+	int ret = -1, has_reply = 0;
+
+	if (changed)
+		*changed = 0;
+	if (!n_live && !n_spans)
+		return 0;
+	bulk = new_bulk(s, K_CONTACTS);
+	if (n_live) {
+		filter_owner(&back, provider, account);
+		BSON_APPEND_DOCUMENT_BEGIN(&back, "deleted_at", &ne);
+		BSON_APPEND_NULL(&ne, "$ne");
+		bson_append_document_end(&back, &ne);
+		BSON_APPEND_DOCUMENT_BEGIN(&back, "contact_id", &c);
+		append_ids(&c, "$in", live_ids, n_live);
+		bson_append_document_end(&back, &c);
+		BSON_APPEND_DOCUMENT_BEGIN(&set_back, "$set", &set);
+		BSON_APPEND_VALUE(&set, "deleted_at", &none);
+		BSON_APPEND_VALUE(&set, "synced_at", &now);
+		bson_append_document_end(&set_back, &set);
+		if (!mongoc_bulk_operation_update_many_with_opts(
+			bulk, &back, &set_back, NULL, &e))
+			goto fail;
+	}
+	if (n_spans) {
+		filter_owner(&gone, provider, account);
+		BSON_APPEND_NULL(&gone, "deleted_at");
+		BSON_APPEND_ARRAY_BEGIN(&gone, "$or", & or);
+		for (i = 0; i < n_spans; i++) {
+			bson_uint32_to_string((uint32_t)i, &ik, idx,
+					      sizeof(idx));
+			snprintf(re, sizeof(re), "^[0-9]{%d}$",
+				 spans[i].digits);
+			BSON_APPEND_DOCUMENT_BEGIN(& or, ik, &clause);
+			BSON_APPEND_DOCUMENT_BEGIN(&clause, "contact_id", &c);
+			BSON_APPEND_UTF8(&c, "$regex", re);
+			BSON_APPEND_UTF8(&c, "$gte", spans[i].lo);
+			BSON_APPEND_UTF8(&c, "$lte", spans[i].hi);
+			append_ids(&c, "$nin", live_ids, n_live);
+			bson_append_document_end(&clause, &c);
+			bson_append_document_end(& or, &clause);
+		}
+		bson_append_array_end(&gone, & or);
+		BSON_APPEND_DOCUMENT_BEGIN(&set_gone, "$set", &set);
+		BSON_APPEND_VALUE(&set, "deleted_at", &when);
+		BSON_APPEND_VALUE(&set, "synced_at", &now);
+		bson_append_document_end(&set_gone, &set);
+		if (!mongoc_bulk_operation_update_many_with_opts(
+			bulk, &gone, &set_gone, NULL, &e))
+			goto fail;
+	}
+	has_reply = 1;
+	if (run_bulk(bulk, &reply, &e) < 0)
+		goto fail;
+	if (changed)
+		*changed = reply_int(&reply, "nModified");
+	ret = 0;
+	goto done;
+fail:
+	mg_err(err, s, "reconcile contacts in", &e);
+done:
+	mongoc_bulk_operation_destroy(bulk);
+	if (has_reply)
+		bson_destroy(&reply);
+	bson_destroy(&back);
+	bson_destroy(&gone);
+	bson_destroy(&set_back);
+	bson_destroy(&set_gone);
+	return ret;
+}
+
 const struct store_ops mongodb_store_ops = {
     .name = "mongodb",
     .open = mg_open,
@@ -1863,4 +1971,5 @@ const struct store_ops mongodb_store_ops = {
     .each_participant = mg_each_participant,
     .campaign_fields = mg_campaign_fields,
     .run_last_status = mg_run_last_status,
+    .reconcile_contacts = mg_reconcile_contacts,
 };

@@ -234,7 +234,7 @@ def _reconcile_in_store(t, store, dump):
     """Full pass into store, advance with deletions, delta, then a
     reconciliation pass; dump(path) copies the store into SQLite. Returns
     the number of deleted contacts."""
-    sim = aclib.setup(t, ac_contacts=450, ac_campaigns=1)
+    sim = aclib.setup(t, ac_contacts=1500, ac_campaigns=1)
     aclib.sync(t, *STREAMS, '--store', store)
     sim.advance(2 * 86400)
     tr = aclib.truth(sim)
@@ -270,4 +270,40 @@ def test_ac_contacts_reconcile_postgresql(t):
     url = pgutil.cluster().url(db)
     n = _reconcile_in_store(t, url,
                             lambda p: pgutil.dump_to_sqlite(db, p) or p)
+    t.note('%d deleted contacts marked' % n)
+
+
+def _mongo_contacts_to_sqlite(cl, db, path):
+    import sqlite3
+    import mongoutil
+    cols = ('provider', 'account', 'contact_id', 'email', 'first_name',
+            'last_name', 'phone', 'status', 'fields', 'tags', 'lists',
+            'created_at', 'updated_at', 'deleted_at')
+    con = sqlite3.connect(path)
+    con.execute('CREATE TABLE contacts (%s)' % ', '.join(cols))
+    for d in cl.find(db, 'contacts'):
+        row = []
+        for k in cols:
+            v = d.get(k)
+            if k in ('fields', 'tags', 'lists'):
+                v = mongoutil.jtext(v)
+            elif k.endswith('_at'):
+                v = mongoutil.iso(v)
+            row.append(v)
+        con.execute('INSERT INTO contacts VALUES (%s)' %
+                    ','.join('?' * len(cols)), row)
+    con.commit()
+    con.close()
+    return path
+
+
+def test_ac_contacts_reconcile_mongodb(t):
+    """Deletion marks on MongoDB (CongoDB test server): the same as on
+    SQLite and PostgreSQL."""
+    import mongoutil
+    srv = mongoutil.start(t)
+    db = 'espsync_ac'
+    n = _reconcile_in_store(
+        t, srv.url(db),
+        lambda p: _mongo_contacts_to_sqlite(srv.client(), db, p))
     t.note('%d deleted contacts marked' % n)
