@@ -34,6 +34,9 @@ void cmd_json_failure(const struct config *cfg, const char *command,
 /* The more serious of two exit codes (0 < 3 < 6 < 1 < 2 < 4 < 5). */
 int cmd_exit_worse(int a, int b);
 
+/* The store settings cfg holds (ESPSYNC_RETENTION_DAYS, ...). */
+void cmd_store_options(struct store_options *out, const struct config *cfg);
+
 /* Opens cfg's store; prints the error (and, with a command name under
  * --json, the failure object) and returns its exit code (5, or 2 for a bad
  * URL) on failure, 0 on success. */

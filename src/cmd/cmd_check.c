@@ -101,9 +101,11 @@ static void json_keys(struct buf *b, const struct config *cfg)
 static void check_store(struct check_view *v, const struct config *cfg)
 {
 	struct store *store = NULL;
+	struct store_options opts = STORE_OPTIONS_INIT;
 
+	cmd_store_options(&opts, cfg);
 	v->store_shown = store_redact_url(cfg->store_url);
-	if (store_open(&store, cfg->store_url, &v->store_err) < 0) {
+	if (store_open_with(&store, cfg->store_url, &opts, &v->store_err) < 0) {
 		if (v->store_err.kind == ERR_NONE)
 			v->store_err.kind = ERR_STORE;
 		v->store_code = (int)err_exit_code(&v->store_err);

@@ -94,14 +94,21 @@ int cmd_exit_worse(int a, int b)
 	return severity(b) > severity(a) ? b : a;
 }
 
+void cmd_store_options(struct store_options *out, const struct config *cfg)
+{
+	out->retention_days = (int)cfg->v[OPT_RETENTION_DAYS].i;
+}
+
 int cmd_open_store(struct store **out, const struct config *cfg,
 		   const char *command)
 {
 	struct err err = ERR_INIT;
+	struct store_options opts = STORE_OPTIONS_INIT;
 	int code = 0;
 
+	cmd_store_options(&opts, cfg);
 	*out = NULL;
-	if (store_open(out, cfg->store_url, &err) < 0) {
+	if (store_open_with(out, cfg->store_url, &opts, &err) < 0) {
 		if (err.kind == ERR_NONE)
 			err.kind = ERR_STORE;
 		/* store messages name the (redacted) store already */

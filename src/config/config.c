@@ -162,7 +162,9 @@ static const char *check_store_url(const char *s)
 		return s[7] ? NULL : "sqlite: needs a path";
 	for (i = 0; schemes[i]; i++)
 		if (starts_with(s, schemes[i]))
-			return s[strlen(schemes[i])] ? NULL : "has no host";
+			/* postgresql:// alone: libpq's PGHOST, PGPORT... */
+			return s[strlen(schemes[i])] || i < 2 ? NULL
+							      : "has no host";
 	if (n > 3 && !strcmp(s + n - 3, ".db"))
 		return NULL;
 	return "must be sqlite:PATH, PATH.db, postgresql://..., or "

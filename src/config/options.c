@@ -61,6 +61,18 @@ static const struct option_def options[OPT__COUNT] = {
 		     .help =
 			 "account name in the store (default: 'default' for "
 			 "emailoctopus, the api host for activecampaign)"},
+    [OPT_RETENTION_DAYS] =
+	{.id = OPT_RETENTION_DAYS,
+	 .flag = "retention-days",
+	 .key = "ESPSYNC_RETENTION_DAYS",
+	 .arg = "N",
+	 .kind = OPTK_INT,
+	 .commands = CMDB_SYNC | CMDB_SEED,
+	 .def = "730",
+	 .min = 0,
+	 .max = 100000,
+	 .help = "postgresql: days of events kept, 0 keeps all (a "
+		 "retention_days=N in the store url wins)"},
     [OPT_MONGODB_HOST] =
 	{.id = OPT_MONGODB_HOST,
 	 .key = "MONGODB_HOST",

@@ -34,7 +34,6 @@ int pg_split_url(const char *url, char **conninfo, int *retention_days,
 	int ret = -1;
 
 	*conninfo = NULL;
-	*retention_days = STORE_PG_RETENTION_DAYS;
 	if (!q) {
 		*conninfo = xstrdup(url);
 		return 0;
@@ -191,6 +190,12 @@ static void no_notices(void *arg, const char *message)
 
 static int pg_open(struct store **out, const char *url, struct err *err)
 {
+	return pg_store_open(out, url, NULL, err);
+}
+
+int pg_store_open(struct store **out, const char *url,
+		  const struct store_options *opts, struct err *err)
+{
 	struct pg_store *s = xcalloc(1, sizeof(*s));
 	char *conninfo = NULL;
 	int ret = -1;
@@ -198,6 +203,9 @@ static int pg_open(struct store **out, const char *url, struct err *err)
 	*out = NULL;
 	s->base.ops = &postgresql_store_ops;
 	s->safe_url = store_redact_url(url);
+	s->retention_days = opts && opts->retention_days >= 0
+				? opts->retention_days
+				: STORE_PG_RETENTION_DAYS;
 	if (pg_split_url(url, &conninfo, &s->retention_days, err) < 0)
 		goto done;
 	s->db = PQconnectdb(conninfo);

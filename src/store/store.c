@@ -28,6 +28,12 @@ static int has_suffix(const char *s, const char *suffix)
 
 int store_open(struct store **out, const char *url, struct err *err)
 {
+	return store_open_with(out, url, NULL, err);
+}
+
+int store_open_with(struct store **out, const char *url,
+		    const struct store_options *opts, struct err *err)
+{
 	static const char *const server_schemes[] = {"mongodb://",
 						     "mongodb+srv://"};
 	char *safe = NULL;
@@ -57,7 +63,7 @@ int store_open(struct store **out, const char *url, struct err *err)
 	}
 	if (has_prefix(url, "postgresql://") ||
 	    has_prefix(url, "postgres://")) {
-		ret = postgresql_store_ops.open(out, url, err);
+		ret = pg_store_open(out, url, opts, err);
 		goto done;
 	}
 	if (has_prefix(url, "sqlite:") ||

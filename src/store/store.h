@@ -159,10 +159,25 @@ struct store {
 	const struct store_ops *ops;
 };
 
+/* Settings from the configuration that a backend may use. */
+struct store_options {
+	/* PostgreSQL: days of email_activities kept, 0 = all; -1 = the
+	 * built-in 730. A retention_days=N in the URL wins over it. */
+	int retention_days;
+};
+
+#define STORE_OPTIONS_INIT                                                     \
+	{                                                                      \
+		-1                                                             \
+	}
+
 /* Picks the backend from the URL ("sqlite:PATH", "*.db", "postgresql://",
  * "postgres://", "mongodb://", "mongodb+srv://") and opens it. Unknown
  * schemes are ERR_CONFIG; a backend not built in is ERR_CONFIG too. */
 int store_open(struct store **out, const char *url, struct err *err);
+/* store_open with settings; opts may be NULL (= STORE_OPTIONS_INIT). */
+int store_open_with(struct store **out, const char *url,
+		    const struct store_options *opts, struct err *err);
 void store_close(struct store *s);
 /* The URL with any password replaced by "***", for messages. Owned by caller.
  */

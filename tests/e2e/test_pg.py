@@ -193,6 +193,60 @@ def test_pg_retention_drops_old_partitions(t):
           (stored, again))
 
 
+def test_pg_retention_days_option(t):
+    """ESPSYNC_RETENTION_DAYS (environment, .env) and --retention-days
+    reach the store; a retention_days=N in the store URL wins over them."""
+    sim, db, c = setup(t)
+    truth = sim.truth()
+    everything = len(lib.truth_events(truth))
+    # the URL's retention_days=0 (keep all) wins over the environment's 1
+    t.espsync('--store', c.url(db, extra='?retention_days=0'), 'sync',
+              env={'ESPSYNC_RETENTION_DAYS': '1'}, expect=0)
+    n = int(c.scalar(db, 'SELECT count(*) FROM email_activities'))
+    check(n == everything, '%d of %d events stored with retention_days=0 '
+          'in the URL' % (n, everything))
+    days = sorted(set(c.psql(db, "SELECT DISTINCT to_char(activity_date, "
+                             "'YYYY-MM-DD') FROM email_activities")))
+    check(len(days) >= 4, 'too few event days to test retention: %s' % days)
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    cut = datetime.date.fromisoformat(days[len(days) // 2])
+    keep = (today - cut).days
+    expect = len([e for e in lib.truth_events(truth)
+                  if e[3][:10] >= cut.isoformat()])
+    # a longer period from .env drops nothing; the environment wins over it
+    with open(t.path('.env'), 'a') as f:
+        f.write('ESPSYNC_RETENTION_DAYS=%d\n' % (keep + 1000))
+    t.espsync('--store', c.url(db), 'sync', expect=0)
+    n = int(c.scalar(db, 'SELECT count(*) FROM email_activities'))
+    check(n == everything, '.env ESPSYNC_RETENTION_DAYS=%d dropped events: '
+          '%d of %d left' % (keep + 1000, n, everything))
+    r = t.espsync('--store', c.url(db), 'sync',
+                  env={'ESPSYNC_RETENTION_DAYS': str(keep)}, expect=0)
+    no_password(t, r)
+    n = int(c.scalar(db, 'SELECT count(*) FROM email_activities'))
+    check(n == expect, 'ESPSYNC_RETENTION_DAYS=%d left %d events, %d are '
+          'inside the period' % (keep, n, expect))
+    oldest = c.scalar(db, "SELECT min(c.relname) FROM pg_inherits i JOIN "
+                      "pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = "
+                      "'email_activities'::regclass AND c.relname LIKE "
+                      "'email_activities_p%'")
+    check(oldest and oldest[-8:] == cut.strftime('%Y%m%d'),
+          'oldest partition %s, expected the one of %s' % (oldest, cut))
+    # the flag, one day shorter, drops one more day
+    t.espsync('--store', c.url(db), 'sync', '--retention-days',
+              str(keep - 1), expect=0)
+    oldest = c.scalar(db, "SELECT min(c.relname) FROM pg_inherits i JOIN "
+                      "pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = "
+                      "'email_activities'::regclass AND c.relname LIKE "
+                      "'email_activities_p%'")
+    check(oldest and oldest[-8:] > cut.strftime('%Y%m%d'),
+          '--retention-days %d left partition %s' % (keep - 1, oldest))
+    r = t.espsync('--store', c.url(db), 'sync', '--retention-days', 'x',
+                  expect=2)
+    check('ESPSYNC_RETENTION_DAYS' in r.err or 'retention-days' in r.err,
+          'a bad --retention-days is not named: %r' % r.err[-300:])
+
+
 def test_pg_old_account_default_retention(t):
     """An account whose events are all older than the default 730 days:
     the sync succeeds, loads no event and creates no daily partition."""
@@ -244,19 +298,26 @@ def test_pg_server_down(t):
 
 
 def test_pg_env_connection(t):
-    """postgresql:// with nothing else takes host, port, user, password and
-    database from the libpq environment (PGHOST, ...)."""
+    """A bare postgresql:// takes host, port, user, password and database
+    from the libpq environment (PGHOST, ...); the password is never
+    printed."""
     sim, db, c = setup(t)
     env = {'PGHOST': '127.0.0.1', 'PGPORT': str(c.port),
            'PGUSER': 'postgres', 'PGPASSWORD': pgutil.PASSWORD,
            'PGDATABASE': db}
-    # (the configuration layer wants a host in the URL; PGPORT, PGUSER,
-    # PGPASSWORD and PGDATABASE fill in the rest)
-    r = t.espsync('--store', 'postgresql://127.0.0.1', 'sync', env=env,
-                  expect=0)
+    r = t.espsync('--store', 'postgresql://', 'sync', env=env, expect=0)
     no_password(t, r)
     assert_pg_truth(t, db, sim.truth(), 'store reached through PG* vars')
-    r = t.espsync('stats', env=dict(env, ESPSYNC_STORE='postgres://127.0.0.1'),
+    r = t.espsync('stats', env=dict(env, ESPSYNC_STORE='postgres://'),
+                  expect=0)
+    no_password(t, r)
+    r = t.espsync('check', env=dict(env, ESPSYNC_STORE='postgresql://'),
+                  expect=None)
+    no_password(t, r)
+    check('has no host' not in r.err, 'check rejects postgresql://: %r'
+          % r.err[-300:])
+    # a host in the URL still works, PG* filling in the rest
+    r = t.espsync('--store', 'postgresql://127.0.0.1', 'stats', env=env,
                   expect=0)
     no_password(t, r)
 

@@ -19,7 +19,7 @@ static void test_split_url_table(void **state)
 		const char *url, *conninfo;
 		int days, rc;
 	} cases[] = {
-	    {"postgresql://u@h/db", "postgresql://u@h/db", 730, 0},
+	    {"postgresql://u@h/db", "postgresql://u@h/db", -5, 0},
 	    {"postgresql://u@h/db?retention_days=30", "postgresql://u@h/db", 30,
 	     0},
 	    {"postgres://h/db?sslmode=disable&retention_days=0",
@@ -31,7 +31,7 @@ static void test_split_url_table(void **state)
 	    {"postgresql://h/db?retention_days=", NULL, 0, -1},
 	    {"postgresql://h/db?retention_days=-1", NULL, 0, -1},
 	    {"postgresql://h/db?retention_days=12x", NULL, 0, -1},
-	    {"postgresql://", "postgresql://", 730, 0},
+	    {"postgresql://", "postgresql://", -5, 0},
 	};
 	size_t i;
 
