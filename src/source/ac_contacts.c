@@ -296,22 +296,39 @@ int ac_map_tags(struct source_map *m, const struct json *root, struct err *err)
 	return 0;
 }
 
+/* Numeric order of decimal ids held as text: shorter first. */
+static int id_text_cmp(const void *x, const void *y)
+{
+	const char *p = *(const char *const *)x, *q = *(const char *const *)y;
+	size_t lp = strlen(p), lq = strlen(q);
+
+	if (lp != lq)
+		return lp < lq ? -1 : 1;
+	return strcmp(p, q);
+}
+
 /* [{"tag":T,"label":T}] of every known field in id order: AC fields are
  * account-wide, so each list offers them all (the CSV export's columns). */
 static const char *list_fields(struct source_map *m)
 {
 	const struct source_names *d = m->field_names;
 	struct buf b = BUF_INIT;
-	const char *s = NULL;
+	const char *s = NULL, **ids;
 	size_t i;
 	int rc = buf_putc(&b, '[');
 
-	for (i = 0; d && i < d->n && rc == 0; i++) {
+	ids = arena_alloc(&m->batch->arena, (d->n + 1) * sizeof(*ids));
+	for (i = 0; i < d->n; i++)
+		ids[i] = d->ids[i];
+	qsort(ids, d->n, sizeof(*ids), id_text_cmp);
+	for (i = 0; i < d->n && rc == 0; i++) {
+		const char *name = source_names_get(d, ids[i]);
+
 		rc = buf_puts(&b, i ? ",{" : "{");
 		rc = rc ? rc : jsonw_key(&b, "tag", 1);
-		rc = rc ? rc : jsonw_string(&b, d->names[i]);
+		rc = rc ? rc : jsonw_string(&b, name);
 		rc = rc ? rc : jsonw_key(&b, "label", 0);
-		rc = rc ? rc : jsonw_string(&b, d->names[i]);
+		rc = rc ? rc : jsonw_string(&b, name);
 		rc = rc ? rc : buf_putc(&b, '}');
 	}
 	rc = rc ? rc : buf_putc(&b, ']');

@@ -152,36 +152,63 @@ char *source_lower(struct arena *a, const char *s)
 	return p;
 }
 
+/* Position of id in the sorted ids, or where it would go (*found 0). */
+static size_t names_find(const struct source_names *d, const char *id,
+			 int *found)
+{
+	size_t lo = 0, hi = d->n;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(d->ids[mid], id);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void source_names_put(struct source_names *d, const char *id, const char *name)
 {
 	size_t i;
+	int found;
 
 	if (!id || !name)
 		return;
-	for (i = 0; i < d->n; i++)
-		if (strcmp(d->ids[i], id) == 0) {
-			free(d->names[i]);
-			d->names[i] = xstrdup(name);
-			return;
-		}
+	i = names_find(d, id, &found);
+	if (found) {
+		free(d->names[i]);
+		d->names[i] = xstrdup(name);
+		return;
+	}
 	if (d->n == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 16;
 		d->ids = xrealloc(d->ids, d->cap * sizeof(*d->ids));
 		d->names = xrealloc(d->names, d->cap * sizeof(*d->names));
 	}
-	d->ids[d->n] = xstrdup(id);
-	d->names[d->n] = xstrdup(name);
+	memmove(d->ids + i + 1, d->ids + i, (d->n - i) * sizeof(*d->ids));
+	memmove(d->names + i + 1, d->names + i, (d->n - i) * sizeof(*d->names));
+	d->ids[i] = xstrdup(id);
+	d->names[i] = xstrdup(name);
 	d->n++;
 }
 
 const char *source_names_get(const struct source_names *d, const char *id)
 {
 	size_t i;
+	int found = 0;
 
-	for (i = 0; d && id && i < d->n; i++)
-		if (strcmp(d->ids[i], id) == 0)
-			return d->names[i];
-	return NULL;
+	if (!d || !id)
+		return NULL;
+	i = names_find(d, id, &found);
+	return found ? d->names[i] : NULL;
 }
 
 void source_names_release(struct source_names *d)

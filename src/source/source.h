@@ -39,8 +39,9 @@ struct source_query {
 };
 
 /* id -> name pairs learnt before contacts are mapped (ActiveCampaign field
- * titles and tag names). Owned by the engine across pages; the strings are
- * heap copies released with source_names_release. */
+ * titles and tag names), sorted by id (as text) for lookups. Owned by the
+ * engine across pages; the strings are heap copies released with
+ * source_names_release. */
 struct source_names {
 	char **ids, **names;
 	size_t n, cap;

@@ -406,6 +406,8 @@ static void test_map_lists(void **state)
 
 	(void)state;
 	fixture_init(&f);
+	source_names_put(&f.fields, "10", "Notes");
+	source_names_put(&f.fields, "2", "City");
 	source_names_put(&f.fields, "1", "Company");
 	assert_int_equal(
 	    ac_map_lists(&f.m,
@@ -419,8 +421,11 @@ static void test_map_lists(void **state)
 	    0);
 	assert_int_equal(f.batch.n_lists, 1);
 	assert_string_equal(f.batch.lists[0].name, "Newsletter");
+	/* Numeric id order: 1, 2, 10. */
 	assert_string_equal(f.batch.lists[0].fields_json,
-			    "[{\"tag\":\"Company\",\"label\":\"Company\"}]");
+			    "[{\"tag\":\"Company\",\"label\":\"Company\"},"
+			    "{\"tag\":\"City\",\"label\":\"City\"},"
+			    "{\"tag\":\"Notes\",\"label\":\"Notes\"}]");
 	assert_int_equal(f.batch.lists[0].created_at, 1735711200);
 	assert_int_equal(f.batch.lists[0].updated_at, 1735776000);
 	assert_int_equal(f.batch.lists[0].subscribed, -1);
