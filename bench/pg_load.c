@@ -1,9 +1,12 @@
 /* PostgreSQL store driver for the benchmark and one end-to-end test.
  *
  *   pg_load --events N [--batch B] [--copy-file PATH] URL
- *       writes N synthetic events in batches of B (default 1000) through
- *       store_ops.write_batch and prints "events N seconds S rate R";
- *       --copy-file also writes the same rows as COPY text (the ceiling).
+ *       writes N synthetic events in batches of B (default 100, one API
+ *       page, what a sync commits at once) with one checkpoint each
+ *       through store_ops.write_batch and prints "events N inserted I
+ *       seconds S rate R all A" (S: time inside write_batch; A: the whole
+ *       loop); --copy-file also writes the same rows as COPY text (the
+ *       ceiling).
  *   pg_load --dedupe URL
  *       checks de-duplication through write_batch: duplicates inside a
  *       batch, a batch stored twice, batches mixing stored and new events
@@ -63,7 +66,7 @@ static int load(const char *url, long n, long batch, const char *copy_path)
 	struct batch b;
 	FILE *cf = NULL;
 	int64_t base = 1767225600; /* 2026-01-01 */
-	double t0, t1, copy_s = 0;
+	double t0, t_all, store_s = 0;
 	long i, written = 0;
 	int ret = 1;
 
@@ -93,26 +96,28 @@ static int load(const char *url, long n, long batch, const char *copy_path)
 		ev->ts = base + (i * 2591) % (30 * 86400);
 		ev->times = 1;
 		event_make_id(ev, b.provider, b.account);
-		if (cf) {
-			double c0 = now_s();
-
+		if (cf)
 			copy_row(cf, ev);
-			copy_s += now_s() - c0;
-		}
 		if (b.n_events == (size_t)batch || i == n - 1) {
 			struct store_counts cnt;
+			double w0 = now_s();
 
+			/* a checkpoint per batch, as a sync saves one */
+			batch_add_state(&b, "bench", "{\"n\":1}");
 			if (s->ops->write_batch(s, &b, &cnt, &e) < 0) {
 				ret = die(&e, "write_batch");
 				goto done;
 			}
+			store_s += now_s() - w0;
 			written += (long)cnt.inserted;
 			batch_clear(&b);
 		}
 	}
-	t1 = now_s() - copy_s;
-	printf("events %ld inserted %ld seconds %.3f rate %.0f\n", n, written,
-	       t1 - t0, (double)n / (t1 - t0));
+	t_all = now_s() - t0;
+	/* seconds: inside write_batch only (what the store costs); all:
+	 * making the events (ids are SHA-256) and the ceiling file too */
+	printf("events %ld inserted %ld seconds %.3f rate %.0f all %.3f\n", n,
+	       written, store_s, (double)n / store_s, t_all);
 	ret = 0;
 done:
 	if (cf)
@@ -337,7 +342,7 @@ done:
 
 int main(int argc, char **argv)
 {
-	long n = 0, batch = 1000;
+	long n = 0, batch = 100;
 	const char *copy = NULL;
 	int i, host = 0, dd = 0;
 

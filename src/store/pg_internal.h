@@ -49,6 +49,8 @@ struct pg_store {
 	/* The last batch of events held one already stored: the next is
 	 * merged through staging instead of COPYed straight in (pg_write.c). */
 	int has_seen_stored_event;
+	/* Rows staged per table since its last TRUNCATE (pg_write.c). */
+	int64_t staged_rows[PT__COUNT];
 };
 
 /* postgresql.c */

@@ -14,6 +14,9 @@
 
 #define TS "timestamptz"
 
+/* Rows staged into one staging table between two TRUNCATEs. */
+#define PG_STAGE_TRUNCATE_ROWS 5000
+
 /* How the merge treats a staged column (as in store/sqlite.c). */
 enum pmode {
 	P_KEY,	/* part of the conflict key */
@@ -231,7 +234,7 @@ static void build_stage_ddl(struct buf *q, enum ptable t)
 		   ptables[t].table);
 	for (c = ptables[t].cols; c->name; c++)
 		buf_printf(q, ", %s %s", c->name, c->type);
-	buf_puts(q, ") ON COMMIT DELETE ROWS;");
+	buf_puts(q, ");");
 }
 
 /* Appends COPY into t's staging table, or with is_direct into the table
@@ -269,6 +272,20 @@ int pg_write_prepare(struct pg_store *s, struct err *err)
 		s->merge_sql[i] = build_merge(
 		    (enum ptable)i, has_stat((enum ptable)i) ? 0 : -1);
 	s->merge_sql[PG_MS_CAMPAIGNS_STATS] = build_merge(PT_CAMPAIGNS, 1);
+	/* Prepared once: a batch does not parse or plan them again. */
+	for (i = 0; i < PG_MS__COUNT; i++) {
+		PGresult *r;
+		char name[24];
+
+		snprintf(name, sizeof(name), "espsync_merge_%d", i);
+		r = PQprepare(s->db, name, s->merge_sql[i], 0, NULL);
+		ret = PQresultStatus(r) == PGRES_COMMAND_OK
+			  ? 0
+			  : pg_db_err(err, s, "open", r);
+		PQclear(r);
+		if (ret < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -339,23 +356,42 @@ fail:
 static int merge(struct pg_store *s, int ms, struct store_counts *c,
 		 struct err *err)
 {
-	PGresult *r =
-	    pg_query(s, s->merge_sql[ms], 0, NULL, "write a batch to", err);
+	PGresult *r;
+	char name[24];
 
-	if (!r)
+	snprintf(name, sizeof(name), "espsync_merge_%d", ms);
+	r = PQexecPrepared(s->db, name, 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_db_err(err, s, "write a batch to", r);
+		PQclear(r);
 		return -1;
+	}
 	c->inserted += pg_val_int(r, 0, 0);
 	c->updated += pg_val_int(r, 0, 1);
 	PQclear(r);
 	return 0;
 }
 
-/* COPYs data into t's staging table and merges it. */
-static int stage_merge(struct wctx *w, enum ptable t, struct err *err)
+/* COPYs data (n rows) into t's staging table and merges it. The staging
+ * tables keep their rows past COMMIT (emptying them all at every commit
+ * cost more than a batch of 100 rows): each use first deletes what the
+ * last one left, and truncates once enough dead rows piled up, as nothing
+ * vacuums temp tables. */
+static int stage_merge(struct wctx *w, enum ptable t, size_t n, struct err *err)
 {
+	struct pg_store *s = w->s;
 	char sqlstate[6];
 	int64_t rows = 0;
 
+	if (s->staged_rows[t] > PG_STAGE_TRUNCATE_ROWS) {
+		buf_printf(&w->pre, "TRUNCATE pg_temp.stage_%s; ",
+			   ptables[t].table);
+		s->staged_rows[t] = 0;
+	} else {
+		buf_printf(&w->pre, "DELETE FROM pg_temp.stage_%s; ",
+			   ptables[t].table);
+	}
+	s->staged_rows[t] += (int64_t)n;
 	build_copy(&w->pre, t, 0);
 	if (copy_rows(w, &rows, sqlstate, err) < 0 ||
 	    merge(w->s, (int)t, &w->c, err) < 0)
@@ -377,7 +413,7 @@ static int stage_merge(struct wctx *w, enum ptable t, struct err *err)
 			rowfn(&w.data, b, &b->arr[i], w.now);                  \
 			buf_putc(&w.data, '\n');                               \
 		}                                                              \
-		if (stage_merge(&w, t, err) < 0)                               \
+		if (stage_merge(&w, t, b->n, err) < 0)                         \
 			goto done;                                             \
 	} while (0)
 
@@ -485,7 +521,7 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 		pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
 		buf_putc(&w->data, '\n');
 	}
-	if (stage_merge(w, PT_EVENTS, err) < 0)
+	if (stage_merge(w, PT_EVENTS, n, err) < 0)
 		goto done;
 	s->has_seen_stored_event = w->c.inserted - before < (int64_t)n;
 	ret = 0;
