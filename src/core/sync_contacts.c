@@ -144,10 +144,12 @@ static void add_state(struct contacts_work *w)
 	buf_release(&v);
 }
 
+/* --lookback when given (the provider's report default is not meant for
+ * contacts), and at least a day. */
 static int64_t contacts_lookback(const struct sync_ctx *ctx)
 {
-	return ctx->lookback_s > MIN_CONTACTS_LOOKBACK_S
-		   ? ctx->lookback_s
+	return ctx->req->lookback_s > MIN_CONTACTS_LOOKBACK_S
+		   ? ctx->req->lookback_s
 		   : MIN_CONTACTS_LOOKBACK_S;
 }
 

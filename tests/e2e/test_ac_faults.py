@@ -151,3 +151,13 @@ def test_ac_v1_not_allowed_exit_4(t):
     check('parse' not in msg and 'json' not in msg,
           'the v1 XML page is reported as a parse error: %s' %
           r.describe())
+
+
+def test_ac_v1_newest_first_and_strict_limit(t):
+    """An account whose v1 reports default to newest first
+    (--ac-v1-desc) and that answers 422 to a limit outside 1..100
+    (--ac-limit-422): same store as any other account."""
+    sim, st = _converges(t, 'v1 DESC default and strict limit',
+                         ac_v1_desc=True, ac_limit_422=True)
+    check(aclib.ac_status(sim, 422) == 0, '%d requests with a limit '
+          'outside 1..100 (422)' % aclib.ac_status(sim, 422))
