@@ -401,3 +401,50 @@ def test_ac_check_and_export_csv(t):
         check(len(rows) - 1 == parts[c['id']], 'campaign %s: %d CSV rows, '
               '%d participants in the truth' % (c['id'], len(rows) - 1,
                                                 parts[c['id']]))
+
+
+def _account_copy(t, db, account, name):
+    """A copy of the store holding only account's rows."""
+    import shutil
+    import sqlite3
+    dst = t.path('data', name)
+    shutil.copy(db, dst)
+    con = sqlite3.connect(dst)
+    try:
+        for tb in lib.tables(con):
+            cols = [r[1] for r in con.execute('PRAGMA table_info("%s")' % tb)]
+            if 'account' in cols:
+                con.execute('DELETE FROM "%s" WHERE account IS NOT ?' % tb,
+                            (account,))
+        con.commit()
+    finally:
+        con.close()
+    return dst
+
+
+def test_ac_two_accounts_one_store(t):
+    """Two ActiveCampaign accounts with the same ids (same seed) in one
+    store under ESPSYNC_ACCOUNT names: neither overwrites the other and
+    each equals its truth."""
+    a = aclib.sim(t)
+    b = aclib.sim(t)
+    tr = aclib.truth(a)
+    for name, s in (('acct-a', a), ('acct-b', b)):
+        aclib.sync(t, env={'ACTIVECAMPAIGN_API_URL': s.url,
+                           'ACTIVECAMPAIGN_API_KEY': lib.AC_KEY,
+                           'ACTIVECAMPAIGN_TIMEZONE': aclib.TZ,
+                           'ESPSYNC_ACCOUNT': name})
+    con = lib.connect(t.db())
+    try:
+        accts = sorted(r[0] for r in con.execute(
+            'SELECT DISTINCT account FROM email_activities'))
+        n = con.execute('SELECT count(*) FROM email_activities').fetchone()[0]
+    finally:
+        con.close()
+    check(accts == ['acct-a', 'acct-b'], 'event accounts %s' % accts)
+    check(n == 2 * len(tr['events']), '%d events for two accounts of %d '
+          'events each' % (n, len(tr['events'])))
+    for name in ('acct-a', 'acct-b'):
+        aclib.assert_equals_truth(_account_copy(t, t.db(), name,
+                                                name + '.db'), tr,
+                                  what='account %s' % name)
