@@ -28,6 +28,8 @@
 /* A bucket without burst has no room for network jitter: a request that
  * arrives a millisecond early is refused. Pace that far under the ceiling. */
 #define NO_BURST_RATE_FACTOR 0.97
+#define NO_BURST_BACKOFF 0.97
+#define NO_BURST_MIN_FACTOR 0.85
 
 struct freq {
 	struct freq *next; /* in a queue, or in the in-flight list */
@@ -546,6 +548,14 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 		pace_pause_until(&f->pace, now + d.delay_ms, now);
 		log_debug("throttled: pausing requests for %lld ms",
 			  (long long)d.delay_ms);
+		/* Without burst a 429 means two requests arrived closer
+		 * than 1/rate (send jitter on a loaded host, or another
+		 * client on the account): widen the gap a little each
+		 * time, down to 85% of the ceiling. */
+		if (f->opts.burst < 2 &&
+		    f->pace.rate_per_sec * NO_BURST_BACKOFF >=
+			f->opts.rate_per_sec * NO_BURST_MIN_FACTOR)
+			f->pace.rate_per_sec *= NO_BURST_BACKOFF;
 	}
 	if (d.action == RETRY_AGAIN) {
 		if (f->is_stopping) {
