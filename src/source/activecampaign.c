@@ -20,6 +20,7 @@
 #define AC_V1_PAGE_ROWS 20
 #define AC_MAX_PAGE 1000000
 #define AC_LOOKBACK_S (48 * 3600)
+#define BOUNCE_DATE_SLACK_S (2 * 86400)
 
 static const char *const ac_retry_after[] = {"Retry-After", NULL};
 static const char *const ac_secret_params[] = {"api_key", "api_pass", NULL};
@@ -476,6 +477,7 @@ struct v1_row {
 	const char *link_url;
 	const char *cid, *cname;
 	int64_t when;
+	int64_t cutoff; /* m->cutoff, earlier for date-only rows */
 };
 
 static void map_v1_row(struct source_map *m, struct v1_row *r)
@@ -491,8 +493,8 @@ static void map_v1_row(struct source_map *m, struct v1_row *r)
 		m->n_skipped++;
 		return;
 	}
-	if (m->cutoff != TIME_NULL && r->when != TIME_NULL &&
-	    r->when < m->cutoff)
+	if (r->cutoff != TIME_NULL && r->when != TIME_NULL &&
+	    r->when < r->cutoff)
 		return;
 	p = batch_add_participant(m->batch);
 	p->campaign_id = r->cid;
@@ -583,6 +585,11 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 	if (code != 1)
 		return 0; /* "Failed: Nothing is returned": the end */
 	memset(&r, 0, sizeof(r));
+	/* Bounce rows carry a date only (local midnight): a bounce of today
+	 * may be dated hours before the window start. */
+	r.cutoff = m->cutoff;
+	if (r.cutoff != TIME_NULL && m->kind->type == EV_BOUNCE)
+		r.cutoff -= BOUNCE_DATE_SLACK_S;
 	r.cid = arena_strdup(&m->batch->arena, m->campaign_id);
 	r.cname = arena_strdup(&m->batch->arena, m->campaign_name);
 	for (i = 0; i < json_len(root); i++) {
@@ -605,7 +612,7 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 			if (prev != TIME_NULL && r.when > prev)
 				is_desc = 0;
 			prev = r.when;
-			if (m->cutoff != TIME_NULL && r.when < m->cutoff)
+			if (r.cutoff != TIME_NULL && r.when < r.cutoff)
 				has_old = 1;
 		}
 		map_v1_row(m, &r);

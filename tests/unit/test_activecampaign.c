@@ -345,6 +345,12 @@ static void test_bounce_date_only(void **state)
 	assert_string_equal(f.b.events[0].bounce_type, "hard");
 	assert_null(f.b.events[1].bounce_type);
 	assert_int_equal(f.b.participants[0].flags, ENG_BOUNCED);
+	/* A window starting later that day still keeps both. */
+	batch_clear(&f.b);
+	f.m.cutoff = 1758517200 + 15 * 3600;
+	assert_int_equal(ac->map_report(&f.m, json_root(f.doc), &e), 0);
+	assert_int_equal(f.b.n_events, 2);
+	assert_false(f.m.is_past_cutoff);
 	fx_release(&f);
 }
 
