@@ -325,7 +325,7 @@ static void ac_http_error(struct err *err, long status, const char *body,
 
 int ac_body_error(struct err *err, const char *body, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, n;
 	char head[512];
 
 	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
@@ -333,8 +333,13 @@ int ac_body_error(struct err *err, const char *body, size_t len)
 		i++;
 	if (i >= len || body[i] != '<')
 		return 0;
-	printable(head, len - i + 1 < sizeof(head) ? len - i + 1 : sizeof(head),
-		  body + i);
+	/* The body need not be NUL-terminated: copy at most len bytes. */
+	for (n = 0; i < len && n + 1 < sizeof(head); i++, n++)
+		head[n] = (unsigned char)body[i] >= 0x20 &&
+				  (unsigned char)body[i] < 0x7f
+			      ? body[i]
+			      : '?';
+	head[n] = '\0';
 	if (!strstr(head, "not_allowed") && !strstr(head, "<error>") &&
 	    !strstr(head, "not authorized"))
 		return 0;
