@@ -26,6 +26,10 @@
 /* The updated_after filter may be date-granular and its zone unknown. */
 #define MIN_CONTACTS_LOOKBACK_S 86400
 #define DEFAULT_RECONCILE_S 86400
+/* A delta page with a change this much older than its window start means
+ * the server ignores filters[updated_after] (a date-granular filter in
+ * any zone lands within a day of the window). */
+#define IGNORED_FILTER_SLACK_S (2 * 86400)
 
 enum phase { PH_FIELDS = 0, PH_TAGS, PH_LISTS, PH_CONTACTS, PH_DONE };
 
@@ -47,6 +51,7 @@ struct contacts_work {
 	struct source_names field_names, tag_names;
 	struct contacts_state st;
 	int is_resumed;
+	int is_url_stale;   /* the pass changed: next URL from the cursor */
 	int64_t reconciled; /* contacts marked or unmarked deleted */
 	struct source_next next;
 };
@@ -357,6 +362,32 @@ done:
 	return rc;
 }
 
+/* The first page of a delta pass shows whether the server honours the
+ * filter. If it ignores it (API notes §2.3: unknown filters are dropped
+ * silently) the pass reads every contact anyway, so it becomes a full
+ * pass from here on, deletions included, and needs no filter. */
+static void check_filter(struct contacts_work *w)
+{
+	const struct batch *b = &w->ctx->batch;
+	size_t i;
+
+	if (w->st.is_full || w->st.since == TIME_NULL || w->st.after_id != 0)
+		return;
+	for (i = 0; i < b->n_contacts; i++)
+		if (b->contacts[i].updated_at != TIME_NULL &&
+		    b->contacts[i].updated_at <
+			w->st.since - IGNORED_FILTER_SLACK_S)
+			break;
+	if (i == b->n_contacts)
+		return;
+	log_info("%s: filters[updated_after] is ignored by the server; this "
+		 "pass reads every contact and finds deletions",
+		 w->ctx->src->name);
+	w->st.is_full = 1;
+	w->st.since = TIME_NULL;
+	w->is_url_stale = 1;
+}
+
 /* Keyset bookkeeping of a mapped contacts page: checkpoint the position,
  * or close the pass. */
 static void after_contacts(struct contacts_work *w, const struct source_map *m)
@@ -450,6 +481,7 @@ static enum fetch_verdict on_ok(struct contacts_work *w,
 			      (int64_t)m.n_rows, phase_what(w->phase),
 			      clock_mono_ms());
 	if (w->phase == PH_CONTACTS) {
+		check_filter(w);
 		if (reconcile(w, w->next.has_next) < 0) {
 			batch_clear(&ctx->batch);
 			finish(w, END_CUT);
@@ -466,7 +498,9 @@ static enum fetch_verdict on_ok(struct contacts_work *w,
 		finish(w, END_CUT);
 	} else if (w->next.has_next) {
 		free(w->url);
-		w->url = xstrdup(buf_str(&w->next.url));
+		w->url =
+		    w->is_url_stale ? NULL : xstrdup(buf_str(&w->next.url));
+		w->is_url_stale = 0;
 		snprintf(w->cursor, sizeof(w->cursor), "%s",
 			 buf_str(&w->next.cursor));
 		submit(w);
