@@ -707,7 +707,12 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 			sync_failure(&ctx, &e);
 	} else if (ctx.want_campaign_rows || ctx.want_reports ||
 		   ctx.want_participants || ctx.want_events) {
-		sync_start_campaigns(&ctx);
+		/* The probe was the first campaigns page: no second ask. */
+		if (src->is_probe_campaigns_page && o.outcome == FETCH_OK)
+			sync_start_campaigns_from(&ctx, buf_str(&o.body),
+						  o.body.len);
+		else
+			sync_start_campaigns(&ctx);
 	}
 	buf_release(&o.body);
 	if (fetch_run(ctx.fetch, &e) < 0)

@@ -137,6 +137,10 @@ void sync_start_lists(struct sync_ctx *ctx);
 void sync_start_contacts(struct sync_ctx *ctx);
 void sync_contacts_release(struct sync_ctx *ctx);
 void sync_start_campaigns(struct sync_ctx *ctx);
+/* The same, with the first page already fetched (body borrowed): it is
+ * mapped now, and fetched again only if unusable. */
+void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
+			       size_t len);
 /* Starts the report work of one campaign object from a listing or from
  * GET /campaigns/{id}; r is borrowed. */
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);

@@ -159,6 +159,29 @@ void sync_start_campaigns(struct sync_ctx *ctx)
 	sync_stream_submit(sync_stream_new(ctx, SRC_CAMPAIGNS, NULL));
 }
 
+void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
+			       size_t len)
+{
+	struct stream *s = sync_stream_new(ctx, SRC_CAMPAIGNS, NULL);
+	struct fetch_result res;
+	struct source_query q;
+	struct buf u = BUF_INIT;
+	char since[21];
+
+	query_of(s, &q, since);
+	if (ctx->src->url(&u, ctx->req->api_url, &q) < 0)
+		BUG("url too long");
+	s->url = buf_detach(&u, NULL);
+	memset(&res, 0, sizeof(res));
+	res.outcome = FETCH_OK;
+	res.status = 200;
+	res.body = body;
+	res.body_len = len;
+	res.attempts = 1;
+	if (on_page(s, &res) == FETCH_RETRY)
+		sync_stream_submit(s);
+}
+
 /* The end of a stream, however it ended. */
 static void stream_finish(struct stream *s, enum stream_end how)
 {

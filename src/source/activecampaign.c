@@ -113,10 +113,7 @@ static int ac_url(struct buf *out, const char *api_url,
 		return ac_contacts_url(out, api_url, q);
 	rc = buf_puts(out, api_url);
 	switch (q->endpoint) {
-	case SRC_PROBE:
-		rc = rc ? rc : buf_puts(out, "/api/3/campaigns");
-		rc = rc ? rc : put_param(out, &first, "limit", "1");
-		break;
+	case SRC_PROBE: /* the first campaigns page, reused by the sync */
 	case SRC_CAMPAIGNS:
 		n = cursor_num(q->cursor);
 		snprintf(num, sizeof(num), "%" PRId64, n < 0 ? 0 : n);
@@ -643,6 +640,7 @@ const struct source source_activecampaign = {
     .is_summary_in_listing = 1,
     .is_report_windowed = 1,
     .default_lookback_s = AC_LOOKBACK_S,
+    .is_probe_campaigns_page = 1,
     .auth_header = ac_auth_header,
     .url = ac_url,
     .next_page = ac_next_page,

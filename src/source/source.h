@@ -115,6 +115,9 @@ struct source {
 	 * back to a per-campaign window start (see source_map.cutoff). */
 	int is_report_windowed;
 	int64_t default_lookback_s; /* 0: the engine's default */
+	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's
+	 * answer as that page instead of asking twice. */
+	int is_probe_campaigns_page;
 
 	/* The header line carrying the key (added to out). */
 	int (*auth_header)(struct buf *out, const char *api_key);
