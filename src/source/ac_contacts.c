@@ -186,6 +186,19 @@ static int64_t meta_total(const struct json *root)
 		   : -1;
 }
 
+/* The page size the server applied: meta.page_input.limit when it is
+ * below ours, else ours. */
+static int64_t echoed_limit(const struct json *root)
+{
+	const struct json *in = json_get(json_get(root, "meta"), "page_input");
+	int64_t n;
+
+	if (json_int(json_get(in, "limit"), &n) == 0 && n > 0 &&
+	    n < AC_PAGE_LIMIT)
+		return n;
+	return AC_PAGE_LIMIT;
+}
+
 void ac_contacts_next_page(struct source_next *out, const struct json *root,
 			   const char *api_url, const struct source_query *q)
 {
@@ -202,9 +215,11 @@ void ac_contacts_next_page(struct source_next *out, const struct json *root,
 	if (json_type(rows) != JSON_ARRAY || n == 0)
 		return;
 	if (q->endpoint == SRC_CONTACTS) {
-		/* A server that clamps limit below 100 still says, through
-		 * meta.total (rows after id_greater), that more remain. */
-		if (n < AC_PAGE_LIMIT && (total < 0 || total <= (int64_t)n))
+		/* A server that clamps limit below 100 says so in the
+		 * meta.page_input echo, or that more remain in meta.total
+		 * (rows after id_greater): a short page is no end then. */
+		if ((int64_t)n < echoed_limit(root) &&
+		    (total < 0 || total <= (int64_t)n))
 			return;
 		if (ac_contacts_page_max_id(root, &next) < 0 || next <= at) {
 			log_warn("activecampaign: contact ids do not advance "

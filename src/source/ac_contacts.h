@@ -31,8 +31,9 @@ int ac_contacts_url(struct buf *out, const char *api_url,
 /* The next page of q. Offset collections: the cursor is the next offset,
  * while the page was full or meta.total (a string or a number) says more.
  * Contacts: the cursor is the greatest id on the page, while the page was
- * full or meta.total exceeds the rows on it (a server that clamps limit);
- * a page whose ids do not pass q->cursor ends the stream. */
+ * full (100, or a lower limit echoed in meta.page_input) or meta.total
+ * exceeds the rows on it (a server that clamps limit); a page whose ids
+ * do not pass q->cursor ends the stream. */
 void ac_contacts_next_page(struct source_next *out, const struct json *root,
 			   const char *api_url, const struct source_query *q);
 

@@ -137,8 +137,8 @@ static void test_contacts_url(void **state)
 	buf_release(&b);
 }
 
-/* n contacts with ids start, start+step, ... and meta.total. */
-static char *contacts_page(int n, long start, long step, const char *total)
+/* n contacts with ids start, start+step, ... and meta (its members). */
+static char *contacts_page(int n, long start, long step, const char *meta)
 {
 	struct buf b = BUF_INIT;
 	int i;
@@ -147,14 +147,14 @@ static char *contacts_page(int n, long start, long step, const char *total)
 	for (i = 0; i < n; i++)
 		buf_printf(&b, "%s{\"id\":\"%ld\"}", i ? "," : "",
 			   start + i * step);
-	buf_printf(&b, "],\"meta\":{\"total\":%s}}", total);
+	buf_printf(&b, "],\"meta\":{%s}}", meta);
 	return buf_detach(&b, NULL);
 }
 
 struct next_case {
 	int n;
 	long start, step;
-	const char *total, *cursor;
+	const char *meta, *cursor;
 	int has_next;
 	const char *next_cursor;
 };
@@ -163,17 +163,21 @@ static void test_keyset_next_page(void **state)
 {
 	static const struct next_case cases[] = {
 	    /* a full page goes on from its greatest id */
-	    {100, 5, 2, "\"1000\"", "0", 1, "203"},
+	    {100, 5, 2, "\"total\":\"1000\"", "0", 1, "203"},
 	    /* full and total a number */
-	    {100, 5, 2, "100", NULL, 1, "203"},
-	    /* a short page ends the pass */
-	    {40, 1, 1, "\"40\"", "0", 0, NULL},
+	    {100, 5, 2, "\"total\":100", NULL, 1, "203"},
+	    /* a short page ends the pass, total or not */
+	    {40, 1, 1, "\"total\":\"40\"", "0", 0, NULL},
+	    {40, 1, 1, "", "0", 0, NULL},
 	    /* unless meta.total says the server clamped limit */
-	    {20, 301, 1, "\"57\"", "300", 1, "320"},
+	    {20, 301, 1, "\"total\":\"57\"", "300", 1, "320"},
+	    /* or the page_input echo does */
+	    {20, 301, 1, "\"page_input\":{\"limit\":20}", "300", 1, "320"},
+	    {19, 301, 1, "\"page_input\":{\"limit\":20}", "300", 0, NULL},
 	    /* an empty page ends it */
-	    {0, 1, 1, "\"0\"", "500", 0, NULL},
+	    {0, 1, 1, "\"total\":\"0\"", "500", 0, NULL},
 	    /* ids that do not pass the cursor end it (no endless loop) */
-	    {100, 1, 1, "\"5000\"", "100", 0, NULL},
+	    {100, 1, 1, "\"total\":\"5000\"", "100", 0, NULL},
 	};
 	struct fixture f;
 	struct source_next next;
@@ -186,7 +190,7 @@ static void test_keyset_next_page(void **state)
 	log_set_level(LOG_QUIET);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct next_case *c = &cases[i];
-		char *page = contacts_page(c->n, c->start, c->step, c->total);
+		char *page = contacts_page(c->n, c->start, c->step, c->meta);
 		struct source_query q = {.endpoint = SRC_CONTACTS,
 					 .cursor = c->cursor};
 
