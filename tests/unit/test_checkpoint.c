@@ -43,6 +43,67 @@ static void test_campaign_round_trip(void **state)
 	buf_release(&b);
 }
 
+/* ActiveCampaign report windows: written only with has_window, times as
+ * ISO strings, and parsed back (an old value without them has none). */
+static void test_campaign_window(void **state)
+{
+	struct ckpt_campaign c, back;
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.counters, "9", 2);
+	c.checked_at = 1700000000;
+	c.is_complete = 1;
+	c.has_window = 1;
+	c.since = 1699800000;
+	c.pass_started_at = 1700000000;
+	c.newest = TIME_NULL;
+	assert_int_equal(ckpt_campaign_format(&b, &c, names, 4), 0);
+	assert_string_equal(buf_str(&b),
+			    "{\"counters\":\"9\",\"checked_at\":1700000000,"
+			    "\"complete\":true,\"since\":"
+			    "\"2023-11-12T14:40:00Z\",\"pass_started_at\":"
+			    "\"2023-11-14T22:13:20Z\",\"newest\":null}");
+	ckpt_campaign_parse(&back, buf_str(&b), names, 4);
+	assert_true(back.has_window);
+	assert_true(back.since == 1699800000);
+	assert_true(back.pass_started_at == 1700000000);
+	assert_true(back.newest == TIME_NULL);
+	/* A window that reads everything stays a window (since null). */
+	buf_reset(&b);
+	c.since = TIME_NULL;
+	ckpt_campaign_format(&b, &c, names, 4);
+	ckpt_campaign_parse(&back, buf_str(&b), names, 4);
+	assert_true(back.has_window);
+	assert_true(back.since == TIME_NULL);
+	ckpt_campaign_parse(&back, "{\"complete\":true}", names, 4);
+	assert_false(back.has_window);
+	assert_true(back.since == TIME_NULL);
+	buf_release(&b);
+}
+
+static void test_today(void **state)
+{
+	struct buf b = BUF_INIT;
+	int64_t day, count;
+
+	(void)state;
+	assert_int_equal(ckpt_today_format(&b, 20426, 1672), 0);
+	assert_string_equal(buf_str(&b),
+			    "{\"date\":\"2025-12-04\",\"count\":1672}");
+	ckpt_today_parse(&day, &count, buf_str(&b));
+	assert_true(day == 20426 && count == 1672);
+	ckpt_today_parse(&day, &count, "{\"date\":\"x\",\"count\":5}");
+	assert_true(day == -1 && count == 0);
+	ckpt_today_parse(&day, &count,
+			 "{\"date\":\"2025-12-04\",\"count\":-5}");
+	assert_true(day == -1 && count == 0);
+	ckpt_today_parse(&day, &count, NULL);
+	assert_true(day == -1 && count == 0);
+	buf_release(&b);
+}
+
 struct campaign_case {
 	const char *value;
 	int has_state, is_complete;
@@ -165,6 +226,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_campaign_round_trip),
+	    cmocka_unit_test(test_campaign_window),
+	    cmocka_unit_test(test_today),
 	    cmocka_unit_test(test_campaign_parse_table),
 	    cmocka_unit_test(test_counters),
 	    cmocka_unit_test(test_cursor),
