@@ -342,6 +342,41 @@ static void test_precedence(void **state)
 	config_release(&cfg);
 }
 
+/* ESPSYNC_RETENTION_DAYS: default 730, .env < environment < flag. */
+static void test_retention_days(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	char path[128], empty[128];
+	const char *const none[] = {NULL};
+	const char *plain[] = {"--env-file", empty, "sync"};
+	const char *const envp[] = {"ESPSYNC_RETENTION_DAYS=30", NULL};
+	const char *file[] = {"--env-file", path, "sync"};
+	const char *flag[] = {"--env-file", path, "sync", "--retention-days",
+			      "0"};
+
+	(void)state;
+	/* write_file returns one static buffer */
+	snprintf(path, sizeof(path), "%s",
+		 write_file("r.env", "ESPSYNC_RETENTION_DAYS=90\n", 0600));
+	snprintf(empty, sizeof(empty), "%s", write_file("r0.env", "", 0600));
+	assert_int_equal(load(&cfg, &err, none, 3, plain), 0);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].i, 730);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].source, SRC_DEFAULT);
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, none, 3, file), 0);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].i, 90);
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, envp, 3, file), 0);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].i, 30);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].source, SRC_ENVIRONMENT);
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, envp, 5, flag), 0);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].i, 0);
+	assert_int_equal(cfg.v[OPT_RETENTION_DAYS].source, SRC_FLAG);
+	config_release(&cfg);
+}
+
 static void test_store_resolution(void **state)
 {
 	struct config cfg;
@@ -437,6 +472,8 @@ static const struct bad_value bad_values[] = {
     {"ESPSYNC_STORE=redis://x", NULL, NULL, "'ESPSYNC_STORE'", NULL},
     {"MONGO_CONNECTION_URL=mongodb://", NULL, NULL, "has no host", NULL},
     {"MONGODB_PORT=http", NULL, NULL, "whole number", NULL},
+    {"ESPSYNC_RETENTION_DAYS=-1", NULL, NULL, "from 0 to 100000", NULL},
+    {NULL, "--retention-days", "ten", "'ESPSYNC_RETENTION_DAYS'", NULL},
     {"ACTIVECAMPAIGN_TIMEZONE=../../etc/passwd", NULL, NULL, "iana", NULL},
     {"ESPSYNC_CSV_COLUMNS=FirstName", NULL, NULL, "Tag=column", NULL},
     {"ESPSYNC_CSV_COLUMNS=A=b,", NULL, NULL, "comma", NULL},
@@ -581,6 +618,13 @@ static void test_check_value_kinds(void **state)
 	    option_get(OPT_STORE), "postgresql://u:p@h/db", why, sizeof(why)));
 	assert_non_null(config_check_value(option_get(OPT_STORE),
 					   "sqlite:", why, sizeof(why)));
+	/* libpq takes everything else from PGHOST, PGPORT, ... */
+	assert_null(config_check_value(option_get(OPT_STORE), "postgresql://",
+				       why, sizeof(why)));
+	assert_null(config_check_value(option_get(OPT_STORE), "postgres://",
+				       why, sizeof(why)));
+	assert_non_null(config_check_value(option_get(OPT_STORE), "mongodb://",
+					   why, sizeof(why)));
 	assert_null(config_check_value(option_get(OPT_CAMPAIGN),
 				       "00000000-0000-4000-8000-00000000dead",
 				       why, sizeof(why)));
@@ -618,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_unknown_key_and_permissions),
 	    cmocka_unit_test(test_check_value_kinds),
+	    cmocka_unit_test(test_retention_days),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
