@@ -313,9 +313,9 @@ struct wctx {
 	char now[21];
 };
 
-/* Sends pre and then copy_sql (a COPY ... FROM STDIN) with the rows in
- * data. *rows is what COPY reports; sqlstate (6 bytes) holds the error's
- * SQLSTATE, "" when there is none. */
+/* Sends pre (statements ending in a COPY ... FROM STDIN) and the rows in
+ * data, and empties pre. *rows is what COPY reports; sqlstate (6 bytes)
+ * holds the error's SQLSTATE, "" when there is none. */
 static int copy_rows(struct wctx *w, int64_t *rows, char *sqlstate,
 		     struct err *err)
 {
