@@ -373,7 +373,13 @@ void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 		sync_campaign_state(ctx, cw, 1);
 		return;
 	}
-	if (cw->is_early) {
+	if (cw->is_early && ctx->src->is_report_windowed) {
+		/* Newest-first pages: what arrived since the pass began sits
+		 * above the resumed pages. Finish the pass under the
+		 * counters it began with; they differ from the listing's,
+		 * so the next run reads the window again. */
+		memcpy(cw->counters, st->counters, sizeof(cw->counters));
+	} else if (cw->is_early) {
 		if (strcmp(st->counters, cw->counters) != 0) {
 			cw->done_mask &= ~st->done_mask;
 			start_streams(ctx, cw, st->done_mask);
