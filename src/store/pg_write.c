@@ -510,8 +510,10 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 			goto done;
 		}
 		/* Some event is stored already. */
-		if (strcmp(sqlstate, "23505") != 0 ||
-		    pg_exec(s, "ROLLBACK TO SAVEPOINT direct",
+		if (strcmp(sqlstate, "23505") != 0)
+			goto done;
+		err_clear(err);
+		if (pg_exec(s, "ROLLBACK TO SAVEPOINT direct",
 			    "write a batch to", err) < 0)
 			goto done;
 		buf_reset(&w->data);
