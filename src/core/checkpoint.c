@@ -241,6 +241,23 @@ int ckpt_today_format(struct buf *out, int64_t day, int64_t count)
 	return rc ? rc : buf_putc(out, '}');
 }
 
+int64_t ckpt_newest_parse(const char *value)
+{
+	struct json_doc *doc = parse(value);
+	int64_t t = get_time(json_get(json_root(doc), "newest"));
+
+	json_doc_free(doc);
+	return t;
+}
+
+int ckpt_newest_format(struct buf *out, int64_t newest)
+{
+	int rc = buf_puts(out, "{\"newest\":");
+
+	rc = rc ? rc : put_time_iso(out, newest);
+	return rc ? rc : buf_putc(out, '}');
+}
+
 int64_t ckpt_next_since(int64_t pass_started_at, int64_t newest,
 			int64_t lookback_s)
 {

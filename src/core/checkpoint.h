@@ -68,6 +68,13 @@ int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c);
 void ckpt_today_parse(int64_t *day, int64_t *count, const char *value);
 int ckpt_today_format(struct buf *out, int64_t day, int64_t count);
 
+/* reports_newest = {"newest":"<ISO>"}: the newest report event seen on
+ * the account by any run, a lower bound of the provider's clock.
+ * TIME_NULL when none. */
+#define CKPT_NEWEST_STREAM "reports_newest"
+int64_t ckpt_newest_parse(const char *value);
+int ckpt_newest_format(struct buf *out, int64_t newest);
+
 /* The next filter after a completed pass: min(pass start, newest seen)
  * minus the lookback overlap. */
 int64_t ckpt_next_since(int64_t pass_started_at, int64_t newest,

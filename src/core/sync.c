@@ -379,17 +379,22 @@ static void count_today(struct sync_ctx *ctx, int64_t n_events)
 	buf_release(&val);
 }
 
-/* Reads the count of today so far (windowed sources). */
+/* Reads the count of today so far and the account's newest event
+ * (windowed sources). */
 static void load_today(struct sync_ctx *ctx)
 {
 	struct buf val = BUF_INIT;
 	int found = 0;
 
 	ctx->today_day = -1;
-	if (ctx->src->is_report_windowed &&
-	    sync_state_get(ctx, CKPT_TODAY_STREAM, &val, &found) == 0 && found)
+	ctx->account_newest = TIME_NULL;
+	if (!ctx->src->is_report_windowed)
+		return;
+	if (sync_state_get(ctx, CKPT_TODAY_STREAM, &val, &found) == 0 && found)
 		ckpt_today_parse(&ctx->today_day, &ctx->today_count,
 				 buf_str(&val));
+	if (sync_state_get(ctx, CKPT_NEWEST_STREAM, &val, &found) == 0 && found)
+		ctx->account_newest = ckpt_newest_parse(buf_str(&val));
 	buf_release(&val);
 }
 

@@ -58,6 +58,19 @@ void sync_campaign_key(struct buf *b, const char *prefix, const char *id,
 		   suffix ? suffix : "");
 }
 
+/* The clock bound of the next window: the newest event of the account,
+ * not only of this campaign, so a campaign that was quiet for weeks does
+ * not re-read back to its last event when it changes. Any event time is
+ * at most the provider's now. */
+static int64_t window_newest(const struct sync_ctx *ctx,
+			     const struct campaign_work *cw)
+{
+	if (ctx->account_newest != TIME_NULL &&
+	    (cw->newest == TIME_NULL || ctx->account_newest > cw->newest))
+		return ctx->account_newest;
+	return cw->newest;
+}
+
 void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 			 int is_complete)
 {
@@ -84,7 +97,8 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 			c.since = cw->state.since;
 		else
 			c.since = ckpt_next_since(cw->pass_started_at,
-						  cw->newest, ctx->lookback_s);
+						  window_newest(ctx, cw),
+						  ctx->lookback_s);
 	}
 	sync_campaign_key(&key, "campaign", cw->id, NULL);
 	ckpt_campaign_format(&val, &c, ctx->done_names, ctx->n_done_names);

@@ -47,6 +47,8 @@ struct sync_ctx {
 	struct tz *tz;	       /* account zone of naive times; NULL: UTC */
 	/* Event rows written on UTC day today_day (windowed sources). */
 	int64_t today_day, today_count;
+	/* Newest report event seen on the account (any run); TIME_NULL. */
+	int64_t account_newest;
 	int64_t lookback_s;
 	int64_t hours;
 

@@ -383,6 +383,14 @@ static void after_report(struct stream *s, const struct source_map *m)
 	ctx->report->records[SLOT_REPORTS] += (int64_t)ctx->batch.n_links;
 	if (is_newer)
 		cw->newest = m->newest_updated_at;
+	if (is_newer && ctx->src->is_report_windowed &&
+	    (ctx->account_newest == TIME_NULL ||
+	     cw->newest > ctx->account_newest)) {
+		ctx->account_newest = cw->newest;
+		ckpt_newest_format(&val, cw->newest);
+		batch_add_state(&ctx->batch, CKPT_NEWEST_STREAM, buf_str(&val));
+		buf_reset(&val);
+	}
 	if (!s->next.has_next)
 		cw->done_mask |= 1u << s->kind;
 	if (!ctx->is_tracking)
