@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "source/ac_contacts.h"
-#include "util/log.h"
 #include "util/num.h"
 #include "util/timeparse.h"
 #include "util/banned.h"
