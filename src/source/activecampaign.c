@@ -550,6 +550,10 @@ static void map_link_row(struct source_map *m, struct v1_row *r)
 		m->n_skipped++;
 		return;
 	}
+	/* The open pixel is modelled as a link "open" (Read Tracker): its
+	 * rows are opens, which the open list reports. */
+	if (!strcmp(url, "open"))
+		return;
 	url = arena_strdup(&m->batch->arena, url);
 	l = batch_add_link(m->batch);
 	l->campaign_id = r->cid;

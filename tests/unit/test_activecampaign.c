@@ -312,7 +312,10 @@ static void test_link_info_array_or_object(void **state)
 	    "\"2\",\"a_total\":\"5\",\"info\":[{\"subscriberid\":\"1\","
 	    "\"email\":\"a@x.com\",\"tstamp\":\"2023-08-28 07:37:19\","
 	    "\"times\":\"4\"},{\"subscriberid\":\"2\",\"tstamp_iso\":"
-	    "\"2023-08-29T07:37:19-05:00\"}]},\"result_code\":1}");
+	    "\"2023-08-29T07:37:19-05:00\"}]},\"1\":{\"id\":\"2\",\"link\":"
+	    "\"open\",\"name\":\"Read Tracker\",\"a_unique\":\"9\",\"info\":[{"
+	    "\"subscriberid\":\"3\",\"tstamp\":\"2023-08-28 07:00:00\"}]},"
+	    "\"result_code\":1}");
 	check_link_page(
 	    "{\"0\":{\"id\":\"1\",\"link\":\"https://x.com/a\",\"a_unique\":"
 	    "\"2\",\"a_total\":\"5\",\"info\":{\"0\":{\"subscriberid\":\"1\","
