@@ -257,6 +257,27 @@ static void build_copy(struct buf *q, enum ptable t, int is_direct)
 	buf_puts(q, ") FROM STDIN");
 }
 
+static const char upsert_state[] =
+    "INSERT INTO sync_state (provider, account, stream, value, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, account, stream)"
+    " DO UPDATE SET value = excluded.value,"
+    " updated_at = excluded.updated_at";
+static const char delete_state[] =
+    "DELETE FROM sync_state WHERE provider = $1 AND account = $2"
+    " AND stream = $3";
+
+static int prepare(struct pg_store *s, const char *name, const char *sql,
+		   struct err *err)
+{
+	PGresult *r = PQprepare(s->db, name, sql, 0, NULL);
+	int ret = PQresultStatus(r) == PGRES_COMMAND_OK
+		      ? 0
+		      : pg_db_err(err, s, "open", r);
+
+	PQclear(r);
+	return ret;
+}
+
 int pg_write_prepare(struct pg_store *s, struct err *err)
 {
 	struct buf q = BUF_INIT;
@@ -274,18 +295,15 @@ int pg_write_prepare(struct pg_store *s, struct err *err)
 	s->merge_sql[PG_MS_CAMPAIGNS_STATS] = build_merge(PT_CAMPAIGNS, 1);
 	/* Prepared once: a batch does not parse or plan them again. */
 	for (i = 0; i < PG_MS__COUNT; i++) {
-		PGresult *r;
 		char name[24];
 
 		snprintf(name, sizeof(name), "espsync_merge_%d", i);
-		r = PQprepare(s->db, name, s->merge_sql[i], 0, NULL);
-		ret = PQresultStatus(r) == PGRES_COMMAND_OK
-			  ? 0
-			  : pg_db_err(err, s, "open", r);
-		PQclear(r);
-		if (ret < 0)
+		if (prepare(s, name, s->merge_sql[i], err) < 0)
 			return -1;
 	}
+	if (prepare(s, "espsync_state_set", upsert_state, err) < 0 ||
+	    prepare(s, "espsync_state_del", delete_state, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -532,15 +550,6 @@ done:
 	return ret;
 }
 
-static const char upsert_state[] =
-    "INSERT INTO sync_state (provider, account, stream, value, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, account, stream)"
-    " DO UPDATE SET value = excluded.value,"
-    " updated_at = excluded.updated_at";
-static const char delete_state[] =
-    "DELETE FROM sync_state WHERE provider = $1 AND account = $2"
-    " AND stream = $3";
-
 /* Saves the batch's checkpoints and commits, all in one pipeline: one
  * round trip. A failed statement makes the server skip the rest (COMMIT
  * too), and the caller rolls back. */
@@ -563,9 +572,10 @@ static int save_states_commit(struct wctx *w, struct err *err)
 		const char *p[5] = {b->provider, b->account, u->stream,
 				    u->value, w->now};
 
-		if (PQsendQueryParams(
-			s->db, u->value ? upsert_state : delete_state,
-			u->value ? 5 : 3, NULL, p, NULL, NULL, 0) != 1)
+		if (PQsendQueryPrepared(
+			s->db,
+			u->value ? "espsync_state_set" : "espsync_state_del",
+			u->value ? 5 : 3, p, NULL, NULL, 0) != 1)
 			goto sent;
 		n_sent++;
 	}
