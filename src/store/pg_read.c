@@ -10,13 +10,6 @@
 #include "util/jsonw.h"
 #include "util/banned.h"
 
-static const char *const run_status_names[] = {
-    [RUN_RUNNING] = "running",
-    [RUN_COMPLETE] = "complete",
-    [RUN_PARTIAL] = "partial",
-    [RUN_FAILED] = "failed",
-};
-
 /* ------------------------------------------------------------ state */
 
 int pg_state_get(struct store *store, const char *provider, const char *account,
@@ -110,12 +103,6 @@ done:
 
 /* ------------------------------------------------------------ runs */
 
-/* A start or finish time of TIME_NULL or 0 means "now". */
-static int64_t time_or_now(int64_t t)
-{
-	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
-}
-
 int pg_run_begin(struct store *store, struct run_row *run, struct err *err)
 {
 	struct pg_store *s = (struct pg_store *)store;
@@ -125,7 +112,7 @@ int pg_run_begin(struct store *store, struct run_row *run, struct err *err)
 	    ret_,	   thr,		 run->records_json, run->error};
 	PGresult *r;
 
-	run->started_at = time_or_now(run->started_at);
+	run->started_at = store_time_or_now(run->started_at);
 	run->finished_at = TIME_NULL;
 	run->status = RUN_RUNNING;
 	time_format_iso(run->started_at, started);
@@ -152,9 +139,7 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 	char id[24], fin[21], req[24], ret_[24], thr[24];
 	const char *p[8] = {id,
 			    fin,
-			    (unsigned)run->status <= RUN_FAILED
-				? run_status_names[run->status]
-				: "failed",
+			    store_run_status_name(run->status),
 			    req,
 			    ret_,
 			    thr,
@@ -164,7 +149,7 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 	int ret = -1;
 
 	snprintf(id, sizeof(id), "%lld", (long long)run->run_id);
-	time_format_iso(time_or_now(run->finished_at), fin);
+	time_format_iso(store_time_or_now(run->finished_at), fin);
 	snprintf(req, sizeof(req), "%lld", (long long)run->requests);
 	snprintf(ret_, sizeof(ret_), "%lld", (long long)run->retries);
 	snprintf(thr, sizeof(thr), "%lld", (long long)run->throttled);
@@ -189,16 +174,6 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 done:
 	PQclear(r);
 	return ret;
-}
-
-static enum run_status parse_run_status(const char *v)
-{
-	int i;
-
-	for (i = RUN_RUNNING; i <= RUN_FAILED; i++)
-		if (v && !strcmp(v, run_status_names[i]))
-			return (enum run_status)i;
-	return RUN_FAILED;
 }
 
 static int run_newest(struct store *store, const char *provider,
@@ -236,7 +211,7 @@ static int run_newest(struct store *store, const char *provider,
 		out->account = pg_val_dup(r, 0, 2, arena);
 		out->started_at = pg_val_time(r, 0, 3);
 		out->finished_at = pg_val_time(r, 0, 4);
-		out->status = parse_run_status(pg_val(r, 0, 5));
+		out->status = store_run_status_parse(pg_val(r, 0, 5));
 		out->requests = pg_val_int(r, 0, 6);
 		out->retries = pg_val_int(r, 0, 7);
 		out->throttled = pg_val_int(r, 0, 8);
@@ -260,7 +235,7 @@ int pg_run_last_status(struct store *store, const char *provider,
 {
 	return run_newest(store, provider,
 			  (unsigned)status <= RUN_FAILED
-			      ? run_status_names[status]
+			      ? store_run_status_name(status)
 			      : "unknown",
 			  out, arena, found, err);
 }

@@ -290,13 +290,6 @@ struct sqlite_store {
 /* Reads turn stored ISO text back into epoch seconds with
  * CAST(strftime('%s', col) AS INTEGER); NULL stays NULL. */
 
-static const char *const run_status_names[] = {
-    [RUN_RUNNING] = "running",
-    [RUN_COMPLETE] = "complete",
-    [RUN_PARTIAL] = "partial",
-    [RUN_FAILED] = "failed",
-};
-
 static int db_err(struct err *err, struct sqlite_store *s, const char *what)
 {
 	return err_set(err, ERR_STORE, sqlite3_extended_errcode(s->db),
@@ -897,12 +890,6 @@ static void bind_run_counts(sqlite3_stmt *st, const struct run_row *r)
 	bind_text(st, 8, r->error);
 }
 
-/* A start or finish time of TIME_NULL or 0 means "now". */
-static int64_t time_or_now(int64_t t)
-{
-	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
-}
-
 static int sq_run_begin(struct store *store, struct run_row *run,
 			struct err *err)
 {
@@ -916,7 +903,7 @@ static int sq_run_begin(struct store *store, struct run_row *run,
 		 " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)",
 		 &st, err) < 0)
 		goto done;
-	run->started_at = time_or_now(run->started_at);
+	run->started_at = store_time_or_now(run->started_at);
 	run->finished_at = TIME_NULL;
 	run->status = RUN_RUNNING;
 	bind_text(st, 1, run->provider);
@@ -948,11 +935,8 @@ static int sq_run_finish(struct store *store, const struct run_row *run,
 		 &st, err) < 0)
 		goto done;
 	sqlite3_bind_int64(st, 1, run->run_id);
-	bind_time(st, 2, time_or_now(run->finished_at));
-	bind_text(st, 3,
-		  (unsigned)run->status <= RUN_FAILED
-		      ? run_status_names[run->status]
-		      : "failed");
+	bind_time(st, 2, store_time_or_now(run->finished_at));
+	bind_text(st, 3, store_run_status_name(run->status));
 	bind_run_counts(st, run);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_err(err, s, "record a run in");
@@ -967,16 +951,6 @@ static int sq_run_finish(struct store *store, const struct run_row *run,
 done:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-static enum run_status parse_run_status(const char *v)
-{
-	int i;
-
-	for (i = RUN_RUNNING; i <= RUN_FAILED; i++)
-		if (v && !strcmp(v, run_status_names[i]))
-			return (enum run_status)i;
-	return RUN_FAILED;
 }
 
 /* Newest run of provider (NULL: any) with status (NULL: any). */
@@ -1009,7 +983,7 @@ static int run_newest(struct store *store, const char *provider,
 		out->account = col_dup(st, 2, arena);
 		out->started_at = col_time(st, 3);
 		out->finished_at = col_time(st, 4);
-		out->status = parse_run_status(col_text(st, 5));
+		out->status = store_run_status_parse(col_text(st, 5));
 		out->requests = sqlite3_column_int64(st, 6);
 		out->retries = sqlite3_column_int64(st, 7);
 		out->throttled = sqlite3_column_int64(st, 8);
@@ -1039,7 +1013,7 @@ static int sq_run_last_status(struct store *store, const char *provider,
 {
 	return run_newest(store, provider,
 			  (unsigned)status <= RUN_FAILED
-			      ? run_status_names[status]
+			      ? store_run_status_name(status)
 			      : "unknown",
 			  out, arena, found, err);
 }

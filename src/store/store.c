@@ -11,8 +11,16 @@
 #include "store/postgresql.h"
 #include "store/sqlite.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
+
+static const char *const run_status_names[] = {
+    [RUN_RUNNING] = "running",
+    [RUN_COMPLETE] = "complete",
+    [RUN_PARTIAL] = "partial",
+    [RUN_FAILED] = "failed",
+};
 
 static int has_prefix(const char *s, const char *prefix)
 {
@@ -170,4 +178,24 @@ size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
 		}
 	}
 	return n;
+}
+
+const char *store_run_status_name(enum run_status st)
+{
+	return (unsigned)st <= RUN_FAILED ? run_status_names[st] : "failed";
+}
+
+enum run_status store_run_status_parse(const char *name)
+{
+	int i;
+
+	for (i = RUN_RUNNING; i <= RUN_FAILED; i++)
+		if (name && !strcmp(name, run_status_names[i]))
+			return (enum run_status)i;
+	return RUN_FAILED;
+}
+
+int64_t store_time_or_now(int64_t t)
+{
+	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
 }

@@ -154,6 +154,14 @@ struct store_id_span {
 size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
 		      int64_t after_id, int64_t upto_id);
 
+/* Run log helpers every backend shares. The name a run status is stored
+ * under (an out-of-range status is recorded as "failed"); the status a
+ * stored name stands for (unknown or NULL reads as RUN_FAILED); a start or
+ * finish time where TIME_NULL or 0 means now. */
+const char *store_run_status_name(enum run_status st);
+enum run_status store_run_status_parse(const char *name);
+int64_t store_time_or_now(int64_t t);
+
 /* Every backend's struct begins with this. */
 struct store {
 	const struct store_ops *ops;
