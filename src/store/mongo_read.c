@@ -7,16 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/banned.h"
-
-static const char *const run_status_names[] = {
-    [RUN_RUNNING] = "running",
-    [RUN_COMPLETE] = "complete",
-    [RUN_PARTIAL] = "partial",
-    [RUN_FAILED] = "failed",
-};
 
 static char *lower_dup(struct arena *a, const char *s)
 {
@@ -123,17 +115,6 @@ int mg_state_each(struct store *store, const char *provider, store_state_fn fn,
 	return ret;
 }
 
-/* A start or finish time of TIME_NULL or 0 means "now". */
-static int64_t time_or_now(int64_t t)
-{
-	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
-}
-
-static const char *status_name(enum run_status st)
-{
-	return (unsigned)st <= RUN_FAILED ? run_status_names[st] : "failed";
-}
-
 static void append_run_counts(bson_t *d, const struct run_row *r)
 {
 	bson_value_t err_v = mg_str(r->error);
@@ -160,7 +141,7 @@ int mg_run_begin(struct store *store, struct run_row *run, struct err *err)
 	bson_error_t e;
 	int attempt, found, ret = -1;
 
-	run->started_at = time_or_now(run->started_at);
+	run->started_at = store_time_or_now(run->started_at);
 	run->finished_at = TIME_NULL;
 	run->status = RUN_RUNNING;
 	for (attempt = 0; attempt < 5; attempt++) {
@@ -201,14 +182,14 @@ int mg_run_finish(struct store *store, const struct run_row *run,
 {
 	struct mongo_store *s = (struct mongo_store *)store;
 	bson_t sel = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
-	bson_value_t t = mg_date(time_or_now(run->finished_at));
+	bson_value_t t = mg_date(store_time_or_now(run->finished_at));
 	bson_error_t e;
 	int ret = -1;
 
 	BSON_APPEND_INT64(&sel, "run_id", run->run_id);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
 	BSON_APPEND_VALUE(&set, "finished_at", &t);
-	BSON_APPEND_UTF8(&set, "status", status_name(run->status));
+	BSON_APPEND_UTF8(&set, "status", store_run_status_name(run->status));
 	append_run_counts(&set, run);
 	bson_append_document_end(&update, &set);
 	if (!mongoc_collection_update_one(s->coll[K_RUNS], &sel, &update, NULL,
@@ -227,16 +208,6 @@ done:
 	bson_destroy(&sel);
 	bson_destroy(&update);
 	return ret;
-}
-
-static enum run_status parse_run_status(const char *v)
-{
-	int i;
-
-	for (i = RUN_RUNNING; i <= RUN_FAILED; i++)
-		if (v && !strcmp(v, run_status_names[i]))
-			return (enum run_status)i;
-	return RUN_FAILED;
 }
 
 static int run_newest(struct store *store, const char *provider,
@@ -261,7 +232,8 @@ static int run_newest(struct store *store, const char *provider,
 		out->account = arena_strdup(arena, mg_get_str(&doc, "account"));
 		out->started_at = mg_get_time(&doc, "started_at");
 		out->finished_at = mg_get_time(&doc, "finished_at");
-		out->status = parse_run_status(mg_get_str(&doc, "status"));
+		out->status =
+		    store_run_status_parse(mg_get_str(&doc, "status"));
 		out->requests = mg_get_int(&doc, "requests");
 		out->retries = mg_get_int(&doc, "retries");
 		out->throttled = mg_get_int(&doc, "throttled");
@@ -287,7 +259,7 @@ int mg_run_last_status(struct store *store, const char *provider,
 {
 	return run_newest(store, provider,
 			  (unsigned)status <= RUN_FAILED
-			      ? run_status_names[status]
+			      ? store_run_status_name(status)
 			      : "unknown",
 			  out, arena, found, err);
 }
