@@ -118,6 +118,16 @@ static void up_owner(struct up *u, const struct batch *b)
 	up_add(u, "account", mg_str(b->account), M_KEY);
 }
 
+/* The update of an existing document: its selector also asks that some
+ * field differs, so that an unchanged document is left alone. */
+static void up_changed(const struct up *u, bson_t *sel, bson_t *update)
+{
+	bson_copy_to(&u->key, sel);
+	BSON_APPEND_ARRAY(sel, "$or", &u->diff);
+	bson_init(update);
+	BSON_APPEND_DOCUMENT(update, "$set", &u->set);
+}
+
 typedef void (*build_fn)(struct up *u, const struct batch *b, size_t i,
 			 int64_t now);
 
@@ -380,13 +390,11 @@ static int upsert_chunk(struct mongo_store *s, enum coll_id c,
 	mongoc_bulk_operation_destroy(bulk);
 	bulk = new_bulk(s, c);
 	for (k = 0; k < n; k++) {
-		bson_t sel, update = BSON_INITIALIZER;
+		bson_t sel, update;
 
 		if (done_mark[k] || bad[k] || !ups[k].n_diff)
 			continue;
-		bson_copy_to(&ups[k].key, &sel);
-		BSON_APPEND_ARRAY(&sel, "$or", &ups[k].diff);
-		BSON_APPEND_DOCUMENT(&update, "$set", &ups[k].set);
+		up_changed(&ups[k], &sel, &update);
 		pending++;
 		if (!mongoc_bulk_operation_update_one_with_opts(
 			bulk, &sel, &update, NULL, &e)) {
@@ -543,7 +551,8 @@ done:
 }
 
 /* One updateMany per contact, in bulks: participants of the contact whose
- * status or fields differ get the contact's. */
+ * status or fields differ get the contact's (built as an upsert's update of
+ * an existing document). */
 int mg_link_participants(struct store *store, const char *provider,
 			 const char *account, int64_t *changed, struct err *err)
 {
@@ -553,8 +562,7 @@ int mg_link_participants(struct store *store, const char *provider,
 	mongoc_bulk_operation_t *bulk = NULL;
 	const bson_t *doc;
 	bson_error_t e;
-	bson_value_t now = mg_date(clock_wall_s());
-	int64_t total = 0;
+	int64_t now = clock_wall_s(), total = 0;
 	size_t pending = 0;
 	int ret = -1, more = 1;
 
@@ -565,32 +573,20 @@ int mg_link_participants(struct store *store, const char *provider,
 		if (more) {
 			const char *id = mg_get_str(doc, "contact_id");
 			char *st = upper_dup(mg_get_str(doc, "status"));
-			bson_value_t stv = mg_str(st), fv = mg_null();
-			bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER;
-			bson_t set, or, c0, c1, ne;
+			bson_value_t fv = mg_null();
+			bson_t sel, upd;
 			bson_iter_t it;
+			struct up u;
 
 			if (mg_find(doc, "fields", &it))
 				fv = *bson_iter_value(&it);
-			mg_filter_owner(&sel, provider, account);
-			BSON_APPEND_UTF8(&sel, "contact_id", id ? id : "");
-			BSON_APPEND_ARRAY_BEGIN(&sel, "$or", & or);
-			BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &c0);
-			BSON_APPEND_DOCUMENT_BEGIN(&c0, "status", &ne);
-			BSON_APPEND_VALUE(&ne, "$ne", &stv);
-			bson_append_document_end(&c0, &ne);
-			bson_append_document_end(& or, &c0);
-			BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &c1);
-			BSON_APPEND_DOCUMENT_BEGIN(&c1, "fields", &ne);
-			BSON_APPEND_VALUE(&ne, "$ne", &fv);
-			bson_append_document_end(&c1, &ne);
-			bson_append_document_end(& or, &c1);
-			bson_append_array_end(&sel, & or);
-			BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
-			BSON_APPEND_VALUE(&set, "status", &stv);
-			BSON_APPEND_VALUE(&set, "fields", &fv);
-			BSON_APPEND_VALUE(&set, "synced_at", &now);
-			bson_append_document_end(&upd, &set);
+			up_init(&u);
+			mg_filter_owner(&u.key, provider, account);
+			up_add(&u, "contact_id", mg_str(id ? id : ""), M_KEY);
+			up_add(&u, "status", mg_str(st), M_UPD);
+			up_add(&u, "fields", fv, M_UPD);
+			up_now(&u, "synced_at", now);
+			up_changed(&u, &sel, &upd);
 			if (!bulk)
 				bulk = new_bulk(s, K_PARTICIPANTS);
 			if (!mongoc_bulk_operation_update_many_with_opts(
@@ -598,6 +594,7 @@ int mg_link_participants(struct store *store, const char *provider,
 				more = -1;
 			pending++;
 			free(st);
+			up_destroy(&u);
 			bson_destroy(&sel);
 			bson_destroy(&upd);
 			if (more < 0) {
@@ -651,6 +648,19 @@ static void append_ids(bson_t *d, const char *key, const char *const *ids,
 	bson_append_array_end(d, &arr);
 }
 
+/* {$set: {deleted_at, synced_at}}: a contact's deletion mark or its
+ * removal. */
+static void set_deleted(bson_t *update, bson_value_t deleted_at,
+			bson_value_t now)
+{
+	bson_t set;
+
+	BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
+	BSON_APPEND_VALUE(&set, "deleted_at", &deleted_at);
+	BSON_APPEND_VALUE(&set, "synced_at", &now);
+	bson_append_document_end(update, &set);
+}
+
 /* Deletion marks of a keyset page (store.h): one unordered bulk of two
  * updateMany. The id range is one {$regex, $gte, $lte} clause per id
  * length: decimal ids of one length order as text. */
@@ -666,9 +676,8 @@ int mg_reconcile_contacts(struct store *store, const char *provider,
 	mongoc_bulk_operation_t *bulk = NULL;
 	bson_t back = BSON_INITIALIZER, gone = BSON_INITIALIZER;
 	bson_t set_back = BSON_INITIALIZER, set_gone = BSON_INITIALIZER;
-	bson_t reply, c, or, clause, set, ne;
-	bson_value_t now = mg_date(clock_wall_s()), when = mg_date(at);
-	bson_value_t none = mg_null();
+	bson_t reply, c, or, clause, ne;
+	bson_value_t now = mg_date(clock_wall_s());
 	bson_error_t e;
 	char idx[16], re[32];
 	const char *ik;
@@ -687,10 +696,7 @@ int mg_reconcile_contacts(struct store *store, const char *provider,
 		BSON_APPEND_DOCUMENT_BEGIN(&back, "contact_id", &c);
 		append_ids(&c, "$in", live_ids, n_live);
 		bson_append_document_end(&back, &c);
-		BSON_APPEND_DOCUMENT_BEGIN(&set_back, "$set", &set);
-		BSON_APPEND_VALUE(&set, "deleted_at", &none);
-		BSON_APPEND_VALUE(&set, "synced_at", &now);
-		bson_append_document_end(&set_back, &set);
+		set_deleted(&set_back, mg_null(), now);
 		if (!mongoc_bulk_operation_update_many_with_opts(
 			bulk, &back, &set_back, NULL, &e))
 			goto fail;
@@ -714,10 +720,7 @@ int mg_reconcile_contacts(struct store *store, const char *provider,
 			bson_append_document_end(& or, &clause);
 		}
 		bson_append_array_end(&gone, & or);
-		BSON_APPEND_DOCUMENT_BEGIN(&set_gone, "$set", &set);
-		BSON_APPEND_VALUE(&set, "deleted_at", &when);
-		BSON_APPEND_VALUE(&set, "synced_at", &now);
-		bson_append_document_end(&set_gone, &set);
+		set_deleted(&set_gone, mg_date(at), now);
 		if (!mongoc_bulk_operation_update_many_with_opts(
 			bulk, &gone, &set_gone, NULL, &e))
 			goto fail;
