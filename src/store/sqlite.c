@@ -66,11 +66,15 @@ int sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 		 : sqlite3_bind_null(st, i);
 }
 
-int sq_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **out,
-	    struct err *err)
+int sq_prep(struct sqlite_store *s, const char *sql, int n,
+	    const char *const *params, sqlite3_stmt **out, struct err *err)
 {
+	int i;
+
 	if (sqlite3_prepare_v2(s->db, sql, -1, out, NULL) != SQLITE_OK)
 		return sq_db_err(err, s, "query");
+	for (i = 0; i < n; i++)
+		sq_bind_text(*out, i + 1, params[i]);
 	return 0;
 }
 
@@ -80,6 +84,27 @@ int sq_run_cached(struct sqlite_store *s, int id)
 
 	sqlite3_reset(s->st[id]);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int sq_begin(struct sqlite_store *s, struct err *err)
+{
+	if (sq_run_cached(s, ST_BEGIN) < 0)
+		return sq_db_err(err, s, "begin a transaction in");
+	return 0;
+}
+
+int sq_commit(struct sqlite_store *s, const char *what, struct err *err)
+{
+	if (sq_run_cached(s, ST_COMMIT) < 0)
+		return sq_db_err(err, s, what);
+	return 0;
+}
+
+void sq_rollback(struct sqlite_store *s)
+{
+	/* Some errors end the transaction by themselves. */
+	if (!sqlite3_get_autocommit(s->db))
+		sq_run_cached(s, ST_ROLLBACK);
 }
 
 int sq_exec(struct sqlite_store *s, const char *sql, struct err *err,

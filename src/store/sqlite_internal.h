@@ -47,10 +47,18 @@ struct sqlite_store {
 int sq_db_err(struct err *err, struct sqlite_store *s, const char *what);
 /* Binds v as text (NULL binds NULL); v must outlive the statement's step. */
 int sq_bind_text(sqlite3_stmt *st, int i, const char *v);
-int sq_prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **out,
-	    struct err *err);
+/* Prepares sql and binds the n params as text (NULL binds NULL) to ?1..?n;
+ * the strings must outlive the statement's steps. */
+int sq_prep(struct sqlite_store *s, const char *sql, int n,
+	    const char *const *params, sqlite3_stmt **out, struct err *err);
 /* Steps cached statement id and resets it; -1 on error (no err set). */
 int sq_run_cached(struct sqlite_store *s, int id);
+/* The write transaction (BEGIN IMMEDIATE) around a batch or a
+ * reconciliation; what names the commit in its error. Rollback is a no-op
+ * when no transaction is open. */
+int sq_begin(struct sqlite_store *s, struct err *err);
+int sq_commit(struct sqlite_store *s, const char *what, struct err *err);
+void sq_rollback(struct sqlite_store *s);
 int sq_exec(struct sqlite_store *s, const char *sql, struct err *err,
 	    const char *what);
 

@@ -32,6 +32,7 @@ int sq_state_get(struct store *store, const char *provider, const char *account,
 		 struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[3] = {provider, account, stream};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
@@ -40,11 +41,8 @@ int sq_state_get(struct store *store, const char *provider, const char *account,
 	if (sq_prep(s,
 		    "SELECT value FROM sync_state WHERE provider = ?1"
 		    " AND account = ?2 AND stream = ?3",
-		    &st, err) < 0)
+		    3, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, account);
-	sq_bind_text(st, 3, stream);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *v = col_text(st, 0);
@@ -70,16 +68,15 @@ int sq_state_reset(struct store *store, const char *provider,
 		   const char *stream_prefix, int64_t *removed, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[2] = {provider, stream_prefix};
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
 	if (sq_prep(s,
 		    "DELETE FROM sync_state WHERE (?1 IS NULL OR provider = ?1)"
 		    " AND (?2 IS NULL OR substr(stream, 1, length(?2)) = ?2)",
-		    &st, err) < 0)
+		    2, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, stream_prefix);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sq_db_err(err, s, "reset sync state in");
 		goto done;
@@ -96,6 +93,7 @@ int sq_state_each(struct store *store, const char *provider, store_state_fn fn,
 		  void *ctx, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[1] = {provider};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
@@ -104,9 +102,8 @@ int sq_state_each(struct store *store, const char *provider, store_state_fn fn,
 		    " CAST(strftime('%s', updated_at) AS INTEGER)"
 		    " FROM sync_state WHERE ?1 IS NULL OR provider = ?1"
 		    " ORDER BY provider, account, stream",
-		    &st, err) < 0)
+		    1, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct state_row row;
 
@@ -135,6 +132,7 @@ static int run_newest(struct store *store, const char *provider,
 		      struct arena *arena, int *found, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[2] = {provider, status};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
@@ -148,10 +146,8 @@ static int run_newest(struct store *store, const char *provider,
 		" requests, retries, throttled, records, error FROM sync_runs"
 		" WHERE (?1 IS NULL OR provider = ?1)"
 		" AND (?2 IS NULL OR status = ?2) ORDER BY run_id DESC LIMIT 1",
-		&st, err) < 0)
+		2, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, status);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->run_id = sqlite3_column_int64(st, 0);
@@ -238,6 +234,7 @@ int sq_campaign_get(struct store *store, const char *provider,
 		    struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[3] = {provider, account, campaign_id};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
@@ -246,11 +243,8 @@ int sq_campaign_get(struct store *store, const char *provider,
 		    "SELECT " CAMPAIGN_COLS
 		    " FROM campaigns WHERE provider = ?1"
 		    " AND account = ?2 AND campaign_id = ?3",
-		    &st, err) < 0)
+		    3, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, account);
-	sq_bind_text(st, 3, campaign_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		read_campaign(st, out, arena);
@@ -271,6 +265,7 @@ int sq_stats(struct store *store, const char *provider, struct store_stats *out,
 	     struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[1] = {provider};
 	sqlite3_stmt *st = NULL;
 	enum event_type t;
 	int rc, ret = -1;
@@ -282,9 +277,8 @@ int sq_stats(struct store *store, const char *provider, struct store_stats *out,
 		    " (SELECT count(*) FROM campaign_links" WHERE_PROVIDER "),"
 		    " (SELECT count(*) FROM contacts" WHERE_PROVIDER "),"
 		    " (SELECT count(*) FROM lists" WHERE_PROVIDER ")",
-		    &st, err) < 0)
+		    1, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto fail;
 	out->campaigns = sqlite3_column_int64(st, 0);
@@ -297,9 +291,8 @@ int sq_stats(struct store *store, const char *provider, struct store_stats *out,
 	if (sq_prep(s,
 		    "SELECT event_type, count(*) FROM email_activities"
 		    " WHERE ?1 IS NULL OR provider = ?1 GROUP BY event_type",
-		    &st, err) < 0)
+		    1, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (event_type_parse(col_text(st, 0), &t) == 0)
 			out->events[t] = sqlite3_column_int64(st, 1);
@@ -319,6 +312,7 @@ int sq_each_campaign(struct store *store, const char *provider,
 		     struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[2] = {provider, campaign_id};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
@@ -327,10 +321,8 @@ int sq_each_campaign(struct store *store, const char *provider,
 		    " WHERE (?1 IS NULL OR provider = ?1)"
 		    " AND (?2 IS NULL OR campaign_id = ?2)"
 		    " ORDER BY provider, account, campaign_id",
-		    &st, err) < 0)
+		    2, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, campaign_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct rec_campaign c;
 
@@ -357,6 +349,7 @@ int sq_each_participant(struct store *store, const char *provider,
 					ENG_CLICKED,	ENG_BOUNCED,
 					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[3] = {provider, account, campaign_id};
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1, i;
 
@@ -365,11 +358,8 @@ int sq_each_participant(struct store *store, const char *provider,
 		    " opened, clicked, bounced, complained, unsubscribed"
 		    " FROM participants WHERE provider = ?1 AND account = ?2"
 		    " AND campaign_id = ?3 ORDER BY email_address, contact_id",
-		    &st, err) < 0)
+		    3, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, account);
-	sq_bind_text(st, 3, campaign_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct export_row row;
 
@@ -403,6 +393,7 @@ int sq_campaign_fields(struct store *store, const char *provider,
 		       struct buf *out, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	const char *args[3] = {provider, account, campaign_id};
 	sqlite3_stmt *st = NULL;
 	struct buf seen = BUF_INIT;
 	int rc, ret = -1, n = 0;
@@ -420,11 +411,8 @@ int sq_campaign_fields(struct store *store, const char *provider,
 		" json_each(iif(json_valid(l.fields), l.fields, '[]')) AS f"
 		" WHERE c.provider = ?1 AND c.account = ?2"
 		" AND c.campaign_id = ?3 ORDER BY tl.key, f.key",
-		&st, err) < 0)
+		3, args, &st, err) < 0)
 		goto done;
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, account);
-	sq_bind_text(st, 3, campaign_id);
 	/* `seen` holds "\n"-separated tags already written; lists have tens
 	 * of fields, so a linear search is fine. */
 	buf_putc(&seen, '\n');

@@ -82,8 +82,8 @@ static int read_version(struct sqlite_store *s, int64_t *out, struct err *err)
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sq_prep(s, "SELECT value FROM meta WHERE key = 'schema_version'",
-		    &st, err) < 0)
+	if (sq_prep(s, "SELECT value FROM meta WHERE key = 'schema_version'", 0,
+		    NULL, &st, err) < 0)
 		goto done;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {

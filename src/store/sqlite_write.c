@@ -389,10 +389,8 @@ int sq_write_batch(struct store *store, const struct batch *b,
 	int ret = -1;
 
 	time_format_iso(clock_wall_s(), now);
-	if (sq_run_cached(s, ST_BEGIN) < 0) {
-		sq_db_err(err, s, "begin a transaction in");
+	if (sq_begin(s, err) < 0)
 		goto done;
-	}
 	UPSERT_ALL(s, b, campaigns, n_campaigns, bind_campaign, T_CAMPAIGNS,
 		   "campaigns");
 	UPSERT_ALL(s, b, links, n_links, bind_link, T_LINKS, "campaign links");
@@ -407,16 +405,12 @@ int sq_write_batch(struct store *store, const struct batch *b,
 		sq_db_err(err, s, "write sync state to");
 		goto done;
 	}
-	if (sq_run_cached(s, ST_COMMIT) < 0) {
-		sq_db_err(err, s, "commit a batch to");
+	if (sq_commit(s, "commit a batch to", err) < 0)
 		goto done;
-	}
 	ret = 0;
 done:
 	if (ret < 0) {
-		/* Some errors end the transaction by themselves. */
-		if (!sqlite3_get_autocommit(s->db))
-			sq_run_cached(s, ST_ROLLBACK);
+		sq_rollback(s);
 		memset(&c, 0, sizeof(c));
 		c.failed = (int64_t)batch_count(b);
 	}
@@ -446,7 +440,7 @@ int sq_run_begin(struct store *store, struct run_row *run, struct err *err)
 		    "INSERT INTO sync_runs (provider, account, started_at,"
 		    " status, requests, retries, throttled, records, error)"
 		    " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)",
-		    &st, err) < 0)
+		    0, NULL, &st, err) < 0)
 		goto done;
 	run->started_at = store_time_or_now(run->started_at);
 	run->finished_at = TIME_NULL;
@@ -478,7 +472,7 @@ int sq_run_finish(struct store *store, const struct run_row *run,
 		"UPDATE sync_runs SET finished_at = ?2, status = ?3,"
 		" requests = ?4, retries = ?5, throttled = ?6, records = ?7,"
 		" error = ?8 WHERE run_id = ?1",
-		&st, err) < 0)
+		0, NULL, &st, err) < 0)
 		goto done;
 	sqlite3_bind_int64(st, 1, run->run_id);
 	bind_time(st, 2, store_time_or_now(run->finished_at));
@@ -505,8 +499,10 @@ int sq_link_participants(struct store *store, const char *provider,
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	sqlite3_stmt *st = NULL;
 	char now[21];
+	const char *args[3] = {provider, account, now};
 	int ret = -1;
 
+	time_format_iso(clock_wall_s(), now);
 	if (sq_prep(
 		s,
 		"UPDATE participants AS p SET status = c.status,"
@@ -515,12 +511,8 @@ int sq_link_participants(struct store *store, const char *provider,
 		" AND c.provider = p.provider AND c.account = p.account"
 		" AND c.contact_id = p.contact_id"
 		" AND (p.status IS NOT c.status OR p.fields IS NOT c.fields)",
-		&st, err) < 0)
+		3, args, &st, err) < 0)
 		goto done;
-	time_format_iso(clock_wall_s(), now);
-	sq_bind_text(st, 1, provider);
-	sq_bind_text(st, 2, account);
-	sq_bind_text(st, 3, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sq_db_err(err, s, "link participants in");
 		goto done;
@@ -566,24 +558,20 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 		jsonw_string(&ids, live_ids[i]);
 	}
 	buf_putc(&ids, ']');
-	if (sq_run_cached(s, ST_BEGIN) < 0) {
-		sq_db_err(err, s, "begin a transaction in");
+	if (sq_begin(s, err) < 0)
 		goto done;
-	}
 	in_tx = 1;
 	if (n_live) {
+		const char *args[4] = {provider, account, now, buf_str(&ids)};
+
 		if (sq_prep(
 			s,
 			"UPDATE contacts SET deleted_at = NULL,"
 			" synced_at = ?3 WHERE provider = ?1"
 			" AND account = ?2 AND deleted_at IS NOT NULL"
 			" AND contact_id IN (SELECT value FROM json_each(?4))",
-			&st, err) < 0)
+			4, args, &st, err) < 0)
 			goto done;
-		sq_bind_text(st, 1, provider);
-		sq_bind_text(st, 2, account);
-		sq_bind_text(st, 3, now);
-		sq_bind_text(st, 4, buf_str(&ids));
 		if (step_update(s, st, &total, err) < 0)
 			goto done;
 		sqlite3_finalize(st);
@@ -604,7 +592,7 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 				   i ? " OR " : "", spans[i].digits, 6 + 2 * i,
 				   7 + 2 * i);
 		buf_putc(&q, ')');
-		if (sq_prep(s, buf_str(&q), &st, err) < 0)
+		if (sq_prep(s, buf_str(&q), 0, NULL, &st, err) < 0)
 			goto done;
 		sq_bind_text(st, 1, provider);
 		sq_bind_text(st, 2, account);
@@ -618,18 +606,16 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 		if (step_update(s, st, &total, err) < 0)
 			goto done;
 	}
-	if (sq_run_cached(s, ST_COMMIT) < 0) {
-		sq_db_err(err, s, "commit to");
+	if (sq_commit(s, "commit to", err) < 0)
 		goto done;
-	}
 	in_tx = 0;
 	if (changed)
 		*changed = total;
 	ret = 0;
 done:
 	sqlite3_finalize(st);
-	if (in_tx && !sqlite3_get_autocommit(s->db))
-		sq_run_cached(s, ST_ROLLBACK);
+	if (in_tx)
+		sq_rollback(s);
 	buf_release(&q);
 	buf_release(&ids);
 	return ret;
