@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "util/clock.h"
-#include "util/jsonw.h"
 #include "util/banned.h"
 
 /* ------------------------------------------------------------ state */
@@ -454,12 +453,11 @@ int pg_campaign_fields(struct store *store, const char *provider,
 {
 	struct pg_store *s = (struct pg_store *)store;
 	const char *p[3] = {provider, account, campaign_id};
-	struct buf seen = BUF_INIT;
+	struct store_tags tags;
 	PGresult *r;
-	int i, ret = -1, n = 0;
+	int i, ret = -1;
 
-	buf_reset(out);
-	buf_putc(out, '[');
+	store_tags_init(&tags, out);
 	r = pg_query(
 	    s,
 	    "SELECT CASE json_typeof(f.v) WHEN 'object' THEN f.v->>'tag'"
@@ -479,38 +477,17 @@ int pg_campaign_fields(struct store *store, const char *provider,
 	    3, p, "read list fields from", err);
 	if (!r)
 		goto done;
-	/* `seen` holds "\n"-separated tags already written. */
-	buf_putc(&seen, '\n');
 	for (i = 0; i < PQntuples(r); i++) {
-		const char *tag = pg_val(r, i, 0), *q;
-		size_t len;
-		int dup = 0;
-
-		if (!tag || !*tag || strchr(tag, '\n'))
-			continue;
-		len = strlen(tag);
-		for (q = strstr(buf_str(&seen), tag); q && !dup;
-		     q = strstr(q + 1, tag))
-			dup = q[-1] == '\n' && q[len] == '\n';
-		if (dup)
-			continue;
-		if ((n++ && buf_putc(out, ',') < 0) ||
-		    jsonw_string(out, tag) < 0 || buf_puts(&seen, tag) < 0 ||
-		    buf_putc(&seen, '\n') < 0) {
+		if (store_tags_add(&tags, pg_val(r, i, 0)) < 0) {
 			err_set(err, ERR_STORE, 0,
 				"fields of campaign '%s' are too large",
 				campaign_id);
 			goto done;
 		}
 	}
-	buf_putc(out, ']');
 	ret = 0;
 done:
-	if (ret < 0) {
-		buf_reset(out);
-		buf_puts(out, "[]");
-	}
-	buf_release(&seen);
+	store_tags_release(&tags, ret == 0);
 	PQclear(r);
 	return ret;
 }

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "util/jsonw.h"
 #include "util/banned.h"
 
 /* Reads turn stored ISO text back into epoch seconds with
@@ -395,11 +394,10 @@ int sq_campaign_fields(struct store *store, const char *provider,
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	const char *args[3] = {provider, account, campaign_id};
 	sqlite3_stmt *st = NULL;
-	struct buf seen = BUF_INIT;
-	int rc, ret = -1, n = 0;
+	struct store_tags tags;
+	int rc, ret = -1;
 
-	buf_reset(out);
-	buf_putc(out, '[');
+	store_tags_init(&tags, out);
 	if (sq_prep(
 		s,
 		"SELECT CASE f.type WHEN 'object' THEN"
@@ -413,26 +411,8 @@ int sq_campaign_fields(struct store *store, const char *provider,
 		" AND c.campaign_id = ?3 ORDER BY tl.key, f.key",
 		3, args, &st, err) < 0)
 		goto done;
-	/* `seen` holds "\n"-separated tags already written; lists have tens
-	 * of fields, so a linear search is fine. */
-	buf_putc(&seen, '\n');
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *tag = col_text(st, 0);
-		size_t len;
-		const char *p;
-		int dup = 0;
-
-		if (!tag || !*tag || strchr(tag, '\n'))
-			continue;
-		len = strlen(tag);
-		for (p = strstr(buf_str(&seen), tag); p && !dup;
-		     p = strstr(p + 1, tag))
-			dup = p[-1] == '\n' && p[len] == '\n';
-		if (dup)
-			continue;
-		if ((n++ && buf_putc(out, ',') < 0) ||
-		    jsonw_string(out, tag) < 0 || buf_puts(&seen, tag) < 0 ||
-		    buf_putc(&seen, '\n') < 0) {
+		if (store_tags_add(&tags, col_text(st, 0)) < 0) {
 			err_set(err, ERR_STORE, 0,
 				"fields of campaign '%s' are too large",
 				campaign_id);
@@ -443,14 +423,9 @@ int sq_campaign_fields(struct store *store, const char *provider,
 		sq_db_err(err, s, "read list fields from");
 		goto done;
 	}
-	buf_putc(out, ']');
 	ret = 0;
 done:
-	if (ret < 0) {
-		buf_reset(out);
-		buf_puts(out, "[]");
-	}
-	buf_release(&seen);
+	store_tags_release(&tags, ret == 0);
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include "store/sqlite.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/jsonw.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -198,4 +199,44 @@ enum run_status store_run_status_parse(const char *name)
 int64_t store_time_or_now(int64_t t)
 {
 	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
+}
+
+void store_tags_init(struct store_tags *t, struct buf *out)
+{
+	t->out = out;
+	buf_init(&t->seen, BUF_DEFAULT_MAX);
+	t->n = 0;
+	buf_reset(out);
+	buf_putc(out, '[');
+	buf_putc(&t->seen, '\n');
+}
+
+/* Lists have tens of fields, so a linear search of seen is fine. */
+int store_tags_add(struct store_tags *t, const char *tag)
+{
+	size_t len;
+	const char *p;
+
+	if (!tag || !*tag || strchr(tag, '\n'))
+		return 0;
+	len = strlen(tag);
+	for (p = strstr(buf_str(&t->seen), tag); p; p = strstr(p + 1, tag))
+		if (p[-1] == '\n' && p[len] == '\n')
+			return 0;
+	if ((t->n++ && buf_putc(t->out, ',') < 0) ||
+	    jsonw_string(t->out, tag) < 0 || buf_puts(&t->seen, tag) < 0 ||
+	    buf_putc(&t->seen, '\n') < 0)
+		return -1;
+	return 0;
+}
+
+void store_tags_release(struct store_tags *t, int is_ok)
+{
+	if (is_ok) {
+		buf_putc(t->out, ']');
+	} else {
+		buf_reset(t->out);
+		buf_puts(t->out, "[]");
+	}
+	buf_release(&t->seen);
 }

@@ -162,6 +162,21 @@ const char *store_run_status_name(enum run_status st);
 enum run_status store_run_status_parse(const char *name);
 int64_t store_time_or_now(int64_t t);
 
+/* The JSON array campaign_fields returns, built one tag at a time: the
+ * first appearance of a tag is kept, empty tags and tags holding a newline
+ * are skipped. out is borrowed and reset by init; release closes it, or
+ * makes it "[]" when is_ok is 0, and frees the rest. */
+struct store_tags {
+	struct buf *out;
+	struct buf seen; /* "\n"-separated tags already written */
+	int n;
+};
+
+void store_tags_init(struct store_tags *t, struct buf *out);
+/* -1 when out or the tags seen reach their maximum size. */
+int store_tags_add(struct store_tags *t, const char *tag);
+void store_tags_release(struct store_tags *t, int is_ok);
+
 /* Every backend's struct begins with this. */
 struct store {
 	const struct store_ops *ops;

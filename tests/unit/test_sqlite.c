@@ -340,6 +340,29 @@ static void test_redact_url(void **state)
 	}
 }
 
+/* The tag list every store's campaign_fields builds (store.c). */
+static void test_store_tags(void **state)
+{
+	static const char *const tags[] = {"a",	   "b",	 NULL, "",     "a",
+					   "x\ny", "ab", "b",  "\"q\""};
+	struct buf out = BUF_INIT;
+	struct store_tags t;
+	size_t i;
+
+	(void)state;
+	store_tags_init(&t, &out);
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		assert_int_equal(store_tags_add(&t, tags[i]), 0);
+	store_tags_release(&t, 1);
+	assert_string_equal(buf_str(&out),
+			    "[\"a\",\"b\",\"ab\",\"\\\"q\\\"\"]");
+	store_tags_init(&t, &out);
+	assert_int_equal(store_tags_add(&t, "a"), 0);
+	store_tags_release(&t, 0);
+	assert_string_equal(buf_str(&out), "[]");
+	buf_release(&out);
+}
+
 static void test_upsert_idempotent(void **state)
 {
 	struct fixture *f = *state;
@@ -916,6 +939,7 @@ int main(void)
 	    T(test_open_errors),
 	    T(test_store_open_dispatch),
 	    cmocka_unit_test(test_redact_url),
+	    cmocka_unit_test(test_store_tags),
 	    T(test_upsert_idempotent),
 	    T(test_stored_values),
 	    T(test_changed_row_updates_synced_at),
