@@ -114,8 +114,7 @@ static void up_now(struct up *u, const char *name, int64_t now)
 
 static void up_owner(struct up *u, const struct batch *b)
 {
-	up_add(u, "provider", mg_str(b->provider), M_KEY);
-	up_add(u, "account", mg_str(b->account), M_KEY);
+	mg_append_owner(&u->key, b->provider, b->account);
 }
 
 /* The update of an existing document: its selector also asks that some
