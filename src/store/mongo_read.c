@@ -3,8 +3,6 @@
 #include "store/mongo_internal.h"
 
 #include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "util/jsonw.h"
