@@ -405,9 +405,6 @@ int pg_each_participant(struct store *store, const char *provider,
 			const char *account, const char *campaign_id,
 			store_participant_fn fn, void *ctx, struct err *err)
 {
-	static const unsigned bits[] = {ENG_SENT,	ENG_OPENED,
-					ENG_CLICKED,	ENG_BOUNCED,
-					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
 	struct pg_store *s = (struct pg_store *)store;
 	const char *p[3] = {provider, account, campaign_id};
 	PGresult *r;
@@ -431,9 +428,9 @@ int pg_each_participant(struct store *store, const char *provider,
 		row.status = pg_val(r, i, 2);
 		row.fields_json = pg_val(r, i, 3);
 		row.flags = 0;
-		for (k = 0; k < 6; k++)
+		for (k = 0; k < STORE_PARTICIPANT_FLAGS; k++)
 			if (pg_val_int(r, i, 4 + k))
-				row.flags |= bits[k];
+				row.flags |= store_participant_flags[k];
 		ret = fn(ctx, &row);
 		if (ret)
 			goto done;

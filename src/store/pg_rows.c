@@ -84,9 +84,6 @@ void pg_row_link(struct buf *o, const struct batch *b, const struct rec_link *r,
 void pg_row_participant(struct buf *o, const struct batch *b,
 			const struct rec_participant *r, const char *now)
 {
-	static const unsigned bits[] = {ENG_SENT,	ENG_OPENED,
-					ENG_CLICKED,	ENG_BOUNCED,
-					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
 	int i;
 
 	put_text(o, b->provider);
@@ -94,8 +91,8 @@ void pg_row_participant(struct buf *o, const struct batch *b,
 	put_text(o, r->campaign_id);
 	put_text(o, r->contact_id);
 	put_text(o, r->email);
-	for (i = 0; i < 6; i++)
-		put_int(o, (r->flags & bits[i]) != 0);
+	for (i = 0; i < STORE_PARTICIPANT_FLAGS; i++)
+		put_int(o, (r->flags & store_participant_flags[i]) != 0);
 	put_text(o, now);
 }
 

@@ -344,9 +344,6 @@ int sq_each_participant(struct store *store, const char *provider,
 			const char *account, const char *campaign_id,
 			store_participant_fn fn, void *ctx, struct err *err)
 {
-	static const unsigned bits[] = {ENG_SENT,	ENG_OPENED,
-					ENG_CLICKED,	ENG_BOUNCED,
-					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	const char *args[3] = {provider, account, campaign_id};
 	sqlite3_stmt *st = NULL;
@@ -367,9 +364,9 @@ int sq_each_participant(struct store *store, const char *provider,
 		row.status = col_text(st, 2);
 		row.fields_json = col_text(st, 3);
 		row.flags = 0;
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < STORE_PARTICIPANT_FLAGS; i++)
 			if (sqlite3_column_int(st, 4 + i))
-				row.flags |= bits[i];
+				row.flags |= store_participant_flags[i];
 		ret = fn(ctx, &row);
 		if (ret)
 			goto done;

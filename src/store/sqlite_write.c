@@ -254,9 +254,6 @@ static int bind_link(sqlite3_stmt *st, const struct batch *b,
 static int bind_participant(sqlite3_stmt *st, const struct batch *b,
 			    const struct rec_participant *r, const char *now)
 {
-	static const unsigned bits[] = {ENG_SENT,	ENG_OPENED,
-					ENG_CLICKED,	ENG_BOUNCED,
-					ENG_COMPLAINED, ENG_UNSUBSCRIBED};
 	int rc = 0, i;
 
 	rc |= sq_bind_text(st, 1, b->provider);
@@ -264,8 +261,9 @@ static int bind_participant(sqlite3_stmt *st, const struct batch *b,
 	rc |= sq_bind_text(st, 3, r->campaign_id);
 	rc |= sq_bind_text(st, 4, r->contact_id);
 	rc |= sq_bind_text(st, 5, r->email);
-	for (i = 0; i < 6; i++)
-		rc |= sqlite3_bind_int(st, 6 + i, (r->flags & bits[i]) != 0);
+	for (i = 0; i < STORE_PARTICIPANT_FLAGS; i++)
+		rc |= sqlite3_bind_int(
+		    st, 6 + i, (r->flags & store_participant_flags[i]) != 0);
 	rc |= sq_bind_text(st, 12, now);
 	return rc;
 }

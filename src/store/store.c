@@ -23,6 +23,11 @@ static const char *const run_status_names[] = {
     [RUN_FAILED] = "failed",
 };
 
+const unsigned store_participant_flags[STORE_PARTICIPANT_FLAGS] = {
+    ENG_SENT,	 ENG_OPENED,	 ENG_CLICKED,
+    ENG_BOUNCED, ENG_COMPLAINED, ENG_UNSUBSCRIBED,
+};
+
 static int has_prefix(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));

@@ -154,6 +154,11 @@ struct store_id_span {
 size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
 		      int64_t after_id, int64_t upto_id);
 
+/* Engagement flags in the order of the participants table's columns sent,
+ * opened, clicked, bounced, complained, unsubscribed. */
+#define STORE_PARTICIPANT_FLAGS 6
+extern const unsigned store_participant_flags[STORE_PARTICIPANT_FLAGS];
+
 /* Run log helpers every backend shares. The name a run status is stored
  * under (an out-of-range status is recorded as "failed"); the status a
  * stored name stands for (unknown or NULL reads as RUN_FAILED); a start or
