@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "util/jsonw.h"
 #include "util/banned.h"
 
 static char *lower_dup(struct arena *a, const char *s)
@@ -429,37 +428,17 @@ int mg_each_participant(struct store *store, const char *provider,
 	return ret;
 }
 
-/* Appends tag to out unless seen ("\n"-separated) already has it. */
-static int add_tag(struct buf *out, struct buf *seen, const char *tag, int *n)
-{
-	size_t len;
-	const char *p;
-
-	if (!tag || !*tag || strchr(tag, '\n'))
-		return 0;
-	len = strlen(tag);
-	for (p = strstr(buf_str(seen), tag); p; p = strstr(p + 1, tag))
-		if (p[-1] == '\n' && p[len] == '\n')
-			return 0;
-	if (((*n)++ && buf_putc(out, ',') < 0) || jsonw_string(out, tag) < 0 ||
-	    buf_puts(seen, tag) < 0 || buf_putc(seen, '\n') < 0)
-		return -1;
-	return 0;
-}
-
 int mg_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err)
 {
 	struct mongo_store *s = (struct mongo_store *)store;
 	bson_t f = BSON_INITIALIZER, camp;
-	struct buf seen = BUF_INIT;
+	struct store_tags tags;
 	bson_iter_t lists;
-	int found, n = 0, ret = -1;
+	int found, ret = -1;
 
-	buf_reset(out);
-	buf_putc(out, '[');
-	buf_putc(&seen, '\n');
+	store_tags_init(&tags, out);
 	mg_filter_owner(&f, provider, account);
 	BSON_APPEND_UTF8(&f, "campaign_id", campaign_id);
 	if (mg_find_one(s, K_CAMPAIGNS, &f, NULL, &camp, &found, err,
@@ -500,7 +479,7 @@ int mg_campaign_fields(struct store *store, const char *provider,
 						 bson_iter_find(&t, "tag") &&
 						 BSON_ITER_HOLDS_UTF8(&t))
 						tag = bson_iter_utf8(&t, NULL);
-					if (add_tag(out, &seen, tag, &n) < 0) {
+					if (store_tags_add(&tags, tag) < 0) {
 						bson_destroy(&list);
 						err_set(err, ERR_STORE, 0,
 							"fields of campaign "
@@ -513,15 +492,10 @@ int mg_campaign_fields(struct store *store, const char *provider,
 			bson_destroy(&list);
 		}
 	}
-	buf_putc(out, ']');
 	ret = 0;
 done:
-	if (ret < 0) {
-		buf_reset(out);
-		buf_puts(out, "[]");
-	}
+	store_tags_release(&tags, ret == 0);
 	bson_destroy(&camp);
 	bson_destroy(&f);
-	buf_release(&seen);
 	return ret;
 }
