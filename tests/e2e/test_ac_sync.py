@@ -86,21 +86,26 @@ def test_ac_rerun_changes_no_row(t):
 
 
 def test_ac_advance_adds_exactly_new_events(t):
-    """Two advances of simulated time (a day, then 10 min): each following
-    sync adds exactly the new events, also those timestamped in the 30
-    minutes before the previous sync's 'now' (late arrivals)."""
+    """Advances of simulated time (a day, then four of 10 min): each
+    following sync adds exactly the new events, also those timestamped in
+    the 30 minutes before the previous sync's 'now' (late arrivals), among
+    them some older than the newest event already stored (what a cursor
+    without overlap would skip)."""
     sim = aclib.setup(t, ac_campaigns=20, ac_contacts=300)
     aclib.sync(t)
     backfill = aclib.ac_requests(sim)
     before = aclib.truth(sim)
     aclib.assert_equals_truth(t.db(), before, what='store after backfill')
-    notes = []
-    for step, secs in enumerate((86400, 600)):
+    notes, n_below = [], 0
+    for step, secs in enumerate((86400, 600, 600, 600, 600)):
         old_now = before['now']
+        newest = max(k[3] for k in aclib.truth_events(before))
         adv = sim.advance(secs).get(aclib.PROVIDER) or {}
         after = aclib.truth(sim)
         new = aclib.truth_events(after) - aclib.truth_events(before)
         late = {k for k in new if k[3] < old_now}
+        below = {k for k in new if k[3] < newest}
+        n_below += len(below)
         check(new and late, 'advance %d s made %d new events, %d late: the '
               'test proves nothing (%s)' % (secs, len(new), len(late), adv))
         had = set(aclib.store_events(t.db()))
@@ -111,26 +116,29 @@ def test_ac_advance_adds_exactly_new_events(t):
         added = got - had
         check(had <= got, 'sync after advance %d removed %d events' %
               (step + 1, len(had - got)))
-        missing = sorted(new - added)
-        missing_late = sorted(late - added)
-        check(not missing_late, 'sync after advance %d missed %d of %d '
-              'late events (timestamped before the previous now %s), '
-              'e.g. %s' % (step + 1, len(missing_late), len(late), old_now,
-                           missing_late[0] if missing_late else None))
-        check(not missing, 'sync after advance %d missed %d of %d new '
-              'events, e.g. %s' % (step + 1, len(missing), len(new),
-                                   missing[0] if missing else None))
+        for what, want in (('events older than the newest stored event '
+                            '%s' % newest, below),
+                           ('late events (timestamped before the '
+                            'previous now %s)' % old_now, late),
+                           ('new events', new)):
+            missing = sorted(want - added)
+            check(not missing, 'sync after advance %d (+%d s) missed %d of '
+                  '%d %s, e.g. %s' % (step + 1, secs, len(missing),
+                                      len(want), what,
+                                      missing[0] if missing else None))
         check(added == new, 'sync after advance %d added %d events not in '
               'the truth, e.g. %s' % (step + 1, len(added - new),
                                       sorted(added - new)[:1]))
         aclib.assert_equals_truth(t.db(), after, what='store after advance '
-                                  '%d s + sync' % secs)
+                                  '%d (+%d s) + sync' % (step + 1, secs))
         check(n < backfill, 'sync after advance %d issued %d requests, the '
               'backfill %d' % (step + 1, n, backfill))
-        notes.append('+%ds: %d new (%d late), %d req' % (secs, len(new),
-                                                         len(late), n))
+        notes.append('+%ds: %d new (%d late, %d below newest), %d req' %
+                     (secs, len(new), len(late), len(below), n))
         before = after
     t.note('backfill %d req; %s' % (backfill, '; '.join(notes)))
+    check(n_below > 0, 'no new event was older than the newest stored one: '
+          'the overlap is untested')
 
 
 def test_ac_deleted_contacts_after_full(t):
