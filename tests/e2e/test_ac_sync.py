@@ -456,3 +456,26 @@ def test_ac_two_accounts_one_store(t):
         aclib.assert_equals_truth(_account_copy(t, t.db(), name,
                                                 name + '.db'), tr,
                                   what='account %s' % name)
+
+
+def test_ac_single_campaign_and_unknown(t):
+    """--campaign ID syncs that campaign's rows only (equal to its truth);
+    an id the account does not have exits 6 and names it."""
+    sim = aclib.setup(t)
+    tr = aclib.truth(sim)
+    sent = [c for c in tr['campaigns'] if not c['is_draft']]
+    cid = max(sent, key=lambda c: (c['uniqueopens'], int(c['id'])))['id']
+    aclib.sync(t, '--campaign', cid)
+    aclib.assert_equals_truth(t.db(), tr, campaign=cid,
+                              what='store after --campaign %s' % cid)
+    con = lib.connect(t.db())
+    try:
+        other = con.execute('SELECT count(*) FROM email_activities WHERE '
+                            'campaign_id <> ?', (cid,)).fetchone()[0]
+    finally:
+        con.close()
+    check(other == 0, '%d events of other campaigns after --campaign %s' %
+          (other, cid))
+    r = aclib.sync(t, '--campaign', '99999', expect=None)
+    check(r.rc == 6 and '99999' in r.err, 'unknown campaign: want exit 6 '
+          'naming it, got %s' % r.describe())
