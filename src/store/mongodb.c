@@ -226,8 +226,12 @@ static int mg_open(struct store **out, const char *url, struct err *err)
 	s->base.ops = &mongodb_store_ops;
 	s->safe = store_redact_url(url);
 	s->secret = raw_password(url);
-	mongoc_init();
+	/* The handler first, so that nothing mongoc_init says reaches stderr
+	 * in the driver's format. (Debian's libmongoc also initialises itself
+	 * when loaded; a warning from that, before main, see the README's
+	 * troubleshooting.) */
 	mongoc_log_set_handler(log_handler, NULL);
+	mongoc_init();
 	uri = mongoc_uri_new_with_error(url, &e);
 	if (!uri) {
 		struct buf m = BUF_INIT;

@@ -365,6 +365,11 @@ class Context:
         env['HOME'] = self.scratch
         env['LANG'] = 'C.UTF-8'
         env['TZ'] = 'UTC'
+        # libmongoc, loaded by every espsync process, makes a shared-memory
+        # counters file /dev/shm/mongoc-PID when loaded; SIGKILL tests
+        # leave theirs behind, and a later process given a stale file's PID
+        # prints a driver warning before main (see README, troubleshooting).
+        env['MONGOC_DISABLE_SHM'] = '1'
         if CLIENT_RATE:
             env['ESPSYNC_RATE_EMAILOCTOPUS'] = CLIENT_RATE
             env['ESPSYNC_RATE_ACTIVECAMPAIGN'] = CLIENT_RATE
