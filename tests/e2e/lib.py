@@ -365,6 +365,13 @@ class Context:
         env['HOME'] = self.scratch
         env['LANG'] = 'C.UTF-8'
         env['TZ'] = 'UTC'
+        # libmongoc initialises itself when espsync loads (any store) and
+        # creates /dev/shm/mongoc-PID with O_EXCL; a SIGKILLed process
+        # leaves its file, and a later process given the same pid prints
+        # "WARNING: mongoc: Falling back to malloc for counters." on
+        # stderr, which the tests read. Without shared memory no file is
+        # made or needed.
+        env['MONGOC_DISABLE_SHM'] = '1'
         # libmongoc, loaded by every espsync process, makes a shared-memory
         # counters file /dev/shm/mongoc-PID when loaded; SIGKILL tests
         # leave theirs behind, and a later process given a stale file's PID
