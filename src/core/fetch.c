@@ -27,7 +27,7 @@
 #define WARMUP_MS 1000
 /* A bucket without burst has no room for network jitter: a request that
  * arrives a millisecond early is refused. Pace that far under the ceiling. */
-#define NO_BURST_RATE_FACTOR 0.97
+#define NO_BURST_RATE_FACTOR 0.98
 #define NO_BURST_BACKOFF 0.97
 #define NO_BURST_MIN_FACTOR 0.85
 
