@@ -372,11 +372,6 @@ class Context:
         # stderr, which the tests read. Without shared memory no file is
         # made or needed.
         env['MONGOC_DISABLE_SHM'] = '1'
-        # libmongoc, loaded by every espsync process, makes a shared-memory
-        # counters file /dev/shm/mongoc-PID when loaded; SIGKILL tests
-        # leave theirs behind, and a later process given a stale file's PID
-        # prints a driver warning before main (see README, troubleshooting).
-        env['MONGOC_DISABLE_SHM'] = '1'
         if CLIENT_RATE:
             env['ESPSYNC_RATE_EMAILOCTOPUS'] = CLIENT_RATE
             env['ESPSYNC_RATE_ACTIVECAMPAIGN'] = CLIENT_RATE
