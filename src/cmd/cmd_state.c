@@ -211,8 +211,8 @@ static int load_runs(struct state_view *v, struct store *store,
 	int found;
 
 	for (i = 0; i < n; i++) {
-		if (store->ops->run_last(store, names[i], &run, &v->arena,
-					 &found, err) < 0)
+		if (store_run_last(store, names[i], &run, &v->arena, &found,
+				   err) < 0)
 			return -1;
 		if (!found)
 			continue;
@@ -224,11 +224,10 @@ static int load_runs(struct state_view *v, struct store *store,
 		if (run.status == RUN_COMPLETE) {
 			g->complete = run;
 			g->has_complete = 1;
-		} else if (store->ops->run_last_status) {
-			if (store->ops->run_last_status(
-				store, names[i], RUN_COMPLETE, &g->complete,
-				&v->arena, &g->has_complete, err) < 0)
-				return -1;
+		} else if (store_run_last_status(store, names[i], RUN_COMPLETE,
+						 &g->complete, &v->arena,
+						 &g->has_complete, err) < 0) {
+			return -1;
 		}
 	}
 	return 0;

@@ -149,8 +149,8 @@ int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
 	if (code)
 		goto done;
 	if (store->ops->stats(store, provider, &v.st, &err) < 0 ||
-	    store->ops->run_last(store, provider, &v.run, &arena, &v.has_run,
-				 &err) < 0) {
+	    store_run_last(store, provider, &v.run, &arena, &v.has_run, &err) <
+		0) {
 		code = cmd_fail(&err, "cannot read statistics from the store");
 		goto fail;
 	}

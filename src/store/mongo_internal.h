@@ -111,11 +111,9 @@ int mg_state_each(struct store *store, const char *provider, store_state_fn fn,
 int mg_run_begin(struct store *store, struct run_row *run, struct err *err);
 int mg_run_finish(struct store *store, const struct run_row *run,
 		  struct err *err);
-int mg_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err);
-int mg_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err);
+int mg_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err);
 int mg_campaign_get(struct store *store, const char *provider,
 		    const char *account, const char *campaign_id,
 		    struct rec_campaign *out, struct arena *arena, int *found,

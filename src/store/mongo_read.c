@@ -207,9 +207,9 @@ done:
 	return ret;
 }
 
-static int run_newest(struct store *store, const char *provider,
-		      const char *status, struct run_row *out,
-		      struct arena *arena, int *found, struct err *err)
+int mg_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err)
 {
 	struct mongo_store *s = (struct mongo_store *)store;
 	bson_t f = BSON_INITIALIZER, doc;
@@ -242,23 +242,6 @@ done:
 	bson_destroy(&doc);
 	bson_destroy(&f);
 	return ret;
-}
-
-int mg_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider, NULL, out, arena, found, err);
-}
-
-int mg_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider,
-			  (unsigned)status <= RUN_FAILED
-			      ? store_run_status_name(status)
-			      : "unknown",
-			  out, arena, found, err);
 }
 
 /* Campaign document -> record, strings in the arena; bounces come back as

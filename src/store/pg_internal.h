@@ -122,11 +122,9 @@ int pg_state_each(struct store *store, const char *provider, store_state_fn fn,
 int pg_run_begin(struct store *store, struct run_row *run, struct err *err);
 int pg_run_finish(struct store *store, const struct run_row *run,
 		  struct err *err);
-int pg_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err);
-int pg_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err);
+int pg_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err);
 int pg_campaign_get(struct store *store, const char *provider,
 		    const char *account, const char *campaign_id,
 		    struct rec_campaign *out, struct arena *arena, int *found,

@@ -175,9 +175,9 @@ done:
 	return ret;
 }
 
-static int run_newest(struct store *store, const char *provider,
-		      const char *status, struct run_row *out,
-		      struct arena *arena, int *found, struct err *err)
+int pg_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err)
 {
 	struct pg_store *s = (struct pg_store *)store;
 	const char *p[2] = {provider, status};
@@ -220,23 +220,6 @@ static int run_newest(struct store *store, const char *provider,
 	}
 	PQclear(r);
 	return 0;
-}
-
-int pg_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider, NULL, out, arena, found, err);
-}
-
-int pg_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider,
-			  (unsigned)status <= RUN_FAILED
-			      ? store_run_status_name(status)
-			      : "unknown",
-			  out, arena, found, err);
 }
 
 /* ------------------------------------------------------------ reads */

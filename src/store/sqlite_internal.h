@@ -92,11 +92,9 @@ int sq_state_reset(struct store *store, const char *provider,
 		   struct err *err);
 int sq_state_each(struct store *store, const char *provider, store_state_fn fn,
 		  void *ctx, struct err *err);
-int sq_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err);
-int sq_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err);
+int sq_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err);
 int sq_campaign_get(struct store *store, const char *provider,
 		    const char *account, const char *campaign_id,
 		    struct rec_campaign *out, struct arena *arena, int *found,

@@ -126,9 +126,9 @@ done:
 }
 
 /* Newest run of provider (NULL: any) with status (NULL: any). */
-static int run_newest(struct store *store, const char *provider,
-		      const char *status, struct run_row *out,
-		      struct arena *arena, int *found, struct err *err)
+int sq_run_newest(struct store *store, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	const char *args[2] = {provider, status};
@@ -169,23 +169,6 @@ static int run_newest(struct store *store, const char *provider,
 done:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-int sq_run_last(struct store *store, const char *provider, struct run_row *out,
-		struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider, NULL, out, arena, found, err);
-}
-
-int sq_run_last_status(struct store *store, const char *provider,
-		       enum run_status status, struct run_row *out,
-		       struct arena *arena, int *found, struct err *err)
-{
-	return run_newest(store, provider,
-			  (unsigned)status <= RUN_FAILED
-			      ? store_run_status_name(status)
-			      : "unknown",
-			  out, arena, found, err);
 }
 
 #define CAMPAIGN_COLS                                                          \

@@ -191,6 +191,23 @@ const char *store_run_status_name(enum run_status st)
 	return (unsigned)st <= RUN_FAILED ? run_status_names[st] : "failed";
 }
 
+int store_run_last(struct store *s, const char *provider, struct run_row *out,
+		   struct arena *arena, int *found, struct err *err)
+{
+	return s->ops->run_newest(s, provider, NULL, out, arena, found, err);
+}
+
+int store_run_last_status(struct store *s, const char *provider,
+			  enum run_status status, struct run_row *out,
+			  struct arena *arena, int *found, struct err *err)
+{
+	return s->ops->run_newest(s, provider,
+				  (unsigned)status <= RUN_FAILED
+				      ? run_status_names[status]
+				      : "unknown",
+				  out, arena, found, err);
+}
+
 enum run_status store_run_status_parse(const char *name)
 {
 	int i;

@@ -85,10 +85,12 @@ struct store_ops {
 	int (*run_begin)(struct store *s, struct run_row *run, struct err *err);
 	int (*run_finish)(struct store *s, const struct run_row *run,
 			  struct err *err);
-	/* Newest run (of provider, or any when NULL); *found = 0 if none. */
-	int (*run_last)(struct store *s, const char *provider,
-			struct run_row *out, struct arena *arena, int *found,
-			struct err *err);
+	/* Newest run of provider (any when NULL) whose status is named
+	 * status (any when NULL); *found = 0 if none. Called through
+	 * store_run_last and store_run_last_status. */
+	int (*run_newest)(struct store *s, const char *provider,
+			  const char *status, struct run_row *out,
+			  struct arena *arena, int *found, struct err *err);
 
 	/* Stored campaign (strings in arena); *found = 0 if none. */
 	int (*campaign_get)(struct store *s, const char *provider,
@@ -118,13 +120,6 @@ struct store_ops {
 	int (*campaign_fields)(struct store *s, const char *provider,
 			       const char *account, const char *campaign_id,
 			       struct buf *out, struct err *err);
-	/* Newest run of provider (any when NULL) with this status; *found =
-	 * 0 if none. Optional: NULL in a backend without it (`state show`
-	 * then only knows the newest run). */
-	int (*run_last_status)(struct store *s, const char *provider,
-			       enum run_status status, struct run_row *out,
-			       struct arena *arena, int *found,
-			       struct err *err);
 	/* Reconciles the stored contacts of provider/account with one page
 	 * of a keyset pass over all contacts (ids ascending): a contact whose
 	 * id is a decimal in (after_id, upto_id] (INT64_MAX: no upper bound)
@@ -166,6 +161,13 @@ extern const unsigned store_participant_flags[STORE_PARTICIPANT_FLAGS];
 const char *store_run_status_name(enum run_status st);
 enum run_status store_run_status_parse(const char *name);
 int64_t store_time_or_now(int64_t t);
+/* The newest run of provider (any when NULL), and the newest with status
+ * (an out-of-range status matches no run); *found = 0 if none. */
+int store_run_last(struct store *s, const char *provider, struct run_row *out,
+		   struct arena *arena, int *found, struct err *err);
+int store_run_last_status(struct store *s, const char *provider,
+			  enum run_status status, struct run_row *out,
+			  struct arena *arena, int *found, struct err *err);
 
 /* The JSON array campaign_fields returns, built one tag at a time: the
  * first appearance of a tag is kept, empty tags and tags holding a newline

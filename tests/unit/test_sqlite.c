@@ -641,8 +641,7 @@ static void test_runs(void **state)
 	struct run_row r = {0}, r2 = {0}, got;
 	int found = 1;
 
-	assert_int_equal(
-	    f->s->ops->run_last(f->s, NULL, &got, &a, &found, &err), 0);
+	assert_int_equal(store_run_last(f->s, NULL, &got, &a, &found, &err), 0);
 	assert_int_equal(found, 0);
 	r.provider = "emailoctopus";
 	r.account = "default";
@@ -656,8 +655,7 @@ static void test_runs(void **state)
 	assert_true(r2.started_at > 1700000000);
 
 	assert_int_equal(
-	    f->s->ops->run_last(f->s, "emailoctopus", &got, &a, &found, &err),
-	    0);
+	    store_run_last(f->s, "emailoctopus", &got, &a, &found, &err), 0);
 	assert_int_equal(found, 1);
 	assert_int_equal(got.run_id, r.run_id);
 	assert_int_equal(got.status, RUN_RUNNING);
@@ -674,8 +672,7 @@ static void test_runs(void **state)
 	r.error = "time budget reached";
 	assert_int_equal(f->s->ops->run_finish(f->s, &r, &err), 0);
 	assert_int_equal(
-	    f->s->ops->run_last(f->s, "emailoctopus", &got, &a, &found, &err),
-	    0);
+	    store_run_last(f->s, "emailoctopus", &got, &a, &found, &err), 0);
 	assert_int_equal(got.status, RUN_PARTIAL);
 	assert_int_equal(got.finished_at, 1731665000);
 	assert_int_equal(got.requests, 12);
@@ -684,19 +681,18 @@ static void test_runs(void **state)
 	assert_string_equal(got.records_json, "{\"campaigns\":3}");
 	assert_string_equal(got.error, "time budget reached");
 	assert_string_equal(got.account, "default");
-	assert_int_equal(
-	    f->s->ops->run_last(f->s, NULL, &got, &a, &found, &err), 0);
+	assert_int_equal(store_run_last(f->s, NULL, &got, &a, &found, &err), 0);
 	assert_int_equal(got.run_id, r2.run_id);
 	assert_null(got.account);
 
-	assert_int_equal(f->s->ops->run_last_status(f->s, NULL, RUN_PARTIAL,
-						    &got, &a, &found, &err),
+	assert_int_equal(store_run_last_status(f->s, NULL, RUN_PARTIAL, &got,
+					       &a, &found, &err),
 			 0);
 	assert_int_equal(found, 1);
 	assert_int_equal(got.run_id, r.run_id);
-	assert_int_equal(f->s->ops->run_last_status(f->s, "emailoctopus",
-						    RUN_COMPLETE, &got, &a,
-						    &found, &err),
+	assert_int_equal(store_run_last_status(f->s, "emailoctopus",
+					       RUN_COMPLETE, &got, &a, &found,
+					       &err),
 			 0);
 	assert_int_equal(found, 0);
 
