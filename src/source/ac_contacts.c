@@ -104,16 +104,6 @@ static int64_t ac_ts(const struct source_map *m, const struct json *v)
 	return t - m->naive_offset_s;
 }
 
-static int put_param(struct buf *out, int *is_first, const char *name,
-		     const char *value)
-{
-	int rc = buf_putc(out, *is_first ? '?' : '&');
-
-	*is_first = 0;
-	rc = rc ? rc : buf_printf(out, "%s=", name);
-	return rc ? rc : source_urlencode(out, value);
-}
-
 static const char *collection_of(enum source_endpoint ep)
 {
 	switch (ep) {
@@ -142,20 +132,22 @@ int ac_contacts_url(struct buf *out, const char *api_url,
 	rc = buf_printf(out, "%s/api/3/%s", api_url, name);
 	snprintf(num, sizeof(num), "%" PRId64, cursor_num(q->cursor));
 	if (q->endpoint != SRC_CONTACTS) {
-		rc = rc ? rc : put_param(out, &first, "limit", "100");
-		return rc ? rc : put_param(out, &first, "offset", num);
+		rc = rc ? rc : source_put_param(out, &first, "limit", "100");
+		return rc ? rc : source_put_param(out, &first, "offset", num);
 	}
 	/* Keyset paging (API notes §2.2): offset stays 0, so a large account
 	 * never pays for deep offsets. */
-	rc = rc ? rc : put_param(out, &first, "orders%5Bid%5D", "ASC");
-	rc = rc ? rc : put_param(out, &first, "id_greater", num);
-	rc = rc ? rc : put_param(out, &first, "limit", "100");
-	rc = rc ? rc : put_param(out, &first, "offset", "0");
-	rc = rc ? rc : put_param(out, &first, "include", AC_CONTACTS_INCLUDE);
+	rc = rc ? rc : source_put_param(out, &first, "orders%5Bid%5D", "ASC");
+	rc = rc ? rc : source_put_param(out, &first, "id_greater", num);
+	rc = rc ? rc : source_put_param(out, &first, "limit", "100");
+	rc = rc ? rc : source_put_param(out, &first, "offset", "0");
+	rc = rc ? rc
+		: source_put_param(out, &first, "include", AC_CONTACTS_INCLUDE);
 	if (q->since_iso && *q->since_iso)
 		rc = rc ? rc
-			: put_param(out, &first, "filters%5Bupdated_after%5D",
-				    q->since_iso);
+			: source_put_param(out, &first,
+					   "filters%5Bupdated_after%5D",
+					   q->since_iso);
 	return rc;
 }
 
@@ -253,11 +245,6 @@ static const struct json *page_rows(const struct json *root, const char *name,
 	return rows;
 }
 
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
-}
-
 int ac_map_fields(struct source_map *m, const struct json *root,
 		  struct err *err)
 {
@@ -270,12 +257,13 @@ int ac_map_fields(struct source_map *m, const struct json *root,
 	for (i = 0; i < m->n_rows; i++) {
 		const struct json *f = json_at(rows, i);
 		const char *id = text(&m->batch->arena, json_get(f, "id"));
-		const char *title = nonempty(json_str(json_get(f, "title")));
+		const char *title =
+		    source_nonempty(json_str(json_get(f, "title")));
 		const char *perstag =
-		    nonempty(json_str(json_get(f, "perstag")));
+		    source_nonempty(json_str(json_get(f, "perstag")));
 		const char *name = title ? title : perstag ? perstag : id;
 
-		if (!nonempty(id) || !m->field_names) {
+		if (!source_nonempty(id) || !m->field_names) {
 			m->n_skipped++;
 			continue;
 		}
@@ -302,7 +290,7 @@ int ac_map_tags(struct source_map *m, const struct json *root, struct err *err)
 		const char *id = text(&m->batch->arena, json_get(t, "id"));
 		const char *tag = text(&m->batch->arena, json_get(t, "tag"));
 
-		if (!nonempty(id) || !tag || !m->tag_names) {
+		if (!source_nonempty(id) || !tag || !m->tag_names) {
 			m->n_skipped++;
 			continue;
 		}
@@ -368,7 +356,7 @@ int ac_map_lists(struct source_map *m, const struct json *root, struct err *err)
 		const char *id = text(a, json_get(it, "id"));
 		struct rec_list *l;
 
-		if (!nonempty(id)) {
+		if (!source_nonempty(id)) {
 			m->n_skipped++;
 			continue;
 		}

@@ -66,11 +66,6 @@ static int ac_auth_header(struct buf *out, const char *api_key)
 	return buf_printf(out, "Api-Token: %s", api_key);
 }
 
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
-}
-
 /* A non-negative decimal cursor (offset or page); -1 when absent/bad. */
 static int64_t cursor_num(const char *s)
 {
@@ -84,19 +79,6 @@ static int64_t cursor_num(const char *s)
 		n = n * 10 + (*s - '0');
 	}
 	return n;
-}
-
-static int put_param(struct buf *out, int *is_first, const char *name,
-		     const char *value)
-{
-	int rc = buf_putc(out, *is_first ? '?' : '&');
-
-	*is_first = 0;
-	if (rc == 0)
-		rc = buf_printf(out, "%s=", name);
-	if (rc == 0)
-		rc = source_urlencode(out, value);
-	return rc;
 }
 
 static int ac_url(struct buf *out, const char *api_url,
@@ -117,8 +99,8 @@ static int ac_url(struct buf *out, const char *api_url,
 		n = cursor_num(q->cursor);
 		snprintf(num, sizeof(num), "%" PRId64, n < 0 ? 0 : n);
 		rc = rc ? rc : buf_puts(out, "/api/3/campaigns");
-		rc = rc ? rc : put_param(out, &first, "limit", "100");
-		rc = rc ? rc : put_param(out, &first, "offset", num);
+		rc = rc ? rc : source_put_param(out, &first, "limit", "100");
+		rc = rc ? rc : source_put_param(out, &first, "offset", num);
 		break;
 	case SRC_CAMPAIGN:
 	case SRC_SUMMARY:
@@ -136,14 +118,18 @@ static int ac_url(struct buf *out, const char *api_url,
 		snprintf(num, sizeof(num), "%" PRId64, n < 1 ? 1 : n);
 		rc = rc ? rc : buf_puts(out, "/admin/api.php");
 		rc = rc ? rc
-			: put_param(out, &first, "api_action",
-				    v1_action(k->type));
-		rc = rc ? rc : put_param(out, &first, "api_output", "json");
+			: source_put_param(out, &first, "api_action",
+					   v1_action(k->type));
 		rc = rc ? rc
-			: put_param(out, &first, "campaignid",
-				    q->campaign_id ? q->campaign_id : "");
-		rc = rc ? rc : put_param(out, &first, "page", num);
-		rc = rc ? rc : put_param(out, &first, "sort_direction", "DESC");
+			: source_put_param(out, &first, "api_output", "json");
+		rc =
+		    rc ? rc
+		       : source_put_param(out, &first, "campaignid",
+					  q->campaign_id ? q->campaign_id : "");
+		rc = rc ? rc : source_put_param(out, &first, "page", num);
+		rc = rc ? rc
+			: source_put_param(out, &first, "sort_direction",
+					   "DESC");
 		break;
 	default:
 		return -1;
@@ -242,19 +228,6 @@ const char *ac_campaign_status(struct arena *a, const char *code)
 	return arena_printf(a, "status-%.20s", code);
 }
 
-/* Printable, shortened copy of the provider's own words. */
-static void printable(char *out, size_t size, const char *s)
-{
-	size_t n = 0;
-
-	for (; s && *s && n + 1 < size; s++)
-		out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f
-			       ? *s
-			       : '?';
-	if (size)
-		out[n] = '\0';
-}
-
 static void error_detail(char *out, size_t size, const char *body, size_t len)
 {
 	struct json_doc *doc = NULL;
@@ -265,11 +238,11 @@ static void error_detail(char *out, size_t size, const char *body, size_t len)
 	if (!body || json_parse(&doc, body, len, NULL) < 0)
 		return;
 	root = json_root(doc);
-	d = nonempty(json_str(json_get(root, "message")));
+	d = source_nonempty(json_str(json_get(root, "message")));
 	if (!d)
-		d = nonempty(json_str(
+		d = source_nonempty(json_str(
 		    json_get(json_at(json_get(root, "errors"), 0), "title")));
-	printable(out, size < 81 ? size : 81, d);
+	source_printable(out, size < 81 ? size : 81, d);
 	json_doc_free(doc);
 }
 
@@ -301,20 +274,9 @@ static void ac_http_error(struct err *err, long status, const char *body,
 			"permissions",
 			what, *detail ? detail : "Forbidden");
 		break;
-	case 404:
-		err_set(err, ERR_NOT_FOUND, 404,
-			"%s not found on activecampaign (404 \"%s\")", what,
-			*detail ? detail : "Not Found");
-		break;
 	default:
-		if (*detail)
-			err_set(err, ERR_HTTP, (int)status,
-				"activecampaign answered %ld for %s (\"%s\")",
-				status, what, detail);
-		else
-			err_set(err, ERR_HTTP, (int)status,
-				"activecampaign answered %ld for %s", status,
-				what);
+		source_http_error_other(err, "activecampaign", status, what,
+					detail, "Not Found");
 		break;
 	}
 }
@@ -380,12 +342,12 @@ static int64_t count(const struct json *v)
 
 static const char *str(struct source_map *m, const struct json *v)
 {
-	return arena_strdup(&m->batch->arena, nonempty(json_str(v)));
+	return arena_strdup(&m->batch->arena, source_nonempty(json_str(v)));
 }
 
 static int map_one_campaign(struct source_map *m, const struct json *c)
 {
-	const char *id = nonempty(json_str(json_get(c, "id")));
+	const char *id = source_nonempty(json_str(json_get(c, "id")));
 	struct rec_campaign *r;
 	struct campaign_stats *st;
 
@@ -400,7 +362,7 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	r->from_name = str(m, json_get(c, "fromname"));
 	r->from_email = str(m, json_get(c, "fromemail"));
 	r->status = ac_campaign_status(
-	    &m->batch->arena, nonempty(json_str(json_get(c, "status"))));
+	    &m->batch->arena, source_nonempty(json_str(json_get(c, "status"))));
 	r->created_at = ac_time(m->tz, json_str(json_get(c, "cdate")));
 	r->sent_at = ac_time(m->tz, json_str(json_get(c, "sdate")));
 	r->to_lists_json = NULL;
@@ -439,7 +401,7 @@ static const struct json *campaign_object(const struct json *root)
 
 	if (json_type(c) != JSON_OBJECT)
 		c = root;
-	return nonempty(json_str(json_get(c, "id"))) ? c : NULL;
+	return source_nonempty(json_str(json_get(c, "id"))) ? c : NULL;
 }
 
 static int ac_map_campaign(struct source_map *m, const struct json *root,
@@ -484,7 +446,8 @@ struct v1_row {
 static void map_v1_row(struct source_map *m, struct v1_row *r)
 {
 	struct arena *a = &m->batch->arena;
-	const char *id = nonempty(json_str(json_get(r->row, "subscriberid")));
+	const char *id =
+	    source_nonempty(json_str(json_get(r->row, "subscriberid")));
 	const char *type;
 	struct rec_participant *p;
 	struct rec_event *ev;
@@ -542,7 +505,7 @@ static int64_t row_time(const struct source_map *m, const struct json *row)
 static void map_link_row(struct source_map *m, struct v1_row *r)
 {
 	const struct json *link = r->row, *info = json_get(link, "info");
-	const char *url = nonempty(json_str(json_get(link, "link")));
+	const char *url = source_nonempty(json_str(json_get(link, "link")));
 	struct rec_link *l;
 	size_t i;
 

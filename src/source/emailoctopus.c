@@ -39,22 +39,6 @@ static int put_path_id(struct buf *out, const char *id)
 	return source_urlencode(out, id ? id : "");
 }
 
-static int put_param(struct buf *out, int *is_first, const char *name,
-		     const char *value)
-{
-	int rc;
-
-	if (!value)
-		return 0;
-	rc = buf_putc(out, *is_first ? '?' : '&');
-	*is_first = 0;
-	if (rc == 0)
-		rc = buf_printf(out, "%s=", name);
-	if (rc == 0)
-		rc = source_urlencode(out, value);
-	return rc;
-}
-
 static int eo_url(struct buf *out, const char *api_url,
 		  const struct source_query *q)
 {
@@ -64,7 +48,7 @@ static int eo_url(struct buf *out, const char *api_url,
 	switch (q->endpoint) {
 	case SRC_PROBE:
 		rc = rc ? rc : buf_puts(out, "/lists");
-		rc = rc ? rc : put_param(out, &first, "limit", "1");
+		rc = rc ? rc : source_put_param(out, &first, "limit", "1");
 		break;
 	case SRC_LISTS:
 	case SRC_CAMPAIGNS:
@@ -72,17 +56,20 @@ static int eo_url(struct buf *out, const char *api_url,
 		    rc ? rc
 		       : buf_puts(out, q->endpoint == SRC_LISTS ? "/lists"
 								: "/campaigns");
-		rc = rc ? rc : put_param(out, &first, "limit", EO_PAGE_LIMIT);
+		rc = rc ? rc
+			: source_put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		break;
 	case SRC_CONTACTS:
 		rc = rc ? rc : buf_puts(out, "/lists/");
 		rc = rc ? rc : put_path_id(out, q->list_id);
 		rc = rc ? rc : buf_puts(out, "/contacts");
-		rc = rc ? rc : put_param(out, &first, "status", q->status);
-		rc = rc ? rc : put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		rc = rc ? rc
-			: put_param(out, &first, "last_updated_at.gte",
-				    q->since_iso);
+			: source_put_param(out, &first, "status", q->status);
+		rc = rc ? rc
+			: source_put_param(out, &first, "limit", EO_PAGE_LIMIT);
+		rc = rc ? rc
+			: source_put_param(out, &first, "last_updated_at.gte",
+					   q->since_iso);
 		break;
 	case SRC_CAMPAIGN:
 	case SRC_SUMMARY:
@@ -97,21 +84,18 @@ static int eo_url(struct buf *out, const char *api_url,
 		if (q->endpoint != SRC_REPORT)
 			break;
 		rc = rc ? rc : buf_puts(out, "/reports");
-		rc = rc ? rc : put_param(out, &first, "status", q->status);
-		rc = rc ? rc : put_param(out, &first, "limit", EO_PAGE_LIMIT);
+		rc = rc ? rc
+			: source_put_param(out, &first, "status", q->status);
+		rc = rc ? rc
+			: source_put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		break;
 	case SRC_FIELDS: /* not an EmailOctopus request */
 	case SRC_TAGS:
 		return -1;
 	}
 	if (rc == 0 && q->cursor && *q->cursor)
-		rc = put_param(out, &first, "starting_after", q->cursor);
+		rc = source_put_param(out, &first, "starting_after", q->cursor);
 	return rc;
-}
-
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
 }
 
 /* v2 paging: {"paging":{"next":{"url","starting_after"}}}. The last page is
@@ -123,9 +107,9 @@ static void eo_next_page(struct source_next *out, const struct json *root,
 			 const char *api_url, const struct source_query *q)
 {
 	const struct json *next = json_get(json_get(root, "paging"), "next");
-	const char *url = nonempty(json_str(json_get(next, "url")));
+	const char *url = source_nonempty(json_str(json_get(next, "url")));
 	const char *cursor =
-	    nonempty(json_str(json_get(next, "starting_after")));
+	    source_nonempty(json_str(json_get(next, "starting_after")));
 	struct buf from_url = BUF_INIT;
 	struct source_query nq = *q;
 
@@ -167,19 +151,6 @@ static int eo_is_reportable(const char *status)
 	       (strcmp(status, "sent") == 0 || strcmp(status, "sending") == 0);
 }
 
-/* Copies up to size-1 printable ASCII bytes of s. */
-static void printable(char *out, size_t size, const char *s)
-{
-	size_t n = 0;
-
-	for (; s && *s && n + 1 < size; s++)
-		out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f
-			       ? *s
-			       : '?';
-	if (size)
-		out[n] = '\0';
-}
-
 int eo_error_parse(const char *body, size_t len, long *status, char *detail,
 		   size_t detail_size)
 {
@@ -201,15 +172,15 @@ int eo_error_parse(const char *body, size_t len, long *status, char *detail,
 	st = json_get(root, "status");
 	if (json_int(st, &n) == 0 && n > 0 && n < 1000)
 		*status = (long)n;
-	d = nonempty(json_str(json_get(root, "detail")));
+	d = source_nonempty(json_str(json_get(root, "detail")));
 	if (!d)
-		d = nonempty(json_str(json_get(root, "title")));
+		d = source_nonempty(json_str(json_get(root, "title")));
 	if (!d) {
 		/* v1 envelope: {"error":{"code","message"}} */
-		d = nonempty(
+		d = source_nonempty(
 		    json_str(json_get(json_get(root, "error"), "message")));
 	}
-	printable(detail, detail_size < 61 ? detail_size : 61, d);
+	source_printable(detail, detail_size < 61 ? detail_size : 61, d);
 	rc = d || *status ? 0 : -1;
 done:
 	json_doc_free(doc);
@@ -240,20 +211,9 @@ static void eo_http_error(struct err *err, long status, const char *body,
 			"the API key and the account's plan",
 			what, *detail ? detail : "Access denied.");
 		break;
-	case 404:
-		err_set(err, ERR_NOT_FOUND, 404,
-			"%s not found on emailoctopus (404 \"%s\")", what,
-			*detail ? detail : "Resource not found.");
-		break;
 	default:
-		if (*detail)
-			err_set(err, ERR_HTTP, (int)status,
-				"emailoctopus answered %ld for %s (\"%s\")",
-				status, what, detail);
-		else
-			err_set(err, ERR_HTTP, (int)status,
-				"emailoctopus answered %ld for %s", status,
-				what);
+		source_http_error_other(err, "emailoctopus", status, what,
+					detail, "Resource not found.");
 		break;
 	}
 }
@@ -335,7 +295,7 @@ static int64_t count_or_unknown(const struct json *v)
 
 static int map_one_campaign(struct source_map *m, const struct json *c)
 {
-	const char *id = nonempty(json_str(json_get(c, "id")));
+	const char *id = source_nonempty(json_str(json_get(c, "id")));
 	const struct json *from = json_get(c, "from");
 	struct rec_campaign *r;
 
@@ -376,7 +336,7 @@ static int eo_map_campaign(struct source_map *m, const struct json *root,
 			   struct err *err)
 {
 	if (json_type(root) != JSON_OBJECT ||
-	    !nonempty(json_str(json_get(root, "id"))))
+	    !source_nonempty(json_str(json_get(root, "id"))))
 		return err_set(err, ERR_PARSE, 0,
 			       "emailoctopus campaign has no \"id\"");
 	m->n_rows = 1;
@@ -437,7 +397,8 @@ static int eo_map_links(struct source_map *m, const struct json *root,
 	m->n_rows = json_len(data);
 	for (i = 0; i < m->n_rows; i++) {
 		const struct json *it = json_at(data, i);
-		const char *url = nonempty(json_str(json_get(it, "url")));
+		const char *url =
+		    source_nonempty(json_str(json_get(it, "url")));
 		struct rec_link *l;
 		int64_t total = 0, uniq = 0;
 
@@ -477,7 +438,7 @@ static int eo_map_report(struct source_map *m, const struct json *root,
 		const struct json *row = json_at(data, i);
 		const struct json *contact = json_get(row, "contact");
 		const char *id =
-		    nonempty(json_str(json_get(row, "contact_id")));
+		    source_nonempty(json_str(json_get(row, "contact_id")));
 		const char *email =
 		    json_str(json_get(row, "contact_email_address"));
 		struct rec_participant *p;
@@ -485,7 +446,7 @@ static int eo_map_report(struct source_map *m, const struct json *root,
 		int64_t when;
 
 		if (!id)
-			id = nonempty(json_str(json_get(contact, "id")));
+			id = source_nonempty(json_str(json_get(contact, "id")));
 		if (!email)
 			email = json_str(json_get(contact, "email_address"));
 		if (!id) {
@@ -521,7 +482,7 @@ static const char *field_string(struct source_map *m, const struct json *fields,
 				const char *tag)
 {
 	return arena_strdup(&m->batch->arena,
-			    nonempty(json_str(json_get(fields, tag))));
+			    source_nonempty(json_str(json_get(fields, tag))));
 }
 
 static int eo_map_contacts(struct source_map *m, const struct json *root,
@@ -538,7 +499,7 @@ static int eo_map_contacts(struct source_map *m, const struct json *root,
 	for (i = 0; i < m->n_rows; i++) {
 		const struct json *it = json_at(data, i);
 		const struct json *fields = json_get(it, "fields");
-		const char *id = nonempty(json_str(json_get(it, "id")));
+		const char *id = source_nonempty(json_str(json_get(it, "id")));
 		const char *status = json_str(json_get(it, "status"));
 		struct rec_contact *c;
 
@@ -623,7 +584,7 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 	for (i = 0; i < m->n_rows; i++) {
 		const struct json *it = json_at(data, i);
 		const struct json *counts = json_get(it, "counts");
-		const char *id = nonempty(json_str(json_get(it, "id")));
+		const char *id = source_nonempty(json_str(json_get(it, "id")));
 		struct rec_list *l;
 
 		if (!id) {

@@ -223,3 +223,53 @@ void source_names_release(struct source_names *d)
 	free(d->names);
 	memset(d, 0, sizeof(*d));
 }
+
+const char *source_nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+void source_printable(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < size; s++)
+		out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f
+			       ? *s
+			       : '?';
+	if (size)
+		out[n] = '\0';
+}
+
+int source_put_param(struct buf *out, int *is_first, const char *name,
+		     const char *value)
+{
+	int rc;
+
+	if (!value)
+		return 0;
+	rc = buf_putc(out, *is_first ? '?' : '&');
+	*is_first = 0;
+	if (rc == 0)
+		rc = buf_printf(out, "%s=", name);
+	if (rc == 0)
+		rc = source_urlencode(out, value);
+	return rc;
+}
+
+void source_http_error_other(struct err *err, const char *provider, long status,
+			     const char *what, const char *detail,
+			     const char *not_found)
+{
+	if (status == 404)
+		err_set(err, ERR_NOT_FOUND, 404,
+			"%s not found on %s (404 \"%s\")", what, provider,
+			*detail ? detail : not_found);
+	else if (*detail)
+		err_set(err, ERR_HTTP, (int)status,
+			"%s answered %ld for %s (\"%s\")", provider, status,
+			what, detail);
+	else
+		err_set(err, ERR_HTTP, (int)status, "%s answered %ld for %s",
+			provider, status, what);
+}

@@ -174,5 +174,22 @@ int source_url_is_on_origin(const char *url, const char *base_url);
 int source_url_query_param(struct buf *out, const char *url, const char *name);
 /* Lowercased copy of s in the arena (NULL stays NULL). */
 char *source_lower(struct arena *a, const char *s);
+/* s, or NULL when s is NULL or empty. */
+const char *source_nonempty(const char *s);
+/* Copies s into out (size bytes, NUL-terminated), cut to fit, with every
+ * byte outside printable ASCII replaced by '?': provider words quoted in an
+ * error line. */
+void source_printable(char *out, size_t size, const char *s);
+/* Appends "?name=value" (the first) or "&name=value", value
+ * percent-encoded; nothing when value is NULL. */
+int source_put_param(struct buf *out, int *is_first, const char *name,
+		     const char *value);
+/* The error of a final HTTP status that has no provider-specific meaning:
+ * 404 is ERR_NOT_FOUND ("WHAT not found on PROVIDER (404 "detail")", with
+ * not_found when detail is empty), anything else ERR_HTTP with the
+ * provider's detail when it gave one. */
+void source_http_error_other(struct err *err, const char *provider, long status,
+			     const char *what, const char *detail,
+			     const char *not_found);
 
 #endif
