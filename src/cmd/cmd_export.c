@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/export_csv.h"
+#include "export/export_csv.h"
 #include "util/jsonw.h"
 #include "util/banned.h"
 

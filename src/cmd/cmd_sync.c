@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/export_csv.h"
+#include "export/export_csv.h"
 #include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/log.h"

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/records.h"
+#include "model/records.h"
 #include "util/buf.h"
 
 #define CKPT_COUNTERS_MAX 200

@@ -10,7 +10,7 @@
 #include "core/checkpoint.h"
 #include "core/fetch.h"
 #include "core/progress.h"
-#include "core/records.h"
+#include "model/records.h"
 #include "core/sync.h"
 #include "source/source.h"
 #include "store/store.h"

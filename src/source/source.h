@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/records.h"
+#include "model/records.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "core/records.h"
+#include "model/records.h"
 #include "util/buf.h"
 #include "util/err.h"
 

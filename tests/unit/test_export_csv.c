@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "store/export_csv.h"
+#include "export/export_csv.h"
 #include "store/sqlite.h"
 
 static void test_file_names(void **state)

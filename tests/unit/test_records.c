@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "core/records.h"
+#include "model/records.h"
 
 static void test_event_type_names(void **state)
 {

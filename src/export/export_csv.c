@@ -2,7 +2,7 @@
  * through the store interface, RFC 4180 with formula-injection protection,
  * written atomically. Everything from the provider is treated as hostile:
  * it is escaped in cells and sanitized in file names. */
-#include "store/export_csv.h"
+#include "export/export_csv.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Record batches (growable arrays plus one arena per page), event type
  * names, and the deterministic event id that makes re-fetched events land on
  * the same row. */
-#include "core/records.h"
+#include "model/records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
