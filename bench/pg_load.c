@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/records.h"
+#include "model/records.h"
 #include "store/store.h"
 #include "util/buf.h"
 
