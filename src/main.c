@@ -71,12 +71,15 @@ int main(int argc, char **argv)
 {
 	struct cli cli;
 	struct config cfg;
+	struct cmd_registry reg;
 	struct err err = ERR_INIT;
 	size_t i;
 	int code = EXIT_USAGE;
 
 	memset(&cfg, 0, sizeof(cfg));
-	if (cli_parse(&cli, argc, (const char *const *)argv, &err) < 0) {
+	cmd_registry_init(&reg);
+	if (cli_parse(&cli, argc, (const char *const *)argv, &reg.reg, &err) <
+	    0) {
 		fprintf(stderr, "espsync: %s; see 'espsync %s%s--help'\n",
 			err.msg, cli.command ? cli.command : "",
 			cli.command ? " " : "");

@@ -43,6 +43,20 @@ void cmd_store_options(struct store_options *out, const struct config *cfg);
 int cmd_open_store(struct store **out, const struct config *cfg,
 		   const char *command);
 
+/* The provider and store registries as the configuration layer sees them
+ * (struct config_registry), built from source_registry and store_backends.
+ */
+#define CMD_MAX_PROVIDERS 16
+#define CMD_MAX_STORES 16
+
+struct cmd_registry {
+	struct config_registry reg;
+	const struct provider_keys *providers[CMD_MAX_PROVIDERS];
+	const struct store_keys *stores[CMD_MAX_STORES];
+};
+
+void cmd_registry_init(struct cmd_registry *out);
+
 const struct provider_config *cmd_provider(const struct config *cfg,
 					   enum provider_id p);
 /* The --provider filter as a provider name, NULL for all. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/source.h"
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/banned.h"
@@ -119,6 +120,21 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 		*out = NULL;
 	}
 	return code;
+}
+
+void cmd_registry_init(struct cmd_registry *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; source_registry[i] && i < CMD_MAX_PROVIDERS; i++)
+		out->providers[i] = source_registry[i]->keys;
+	out->reg.providers = out->providers;
+	out->reg.n_providers = i;
+	for (i = 0; store_backends[i] && i < CMD_MAX_STORES; i++)
+		out->stores[i] = store_backends[i]->keys;
+	out->reg.stores = out->stores;
+	out->reg.n_stores = i;
 }
 
 const struct provider_config *cmd_provider(const struct config *cfg,

@@ -181,12 +181,13 @@ static int check_command(struct cli *out, const int *used, struct err *err)
 }
 
 int cli_parse(struct cli *out, int argc, const char *const *argv,
-	      struct err *err)
+	      const struct config_registry *reg, struct err *err)
 {
 	int used[OPT__COUNT] = {0};
 	int i, is_words_only = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->reg = reg;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc;

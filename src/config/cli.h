@@ -37,12 +37,14 @@ struct cli {
 	int is_seed_export;
 	/* The command `help` names, or the one given with --help. */
 	const char *help_topic;
+	const struct config_registry *reg; /* providers and stores */
 };
 
 /* Parses argv (argv[0] is the program). ERR_USAGE with a one-line message
  * on unknown options, missing values, options a command does not take,
- * conflicts and unknown commands. */
+ * conflicts and unknown commands. reg lists the providers and stores (their keys and the earlier tool's
+ * store flag); borrowed, and kept in out->reg. */
 int cli_parse(struct cli *out, int argc, const char *const *argv,
-	      struct err *err);
+	      const struct config_registry *reg, struct err *err);
 
 #endif

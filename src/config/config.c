@@ -520,6 +520,7 @@ int config_load(struct config *out, const struct cli *cli,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	out->reg = cli->reg;
 	env_file_init(&envf);
 	out->env_file = xstrdup(path ? path : option_get(OPT_ENV_FILE)->def);
 	if (!out->env_file[0]) {

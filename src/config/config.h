@@ -68,6 +68,7 @@ struct config {
 	int is_seed_export;
 	struct config_note notes[CONFIG_MAX_NOTES];
 	size_t n_notes;
+	const struct config_registry *reg; /* from the cli; borrowed */
 };
 
 /* Loads the layers for cli's flags. envp is a NULL-terminated "KEY=VALUE"

@@ -91,6 +91,20 @@ enum opt_flags {
 	OPTF_SEED_ACTION = 1 << 2, /* one of the five seed actions */
 };
 
+/* What a provider's configuration key means to the engine. Each provider
+ * declares its keys with one role each (at most one key per role). */
+enum provider_role {
+	PROLE_NONE = 0,
+	PROLE_API_URL,	   /* base URL of the API */
+	PROLE_API_KEY,	   /* the credential (OPTK_SECRET) */
+	PROLE_TIMEZONE,	   /* IANA zone of the provider's naive times */
+	PROLE_RATE,	   /* requests per second ceiling */
+	PROLE_BURST,	   /* token bucket size */
+	PROLE_CONNECTIONS, /* simultaneous requests ceiling */
+	PROLE_REGION,	   /* data center / server prefix */
+	PROLE__COUNT
+};
+
 struct option_def {
 	enum option_id id;
 	const char *flag; /* long name without "--"; NULL: key only */
@@ -106,6 +120,58 @@ struct option_def {
 	enum option_id alias_of;    /* value lands in this slot; 0 (never an
 				       alias target): none */
 	const char *help;	    /* one line, lowercase */
+	enum provider_role role;    /* provider keys; PROLE_NONE elsewhere */
+};
+
+/* A provider's face to the configuration, declared by its source
+ * (src/source/) and handed to the configuration layer through struct
+ * config_registry, so nothing in config/ names a provider. */
+struct provider_keys {
+	const char *name;  /* "emailoctopus": --provider, store rows */
+	const char *title; /* "EmailOctopus": help text */
+	/* Key-only options (no flag), .role set, .def the built-in
+	 * default; their ids are not enum option_id values. */
+	const struct option_def *keys;
+	size_t n_keys;
+	/* Bits (1u << enum provider_role) of the keys that must all be set
+	 * for the provider to count as configured. */
+	unsigned required_roles;
+	/* The store account name defaults to the API URL's host (1) or to
+	 * "default" (0). */
+	int is_account_url_host;
+};
+
+/* A store's face to the configuration, declared by its backend
+ * (src/store/) and handed over through struct config_registry. */
+struct store_keys {
+	const char *name;	    /* "sqlite" */
+	const char *const *schemes; /* URL prefixes, NULL-terminated */
+	const char *url_help;	    /* "sqlite:PATH or PATH.db" */
+	/* 1 when url is this store's though it starts with none of schemes
+	 * (a bare path ending in ".db"); NULL: never. */
+	int (*is_own_url)(const char *url);
+	/* NULL when url (one of this store's) is well formed, else why
+	 * ("has no host"); NULL function: any. */
+	const char *(*check_url)(const char *url);
+	/* The earlier tool's settings that name this store when no store URL
+	 * is given, in order of precedence: key-only options and a function
+	 * that builds the URL from their values (values[i] is the text of
+	 * seed_keys[i] or its default, NULL when unset). seed_url returns -1
+	 * when the values name no store. */
+	const struct option_def *seed_keys;
+	size_t n_seed_keys;
+	int (*seed_url)(char *out, size_t size, const char *const *values);
+	/* The earlier tool's flag that means --store; NULL: none. */
+	const char *seed_flag;
+};
+
+/* Every provider and every store, as the configuration layer sees them;
+ * filled by the caller from the two registries (cmd_registry()). */
+struct config_registry {
+	const struct provider_keys *const *providers;
+	size_t n_providers;
+	const struct store_keys *const *stores;
+	size_t n_stores;
 };
 
 /* A command as the parser and the help generator know it; main.c binds the

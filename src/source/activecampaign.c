@@ -591,8 +591,46 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 	return 0;
 }
 
+#define AC_KEY(role) (1u << (role))
+
+/* ActiveCampaign's configuration keys (struct provider_keys). It documents
+ * no burst: one request per 1/rate s (the descriptor's burst). */
+static const struct option_def ac_key_defs[] = {
+    {.key = "ACTIVECAMPAIGN_API_URL",
+     .kind = OPTK_URL,
+     .role = PROLE_API_URL,
+     .help = "the account's activecampaign api url, e.g. "
+	     "https://ACCOUNT.api-us1.com"},
+    {.key = "ACTIVECAMPAIGN_API_KEY",
+     .kind = OPTK_SECRET,
+     .role = PROLE_API_KEY,
+     .help = "activecampaign api token"},
+    {.key = "ACTIVECAMPAIGN_TIMEZONE",
+     .kind = OPTK_TIMEZONE,
+     .role = PROLE_TIMEZONE,
+     .def = "UTC",
+     .help = "iana time zone of activecampaign's naive timestamps"},
+    {.key = "ESPSYNC_RATE_ACTIVECAMPAIGN",
+     .kind = OPTK_NUMBER,
+     .role = PROLE_RATE,
+     .def = "5",
+     .min = 0.01,
+     .max = 1000,
+     .help = "activecampaign requests per second"},
+};
+
+static const struct provider_keys ac_keys = {
+    .name = "activecampaign",
+    .title = "ActiveCampaign",
+    .keys = ac_key_defs,
+    .n_keys = sizeof(ac_key_defs) / sizeof(ac_key_defs[0]),
+    .required_roles = AC_KEY(PROLE_API_URL) | AC_KEY(PROLE_API_KEY),
+    .is_account_url_host = 1,
+};
+
 const struct source source_activecampaign = {
     .name = "activecampaign",
+    .keys = &ac_keys,
     .rate_per_sec = 5.0,
     .burst = 1.0,
     .retry_403_attempts = 3,

@@ -611,8 +611,47 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 	return 0;
 }
 
+#define EO_KEY(role) (1u << (role))
+
+/* EmailOctopus's configuration keys (struct provider_keys). */
+static const struct option_def eo_key_defs[] = {
+    {.key = "EMAILOCTOPUS_API_KEY",
+     .kind = OPTK_SECRET,
+     .role = PROLE_API_KEY,
+     .help = "emailoctopus api key (v2, sent as a bearer token)"},
+    {.key = "EMAILOCTOPUS_API_URL",
+     .kind = OPTK_URL,
+     .role = PROLE_API_URL,
+     .def = "https://api.emailoctopus.com",
+     .help = "emailoctopus api base url"},
+    {.key = "ESPSYNC_RATE_EMAILOCTOPUS",
+     .kind = OPTK_NUMBER,
+     .role = PROLE_RATE,
+     .def = "10",
+     .min = 0.01,
+     .max = 1000,
+     .help = "emailoctopus requests per second"},
+    {.key = "ESPSYNC_BURST_EMAILOCTOPUS",
+     .kind = OPTK_NUMBER,
+     .role = PROLE_BURST,
+     .def = "100",
+     .min = 1,
+     .max = 10000,
+     .help = "emailoctopus request burst (token bucket size)"},
+};
+
+static const struct provider_keys eo_keys = {
+    .name = "emailoctopus",
+    .title = "EmailOctopus",
+    .keys = eo_key_defs,
+    .n_keys = sizeof(eo_key_defs) / sizeof(eo_key_defs[0]),
+    .required_roles = EO_KEY(PROLE_API_KEY),
+    .is_account_url_host = 0,
+};
+
 const struct source source_emailoctopus = {
     .name = "emailoctopus",
+    .keys = &eo_keys,
     .rate_per_sec = 10.0,
     .burst = 100.0,
     .retry_403_attempts = 2,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/options.h"
 #include "model/records.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -97,6 +98,9 @@ typedef int (*source_map_fn)(struct source_map *m, const struct json *root,
 
 struct source {
 	const char *name; /* "emailoctopus"; also the store's provider */
+	/* Configuration keys, account default and title (keys->name is
+	 * name). */
+	const struct provider_keys *keys;
 	/* Pacing and retry policy defaults (struct fetch_options). */
 	double rate_per_sec, burst;
 	int retry_403_attempts;
@@ -161,6 +165,13 @@ struct source {
 	int (*map_summary)(struct campaign_stats *out, const struct json *root,
 			   struct err *err);
 };
+
+/* The provider registry (source/registry.c): every provider, in the order
+ * of help, check and sync, NULL-terminated. Adding a provider is one line
+ * there. */
+extern const struct source *const source_registry[];
+/* The provider named name (case-insensitive); NULL when none. */
+const struct source *source_find(const char *name);
 
 /* Appends s percent-encoded for a query value (RFC 3986 unreserved kept). */
 int source_urlencode(struct buf *out, const char *s);

@@ -278,6 +278,66 @@ done:
 	return ret;
 }
 
+static const char *mg_check_url(const char *url)
+{
+	const char *rest = strstr(url, "://");
+
+	return rest && rest[3] ? NULL : "has no host";
+}
+
+/* The earlier tool's settings: a connection URL, else host, port and
+ * database. */
+static const struct option_def mg_seed_keys[] = {
+    {.key = "MONGO_CONNECTION_URL",
+     .kind = OPTK_STORE_URL,
+     .help = "earlier tool's mongodb connection url; used when no "
+	     "store url is given"},
+    {.key = "MONGODB_HOST",
+     .kind = OPTK_HOST,
+     .help = "earlier tool's mongodb host; used when no store url "
+	     "is given"},
+    {.key = "MONGODB_PORT",
+     .kind = OPTK_INT,
+     .def = "27017",
+     .min = 1,
+     .max = 65535,
+     .help = "earlier tool's mongodb port"},
+    {.key = "MONGODB_DATABASE",
+     .kind = OPTK_ID,
+     .help = "earlier tool's mongodb database"},
+};
+
+static int mg_seed_url(char *out, size_t size, const char *const *values)
+{
+	const char *url = values[0], *host = values[1], *port = values[2];
+	const char *db = values[3];
+	int n;
+
+	if (url)
+		n = snprintf(out, size, "%s", url);
+	else if (host)
+		n = snprintf(out, size, "mongodb://%s:%s%s%s", host,
+			     port ? port : "27017", db ? "/" : "",
+			     db ? db : "");
+	else
+		return -1;
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static const char *const mg_schemes[] = {"mongodb://", "mongodb+srv://",
+					 NULL};
+
+static const struct store_keys mg_keys = {
+    .name = "mongodb",
+    .schemes = mg_schemes,
+    .url_help = "mongodb://...",
+    .check_url = mg_check_url,
+    .seed_keys = mg_seed_keys,
+    .n_seed_keys = sizeof(mg_seed_keys) / sizeof(mg_seed_keys[0]),
+    .seed_url = mg_seed_url,
+    .seed_flag = "mongo-url",
+};
+
 const struct store_ops mongodb_store_ops = {
     .name = "mongodb",
     .open = mg_open,
@@ -296,4 +356,9 @@ const struct store_ops mongodb_store_ops = {
     .each_participant = mg_each_participant,
     .campaign_fields = mg_campaign_fields,
     .reconcile_contacts = mg_reconcile_contacts,
+};
+
+const struct store_backend mongodb_store_backend = {
+    .keys = &mg_keys,
+    .ops = &mongodb_store_ops,
 };

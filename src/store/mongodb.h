@@ -14,4 +14,7 @@
 /* open() takes a mongodb:// or mongodb+srv:// connection string. */
 extern const struct store_ops mongodb_store_ops;
 
+/* Its entry in the store registry. */
+extern const struct store_backend mongodb_store_backend;
+
 #endif

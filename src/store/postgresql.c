@@ -242,6 +242,16 @@ done:
 	return ret;
 }
 
+/* A bare "postgresql://" is fine: libpq takes PGHOST, PGPORT... */
+static const char *const pg_schemes[] = {"postgresql://", "postgres://",
+					 NULL};
+
+static const struct store_keys pg_keys = {
+    .name = "postgresql",
+    .schemes = pg_schemes,
+    .url_help = "postgresql://...",
+};
+
 const struct store_ops postgresql_store_ops = {
     .name = "postgresql",
     .open = pg_open,
@@ -260,4 +270,9 @@ const struct store_ops postgresql_store_ops = {
     .each_participant = pg_each_participant,
     .campaign_fields = pg_campaign_fields,
     .reconcile_contacts = pg_reconcile_contacts,
+};
+
+const struct store_backend postgresql_store_backend = {
+    .keys = &pg_keys,
+    .ops = &postgresql_store_ops,
 };

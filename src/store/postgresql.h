@@ -41,4 +41,7 @@ void pg_partition_name(int64_t t, char *out);
  * carriage return escaped); NULL as \N. -1 when b is full. */
 int pg_copy_field(struct buf *b, const char *s);
 
+/* Its entry in the store registry. */
+extern const struct store_backend postgresql_store_backend;
+
 #endif

@@ -201,6 +201,30 @@ done:
 	return ret;
 }
 
+/* A bare path ending in ".db" (no scheme) is a SQLite file too. */
+static int sq_is_own_url(const char *url)
+{
+	size_t n = strlen(url);
+
+	return n > 3 && !strcmp(url + n - 3, ".db") && !strstr(url, "://");
+}
+
+static const char *sq_check_url(const char *url)
+{
+	return !strncmp(url, "sqlite:", 7) && !url[7] ? "sqlite: needs a path"
+						      : NULL;
+}
+
+static const char *const sq_schemes[] = {"sqlite:", NULL};
+
+static const struct store_keys sq_keys = {
+    .name = "sqlite",
+    .schemes = sq_schemes,
+    .url_help = "sqlite:PATH or PATH.db",
+    .is_own_url = sq_is_own_url,
+    .check_url = sq_check_url,
+};
+
 const struct store_ops sqlite_store_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -219,4 +243,9 @@ const struct store_ops sqlite_store_ops = {
     .each_participant = sq_each_participant,
     .campaign_fields = sq_campaign_fields,
     .reconcile_contacts = sq_reconcile_contacts,
+};
+
+const struct store_backend sqlite_store_backend = {
+    .keys = &sq_keys,
+    .ops = &sqlite_store_ops,
 };

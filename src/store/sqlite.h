@@ -12,4 +12,7 @@
 /* open() takes "sqlite:PATH" or a bare PATH. */
 extern const struct store_ops sqlite_store_ops;
 
+/* Its entry in the store registry. */
+extern const struct store_backend sqlite_store_backend;
+
 #endif

@@ -33,6 +33,33 @@ static int has_prefix(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
+const struct store_backend *const store_backends[] = {
+    &sqlite_store_backend,
+    &postgresql_store_backend,
+    &mongodb_store_backend,
+    NULL,
+};
+
+const struct store_backend *store_backend_for(const char *url)
+{
+	size_t i, k;
+
+	for (i = 0; url && store_backends[i]; i++) {
+		const struct store_keys *sk = store_backends[i]->keys;
+
+		for (k = 0; sk->schemes && sk->schemes[k]; k++)
+			if (has_prefix(url, sk->schemes[k]))
+				return store_backends[i];
+	}
+	for (i = 0; url && store_backends[i]; i++) {
+		const struct store_keys *sk = store_backends[i]->keys;
+
+		if (sk->is_own_url && sk->is_own_url(url))
+			return store_backends[i];
+	}
+	return NULL;
+}
+
 static int has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);

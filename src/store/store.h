@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "config/options.h"
 #include "model/records.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -200,6 +201,19 @@ struct store_options {
 	{                                                                      \
 		-1                                                             \
 	}
+
+/* One backend of the store registry: its face to the configuration (name,
+ * URL schemes and checks, the earlier tool's settings) and its ops. */
+struct store_backend {
+	const struct store_keys *keys;
+	const struct store_ops *ops;
+};
+
+/* The store registry (store/store.c), NULL-terminated. Adding a store is
+ * one line there. */
+extern const struct store_backend *const store_backends[];
+/* The backend whose scheme (or own-URL test) matches url; NULL if none. */
+const struct store_backend *store_backend_for(const char *url);
 
 /* Picks the backend from the URL ("sqlite:PATH", "*.db", "postgresql://",
  * "postgres://", "mongodb://", "mongodb+srv://") and opens it. Unknown

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "config/cli.h"
 #include "config/help.h"
 #include "config/options.h"
@@ -34,7 +35,10 @@ static int parse(struct cli *cli, struct err *err, const char *line)
 			*p++ = '\0';
 	}
 	err_clear(err);
-	return cli_parse(cli, argc, argv, err);
+	static struct cmd_registry reg;
+
+	cmd_registry_init(&reg);
+	return cli_parse(cli, argc, argv, &reg.reg, err);
 }
 
 static void test_command_and_flags(void **state)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "config/cli.h"
 #include "config/config.h"
 #include "config/envfile.h"
@@ -264,7 +265,10 @@ static int load(struct config *cfg, struct err *err, const char *const *envp,
 
 	for (i = 0; i < argc; i++)
 		argv[i + 1] = args[i];
-	if (cli_parse(&cli, argc + 1, argv, err) < 0)
+	static struct cmd_registry reg;
+
+	cmd_registry_init(&reg);
+	if (cli_parse(&cli, argc + 1, argv, &reg.reg, err) < 0)
 		fail_msg("cli: %s", err->msg);
 	return config_load(cfg, &cli, envp, err);
 }
