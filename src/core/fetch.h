@@ -14,8 +14,9 @@
 struct fetch;
 
 struct fetch_options {
-	/* Token refill rate: the ceiling. With burst < 2 requests go 3%
-	 * under it, as such a bucket leaves no room for network jitter. */
+	/* Token refill rate: the ceiling. With burst < 2 requests go at 98%
+	 * of it, as such a bucket leaves no room for network jitter; each
+	 * 429 then slows them a further 3%, down to 85% of the ceiling. */
 	double rate_per_sec;
 	double burst;	  /* bucket capacity (1 for no burst) */
 	int max_inflight; /* concurrent requests */
