@@ -520,20 +520,6 @@ done:
 	return rc;
 }
 
-static const char *run_status_name(enum run_status s)
-{
-	switch (s) {
-	case RUN_COMPLETE:
-		return "complete";
-	case RUN_PARTIAL:
-		return "partial";
-	case RUN_FAILED:
-		return "failed";
-	default:
-		return "running";
-	}
-}
-
 static void records_json(struct buf *b, const struct sync_report *r)
 {
 	size_t i;
@@ -761,7 +747,7 @@ finish:
 			run.status = RUN_FAILED;
 		}
 	}
-	progress_run_done(&ctx.progress, out, run_status_name(run.status),
+	progress_run_done(&ctx.progress, out, store_run_status_name(run.status),
 			  clock_mono_ms());
 	if (run.status == RUN_COMPLETE) {
 		rc = 0;
