@@ -4,7 +4,6 @@
 #include "core/sync_internal.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,22 +88,6 @@ int sync_streams_parse(const char *list, unsigned *out, struct err *err)
 	}
 	*out = bits;
 	return 0;
-}
-
-/* Replaces every occurrence of the key in a message with "***". */
-static void scrub(struct err *e, const char *key)
-{
-	size_t kn = key ? strlen(key) : 0;
-	char *hit;
-
-	if (!e || kn < 4)
-		return;
-	while ((hit = strstr(e->msg, key)) != NULL) {
-		size_t rest = strlen(hit + kn);
-
-		memcpy(hit, "***", 3);
-		memmove(hit + 3, hit + kn, rest + 1);
-	}
 }
 
 static const struct source *source_for(enum provider_id p, struct err *err)
@@ -352,31 +335,13 @@ int sync_probe(const struct sync_request *req, struct probe_result *out,
 	rc = 0;
 done:
 	if (rc < 0)
-		scrub(err, req ? req->api_key : NULL);
+		sync_scrub(err, req ? req->api_key : NULL);
 	json_doc_free(doc);
 	buf_release(&o.body);
 	buf_release(&api_url);
 	buf_release(&auth);
 	buf_release(&url);
 	return rc;
-}
-
-/* Store and progress plumbing used by the streams. */
-
-/* The activities_today checkpoint rides along with the batch. */
-static void count_today(struct sync_ctx *ctx, int64_t n_events)
-{
-	struct buf val = BUF_INIT;
-	int64_t day = clock_wall_s() / 86400;
-
-	if (day != ctx->today_day) {
-		ctx->today_day = day;
-		ctx->today_count = 0;
-	}
-	ctx->today_count += n_events;
-	ckpt_today_format(&val, ctx->today_day, ctx->today_count);
-	batch_add_state(&ctx->batch, CKPT_TODAY_STREAM, buf_str(&val));
-	buf_release(&val);
 }
 
 /* Reads the count of today so far and the account's newest event
@@ -396,67 +361,6 @@ static void load_today(struct sync_ctx *ctx)
 	if (sync_state_get(ctx, CKPT_NEWEST_STREAM, &val, &found) == 0 && found)
 		ctx->account_newest = ckpt_newest_parse(buf_str(&val));
 	buf_release(&val);
-}
-
-int sync_commit(struct sync_ctx *ctx)
-{
-	struct store_counts c = {0, 0, 0, 0};
-	struct err e = ERR_INIT;
-	int rc = 0;
-
-	if (batch_count(&ctx->batch) == 0 && ctx->batch.n_states == 0)
-		return 0;
-	if (ctx->batch.n_events && ctx->src->is_report_windowed)
-		count_today(ctx, (int64_t)ctx->batch.n_events);
-	if (ctx->is_fatal) {
-		rc = -1;
-	} else if (ctx->store->ops->write_batch(ctx->store, &ctx->batch, &c,
-						&e) < 0) {
-		if (e.kind == ERR_NONE)
-			e.kind = ERR_STORE;
-		sync_fatal(ctx, &e);
-		rc = -1;
-	} else {
-		ctx->report->rows_inserted += c.inserted;
-		ctx->report->rows_updated += c.updated;
-		ctx->report->rows_unchanged += c.unchanged;
-	}
-	batch_clear(&ctx->batch);
-	return rc;
-}
-
-void sync_fatal(struct sync_ctx *ctx, const struct err *e)
-{
-	if (!ctx->is_fatal) {
-		ctx->is_fatal = 1;
-		ctx->fatal = *e;
-		scrub(&ctx->fatal, ctx->req->api_key);
-	}
-	if (ctx->fetch)
-		fetch_stop(ctx->fetch);
-}
-
-void sync_failure(struct sync_ctx *ctx, const struct err *e)
-{
-	struct err copy = *e;
-
-	scrub(&copy, ctx->req->api_key);
-	if (ctx->n_failed++ == 0)
-		ctx->first_failure = copy;
-	sync_warn(ctx, "%s", copy.msg);
-}
-
-void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	progress_clear(&ctx->progress);
-	log_warn("%s", buf_str(&b));
-	buf_release(&b);
 }
 
 /* --campaign ID: the campaign must exist before a run is recorded. */
@@ -579,6 +483,7 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 	ctx->req = req;
 	ctx->src = src;
 	ctx->report = out;
+	ctx->on_page = sync_on_page;
 	if (!streams)
 		streams = STREAM_ALL;
 	ctx->want_campaign_rows = !!(streams & STREAM_CAMPAIGNS);
@@ -756,9 +661,9 @@ finish:
 	}
 done:
 	if (rc < 0)
-		scrub(err, req_in ? req_in->api_key : NULL);
+		sync_scrub(err, req_in ? req_in->api_key : NULL);
 	if (has_ctx) {
-		sync_streams_release(&ctx);
+		sync_campaigns_release(&ctx);
 		sync_contacts_release(&ctx);
 		fetch_free(ctx.fetch);
 		tz_free(ctx.tz);

@@ -1,6 +1,7 @@
 /* The campaign side of the page loop: which campaigns to read, in what
  * order and how many at a time, when a campaign counts as unchanged, and
- * its checkpoint row. Streams are started through sync_streams.c. */
+ * its checkpoint row. The page loop (sync_streams.c) calls down into it;
+ * its streams are queued through sync_ctx.c. */
 #include "core/sync_internal.h"
 
 #include <stdlib.h>
@@ -208,22 +209,6 @@ void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)
 		progress_stream_done(&ctx->progress, PROG_REPORTS, now);
 }
 
-int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
-		   int *found)
-{
-	struct err e = ERR_INIT;
-
-	*found = 0;
-	buf_reset(out);
-	if (ctx->store->ops->state_get(ctx->store, ctx->src->name,
-				       ctx->req->account, stream, out, found,
-				       &e) < 0) {
-		sync_fatal(ctx, &e);
-		return -1;
-	}
-	return 0;
-}
-
 /* The report window of this pass: a resumed pass keeps its own, a new one
  * starts where the last complete pass said (everything on --full or
  * without state). */
@@ -405,7 +390,7 @@ void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 	sync_campaign_state(ctx, cw, 0);
 }
 
-void sync_streams_release(struct sync_ctx *ctx)
+void sync_campaigns_release(struct sync_ctx *ctx)
 {
 	while (ctx->campaigns) {
 		struct campaign_work *cw = ctx->campaigns;

@@ -1,7 +1,10 @@
-/* Shared state of one sync run, between core/sync.c (entry points, probe,
- * run log) and core/sync_streams.c (the page callbacks). The context owns
- * the fetch, the batch and every stream and campaign object; streams free
- * themselves when their last page is handled. */
+/* Shared state of one sync run. The files call one way, top to bottom:
+ * sync.c (entry points, the run's steps) -> sync_streams.c (the page loop)
+ * -> sync_campaigns.c (campaign planning) -> sync_ctx.c (commit, errors,
+ * stream objects); sync_contacts.c sits beside the page loop and also calls
+ * only sync_ctx.c. `scripts/include-graph --calls` checks it. The context
+ * owns the fetch, the batch and every stream and campaign object; streams
+ * free themselves when their last page is handled. */
 #ifndef ESPSYNC_SYNC_INTERNAL_H
 #define ESPSYNC_SYNC_INTERNAL_H
 
@@ -79,6 +82,9 @@ struct sync_ctx {
 	 * read ones); running counts those past the queue. */
 	struct campaign_work *queue_head, *queue_tail;
 	int64_t campaigns_running, max_running;
+	/* The fetch callback of every stream (sync_on_page): streams are
+	 * queued from below the page loop without calling up into it. */
+	fetch_done_fn on_page;
 };
 
 /* How a stream ended. */
@@ -121,9 +127,13 @@ struct stream {
 	struct source_next next;
 };
 
+/* The plumbing every handler uses (sync_ctx.c). */
 /* Writes the batch (records and checkpoints) and clears it. A store error
  * is fatal: fetching stops and the run fails. */
 int sync_commit(struct sync_ctx *ctx);
+/* store state_get for this provider/account; a store error is fatal. */
+int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
+		   int *found);
 /* Records a fatal error (first one wins) and stops fetching. */
 void sync_fatal(struct sync_ctx *ctx, const struct err *e);
 /* Records a stream failure that does not stop the others. */
@@ -131,30 +141,40 @@ void sync_failure(struct sync_ctx *ctx, const struct err *e);
 /* Logs a warning without tearing the progress line. */
 void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Replaces every occurrence of the key in e's message with "***". */
+void sync_scrub(struct err *e, const char *key);
 
-/* Queue the first pages; called after run_begin. */
+/* Streams (sync_ctx.c). A new stream counts as pending on cw. */
+struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
+			       struct campaign_work *cw);
+void sync_stream_free(struct stream *s);
+/* The query of the stream's next page; since points at caller storage of
+ * 21 bytes. */
+void sync_stream_query(const struct stream *s, struct source_query *q,
+		       char *since);
+/* Queues the stream's page with ctx->on_page as its callback. */
+void sync_stream_submit(struct stream *s);
+
+/* The page loop (sync_streams.c): queue the first pages; called after
+ * run_begin. */
 void sync_start_lists(struct sync_ctx *ctx);
-/* Keyset sources: fields, tags, lists, then account-wide contacts
- * (sync_contacts.c); sync_contacts_release frees what a run left. */
-void sync_start_contacts(struct sync_ctx *ctx);
-void sync_contacts_release(struct sync_ctx *ctx);
 void sync_start_campaigns(struct sync_ctx *ctx);
 /* The same, with the first page already fetched (body borrowed): it is
  * mapped now, and fetched again only if unusable. */
 void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
 			       size_t len);
+/* The fetch callback of every stream: maps, commits, asks for the next. */
+enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res);
+
+/* Keyset sources: fields, tags, lists, then account-wide contacts
+ * (sync_contacts.c); sync_contacts_release frees what a run left. */
+void sync_start_contacts(struct sync_ctx *ctx);
+void sync_contacts_release(struct sync_ctx *ctx);
+
+/* Campaigns (sync_campaigns.c). */
 /* Starts the report work of one campaign object from a listing or from
  * GET /campaigns/{id}; r is borrowed. */
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);
-/* Frees whatever is left (after fetch_run returned). */
-void sync_streams_release(struct sync_ctx *ctx);
-
-/* Streams (sync_streams.c). A new stream counts as pending on cw. */
-struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
-			       struct campaign_work *cw);
-void sync_stream_submit(struct stream *s);
-
-/* Campaigns (sync_campaigns.c). */
 /* The done-mask bit of the links report (after the report kinds). */
 unsigned sync_links_bit(const struct sync_ctx *ctx);
 /* "prefix:id[:suffix]" into b. */
@@ -167,8 +187,7 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw);
 /* The campaign's last stream ended: checkpoint, report and free it. */
 void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw);
-/* store state_get for this provider/account; a store error is fatal. */
-int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
-		   int *found);
+/* Frees the campaigns a run left (after fetch_run returned). */
+void sync_campaigns_release(struct sync_ctx *ctx);
 
 #endif

@@ -15,55 +15,6 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-static enum fetch_verdict on_page(void *userdata,
-				  const struct fetch_result *res);
-
-struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
-			       struct campaign_work *cw)
-{
-	struct stream *s = xcalloc(1, sizeof(*s));
-
-	s->ctx = ctx;
-	s->ep = ep;
-	s->cw = cw;
-	s->since = TIME_NULL;
-	s->pass_started_at = ctx->run_started_s;
-	s->newest = TIME_NULL;
-	buf_init(&s->next.url, 64 * 1024);
-	buf_init(&s->next.cursor, 16 * 1024);
-	if (cw)
-		cw->pending++;
-	return s;
-}
-
-static void stream_free(struct stream *s)
-{
-	if (!s)
-		return;
-	free(s->list_id);
-	free(s->cursor);
-	free(s->url);
-	buf_release(&s->next.url);
-	buf_release(&s->next.cursor);
-	free(s);
-}
-
-/* since points at caller storage of 21 bytes. */
-static void query_of(const struct stream *s, struct source_query *q,
-		     char *since)
-{
-	memset(q, 0, sizeof(*q));
-	q->endpoint = s->ep;
-	q->list_id = s->list_id;
-	q->campaign_id = s->cw ? s->cw->id : NULL;
-	q->status = s->status;
-	q->cursor = s->cursor;
-	if (s->since != TIME_NULL) {
-		time_format_iso(s->since, since);
-		q->since_iso = since;
-	}
-}
-
 /* Names the stream in messages: "campaign 'ID' opened report". */
 static void describe(const struct stream *s, char *out, size_t n)
 {
@@ -94,23 +45,6 @@ static void describe(const struct stream *s, char *out, size_t n)
 	}
 }
 
-void sync_stream_submit(struct stream *s)
-{
-	struct sync_ctx *ctx = s->ctx;
-
-	if (!s->url) {
-		struct buf u = BUF_INIT;
-		struct source_query q;
-		char since[21];
-
-		query_of(s, &q, since);
-		if (ctx->src->url(&u, ctx->req->api_url, &q) < 0)
-			BUG("url too long");
-		s->url = buf_detach(&u, NULL);
-	}
-	fetch_submit(ctx->fetch, s->url, on_page, s);
-}
-
 /* Contacts of one list in one status, filtered by last_updated_at.gte from
  * the previous pass unless the run is full. */
 static void contacts_start(struct sync_ctx *ctx, const char *list_id,
@@ -126,7 +60,7 @@ static void contacts_start(struct sync_ctx *ctx, const char *list_id,
 	s->status = status;
 	buf_printf(&key, "contacts:%s:%s", list_id, status);
 	if (sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
-		stream_free(s);
+		sync_stream_free(s);
 		goto done;
 	}
 	if (found)
@@ -168,7 +102,7 @@ void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
 	struct buf u = BUF_INIT;
 	char since[21];
 
-	query_of(s, &q, since);
+	sync_stream_query(s, &q, since);
 	if (ctx->src->url(&u, ctx->req->api_url, &q) < 0)
 		BUG("url too long");
 	s->url = buf_detach(&u, NULL);
@@ -178,7 +112,7 @@ void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
 	res.body = body;
 	res.body_len = len;
 	res.attempts = 1;
-	if (on_page(s, &res) == FETCH_RETRY)
+	if (sync_on_page(s, &res) == FETCH_RETRY)
 		sync_stream_submit(s);
 }
 
@@ -222,7 +156,7 @@ static void stream_finish(struct stream *s, enum stream_end how)
 		else if (how == END_GONE)
 			cw->is_gone = 1;
 	}
-	stream_free(s);
+	sync_stream_free(s);
 	if (cw && --cw->pending == 0)
 		sync_campaign_finish(ctx, cw);
 }
@@ -516,7 +450,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 		verdict = FETCH_RETRY;
 		goto done;
 	}
-	query_of(s, &q, since);
+	sync_stream_query(s, &q, since);
 	buf_reset(&s->next.url);
 	buf_reset(&s->next.cursor);
 	s->next.has_next = 0;
@@ -561,7 +495,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 				: NULL;
 		s->url = xstrdup(buf_str(&s->next.url));
 		s->is_resumed = 0;
-		fetch_submit(ctx->fetch, s->url, on_page, s);
+		fetch_submit(ctx->fetch, s->url, sync_on_page, s);
 	} else {
 		stream_finish(s, s->next.has_next ? END_CUT : END_OK);
 	}
@@ -570,8 +504,7 @@ done:
 	return verdict;
 }
 
-static enum fetch_verdict on_page(void *userdata,
-				  const struct fetch_result *res)
+enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 {
 	struct stream *s = userdata;
 	struct sync_ctx *ctx = s->ctx;

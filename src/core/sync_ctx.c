@@ -1,0 +1,184 @@
+/* The shared plumbing of one sync run, below every stream handler: the
+ * batch commit and the checkpoint reads, fatal errors, failures and
+ * warnings, and the stream objects the page loop (sync_streams.c) runs. */
+#include "core/sync_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+/* Replaces every occurrence of the key in a message with "***". */
+void sync_scrub(struct err *e, const char *key)
+{
+	size_t kn = key ? strlen(key) : 0;
+	char *hit;
+
+	if (!e || kn < 4)
+		return;
+	while ((hit = strstr(e->msg, key)) != NULL) {
+		size_t rest = strlen(hit + kn);
+
+		memcpy(hit, "***", 3);
+		memmove(hit + 3, hit + kn, rest + 1);
+	}
+}
+
+/* The activities_today checkpoint rides along with the batch. */
+static void count_today(struct sync_ctx *ctx, int64_t n_events)
+{
+	struct buf val = BUF_INIT;
+	int64_t day = clock_wall_s() / 86400;
+
+	if (day != ctx->today_day) {
+		ctx->today_day = day;
+		ctx->today_count = 0;
+	}
+	ctx->today_count += n_events;
+	ckpt_today_format(&val, ctx->today_day, ctx->today_count);
+	batch_add_state(&ctx->batch, CKPT_TODAY_STREAM, buf_str(&val));
+	buf_release(&val);
+}
+
+int sync_commit(struct sync_ctx *ctx)
+{
+	struct store_counts c = {0, 0, 0, 0};
+	struct err e = ERR_INIT;
+	int rc = 0;
+
+	if (batch_count(&ctx->batch) == 0 && ctx->batch.n_states == 0)
+		return 0;
+	if (ctx->batch.n_events && ctx->src->is_report_windowed)
+		count_today(ctx, (int64_t)ctx->batch.n_events);
+	if (ctx->is_fatal) {
+		rc = -1;
+	} else if (ctx->store->ops->write_batch(ctx->store, &ctx->batch, &c,
+						&e) < 0) {
+		if (e.kind == ERR_NONE)
+			e.kind = ERR_STORE;
+		sync_fatal(ctx, &e);
+		rc = -1;
+	} else {
+		ctx->report->rows_inserted += c.inserted;
+		ctx->report->rows_updated += c.updated;
+		ctx->report->rows_unchanged += c.unchanged;
+	}
+	batch_clear(&ctx->batch);
+	return rc;
+}
+
+void sync_fatal(struct sync_ctx *ctx, const struct err *e)
+{
+	if (!ctx->is_fatal) {
+		ctx->is_fatal = 1;
+		ctx->fatal = *e;
+		sync_scrub(&ctx->fatal, ctx->req->api_key);
+	}
+	if (ctx->fetch)
+		fetch_stop(ctx->fetch);
+}
+
+void sync_failure(struct sync_ctx *ctx, const struct err *e)
+{
+	struct err copy = *e;
+
+	sync_scrub(&copy, ctx->req->api_key);
+	if (ctx->n_failed++ == 0)
+		ctx->first_failure = copy;
+	sync_warn(ctx, "%s", copy.msg);
+}
+
+void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	progress_clear(&ctx->progress);
+	log_warn("%s", buf_str(&b));
+	buf_release(&b);
+}
+
+int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
+		   int *found)
+{
+	struct err e = ERR_INIT;
+
+	*found = 0;
+	buf_reset(out);
+	if (ctx->store->ops->state_get(ctx->store, ctx->src->name,
+				       ctx->req->account, stream, out, found,
+				       &e) < 0) {
+		sync_fatal(ctx, &e);
+		return -1;
+	}
+	return 0;
+}
+
+struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,
+			       struct campaign_work *cw)
+{
+	struct stream *s = xcalloc(1, sizeof(*s));
+
+	s->ctx = ctx;
+	s->ep = ep;
+	s->cw = cw;
+	s->since = TIME_NULL;
+	s->pass_started_at = ctx->run_started_s;
+	s->newest = TIME_NULL;
+	buf_init(&s->next.url, 64 * 1024);
+	buf_init(&s->next.cursor, 16 * 1024);
+	if (cw)
+		cw->pending++;
+	return s;
+}
+
+void sync_stream_free(struct stream *s)
+{
+	if (!s)
+		return;
+	free(s->list_id);
+	free(s->cursor);
+	free(s->url);
+	buf_release(&s->next.url);
+	buf_release(&s->next.cursor);
+	free(s);
+}
+
+void sync_stream_query(const struct stream *s, struct source_query *q,
+		       char *since)
+{
+	memset(q, 0, sizeof(*q));
+	q->endpoint = s->ep;
+	q->list_id = s->list_id;
+	q->campaign_id = s->cw ? s->cw->id : NULL;
+	q->status = s->status;
+	q->cursor = s->cursor;
+	if (s->since != TIME_NULL) {
+		time_format_iso(s->since, since);
+		q->since_iso = since;
+	}
+}
+
+void sync_stream_submit(struct stream *s)
+{
+	struct sync_ctx *ctx = s->ctx;
+
+	if (!s->url) {
+		struct buf u = BUF_INIT;
+		struct source_query q;
+		char since[21];
+
+		sync_stream_query(s, &q, since);
+		if (ctx->src->url(&u, ctx->req->api_url, &q) < 0)
+			BUG("url too long");
+		s->url = buf_detach(&u, NULL);
+	}
+	fetch_submit(ctx->fetch, s->url, ctx->on_page, s);
+}
