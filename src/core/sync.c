@@ -514,166 +514,270 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 	progress_init(&ctx->progress, req->progress, stderr, clock_mono_ms());
 }
 
-int sync_run(struct store *store, const struct sync_request *req_in,
-	     struct sync_report *out, struct err *err)
-{
-	struct sync_request req;
-	struct sync_ctx ctx;
-	struct tz *tz = NULL;
+/* What sync_run carries from one step to the next. */
+struct run {
+	struct sync_request req; /* the request, API URL normalised */
 	const struct source *src;
-	struct buf api_url = BUF_INIT, auth = BUF_INIT, url = BUF_INIT;
-	struct buf records = BUF_INIT;
+	struct tz *tz; /* until the context takes it */
+	struct buf api_url, auth;
+	const char *headers[2];
 	struct fetch_options fo;
-	struct fetch_stats fs;
-	struct one_shot o;
-	struct run_row run;
-	struct source_query q = {.endpoint = SRC_PROBE};
-	struct err e = ERR_INIT;
-	const char *headers[2] = {NULL, NULL};
-	int64_t t0 = clock_mono_ms(), changed = 0, budget_s = 0;
-	int has_ctx = 0, rc = -1;
+	struct one_shot o; /* the probe, then the --campaign answer */
+	struct run_row row;
+	struct sync_ctx ctx;
+	int has_ctx;
+	int64_t t0, budget_s;
+};
 
-	memset(out, 0, sizeof(*out));
-	memset(&o, 0, sizeof(o));
-	memset(&run, 0, sizeof(run));
-	buf_init(&o.body, (size_t)32 << 20);
+static void run_init(struct run *r)
+{
+	struct buf b = BUF_INIT;
+
+	memset(r, 0, sizeof(*r));
+	r->t0 = clock_mono_ms();
+	r->api_url = b;
+	r->auth = b;
+	buf_init(&r->o.body, (size_t)32 << 20);
+}
+
+/* Checks the request and readies what every request needs: the request
+ * copy, the source, the account zone, the auth header, fetch options. */
+static int run_prepare(struct run *r, struct store *store,
+		       const struct sync_request *req_in, struct err *err)
+{
+	struct sync_request *req = &r->req;
+	int rc = -1;
+
 	if (!store) {
 		err_set(err, ERR_STORE, 0, "no store to sync into");
 		goto done;
 	}
-	if (validate(req_in, &api_url, err) < 0)
+	if (validate(req_in, &r->api_url, err) < 0)
 		goto done;
-	req = *req_in;
-	req.api_url = buf_str(&api_url);
-	if (!req.account || !*req.account)
-		req.account = DEFAULT_ACCOUNT;
-	if (req.deadline_mono_ms > 0)
-		budget_s = (req.deadline_mono_ms - t0 + 999) / 1000;
-	src = source_for(req.provider, err);
-	if (req.timezone && tz_load(&tz, NULL, req.timezone, err) < 0)
+	*req = *req_in;
+	req->api_url = buf_str(&r->api_url);
+	if (!req->account || !*req->account)
+		req->account = DEFAULT_ACCOUNT;
+	if (req->deadline_mono_ms > 0)
+		r->budget_s = (req->deadline_mono_ms - r->t0 + 999) / 1000;
+	r->src = source_for(req->provider, err);
+	if (req->timezone && tz_load(&r->tz, NULL, req->timezone, err) < 0)
 		goto done;
-	src->auth_header(&auth, req.api_key);
-	headers[0] = buf_str(&auth);
-	fetch_options_for(&fo, src, &req, headers);
+	r->src->auth_header(&r->auth, req->api_key);
+	r->headers[0] = buf_str(&r->auth);
+	fetch_options_for(&r->fo, r->src, req, r->headers);
 	/* Without burst, a run started right after another (cron, a
 	 * --max-runtime loop) must not spend the token that run just
 	 * took: the probe waits one token interval. */
-	fo.is_bucket_empty = 1;
+	r->fo.is_bucket_empty = 1;
+	rc = 0;
+done:
+	return rc;
+}
 
-	/* The probe: nothing is written when the key is rejected. */
-	src->url(&url, req.api_url, &q);
-	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0 ||
-	    one_shot_error(&o, src, req.api_url, probe_what(src), err) < 0)
+/* The probe: nothing is written when the key is rejected. */
+static int run_probe(struct run *r, struct err *err)
+{
+	struct buf url = BUF_INIT;
+	struct source_query q = {.endpoint = SRC_PROBE};
+	int rc = -1;
+
+	r->src->url(&url, r->req.api_url, &q);
+	if (one_shot_run(&r->o, &r->fo, buf_str(&url), err) < 0 ||
+	    one_shot_error(&r->o, r->src, r->req.api_url, probe_what(r->src),
+			   err) < 0)
 		goto done;
 	/* The probe just took the token a bucket without burst holds. */
-	fo.is_bucket_empty = 1;
+	r->fo.is_bucket_empty = 1;
+	rc = 0;
+done:
+	buf_release(&url);
+	return rc;
+}
 
-	ctx_init(&ctx, store, &req, src, out);
-	has_ctx = 1;
-	ctx.tz = tz;
-	tz = NULL;
-	if (req.campaign_id && lookup_campaign(&ctx, &fo, &o, err) < 0)
+/* The context of the run; a --campaign lookup must succeed before the
+ * run is recorded. */
+static int run_context(struct run *r, struct store *store,
+		       struct sync_report *out, struct err *err)
+{
+	int rc = -1;
+
+	ctx_init(&r->ctx, store, &r->req, r->src, out);
+	r->has_ctx = 1;
+	r->ctx.tz = r->tz;
+	r->tz = NULL;
+	if (r->req.campaign_id &&
+	    lookup_campaign(&r->ctx, &r->fo, &r->o, err) < 0)
 		goto done;
+	rc = 0;
+done:
+	return rc;
+}
 
-	run.provider = src->name;
-	run.account = req.account;
-	run.started_at = clock_wall_s();
-	run.finished_at = TIME_NULL;
-	run.status = RUN_RUNNING;
-	if (store->ops->run_begin(store, &run, err) < 0) {
+/* The run log row: from here on the run is recorded, however it ends. */
+static int run_begin(struct run *r, struct err *err)
+{
+	struct store *store = r->ctx.store;
+	int rc = -1;
+
+	r->row.provider = r->src->name;
+	r->row.account = r->req.account;
+	r->row.started_at = clock_wall_s();
+	r->row.finished_at = TIME_NULL;
+	r->row.status = RUN_RUNNING;
+	if (store->ops->run_begin(store, &r->row, err) < 0) {
 		if (err && err->kind == ERR_NONE)
 			err->kind = ERR_STORE;
 		goto done;
 	}
-	out->run_id = run.run_id;
-	ctx.run_started_s = run.started_at;
-	load_today(&ctx);
+	r->ctx.report->run_id = r->row.run_id;
+	r->ctx.run_started_s = r->row.started_at;
+	load_today(&r->ctx);
+	rc = 0;
+done:
+	return rc;
+}
 
-	ctx.fetch = fetch_new(&fo, &e);
-	if (!ctx.fetch) {
-		sync_fatal(&ctx, &e);
-		goto finish;
-	}
-	if ((ctx.want_lists || ctx.want_contacts) && src->has_contacts_keyset)
-		sync_start_contacts(&ctx);
-	else if ((ctx.want_lists || ctx.want_contacts) && src->map_lists)
-		sync_start_lists(&ctx);
-	if (req.campaign_id) {
-		if (seed_campaign(&ctx, &o, &e) < 0 && !ctx.is_fatal)
-			sync_failure(&ctx, &e);
-	} else if (ctx.want_campaign_rows || ctx.want_reports ||
-		   ctx.want_participants || ctx.want_events) {
+/* Queues the first page of every stream the request asks for. */
+static void run_start_streams(struct run *r)
+{
+	struct sync_ctx *ctx = &r->ctx;
+	struct err e = ERR_INIT;
+
+	if ((ctx->want_lists || ctx->want_contacts) &&
+	    r->src->has_contacts_keyset)
+		sync_start_contacts(ctx);
+	else if ((ctx->want_lists || ctx->want_contacts) && r->src->map_lists)
+		sync_start_lists(ctx);
+	if (r->req.campaign_id) {
+		if (seed_campaign(ctx, &r->o, &e) < 0 && !ctx->is_fatal)
+			sync_failure(ctx, &e);
+	} else if (ctx->want_campaign_rows || ctx->want_reports ||
+		   ctx->want_participants || ctx->want_events) {
 		/* The probe was the first campaigns page: no second ask. */
-		if (src->is_probe_campaigns_page && o.outcome == FETCH_OK)
-			sync_start_campaigns_from(&ctx, buf_str(&o.body),
-						  o.body.len);
+		if (r->src->is_probe_campaigns_page && r->o.outcome == FETCH_OK)
+			sync_start_campaigns_from(ctx, buf_str(&r->o.body),
+						  r->o.body.len);
 		else
-			sync_start_campaigns(&ctx);
+			sync_start_campaigns(ctx);
 	}
-	buf_release(&o.body);
-	if (fetch_run(ctx.fetch, &e) < 0)
-		sync_fatal(&ctx, &e);
-	if (!ctx.is_fatal && ctx.want_participants &&
-	    store->ops->link_participants(store, src->name, req.account,
+}
+
+/* Runs the streams until they end, the budget runs out or a fatal error
+ * (kept in the context) stops them, then links participants. */
+static void run_streams(struct run *r)
+{
+	struct sync_ctx *ctx = &r->ctx;
+	struct store *store = ctx->store;
+	struct err e = ERR_INIT;
+	int64_t changed = 0;
+
+	ctx->fetch = fetch_new(&r->fo, &e);
+	if (ctx->fetch) {
+		run_start_streams(r);
+		buf_release(&r->o.body);
+		if (fetch_run(ctx->fetch, &e) < 0)
+			sync_fatal(ctx, &e);
+	} else {
+		sync_fatal(ctx, &e);
+	}
+	if (!ctx->is_fatal && ctx->want_participants &&
+	    store->ops->link_participants(store, r->src->name, r->req.account,
 					  &changed, &e) < 0) {
 		if (e.kind == ERR_NONE)
 			e.kind = ERR_STORE;
-		sync_fatal(&ctx, &e);
+		sync_fatal(ctx, &e);
 	}
+}
 
-finish:
-	out->requests = o.requests;
-	out->retries = o.retries;
-	out->throttled = o.throttled;
-	if (ctx.fetch) {
-		fetch_get_stats(ctx.fetch, &fs);
+/* Request totals of the one-shot fetches and the stream fetch. */
+static void run_totals(struct run *r, struct sync_report *out)
+{
+	struct fetch_stats fs;
+
+	out->requests = r->o.requests;
+	out->retries = r->o.retries;
+	out->throttled = r->o.throttled;
+	if (r->ctx.fetch) {
+		fetch_get_stats(r->ctx.fetch, &fs);
 		out->requests += fs.requests;
 		out->retries += fs.retries;
 		out->throttled += fs.throttled;
 	}
-	run.status = conclude(&ctx, budget_s, &e);
-	out->is_partial = run.status == RUN_PARTIAL;
-	out->elapsed_s = (double)(clock_mono_ms() - t0) / 1000.0;
-	records_json(&records, out);
-	run.finished_at = clock_wall_s();
-	run.requests = out->requests;
-	run.retries = out->retries;
-	run.throttled = out->throttled;
-	run.records_json = buf_str(&records);
-	run.error = run.status == RUN_COMPLETE ? NULL : e.msg;
-	{
-		struct err fe = ERR_INIT;
+}
 
-		if (store->ops->run_finish(store, &run, &fe) < 0 &&
-		    run.status != RUN_FAILED) {
-			if (fe.kind == ERR_NONE)
-				fe.kind = ERR_STORE;
-			e = fe;
-			run.status = RUN_FAILED;
-		}
+/* Concludes the run and records it in the run log and the closing
+ * progress line; 0 only for a complete run, else err says why. */
+static int run_record(struct run *r, struct err *err)
+{
+	struct sync_ctx *ctx = &r->ctx;
+	struct sync_report *out = ctx->report;
+	struct buf records = BUF_INIT;
+	struct err e = ERR_INIT, fe = ERR_INIT;
+	int rc = -1;
+
+	run_totals(r, out);
+	r->row.status = conclude(ctx, r->budget_s, &e);
+	out->is_partial = r->row.status == RUN_PARTIAL;
+	out->elapsed_s = (double)(clock_mono_ms() - r->t0) / 1000.0;
+	records_json(&records, out);
+	r->row.finished_at = clock_wall_s();
+	r->row.requests = out->requests;
+	r->row.retries = out->retries;
+	r->row.throttled = out->throttled;
+	r->row.records_json = buf_str(&records);
+	r->row.error = r->row.status == RUN_COMPLETE ? NULL : e.msg;
+	if (ctx->store->ops->run_finish(ctx->store, &r->row, &fe) < 0 &&
+	    r->row.status != RUN_FAILED) {
+		if (fe.kind == ERR_NONE)
+			fe.kind = ERR_STORE;
+		e = fe;
+		r->row.status = RUN_FAILED;
 	}
-	progress_run_done(&ctx.progress, out, store_run_status_name(run.status),
+	progress_run_done(&ctx->progress, out,
+			  store_run_status_name(r->row.status),
 			  clock_mono_ms());
-	if (run.status == RUN_COMPLETE) {
+	if (r->row.status == RUN_COMPLETE)
 		rc = 0;
-	} else if (err) {
+	else if (err)
 		*err = e;
+	buf_release(&records);
+	return rc;
+}
+
+static void run_release(struct run *r)
+{
+	if (r->has_ctx) {
+		sync_campaigns_release(&r->ctx);
+		sync_contacts_release(&r->ctx);
+		fetch_free(r->ctx.fetch);
+		tz_free(r->ctx.tz);
+		batch_release(&r->ctx.batch);
 	}
+	tz_free(r->tz);
+	buf_release(&r->o.body);
+	buf_release(&r->api_url);
+	buf_release(&r->auth);
+}
+
+/* The steps of a run: prepare, probe, context, run log row, streams,
+ * record. Until the row is written a failure records nothing. */
+int sync_run(struct store *store, const struct sync_request *req_in,
+	     struct sync_report *out, struct err *err)
+{
+	struct run r;
+	int rc = -1;
+
+	run_init(&r);
+	memset(out, 0, sizeof(*out));
+	if (run_prepare(&r, store, req_in, err) < 0 || run_probe(&r, err) < 0 ||
+	    run_context(&r, store, out, err) < 0 || run_begin(&r, err) < 0)
+		goto done;
+	run_streams(&r);
+	rc = run_record(&r, err);
 done:
 	if (rc < 0)
 		sync_scrub(err, req_in ? req_in->api_key : NULL);
-	if (has_ctx) {
-		sync_campaigns_release(&ctx);
-		sync_contacts_release(&ctx);
-		fetch_free(ctx.fetch);
-		tz_free(ctx.tz);
-		batch_release(&ctx.batch);
-	}
-	tz_free(tz);
-	buf_release(&o.body);
-	buf_release(&records);
-	buf_release(&api_url);
-	buf_release(&auth);
-	buf_release(&url);
+	run_release(&r);
 	return rc;
 }
