@@ -45,6 +45,6 @@ int json_int(const struct json *v, int64_t *out);
 /* Boolean from true/false, 0/1 or "0"/"1"; -1 otherwise. */
 int json_bool(const struct json *v, int *out);
 /* Compact serialization of v (for storing objects such as custom fields). */
-int json_write(struct buf *out, const struct json *v);
+BUF_MUST_CHECK int json_write(struct buf *out, const struct json *v);
 
 #endif

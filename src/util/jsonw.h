@@ -8,10 +8,10 @@
 #include "util/buf.h"
 
 /* Appends s as a quoted JSON string; s NULL appends null. */
-int jsonw_string(struct buf *b, const char *s);
-int jsonw_stringn(struct buf *b, const char *s, size_t n);
+BUF_MUST_CHECK int jsonw_string(struct buf *b, const char *s);
+BUF_MUST_CHECK int jsonw_stringn(struct buf *b, const char *s, size_t n);
 /* Appends "key": (with a leading comma when first is 0). */
-int jsonw_key(struct buf *b, const char *key, int is_first);
-int jsonw_int(struct buf *b, int64_t v);
+BUF_MUST_CHECK int jsonw_key(struct buf *b, const char *key, int is_first);
+BUF_MUST_CHECK int jsonw_int(struct buf *b, int64_t v);
 
 #endif
