@@ -52,7 +52,7 @@ void account_list_counts(const struct account *a, const struct list *l,
 		counts[a->contacts[l->members[i]].status]++;
 }
 
-static int put_time(struct buf *out, int64_t t)
+static BUF_MUST_CHECK int put_time(struct buf *out, int64_t t)
 {
 	char iso[SIMTIME_ISO_LEN + 1];
 
@@ -62,7 +62,8 @@ static int put_time(struct buf *out, int64_t t)
 	return buf_printf(out, "\"%s\"", iso);
 }
 
-static int truth_campaigns(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_campaigns(const struct account *a,
+					  struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"campaigns\":[");
@@ -122,7 +123,7 @@ static int truth_campaigns(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_lists(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_lists(const struct account *a, struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"lists\":[");
@@ -161,7 +162,8 @@ static int truth_lists(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_contacts(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_contacts(const struct account *a,
+					 struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"contacts\":[");
@@ -189,7 +191,8 @@ static int truth_contacts(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_participants(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_participants(const struct account *a,
+					     struct buf *out)
 {
 	size_t i, j;
 	int rc = buf_puts(out, "\"participants\":["), first = 1;
@@ -230,7 +233,7 @@ static int truth_participants(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_events(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_events(const struct account *a, struct buf *out)
 {
 	static const char *const types[] = {
 	    "sent", "open", "click", "bounce", "complaint", "unsubscribe"};
