@@ -627,22 +627,19 @@ static int ac_advance(void *state, int64_t seconds, struct buf *out)
 {
 	struct ac *ac = state;
 	struct ac_advance_result r;
-	char iso[26];
 	int rc;
 
 	pthread_mutex_lock(&ac->lock);
 	rc = ac_account_advance(ac->acct, seconds, &r);
 	if (rc == 0) {
-		ac_tz_iso(&(struct ac_tz){"UTC", 0, DST_NONE}, ac->acct->now,
-			  iso);
-		iso[19] = '\0';
-		rc |=
-		    buf_printf(out,
-			       "{\"now\":\"%sZ\",\"new_events\":%ld,"
-			       "\"updated_contacts\":%ld,\"new_contacts\":%ld,"
-			       "\"deleted_contacts\":%ld}\n",
-			       iso, r.new_events, r.updated_contacts,
-			       r.new_contacts, r.deleted_contacts);
+		rc |= buf_puts(out, "{\"now\":");
+		rc |= jsonw_time(out, ac->acct->now);
+		rc |= buf_printf(
+		    out,
+		    ",\"new_events\":%ld,\"updated_contacts\":%ld,"
+		    "\"new_contacts\":%ld,\"deleted_contacts\":%ld}\n",
+		    r.new_events, r.updated_contacts, r.new_contacts,
+		    r.deleted_contacts);
 	}
 	pthread_mutex_unlock(&ac->lock);
 	return rc;

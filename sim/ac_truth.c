@@ -6,23 +6,14 @@
 
 #include <string.h>
 
-#include "simtime.h"
 #include "util/jsonw.h"
+#include "util/timeparse.h"
 #include "util/banned.h"
 
+/* The simulator marks "no time" with t < 0. */
 static BUF_MUST_CHECK int put_utc(struct buf *b, int64_t t)
 {
-	int rc = 0;
-	char iso[SIMTIME_ISO_LEN + 1];
-
-	if (t < 0) {
-		rc |= buf_puts(b, "null");
-		return rc;
-	}
-	simtime_iso(iso, t);
-	iso[19] = '\0';
-	rc |= buf_printf(b, "\"%sZ\"", iso);
-	return rc;
+	return jsonw_time(b, t < 0 ? TIME_NULL : t);
 }
 
 static BUF_MUST_CHECK int truth_campaigns(const struct ac_account *a,

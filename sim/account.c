@@ -197,7 +197,7 @@ uint32_t account_new_person(struct account *a)
 	if (!rng_pct(r, 15)) {
 		char d[11];
 
-		simtime_date(d, (simtime_from_civil(1940, 1, 1) +
+		simtime_date(d, (time_days_from_civil(1940, 1, 1) +
 				 rng_below(r, 60 * 365)) *
 				    DAY);
 		p->vals[12] = xstrdup(d);

@@ -45,16 +45,6 @@ void eo_bad_cursor(struct sim_response *r)
 		 "\"detail\":\"This value is not a valid cursor.\"}");
 }
 
-int eo_put_time(struct buf *out, int64_t t)
-{
-	char iso[SIMTIME_ISO_LEN + 1];
-
-	if (t < 0)
-		return buf_puts(out, "null");
-	simtime_iso(iso, t);
-	return buf_printf(out, "\"%s\"", iso);
-}
-
 int eo_paging_args(const struct sim_request *req, struct sim_response *resp,
 		   long *limit, struct cursor_key *after, int *has_after)
 {
@@ -116,9 +106,9 @@ static BUF_MUST_CHECK int campaign_json(const struct account *a,
 	rc |= buf_puts(b, "},\"content\":{\"html\":");
 	rc |= jsonw_string(b, c->html);
 	rc |= buf_puts(b, "},\"created_at\":");
-	rc |= eo_put_time(b, c->created_at);
+	rc |= simtime_json(b, c->created_at);
 	rc |= buf_puts(b, ",\"sent_at\":");
-	rc |= eo_put_time(b, c->sent_at);
+	rc |= simtime_json(b, c->sent_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }
@@ -292,7 +282,7 @@ static BUF_MUST_CHECK int get_report(struct eo *eo,
 		rc |= jsonw_string(&resp->body, a->persons[ct->person].email);
 		if (!skip_flag && occ == OCC_PRESENT) {
 			rc |= buf_puts(&resp->body, ",\"occurred_at\":");
-			rc |= eo_put_time(&resp->body, r->t);
+			rc |= simtime_json(&resp->body, r->t);
 		} else if (!skip_flag && occ == OCC_NULL) {
 			rc |= buf_puts(&resp->body, ",\"occurred_at\":null");
 		}
@@ -451,7 +441,7 @@ static int eo_advance(void *state, int64_t seconds, struct buf *out)
 	rc = account_advance(eo->acct, seconds, &res);
 	if (rc == 0) {
 		rc |= buf_puts(out, "{\"now\":");
-		rc |= eo_put_time(out, eo->acct->now);
+		rc |= simtime_json(out, eo->acct->now);
 		rc |= buf_printf(
 		    out, ",\"new_events\":%ld,\"updated_contacts\":%ld}\n",
 		    res.new_events, res.updated_contacts);

@@ -57,9 +57,9 @@ static BUF_MUST_CHECK int list_json(const struct eo *eo, const struct list *l,
 			 eo->opt.is_counts_array ? "[" : "", counts[CS_PENDING],
 			 counts[CS_SUBSCRIBED], counts[CS_UNSUBSCRIBED],
 			 eo->opt.is_counts_array ? "]" : "");
-	rc |= eo_put_time(b, l->created_at);
+	rc |= simtime_json(b, l->created_at);
 	rc |= buf_puts(b, ",\"last_updated_at\":");
-	rc |= eo_put_time(b, l->last_updated_at);
+	rc |= simtime_json(b, l->last_updated_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }
@@ -77,9 +77,9 @@ static BUF_MUST_CHECK int contact_json(const struct account *a,
 	rc |= account_tags_json(a, c, b);
 	rc |= buf_printf(b, ",\"status\":\"%s\",\"created_at\":",
 			 contact_status_name(c->status));
-	rc |= eo_put_time(b, c->created_at);
+	rc |= simtime_json(b, c->created_at);
 	rc |= buf_puts(b, ",\"last_updated_at\":");
-	rc |= eo_put_time(b, c->last_updated_at);
+	rc |= simtime_json(b, c->last_updated_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }

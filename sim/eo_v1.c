@@ -110,9 +110,9 @@ static BUF_MUST_CHECK int v1_campaign(const struct account *a,
 	rc |= buf_puts(b, ",\"plain_text\":");
 	rc |= put_plain_text(b, c->html);
 	rc |= buf_puts(b, "},\"created_at\":");
-	rc |= eo_put_time(b, c->created_at);
+	rc |= simtime_json(b, c->created_at);
 	rc |= buf_puts(b, ",\"sent_at\":");
-	rc |= eo_put_time(b, c->sent_at);
+	rc |= simtime_json(b, c->sent_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }
@@ -150,7 +150,7 @@ static BUF_MUST_CHECK int v1_list(const struct account *a, const struct list *l,
 			 "\"unsubscribed\":%ld},\"created_at\":",
 			 counts[CS_PENDING], counts[CS_SUBSCRIBED],
 			 counts[CS_UNSUBSCRIBED]);
-	rc |= eo_put_time(b, l->created_at);
+	rc |= simtime_json(b, l->created_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }
@@ -172,9 +172,9 @@ static BUF_MUST_CHECK int v1_contact(const struct account *a,
 	if (has_deleted)
 		rc |= buf_puts(b, ",\"deleted\":false");
 	rc |= buf_puts(b, ",\"created_at\":");
-	rc |= eo_put_time(b, c->created_at);
+	rc |= simtime_json(b, c->created_at);
 	rc |= buf_puts(b, ",\"last_updated_at\":");
-	rc |= eo_put_time(b, c->last_updated_at);
+	rc |= simtime_json(b, c->last_updated_at);
 	rc |= buf_putc(b, '}');
 	return rc;
 }
@@ -343,7 +343,7 @@ static BUF_MUST_CHECK int get_report(struct eo *eo,
 		rc |= v1_contact(a, &a->contacts[r->contact], 1, &resp->body);
 		if (!skip && occ == OCC_PRESENT) {
 			rc |= buf_puts(&resp->body, ",\"occurred_at\":");
-			rc |= eo_put_time(&resp->body, r->t);
+			rc |= simtime_json(&resp->body, r->t);
 		} else if (!skip && occ == OCC_NULL) {
 			rc |= buf_puts(&resp->body, ",\"occurred_at\":null");
 		}
