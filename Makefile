@@ -64,7 +64,8 @@ $(LIB): $(LIB_OBJS)
 $(ESPSYNC): $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 
-$(SIM): $(SIM_OBJS) $(BUILD)/obj/src/util/buf.o $(BUILD)/obj/src/util/xalloc.o $(BUILD)/obj/src/util/jsonw.o
+$(SIM): $(SIM_OBJS) $(BUILD)/obj/src/util/buf.o $(BUILD)/obj/src/util/xalloc.o \
+	$(BUILD)/obj/src/util/jsonw.o $(BUILD)/obj/src/util/timeparse.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(SIM_LIBS) -lpthread -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)

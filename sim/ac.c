@@ -18,58 +18,60 @@
 #define V1_PATH "/admin/api.php"
 #define LINK_BASE "https://sim.api-us1.com/api/3"
 
-void ac_put_iso(const struct ac_account *a, struct buf *b, int64_t t)
+int ac_put_iso(const struct ac_account *a, struct buf *b, int64_t t)
 {
 	char s[26];
 
-	if (t < 0) {
-		buf_puts(b, "null");
-		return;
-	}
+	if (t < 0)
+		return buf_puts(b, "null");
 	ac_tz_iso(&a->tz, t, s);
-	buf_printf(b, "\"%s\"", s);
+	return buf_printf(b, "\"%s\"", s);
 }
 
-void ac_put_naive(const struct ac_account *a, struct buf *b, int64_t t)
+int ac_put_naive(const struct ac_account *a, struct buf *b, int64_t t)
 {
 	char s[20];
 
-	if (t < 0) {
-		buf_puts(b, "null");
-		return;
-	}
+	if (t < 0)
+		return buf_puts(b, "null");
 	ac_tz_naive(&a->tz, t, s);
-	buf_printf(b, "\"%s\"", s);
+	return buf_printf(b, "\"%s\"", s);
 }
 
-void ac_put_date(const struct ac_account *a, struct buf *b, int64_t t)
+int ac_put_date(const struct ac_account *a, struct buf *b, int64_t t)
 {
 	char s[11];
 
-	if (t < 0) {
-		buf_puts(b, "null");
-		return;
-	}
+	if (t < 0)
+		return buf_puts(b, "null");
 	ac_tz_date(&a->tz, t, s);
-	buf_printf(b, "\"%s\"", s);
+	return buf_printf(b, "\"%s\"", s);
 }
 
 void ac_message(struct sim_response *r, unsigned status, const char *msg)
 {
+	int rc = 0;
+
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->body);
-	buf_puts(&r->body, "{\"message\":");
-	jsonw_string(&r->body, msg);
-	buf_putc(&r->body, '}');
+	rc |= buf_puts(&r->body, "{\"message\":");
+	rc |= jsonw_string(&r->body, msg);
+	rc |= buf_putc(&r->body, '}');
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 static void not_found_errors(struct sim_response *r)
 {
+	int rc = 0;
+
 	r->status = 404;
 	buf_reset(&r->body);
-	buf_puts(&r->body, "{\"errors\":[{\"status\":404,\"title\":\"Not "
-			   "Found\"}]}");
+	rc |= buf_puts(&r->body, "{\"errors\":[{\"status\":404,\"title\":\"Not "
+				 "Found\"}]}");
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 long ac_parse_id(const char *s)
@@ -101,11 +103,12 @@ int ac_paging(const struct ac *ac, const struct sim_request *req,
 	if (lv && (l < 1 || l > 100) && ac->opt.is_limit_422) {
 		resp->status = 422;
 		buf_reset(&resp->body);
-		buf_puts(&resp->body,
-			 "{\"errors\":[{\"title\":\"Digits only, 1 or greater, "
-			 "and no greater than 100\",\"detail\":\"\",\"code\":"
-			 "\"field_invalid\",\"source\":{\"pointer\":"
-			 "\"/limit\"}}]}");
+		if (buf_puts(&resp->body,
+			     "{\"errors\":[{\"title\":\"Digits only, 1 or "
+			     "greater, and no greater than 100\",\"detail\":"
+			     "\"\",\"code\":\"field_invalid\",\"source\":"
+			     "{\"pointer\":\"/limit\"}}]}") < 0)
+			sim_response_fail(resp);
 		return -1;
 	}
 	*limit = l < 1 ? 20 : l > 100 ? 100 : l;
@@ -113,81 +116,90 @@ int ac_paging(const struct ac *ac, const struct sim_request *req,
 	return 0;
 }
 
-static void put_str(struct buf *b, const char *key, const char *v)
+static BUF_MUST_CHECK int put_str(struct buf *b, const char *key, const char *v)
 {
-	buf_printf(b, "\"%s\":", key);
-	jsonw_string(b, v);
-	buf_putc(b, ',');
+	int rc = 0;
+
+	rc |= buf_printf(b, "\"%s\":", key);
+	rc |= jsonw_string(b, v);
+	rc |= buf_putc(b, ',');
+	return rc;
 }
 
-static void put_num(struct buf *b, const char *key, long v)
+static BUF_MUST_CHECK int put_num(struct buf *b, const char *key, long v)
 {
-	buf_printf(b, "\"%s\":\"%ld\",", key, v);
+	return buf_printf(b, "\"%s\":\"%ld\",", key, v);
 }
 
-static void put_campaign(const struct ac_account *a,
-			 const struct ac_campaign *c, struct buf *b)
+static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
+				       const struct ac_campaign *c,
+				       struct buf *b)
 {
+	int rc = 0;
 	const struct ac_counts *n = &c->cnt;
 	int sent = !c->is_draft;
 
-	buf_puts(b, "{\"type\":\"single\",\"userid\":\"1\",\"segmentid\":"
-		    "\"0\",\"bounceid\":\"-1\",\"realcid\":\"0\",\"sendid\":"
-		    "\"0\",\"threadid\":\"0\",\"seriesid\":\"0\",\"formid\":"
-		    "\"0\",\"basetemplateid\":\"0\",\"basemessageid\":\"0\","
-		    "\"addressid\":\"0\",\"source\":\"web\",");
-	put_str(b, "name", c->name);
-	buf_puts(b, "\"cdate\":");
-	ac_put_iso(a, b, c->cdate);
-	buf_puts(b, ",\"mdate\":");
-	ac_put_iso(a, b, c->mdate);
-	buf_puts(b, ",\"sdate\":");
+	rc |= buf_puts(b,
+		       "{\"type\":\"single\",\"userid\":\"1\",\"segmentid\":"
+		       "\"0\",\"bounceid\":\"-1\",\"realcid\":\"0\",\"sendid\":"
+		       "\"0\",\"threadid\":\"0\",\"seriesid\":\"0\",\"formid\":"
+		       "\"0\",\"basetemplateid\":\"0\",\"basemessageid\":\"0\","
+		       "\"addressid\":\"0\",\"source\":\"web\",");
+	rc |= put_str(b, "name", c->name);
+	rc |= buf_puts(b, "\"cdate\":");
+	rc |= ac_put_iso(a, b, c->cdate);
+	rc |= buf_puts(b, ",\"mdate\":");
+	rc |= ac_put_iso(a, b, c->mdate);
+	rc |= buf_puts(b, ",\"sdate\":");
 	if (sent)
-		ac_put_iso(a, b, c->sdate);
+		rc |= ac_put_iso(a, b, c->sdate);
 	else
-		buf_puts(b,
-			 c->draft_style ? "\"0000-00-00 00:00:00\"" : "null");
-	buf_puts(b, ",\"ldate\":");
-	ac_put_iso(a, b, sent ? c->sdate + 300 : -1);
-	buf_putc(b, ',');
-	put_num(b, "send_amt", (long)c->n_rcpt);
-	put_num(b, "total_amt", (long)c->n_rcpt);
-	put_num(b, "opens", n->opens);
-	put_num(b, "uniqueopens", n->uniqueopens);
-	put_num(b, "linkclicks", n->linkclicks);
-	put_num(b, "uniquelinkclicks", n->uniquelinkclicks);
-	put_num(b, "subscriberclicks", n->uniquelinkclicks);
-	buf_puts(b, "\"forwards\":\"0\",\"uniqueforwards\":\"0\",");
-	put_num(b, "hardbounces", n->hardbounces);
-	put_num(b, "softbounces", n->softbounces);
-	put_num(b, "unsubscribes", n->unsubscribes);
-	put_num(b, "unsubreasons", n->unsubscribes / 3);
-	buf_printf(b,
-		   "\"updates\":\"0\",\"socialshares\":\"0\",\"replies\":\"0\","
-		   "\"uniquereplies\":\"0\",\"status\":\"%s\",\"public\":\"1\","
-		   "\"mail_transfer\":\"0\",\"mail_send\":\"%s\","
-		   "\"mail_cleanup\":\"%s\",\"tracklinks\":\"all\","
-		   "\"trackreads\":\"1\",\"htmlunsubdata\":%s,"
-		   "\"scheduleddate\":%s,\"deletestamp\":null,"
-		   "\"created_timestamp\":",
-		   sent ? "5" : "0", sent ? "1" : "0", sent ? "1" : "0",
-		   c->id % 2 ? "null" : "\"\"",
-		   c->draft_style && !sent ? "\"0000-00-00 00:00:00\""
-					   : "null");
-	ac_put_naive(a, b, c->cdate);
-	buf_puts(b, ",\"updated_timestamp\":");
-	ac_put_naive(a, b, c->updated);
-	buf_puts(b, ",\"series_send_lock_time\":\"0000-00-00 00:00:00\",");
-	put_num(b, "verified_opens", n->opens);
-	put_num(b, "verified_unique_opens", n->uniqueopens);
-	put_num(b, "message_id", c->message_id);
-	put_num(b, "campaign_message_id", c->message_id);
-	buf_printf(b,
-		   "\"links\":{\"links\":\"" LINK_BASE
-		   "/campaigns/%ld/links\",\"campaignMessage\":\"" LINK_BASE
-		   "/campaigns/%ld/campaignMessage\"},\"id\":\"%ld\","
-		   "\"user\":\"1\",\"automation\":null}",
-		   c->id, c->id, c->id);
+		rc |= buf_puts(b, c->draft_style ? "\"0000-00-00 00:00:00\""
+						 : "null");
+	rc |= buf_puts(b, ",\"ldate\":");
+	rc |= ac_put_iso(a, b, sent ? c->sdate + 300 : -1);
+	rc |= buf_putc(b, ',');
+	rc |= put_num(b, "send_amt", (long)c->n_rcpt);
+	rc |= put_num(b, "total_amt", (long)c->n_rcpt);
+	rc |= put_num(b, "opens", n->opens);
+	rc |= put_num(b, "uniqueopens", n->uniqueopens);
+	rc |= put_num(b, "linkclicks", n->linkclicks);
+	rc |= put_num(b, "uniquelinkclicks", n->uniquelinkclicks);
+	rc |= put_num(b, "subscriberclicks", n->uniquelinkclicks);
+	rc |= buf_puts(b, "\"forwards\":\"0\",\"uniqueforwards\":\"0\",");
+	rc |= put_num(b, "hardbounces", n->hardbounces);
+	rc |= put_num(b, "softbounces", n->softbounces);
+	rc |= put_num(b, "unsubscribes", n->unsubscribes);
+	rc |= put_num(b, "unsubreasons", n->unsubscribes / 3);
+	rc |= buf_printf(
+	    b,
+	    "\"updates\":\"0\",\"socialshares\":\"0\",\"replies\":\"0\","
+	    "\"uniquereplies\":\"0\",\"status\":\"%s\",\"public\":\"1\","
+	    "\"mail_transfer\":\"0\",\"mail_send\":\"%s\","
+	    "\"mail_cleanup\":\"%s\",\"tracklinks\":\"all\","
+	    "\"trackreads\":\"1\",\"htmlunsubdata\":%s,"
+	    "\"scheduleddate\":%s,\"deletestamp\":null,"
+	    "\"created_timestamp\":",
+	    sent ? "5" : "0", sent ? "1" : "0", sent ? "1" : "0",
+	    c->id % 2 ? "null" : "\"\"",
+	    c->draft_style && !sent ? "\"0000-00-00 00:00:00\"" : "null");
+	rc |= ac_put_naive(a, b, c->cdate);
+	rc |= buf_puts(b, ",\"updated_timestamp\":");
+	rc |= ac_put_naive(a, b, c->updated);
+	rc |=
+	    buf_puts(b, ",\"series_send_lock_time\":\"0000-00-00 00:00:00\",");
+	rc |= put_num(b, "verified_opens", n->opens);
+	rc |= put_num(b, "verified_unique_opens", n->uniqueopens);
+	rc |= put_num(b, "message_id", c->message_id);
+	rc |= put_num(b, "campaign_message_id", c->message_id);
+	rc |=
+	    buf_printf(b,
+		       "\"links\":{\"links\":\"" LINK_BASE
+		       "/campaigns/%ld/links\",\"campaignMessage\":\"" LINK_BASE
+		       "/campaigns/%ld/campaignMessage\"},\"id\":\"%ld\","
+		       "\"user\":\"1\",\"automation\":null}",
+		       c->id, c->id, c->id);
+	return rc;
 }
 
 /* Campaign indexes in the requested order: orders[sdate|ldate|id]. */
@@ -196,9 +208,11 @@ static int64_t camp_key(const struct ac_campaign *c, int which)
 	return which == 0 ? c->id : c->is_draft ? -1 : c->sdate;
 }
 
-static void campaigns_list(struct ac *ac, const struct sim_request *req,
-			   struct sim_response *resp)
+static BUF_MUST_CHECK int campaigns_list(struct ac *ac,
+					 const struct sim_request *req,
+					 struct sim_response *resp)
 {
+	int rc = 0;
 	const struct ac_account *a = ac->acct;
 	const char *keys[] = {"orders[id]", "orders[sdate]", "orders[ldate]"};
 	size_t *idx = xmalloc((a->n_camps + 1) * sizeof(*idx)), i, j;
@@ -231,130 +245,154 @@ static void campaigns_list(struct ac *ac, const struct sim_request *req,
 		}
 		idx[j] = x;
 	}
-	buf_puts(&resp->body, "{\"campaigns\":[");
+	rc |= buf_puts(&resp->body, "{\"campaigns\":[");
 	for (i = (size_t)offset; i < a->n_camps && i < (size_t)(offset + limit);
 	     i++) {
 		if (i > (size_t)offset)
-			buf_putc(&resp->body, ',');
-		put_campaign(a, &a->camps[idx[i]], &resp->body);
+			rc |= buf_putc(&resp->body, ',');
+		rc |= put_campaign(a, &a->camps[idx[i]], &resp->body);
 	}
-	buf_printf(&resp->body, "],\"meta\":{\"total\":\"%zu\"}}", a->n_camps);
+	rc |= buf_printf(&resp->body, "],\"meta\":{\"total\":\"%zu\"}}",
+			 a->n_camps);
 done:
 	free(idx);
+	return rc;
 }
 
-static void campaign_links(const struct ac_account *a,
-			   const struct ac_campaign *c, struct buf *b)
+static BUF_MUST_CHECK int campaign_links(const struct ac_account *a,
+					 const struct ac_campaign *c,
+					 struct buf *b)
 {
+	int rc = 0;
 	int k;
 
-	buf_puts(b, "{\"links\":[");
+	rc |= buf_puts(b, "{\"links\":[");
 	for (k = 0; k < c->n_links + 2; k++) {
 		long id = k < 2 ? c->id * 10 + 7 + k : c->link_id[k - 2];
 		long msg = k == 1 ? 0 : c->message_id;
 
-		buf_printf(b,
-			   "%s{\"campaignid\":\"%ld\",\"messageid\":\"%ld\","
-			   "\"link\":",
-			   k ? "," : "", c->id, msg);
-		jsonw_string(b, k < 2 ? "open" : c->link_url[k - 2]);
-		buf_printf(b,
-			   ",\"name\":\"%s\",\"ref\":\"\",\"tracked\":\"1\","
-			   "\"links\":{\"campaign\":\"" LINK_BASE
-			   "/links/%ld/campaign\"},\"id\":\"%ld\","
-			   "\"campaign\":\"%ld\",\"message\":",
-			   k < 2 ? "Read Tracker" : "Link", id, id, c->id);
+		rc |= buf_printf(
+		    b,
+		    "%s{\"campaignid\":\"%ld\",\"messageid\":\"%ld\","
+		    "\"link\":",
+		    k ? "," : "", c->id, msg);
+		rc |= jsonw_string(b, k < 2 ? "open" : c->link_url[k - 2]);
+		rc |= buf_printf(
+		    b,
+		    ",\"name\":\"%s\",\"ref\":\"\",\"tracked\":\"1\","
+		    "\"links\":{\"campaign\":\"" LINK_BASE
+		    "/links/%ld/campaign\"},\"id\":\"%ld\","
+		    "\"campaign\":\"%ld\",\"message\":",
+		    k < 2 ? "Read Tracker" : "Link", id, id, c->id);
 		if (msg)
-			buf_printf(b, "\"%ld\"}", msg);
+			rc |= buf_printf(b, "\"%ld\"}", msg);
 		else
-			buf_puts(b, "null}");
+			rc |= buf_puts(b, "null}");
 	}
-	buf_puts(b, "]}");
+	rc |= buf_puts(b, "]}");
 	(void)a;
+	return rc;
 }
 
-static void put_list(const struct ac_account *a, int k, struct buf *b)
+static BUF_MUST_CHECK int put_list(const struct ac_account *a, int k,
+				   struct buf *b)
 {
-	buf_printf(b, "{\"stringid\":\"%s\",\"userid\":\"1\",\"name\":",
-		   ac_list_stringids[k]);
-	jsonw_string(b, ac_list_names[k]);
-	buf_puts(b, ",\"cdate\":");
-	ac_put_iso(a, b, a->lists_cdate + k * 86400L);
-	buf_printf(b,
-		   ",\"p_use_tracking\":\"1\",\"p_use_analytics_read\":\"0\","
-		   "\"p_use_captcha\":\"1\",\"private\":\"0\","
-		   "\"analytics_domains\":null,\"to_name\":\"Subscriber\","
-		   "\"optinoptout\":\"1\",\"sender_name\":\"\","
-		   "\"sender_url\":\"https://www.example.com\","
-		   "\"deletestamp\":null,\"udate\":null,"
-		   "\"created_timestamp\":");
-	ac_put_naive(a, b, a->lists_cdate + k * 86400L);
-	buf_puts(b, ",\"updated_timestamp\":");
-	ac_put_naive(a, b, a->lists_cdate + k * 86400L);
-	buf_printf(
+	int rc = 0;
+
+	rc |= buf_printf(b, "{\"stringid\":\"%s\",\"userid\":\"1\",\"name\":",
+			 ac_list_stringids[k]);
+	rc |= jsonw_string(b, ac_list_names[k]);
+	rc |= buf_puts(b, ",\"cdate\":");
+	rc |= ac_put_iso(a, b, a->lists_cdate + k * 86400L);
+	rc |= buf_printf(
+	    b, ",\"p_use_tracking\":\"1\",\"p_use_analytics_read\":\"0\","
+	       "\"p_use_captcha\":\"1\",\"private\":\"0\","
+	       "\"analytics_domains\":null,\"to_name\":\"Subscriber\","
+	       "\"optinoptout\":\"1\",\"sender_name\":\"\","
+	       "\"sender_url\":\"https://www.example.com\","
+	       "\"deletestamp\":null,\"udate\":null,"
+	       "\"created_timestamp\":");
+	rc |= ac_put_naive(a, b, a->lists_cdate + k * 86400L);
+	rc |= buf_puts(b, ",\"updated_timestamp\":");
+	rc |= ac_put_naive(a, b, a->lists_cdate + k * 86400L);
+	rc |= buf_printf(
 	    b,
 	    ",\"created_by\":null,\"updated_by\":null,\"links\":"
 	    "{\"contactGoalLists\":\"" LINK_BASE
 	    "/lists/%d/contactGoalLists\"},\"id\":\"%d\",\"user\":\"1\"}",
 	    k + 1, k + 1);
+	return rc;
 }
 
-static void put_tag(const struct ac_account *a, int k, struct buf *b)
+static BUF_MUST_CHECK int put_tag(const struct ac_account *a, int k,
+				  struct buf *b)
 {
-	buf_puts(b, "{\"tagType\":\"contact\",\"tag\":");
-	jsonw_string(b, ac_tag_names[k]);
-	buf_puts(b, ",\"description\":\"\",\"cdate\":");
-	ac_put_iso(a, b, a->lists_cdate + 3600L * k);
-	buf_printf(b,
-		   ",\"links\":{\"contactGoalTags\":\"" LINK_BASE
-		   "/tags/%d/contactGoalTags\"},\"id\":\"%d\"}",
-		   k + 1, k + 1);
+	int rc = 0;
+
+	rc |= buf_puts(b, "{\"tagType\":\"contact\",\"tag\":");
+	rc |= jsonw_string(b, ac_tag_names[k]);
+	rc |= buf_puts(b, ",\"description\":\"\",\"cdate\":");
+	rc |= ac_put_iso(a, b, a->lists_cdate + 3600L * k);
+	rc |= buf_printf(b,
+			 ",\"links\":{\"contactGoalTags\":\"" LINK_BASE
+			 "/tags/%d/contactGoalTags\"},\"id\":\"%d\"}",
+			 k + 1, k + 1);
+	return rc;
 }
 
-static void put_field(const struct ac_account *a, int k, struct buf *b)
+static BUF_MUST_CHECK int put_field(const struct ac_account *a, int k,
+				    struct buf *b)
 {
+	int rc = 0;
 	const struct ac_field *f = &ac_fields[k];
 
-	buf_printf(b, "{\"title\":");
-	jsonw_string(b, f->title);
-	buf_printf(b,
-		   ",\"descript\":null,\"type\":\"%s\",\"isrequired\":\"0\","
-		   "\"perstag\":\"%s\",\"defval\":%s,\"show_in_list\":\"0\","
-		   "\"rows\":\"0\",\"cols\":\"0\",\"visible\":\"1\","
-		   "\"service\":\"\",\"ordernum\":\"%d\",\"cdate\":",
-		   f->type, f->perstag, k == 3 ? "\"Basic\"" : "null", k + 1);
-	ac_put_iso(a, b, a->lists_cdate);
-	buf_puts(b, ",\"udate\":");
-	ac_put_iso(a, b, a->lists_cdate);
-	buf_printf(b,
-		   ",\"options\":[],\"relations\":[],\"links\":{\"options\":"
-		   "\"" LINK_BASE "/fields/%ld/options\"},\"id\":\"%ld\"}",
-		   f->id, f->id);
+	rc |= buf_printf(b, "{\"title\":");
+	rc |= jsonw_string(b, f->title);
+	rc |= buf_printf(
+	    b,
+	    ",\"descript\":null,\"type\":\"%s\",\"isrequired\":\"0\","
+	    "\"perstag\":\"%s\",\"defval\":%s,\"show_in_list\":\"0\","
+	    "\"rows\":\"0\",\"cols\":\"0\",\"visible\":\"1\","
+	    "\"service\":\"\",\"ordernum\":\"%d\",\"cdate\":",
+	    f->type, f->perstag, k == 3 ? "\"Basic\"" : "null", k + 1);
+	rc |= ac_put_iso(a, b, a->lists_cdate);
+	rc |= buf_puts(b, ",\"udate\":");
+	rc |= ac_put_iso(a, b, a->lists_cdate);
+	rc |= buf_printf(
+	    b,
+	    ",\"options\":[],\"relations\":[],\"links\":{\"options\":"
+	    "\"" LINK_BASE "/fields/%ld/options\"},\"id\":\"%ld\"}",
+	    f->id, f->id);
+	return rc;
 }
 
 /* A fixed small collection (lists, tags, fields) with offset paging. */
-static void
+static BUF_MUST_CHECK int
 small_collection(struct ac *ac, const struct sim_request *req,
 		 struct sim_response *resp, const char *name, int total,
-		 void (*put)(const struct ac_account *, int, struct buf *))
+		 int (*put)(const struct ac_account *, int, struct buf *))
 {
+	int rc = 0;
 	long limit, offset, i;
 
 	if (ac_paging(ac, req, resp, &limit, &offset) < 0)
-		return;
-	buf_printf(&resp->body, "{\"%s\":[", name);
+		return rc;
+	rc |= buf_printf(&resp->body, "{\"%s\":[", name);
 	for (i = offset; i < total && i < offset + limit; i++) {
 		if (i > offset)
-			buf_putc(&resp->body, ',');
-		put(ac->acct, (int)i, &resp->body);
+			rc |= buf_putc(&resp->body, ',');
+		rc |= put(ac->acct, (int)i, &resp->body);
 	}
-	buf_printf(&resp->body, "],\"meta\":{\"total\":\"%d\"}}", total);
+	rc |= buf_printf(&resp->body, "],\"meta\":{\"total\":\"%d\"}}", total);
+	return rc;
 }
 
-static void by_id(struct ac *ac, struct sim_response *resp, const char *seg,
-		  const char *wrapper, const char *what, int total,
-		  void (*put)(const struct ac_account *, int, struct buf *))
+static BUF_MUST_CHECK int
+by_id(struct ac *ac, struct sim_response *resp, const char *seg,
+      const char *wrapper, const char *what, int total,
+      int (*put)(const struct ac_account *, int, struct buf *))
 {
+	int rc = 0;
 	long id = ac_parse_id(seg);
 	char msg[96];
 
@@ -362,28 +400,32 @@ static void by_id(struct ac *ac, struct sim_response *resp, const char *seg,
 		snprintf(msg, sizeof(msg), "No Result found for %s with id %s",
 			 what, seg);
 		ac_message(resp, 404, msg);
-		return;
+		return rc;
 	}
-	buf_printf(&resp->body, "{\"%s\":", wrapper);
-	put(ac->acct, (int)id - 1, &resp->body);
-	buf_putc(&resp->body, '}');
+	rc |= buf_printf(&resp->body, "{\"%s\":", wrapper);
+	rc |= put(ac->acct, (int)id - 1, &resp->body);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
-static void route_v3(struct ac *ac, const struct sim_request *req,
-		     struct sim_response *resp, char **segs, int n)
+static BUF_MUST_CHECK int route_v3(struct ac *ac, const struct sim_request *req,
+				   struct sim_response *resp, char **segs,
+				   int n)
 {
+	int rc = 0;
 	const struct ac_account *a = ac->acct;
 	char msg[96];
 	long i;
 
 	if (n == 2 && !strcmp(segs[0], "users") && !strcmp(segs[1], "me")) {
-		buf_puts(&resp->body,
-			 "{\"user\":{\"username\":\"admin\",\"firstName\":"
-			 "\"Sim\",\"lastName\":\"Admin\",\"email\":"
-			 "\"admin@example.com\",\"phone\":\"\",\"signature\":"
-			 "null,\"links\":{},\"id\":\"1\"}}");
+		rc |= buf_puts(
+		    &resp->body,
+		    "{\"user\":{\"username\":\"admin\",\"firstName\":"
+		    "\"Sim\",\"lastName\":\"Admin\",\"email\":"
+		    "\"admin@example.com\",\"phone\":\"\",\"signature\":"
+		    "null,\"links\":{},\"id\":\"1\"}}");
 	} else if (n == 1 && !strcmp(segs[0], "campaigns")) {
-		campaigns_list(ac, req, resp);
+		rc |= campaigns_list(ac, req, resp);
 	} else if ((n == 2 || n == 3) && !strcmp(segs[0], "campaigns")) {
 		i = ac_find_campaign(a, ac_parse_id(segs[1]));
 		if (i < 0) {
@@ -392,31 +434,36 @@ static void route_v3(struct ac *ac, const struct sim_request *req,
 				 segs[1]);
 			ac_message(resp, 404, msg);
 		} else if (n == 2) {
-			buf_puts(&resp->body, "{\"campaign\":");
-			put_campaign(a, &a->camps[i], &resp->body);
-			buf_putc(&resp->body, '}');
+			rc |= buf_puts(&resp->body, "{\"campaign\":");
+			rc |= put_campaign(a, &a->camps[i], &resp->body);
+			rc |= buf_putc(&resp->body, '}');
 		} else if (!strcmp(segs[2], "links")) {
-			campaign_links(a, &a->camps[i], &resp->body);
+			rc |= campaign_links(a, &a->camps[i], &resp->body);
 		} else {
 			not_found_errors(resp);
 		}
 	} else if (n == 1 && !strcmp(segs[0], "lists")) {
-		small_collection(ac, req, resp, "lists", AC_N_LISTS, put_list);
+		rc |= small_collection(ac, req, resp, "lists", AC_N_LISTS,
+				       put_list);
 	} else if (n == 2 && !strcmp(segs[0], "lists")) {
-		by_id(ac, resp, segs[1], "list", "List", AC_N_LISTS, put_list);
+		rc |= by_id(ac, resp, segs[1], "list", "List", AC_N_LISTS,
+			    put_list);
 	} else if (n == 1 && !strcmp(segs[0], "tags")) {
-		small_collection(ac, req, resp, "tags", AC_N_TAGS, put_tag);
+		rc |=
+		    small_collection(ac, req, resp, "tags", AC_N_TAGS, put_tag);
 	} else if (n == 2 && !strcmp(segs[0], "tags")) {
-		by_id(ac, resp, segs[1], "tag", "Tag", AC_N_TAGS, put_tag);
+		rc |=
+		    by_id(ac, resp, segs[1], "tag", "Tag", AC_N_TAGS, put_tag);
 	} else if (n == 1 && !strcmp(segs[0], "fields")) {
-		small_collection(ac, req, resp, "fields", AC_N_FIELDS,
-				 put_field);
+		rc |= small_collection(ac, req, resp, "fields", AC_N_FIELDS,
+				       put_field);
 	} else if (n == 2 && !strcmp(segs[0], "fields")) {
-		by_id(ac, resp, segs[1], "field", "Field", AC_N_FIELDS,
-		      put_field);
+		rc |= by_id(ac, resp, segs[1], "field", "Field", AC_N_FIELDS,
+			    put_field);
 	} else {
 		not_found_errors(resp);
 	}
+	return rc;
 }
 
 static int ac_claims(void *state, const char *path)
@@ -428,12 +475,17 @@ static int ac_claims(void *state, const char *path)
 
 static void xml_not_allowed(struct sim_response *r)
 {
+	int rc = 0;
+
 	r->status = 200;
 	r->content_type = "text/xml";
 	buf_reset(&r->body);
-	buf_puts(&r->body, "<?xml version='1.0' encoding='utf-8'?>\n"
-			   "<not_allowed><error>You are not authorized to "
-			   "access this file</error></not_allowed>");
+	rc |=
+	    buf_puts(&r->body, "<?xml version='1.0' encoding='utf-8'?>\n"
+			       "<not_allowed><error>You are not authorized to "
+			       "access this file</error></not_allowed>");
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 static int ac_authenticate(void *state, const struct sim_request *req,
@@ -465,13 +517,18 @@ static int ac_authenticate(void *state, const struct sim_request *req,
 
 static void gateway_503(struct sim_response *r)
 {
+	int rc = 0;
+
 	r->status = 503;
 	r->content_type = "text/html";
 	buf_reset(&r->body);
-	buf_puts(&r->body, "<html><head><title>503 Service Temporarily "
-			   "Unavailable</title></head><body><center><h1>503 "
-			   "Service Temporarily Unavailable</h1></center>"
-			   "</body></html>\n");
+	rc |= buf_puts(&r->body,
+		       "<html><head><title>503 Service Temporarily "
+		       "Unavailable</title></head><body><center><h1>503 "
+		       "Service Temporarily Unavailable</h1></center>"
+		       "</body></html>\n");
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 static void ac_throttled(void *state, struct sim_response *resp)
@@ -520,9 +577,10 @@ static int split_path(char *tmp, char **segs)
 	return *p ? MAX_SEGS + 1 : n;
 }
 
-static void ac_handle(void *state, const struct sim_request *req,
-		      struct sim_response *resp)
+static BUF_MUST_CHECK int ac_handle(void *state, const struct sim_request *req,
+				    struct sim_response *resp)
 {
+	int rc = 0;
 	struct ac *ac = state;
 	const char *path = sim_request_path(req);
 	char *segs[MAX_SEGS], *tmp;
@@ -537,17 +595,15 @@ static void ac_handle(void *state, const struct sim_request *req,
 		ac_message(resp, 403, "Forbidden");
 		if (forbid == 2)
 			resp->content_type = NULL;
-		return;
+		return rc;
 	}
 	if (strcmp(sim_request_method(req), "GET") &&
 	    strcmp(sim_request_method(req), "HEAD")) {
 		ac_message(resp, 405, "Method Not Allowed");
-		return;
+		return rc;
 	}
-	if (!strcmp(path, V1_PATH)) {
-		ac_v1_handle(ac, req, resp);
-		return;
-	}
+	if (!strcmp(path, V1_PATH))
+		return ac_v1_handle(ac, req, resp);
 	tmp = xstrdup(path + strlen(V3_PREFIX));
 	n = split_path(tmp, segs);
 	if (n > MAX_SEGS || n == 0) {
@@ -557,34 +613,33 @@ static void ac_handle(void *state, const struct sim_request *req,
 		   !strcmp(segs[0], "contactTags") ||
 		   !strcmp(segs[0], "fieldValues")) {
 		/* Takes the lock itself, after any slow-offset delay. */
-		ac_contacts_route(ac, req, resp, segs, n);
+		rc |= ac_contacts_route(ac, req, resp, segs, n);
 	} else {
 		pthread_mutex_lock(&ac->lock);
-		route_v3(ac, req, resp, segs, n);
+		rc |= route_v3(ac, req, resp, segs, n);
 		pthread_mutex_unlock(&ac->lock);
 	}
 	free(tmp);
+	return rc;
 }
 
 static int ac_advance(void *state, int64_t seconds, struct buf *out)
 {
 	struct ac *ac = state;
 	struct ac_advance_result r;
-	char iso[26];
 	int rc;
 
 	pthread_mutex_lock(&ac->lock);
 	rc = ac_account_advance(ac->acct, seconds, &r);
 	if (rc == 0) {
-		ac_tz_iso(&(struct ac_tz){"UTC", 0, DST_NONE}, ac->acct->now,
-			  iso);
-		iso[19] = '\0';
-		buf_printf(out,
-			   "{\"now\":\"%sZ\",\"new_events\":%ld,"
-			   "\"updated_contacts\":%ld,\"new_contacts\":%ld,"
-			   "\"deleted_contacts\":%ld}\n",
-			   iso, r.new_events, r.updated_contacts,
-			   r.new_contacts, r.deleted_contacts);
+		rc |= buf_puts(out, "{\"now\":");
+		rc |= jsonw_time(out, ac->acct->now);
+		rc |= buf_printf(
+		    out,
+		    ",\"new_events\":%ld,\"updated_contacts\":%ld,"
+		    "\"new_contacts\":%ld,\"deleted_contacts\":%ld}\n",
+		    r.new_events, r.updated_contacts, r.new_contacts,
+		    r.deleted_contacts);
 	}
 	pthread_mutex_unlock(&ac->lock);
 	return rc;
@@ -624,7 +679,7 @@ static int ac_control(void *state, const struct sim_request *req,
 	struct ac_options o;
 	const char *v;
 	char *end;
-	int bad = 0, k;
+	int bad = 0, k, rc;
 
 	pthread_mutex_lock(&ac->lock);
 	o = ac->opt;
@@ -650,17 +705,17 @@ static int ac_control(void *state, const struct sim_request *req,
 	}
 	if (!bad)
 		ac->opt = o;
-	buf_printf(out,
-		   "{\"inactive\":%d,\"throttle_503\":%d,\"fault_403\":%g,"
-		   "\"slow_offsets_ms\":%ld,\"naive\":%d,\"limit_422\":%d,"
-		   "\"v1_desc\":%d,\"updated_after\":\"%s\","
-		   "\"timezone\":\"%s\"}\n",
-		   ac->opt.is_inactive, ac->opt.is_throttle_503,
-		   ac->opt.pct_403, ac->opt.slow_offset_ms, ac->opt.is_naive,
-		   ac->opt.is_limit_422, ac->opt.is_v1_desc,
-		   modes[ac->opt.updated_mode], ac->tz.name);
+	rc = buf_printf(
+	    out,
+	    "{\"inactive\":%d,\"throttle_503\":%d,\"fault_403\":%g,"
+	    "\"slow_offsets_ms\":%ld,\"naive\":%d,\"limit_422\":%d,"
+	    "\"v1_desc\":%d,\"updated_after\":\"%s\","
+	    "\"timezone\":\"%s\"}\n",
+	    ac->opt.is_inactive, ac->opt.is_throttle_503, ac->opt.pct_403,
+	    ac->opt.slow_offset_ms, ac->opt.is_naive, ac->opt.is_limit_422,
+	    ac->opt.is_v1_desc, modes[ac->opt.updated_mode], ac->tz.name);
 	pthread_mutex_unlock(&ac->lock);
-	return bad ? -1 : 0;
+	return bad ? -1 : rc < 0 ? -2 : 0;
 }
 
 const struct sim_provider ac_provider = {

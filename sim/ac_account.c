@@ -49,7 +49,8 @@ static char *fmt(const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	buf_vprintf(&b, f, ap);
+	if (buf_vprintf(&b, f, ap) < 0)
+		BUG("string too long");
 	va_end(ap);
 	return buf_detach(&b, NULL);
 }
@@ -98,13 +99,16 @@ static char *make_email(const char *first, long id)
 {
 	struct buf b = BUF_INIT;
 	const char *p;
+	int rc = 0;
 
 	for (p = first; *p; p++)
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
-			buf_putc(
+			rc |= buf_putc(
 			    &b, (char)(id % 7 == 3 || *p > 'Z' ? *p : *p + 32));
-	buf_printf(&b, ".%ld@%s", id,
-		   id % 7 == 3 ? "Example.COM" : "example.com");
+	rc |= buf_printf(&b, ".%ld@%s", id,
+			 id % 7 == 3 ? "Example.COM" : "example.com");
+	if (rc < 0)
+		BUG("email address too long");
 	return buf_detach(&b, NULL);
 }
 

@@ -50,9 +50,11 @@ static void sleep_ms(long ms)
 		;
 }
 
-static void put_contact(const struct ac_account *a, const struct ac_contact *c,
-			struct buf *b, int with_ids)
+static BUF_MUST_CHECK int put_contact(const struct ac_account *a,
+				      const struct ac_contact *c, struct buf *b,
+				      int with_ids)
 {
+	int rc = 0;
 	char md5[33], *low = xstrdup(c->email), *p;
 	int k, first;
 
@@ -61,83 +63,90 @@ static void put_contact(const struct ac_account *a, const struct ac_contact *c,
 			*p = (char)(*p + 32);
 	md5_hex(low, strlen(low), md5);
 	free(low);
-	buf_puts(b, "{\"cdate\":");
-	ac_put_iso(a, b, c->cdate);
-	buf_puts(b, ",\"email\":");
-	jsonw_string(b, c->email);
-	buf_puts(b, ",\"phone\":");
-	jsonw_string(b, c->phone);
-	buf_puts(b, ",\"firstName\":");
-	jsonw_string(b, c->first);
-	buf_puts(b, ",\"lastName\":");
-	jsonw_string(b, c->last);
-	buf_printf(b,
-		   ",\"orgid\":\"0\",\"orgname\":\"\",\"segmentio_id\":\"\","
-		   "\"bounced_hard\":\"%d\",\"bounced_soft\":\"%d\","
-		   "\"bounced_date\":",
-		   c->bounced_hard, c->bounced_soft);
+	rc |= buf_puts(b, "{\"cdate\":");
+	rc |= ac_put_iso(a, b, c->cdate);
+	rc |= buf_puts(b, ",\"email\":");
+	rc |= jsonw_string(b, c->email);
+	rc |= buf_puts(b, ",\"phone\":");
+	rc |= jsonw_string(b, c->phone);
+	rc |= buf_puts(b, ",\"firstName\":");
+	rc |= jsonw_string(b, c->first);
+	rc |= buf_puts(b, ",\"lastName\":");
+	rc |= jsonw_string(b, c->last);
+	rc |= buf_printf(
+	    b,
+	    ",\"orgid\":\"0\",\"orgname\":\"\",\"segmentio_id\":\"\","
+	    "\"bounced_hard\":\"%d\",\"bounced_soft\":\"%d\","
+	    "\"bounced_date\":",
+	    c->bounced_hard, c->bounced_soft);
 	if (c->bounced_date >= 0)
-		ac_put_date(a, b, c->bounced_date);
+		rc |= ac_put_date(a, b, c->bounced_date);
 	else
-		buf_puts(b, c->id % 2 ? "null" : "\"0000-00-00\"");
-	buf_printf(b,
-		   ",\"ip\":\"2130706433\",\"ua\":null,\"hash\":\"%s\","
-		   "\"socialdata_lastcheck\":\"0000-00-00 00:00:00\","
-		   "\"email_local\":\"\",\"email_domain\":\"\","
-		   "\"sentcnt\":\"0\",\"rating_tstamp\":\"0000-00-00\","
-		   "\"gravatar\":\"0\",\"deleted\":\"0\",\"anonymized\":\"0\","
-		   "\"adate\":null,\"udate\":",
-		   md5);
-	ac_put_iso(a, b, c->cdate);
+		rc |= buf_puts(b, c->id % 2 ? "null" : "\"0000-00-00\"");
+	rc |= buf_printf(
+	    b,
+	    ",\"ip\":\"2130706433\",\"ua\":null,\"hash\":\"%s\","
+	    "\"socialdata_lastcheck\":\"0000-00-00 00:00:00\","
+	    "\"email_local\":\"\",\"email_domain\":\"\","
+	    "\"sentcnt\":\"0\",\"rating_tstamp\":\"0000-00-00\","
+	    "\"gravatar\":\"0\",\"deleted\":\"0\",\"anonymized\":\"0\","
+	    "\"adate\":null,\"udate\":",
+	    md5);
+	rc |= ac_put_iso(a, b, c->cdate);
 	if (c->id % 9 != 4) { /* optional keys are missing on some rows */
-		buf_puts(b, ",\"edate\":");
-		ac_put_iso(a, b, c->updated);
+		rc |= buf_puts(b, ",\"edate\":");
+		rc |= ac_put_iso(a, b, c->updated);
 	}
-	buf_puts(b, ",\"deleted_at\":\"0000-00-00 00:00:00\","
-		    "\"created_utc_timestamp\":");
-	ac_put_naive(a, b, c->cdate);
-	buf_puts(b, ",\"updated_utc_timestamp\":");
-	ac_put_naive(a, b, c->updated);
-	buf_puts(b, ",\"created_timestamp\":");
-	ac_put_naive(a, b, c->cdate);
-	buf_puts(b, ",\"updated_timestamp\":");
-	ac_put_naive(a, b, c->updated);
-	buf_puts(b, ",\"created_by\":\"0\",\"updated_by\":\"0\","
-		    "\"email_empty\":false,\"mpp_tracking\":\"0\","
-		    "\"scoreValues\":[],");
+	rc |= buf_puts(b, ",\"deleted_at\":\"0000-00-00 00:00:00\","
+			  "\"created_utc_timestamp\":");
+	rc |= ac_put_naive(a, b, c->cdate);
+	rc |= buf_puts(b, ",\"updated_utc_timestamp\":");
+	rc |= ac_put_naive(a, b, c->updated);
+	rc |= buf_puts(b, ",\"created_timestamp\":");
+	rc |= ac_put_naive(a, b, c->cdate);
+	rc |= buf_puts(b, ",\"updated_timestamp\":");
+	rc |= ac_put_naive(a, b, c->updated);
+	rc |= buf_puts(b, ",\"created_by\":\"0\",\"updated_by\":\"0\","
+			  "\"email_empty\":false,\"mpp_tracking\":\"0\","
+			  "\"scoreValues\":[],");
 	if (with_ids) {
-		buf_puts(b, "\"contactLists\":[");
+		rc |= buf_puts(b, "\"contactLists\":[");
 		for (k = 0, first = 1; k < AC_N_LISTS; k++)
 			if (c->lstat[k] != ACL_NONE) {
-				buf_printf(b, "%s\"%ld\"", first ? "" : ",",
-					   c->id * 4 + k + 1);
+				rc |=
+				    buf_printf(b, "%s\"%ld\"", first ? "" : ",",
+					       c->id * 4 + k + 1);
 				first = 0;
 			}
-		buf_puts(b, "],\"fieldValues\":[");
+		rc |= buf_puts(b, "],\"fieldValues\":[");
 		for (k = 0, first = 1; k < AC_N_FIELDS; k++)
 			if (c->vals[k]) {
-				buf_printf(b, "%s\"%ld\"", first ? "" : ",",
-					   c->id * 8 + k + 1);
+				rc |=
+				    buf_printf(b, "%s\"%ld\"", first ? "" : ",",
+					       c->id * 8 + k + 1);
 				first = 0;
 			}
-		buf_puts(b, "],\"contactAutomations\":[],\"deals\":[],"
-			    "\"geoIps\":[],\"accountContacts\":[],");
+		rc |= buf_puts(b, "],\"contactAutomations\":[],\"deals\":[],"
+				  "\"geoIps\":[],\"accountContacts\":[],");
 	}
-	buf_printf(b,
-		   "\"links\":{\"contactLists\":\"" LINK_BASE
-		   "/contacts/%ld/contactLists\",\"contactTags\":\"" LINK_BASE
-		   "/contacts/%ld/contactTags\",\"fieldValues\":\"" LINK_BASE
-		   "/contacts/%ld/fieldValues\",\"bounceLogs\":\"" LINK_BASE
-		   "/contacts/%ld/bounceLogs\"},\"id\":\"%ld\","
-		   "\"organization\":null}",
-		   c->id, c->id, c->id, c->id, c->id);
+	rc |= buf_printf(
+	    b,
+	    "\"links\":{\"contactLists\":\"" LINK_BASE
+	    "/contacts/%ld/contactLists\",\"contactTags\":\"" LINK_BASE
+	    "/contacts/%ld/contactTags\",\"fieldValues\":\"" LINK_BASE
+	    "/contacts/%ld/fieldValues\",\"bounceLogs\":\"" LINK_BASE
+	    "/contacts/%ld/bounceLogs\"},\"id\":\"%ld\","
+	    "\"organization\":null}",
+	    c->id, c->id, c->id, c->id, c->id);
+	return rc;
 }
 
 /* Rows of one contact; *first tracks the separator. */
-static void put_contact_lists(const struct ac_account *a,
-			      const struct ac_contact *c, struct buf *b,
-			      int *first)
+static BUF_MUST_CHECK int put_contact_lists(const struct ac_account *a,
+					    const struct ac_contact *c,
+					    struct buf *b, int *first)
 {
+	int rc = 0;
 	int k;
 
 	for (k = 0; k < AC_N_LISTS; k++) {
@@ -146,97 +155,104 @@ static void put_contact_lists(const struct ac_account *a,
 
 		if (c->lstat[k] == ACL_NONE)
 			continue;
-		buf_printf(
+		rc |= buf_printf(
 		    b,
 		    "%s{\"contact\":\"%ld\",\"list\":\"%d\",\"form\":null,"
 		    "\"seriesid\":\"0\",\"sdate\":",
 		    *first ? "" : ",", c->id, k + 1);
 		*first = 0;
-		ac_put_iso(a, b, c->lsdate[k]);
-		buf_puts(b, ",\"udate\":");
-		ac_put_iso(a, b, c->ludate[k]);
-		buf_printf(b,
-			   ",\"status\":\"%d\",\"responder\":\"1\",\"sync\":"
-			   "\"0\",\"unsubreason\":%s,\"campaign\":",
-			   c->lstat[k],
-			   camp ? "\"Unsubscribed from a campaign\"" : "null");
+		rc |= ac_put_iso(a, b, c->lsdate[k]);
+		rc |= buf_puts(b, ",\"udate\":");
+		rc |= ac_put_iso(a, b, c->ludate[k]);
+		rc |= buf_printf(
+		    b,
+		    ",\"status\":\"%d\",\"responder\":\"1\",\"sync\":"
+		    "\"0\",\"unsubreason\":%s,\"campaign\":",
+		    c->lstat[k],
+		    camp ? "\"Unsubscribed from a campaign\"" : "null");
 		if (ci >= 0)
-			buf_printf(b, "\"%ld\",\"message\":\"%ld\"", camp,
-				   a->camps[ci].message_id);
+			rc |= buf_printf(b, "\"%ld\",\"message\":\"%ld\"", camp,
+					 a->camps[ci].message_id);
 		else
-			buf_puts(b, "null,\"message\":null");
-		buf_puts(b, ",\"first_name\":");
-		jsonw_string(b, c->first);
-		buf_puts(b, ",\"last_name\":");
-		jsonw_string(b, c->last);
-		buf_puts(b, ",\"ip4Sub\":\"0\",\"sourceid\":\"0\","
-			    "\"autosyncLog\":null,\"ip4_last\":\"0\","
-			    "\"ip4Unsub\":\"0\",\"created_timestamp\":");
-		ac_put_naive(a, b, c->lsdate[k]);
-		buf_puts(b, ",\"updated_timestamp\":");
-		ac_put_naive(a, b, c->ludate[k]);
-		buf_printf(b,
-			   ",\"created_by\":null,\"updated_by\":null,"
-			   "\"unsubscribeAutomation\":null,\"links\":{},"
-			   "\"id\":\"%ld\",\"automation\":null}",
-			   c->id * 4 + k + 1);
+			rc |= buf_puts(b, "null,\"message\":null");
+		rc |= buf_puts(b, ",\"first_name\":");
+		rc |= jsonw_string(b, c->first);
+		rc |= buf_puts(b, ",\"last_name\":");
+		rc |= jsonw_string(b, c->last);
+		rc |= buf_puts(b, ",\"ip4Sub\":\"0\",\"sourceid\":\"0\","
+				  "\"autosyncLog\":null,\"ip4_last\":\"0\","
+				  "\"ip4Unsub\":\"0\",\"created_timestamp\":");
+		rc |= ac_put_naive(a, b, c->lsdate[k]);
+		rc |= buf_puts(b, ",\"updated_timestamp\":");
+		rc |= ac_put_naive(a, b, c->ludate[k]);
+		rc |= buf_printf(b,
+				 ",\"created_by\":null,\"updated_by\":null,"
+				 "\"unsubscribeAutomation\":null,\"links\":{},"
+				 "\"id\":\"%ld\",\"automation\":null}",
+				 c->id * 4 + k + 1);
 	}
+	return rc;
 }
 
-static void put_contact_tags(const struct ac_account *a,
-			     const struct ac_contact *c, struct buf *b,
-			     int *first)
+static BUF_MUST_CHECK int put_contact_tags(const struct ac_account *a,
+					   const struct ac_contact *c,
+					   struct buf *b, int *first)
 {
+	int rc = 0;
 	int k;
 
 	for (k = 0; k < AC_N_TAGS; k++) {
 		if (!(c->tags & (1u << k)))
 			continue;
-		buf_printf(b,
-			   "%s{\"contact\":\"%ld\",\"tag\":\"%d\",\"cdate\":",
-			   *first ? "" : ",", c->id, k + 1);
+		rc |= buf_printf(
+		    b, "%s{\"contact\":\"%ld\",\"tag\":\"%d\",\"cdate\":",
+		    *first ? "" : ",", c->id, k + 1);
 		*first = 0;
-		ac_put_iso(a, b, c->tag_cdate);
-		buf_puts(b, ",\"created_timestamp\":");
-		ac_put_naive(a, b, c->tag_cdate);
-		buf_puts(b, ",\"updated_timestamp\":");
-		ac_put_naive(a, b, c->tag_cdate);
-		buf_printf(b,
-			   ",\"created_by\":null,\"updated_by\":null,"
-			   "\"links\":{\"contact\":\"/%ld/contact\",\"tag\":"
-			   "\"/%ld/tag\"},\"id\":\"%ld\"}",
-			   c->id * 8 + k + 1, c->id * 8 + k + 1,
-			   c->id * 8 + k + 1);
+		rc |= ac_put_iso(a, b, c->tag_cdate);
+		rc |= buf_puts(b, ",\"created_timestamp\":");
+		rc |= ac_put_naive(a, b, c->tag_cdate);
+		rc |= buf_puts(b, ",\"updated_timestamp\":");
+		rc |= ac_put_naive(a, b, c->tag_cdate);
+		rc |= buf_printf(
+		    b,
+		    ",\"created_by\":null,\"updated_by\":null,"
+		    "\"links\":{\"contact\":\"/%ld/contact\",\"tag\":"
+		    "\"/%ld/tag\"},\"id\":\"%ld\"}",
+		    c->id * 8 + k + 1, c->id * 8 + k + 1, c->id * 8 + k + 1);
 	}
+	return rc;
 }
 
-static void put_field_values(const struct ac_account *a,
-			     const struct ac_contact *c, struct buf *b,
-			     int *first)
+static BUF_MUST_CHECK int put_field_values(const struct ac_account *a,
+					   const struct ac_contact *c,
+					   struct buf *b, int *first)
 {
+	int rc = 0;
 	int k;
 
 	for (k = 0; k < AC_N_FIELDS; k++) {
 		if (!c->vals[k])
 			continue;
-		buf_printf(
+		rc |= buf_printf(
 		    b, "%s{\"contact\":\"%ld\",\"field\":\"%ld\",\"value\":",
 		    *first ? "" : ",", c->id, ac_fields[k].id);
 		*first = 0;
-		jsonw_string(b, c->vals[k]);
-		buf_puts(b, ",\"cdate\":");
-		ac_put_iso(a, b, c->cdate);
-		buf_puts(b, ",\"udate\":");
-		ac_put_iso(a, b, c->updated);
-		buf_printf(b,
-			   ",\"created_by\":null,\"updated_by\":null,"
-			   "\"links\":{},\"id\":\"%ld\",\"owner\":\"%ld\"}",
-			   c->id * 8 + k + 1, c->id);
+		rc |= jsonw_string(b, c->vals[k]);
+		rc |= buf_puts(b, ",\"cdate\":");
+		rc |= ac_put_iso(a, b, c->cdate);
+		rc |= buf_puts(b, ",\"udate\":");
+		rc |= ac_put_iso(a, b, c->updated);
+		rc |=
+		    buf_printf(b,
+			       ",\"created_by\":null,\"updated_by\":null,"
+			       "\"links\":{},\"id\":\"%ld\",\"owner\":\"%ld\"}",
+			       c->id * 8 + k + 1, c->id);
 	}
+	return rc;
 }
 
-typedef void (*row_writer)(const struct ac_account *, const struct ac_contact *,
-			   struct buf *, int *);
+typedef int (*row_writer)(const struct ac_account *, const struct ac_contact *,
+			  struct buf *, int *);
 
 static int64_t time_arg(const struct ac *ac, const struct sim_request *req,
 			const char *name, int64_t none, int *bad)
@@ -357,9 +373,12 @@ static int has_include(const char *inc, const char *name)
 	return 0;
 }
 
-static void contacts_list(struct ac *ac, const struct sim_request *req,
-			  struct sim_response *resp, long limit, long offset)
+static BUF_MUST_CHECK int contacts_list(struct ac *ac,
+					const struct sim_request *req,
+					struct sim_response *resp, long limit,
+					long offset)
 {
+	int rc = 0;
 	const struct ac_account *a = ac->acct;
 	static const char *const side[] = {"contactLists", "contactTags",
 					   "fieldValues"};
@@ -373,7 +392,7 @@ static void contacts_list(struct ac *ac, const struct sim_request *req,
 
 	if (read_filter(ac, req, &f) < 0) {
 		resp->status = 400;
-		buf_puts(&resp->body, "{}");
+		rc |= buf_puts(&resp->body, "{}");
 		goto done;
 	}
 	for (i = 0; i < a->n_contacts; i++) {
@@ -400,44 +419,48 @@ static void contacts_list(struct ac *ac, const struct sim_request *req,
 			v[n - 1 - i] = t;
 		}
 	end = (size_t)offset + (size_t)limit < n ? (size_t)(offset + limit) : n;
-	buf_puts(&resp->body, "{\"scoreValues\":[],\"contacts\":[");
+	rc |= buf_puts(&resp->body, "{\"scoreValues\":[],\"contacts\":[");
 	for (i = (size_t)offset; i < end; i++) {
 		if (i > (size_t)offset)
-			buf_putc(&resp->body, ',');
-		put_contact(a, &a->contacts[v[i].idx], &resp->body, 0);
+			rc |= buf_putc(&resp->body, ',');
+		rc |= put_contact(a, &a->contacts[v[i].idx], &resp->body, 0);
 	}
-	buf_putc(&resp->body, ']');
+	rc |= buf_putc(&resp->body, ']');
 	for (k = 0; k < 3; k++) {
 		if (!inc || !has_include(inc, side[k]))
 			continue;
-		buf_printf(&resp->body, ",\"%s\":[", side[k]);
+		rc |= buf_printf(&resp->body, ",\"%s\":[", side[k]);
 		for (i = (size_t)offset, first = 1; i < end; i++)
-			writers[k](a, &a->contacts[v[i].idx], &resp->body,
-				   &first);
-		buf_putc(&resp->body, ']');
+			rc |= writers[k](a, &a->contacts[v[i].idx], &resp->body,
+					 &first);
+		rc |= buf_putc(&resp->body, ']');
 	}
-	buf_printf(&resp->body,
-		   ",\"meta\":{\"total\":\"%zu\",\"page_input\":{\"segmentid\":"
-		   "0,\"formid\":0,\"listid\":%d,\"tagid\":%d,\"limit\":%ld,"
-		   "\"offset\":%ld,\"search\":null,\"sort\":null,\"seriesid\":"
-		   "0,\"waitid\":0,\"status\":%d,\"forceQuery\":0,\"cacheid\":"
-		   "\"0f3c5a\"}}}",
-		   n, f.listid, f.tagid, limit, offset, f.status);
+	rc |= buf_printf(
+	    &resp->body,
+	    ",\"meta\":{\"total\":\"%zu\",\"page_input\":{\"segmentid\":"
+	    "0,\"formid\":0,\"listid\":%d,\"tagid\":%d,\"limit\":%ld,"
+	    "\"offset\":%ld,\"search\":null,\"sort\":null,\"seriesid\":"
+	    "0,\"waitid\":0,\"status\":%d,\"forceQuery\":0,\"cacheid\":"
+	    "\"0f3c5a\"}}}",
+	    n, f.listid, f.tagid, limit, offset, f.status);
 done:
 	free(v);
+	return rc;
 }
 
 /* The account-wide rows of one kind over live contacts in id order. */
-static void rows_list(struct ac *ac, struct sim_response *resp,
-		      const char *name, row_writer w, long limit, long offset)
+static BUF_MUST_CHECK int rows_list(struct ac *ac, struct sim_response *resp,
+				    const char *name, row_writer w, long limit,
+				    long offset)
 {
+	int rc = 0;
 	const struct ac_account *a = ac->acct;
 	struct buf one = BUF_INIT;
 	long total = 0;
 	size_t i;
 	int first = 1;
 
-	buf_printf(&resp->body, "{\"%s\":[", name);
+	rc |= buf_printf(&resp->body, "{\"%s\":[", name);
 	for (i = 0; i < a->n_contacts; i++) {
 		const struct ac_contact *c = &a->contacts[i];
 		const char *p;
@@ -446,7 +469,7 @@ static void rows_list(struct ac *ac, struct sim_response *resp,
 		if (c->deleted_at >= 0)
 			continue;
 		buf_reset(&one);
-		w(a, c, &one, &f1);
+		rc |= w(a, c, &one, &f1);
 		/* Rows of one contact, split at their top-level objects. */
 		for (p = one.data; p && *p;) {
 			const char *q = p;
@@ -469,21 +492,24 @@ static void rows_list(struct ac *ac, struct sim_response *resp,
 			}
 			if (total >= offset && total < offset + limit) {
 				if (!first)
-					buf_putc(&resp->body, ',');
-				buf_append(&resp->body, p, (size_t)(q - p));
+					rc |= buf_putc(&resp->body, ',');
+				rc |=
+				    buf_append(&resp->body, p, (size_t)(q - p));
 				first = 0;
 			}
 			total++;
 			p = *q == ',' ? q + 1 : q;
 		}
 	}
-	buf_printf(&resp->body, "],\"meta\":{\"total\":\"%ld\"}}", total);
+	rc |= buf_printf(&resp->body, "],\"meta\":{\"total\":\"%ld\"}}", total);
 	buf_release(&one);
+	return rc;
 }
 
-static void one_contact(struct ac *ac, struct sim_response *resp, char **segs,
-			int n)
+static BUF_MUST_CHECK int one_contact(struct ac *ac, struct sim_response *resp,
+				      char **segs, int n)
 {
+	int rc = 0;
 	const struct ac_account *a = ac->acct;
 	long i = ac_find_contact(a, ac_parse_id(segs[1]));
 	const struct ac_contact *c = i >= 0 ? &a->contacts[i] : NULL;
@@ -495,46 +521,51 @@ static void one_contact(struct ac *ac, struct sim_response *resp, char **segs,
 		snprintf(msg, sizeof(msg),
 			 "No Result found for Subscriber with id %s", segs[1]);
 		ac_message(resp, 404, msg);
-		return;
+		return rc;
 	}
 	if (n == 2) {
-		buf_puts(b, "{\"contactAutomations\":[],\"contactLists\":[");
-		put_contact_lists(a, c, b, &first);
-		buf_puts(b, "],\"deals\":[],\"fieldValues\":[");
+		rc |= buf_puts(b,
+			       "{\"contactAutomations\":[],\"contactLists\":[");
+		rc |= put_contact_lists(a, c, b, &first);
+		rc |= buf_puts(b, "],\"deals\":[],\"fieldValues\":[");
 		first = 1;
-		put_field_values(a, c, b, &first);
-		buf_puts(b, "],\"geoAddresses\":[],\"geoIps\":[],\"contact\":");
-		put_contact(a, c, b, 1);
-		buf_putc(b, '}');
+		rc |= put_field_values(a, c, b, &first);
+		rc |= buf_puts(
+		    b, "],\"geoAddresses\":[],\"geoIps\":[],\"contact\":");
+		rc |= put_contact(a, c, b, 1);
+		rc |= buf_putc(b, '}');
 	} else if (!strcmp(segs[2], "contactLists")) {
-		buf_puts(b, "{\"contactLists\":[");
-		put_contact_lists(a, c, b, &first);
-		buf_puts(b, "]}");
+		rc |= buf_puts(b, "{\"contactLists\":[");
+		rc |= put_contact_lists(a, c, b, &first);
+		rc |= buf_puts(b, "]}");
 	} else if (!strcmp(segs[2], "contactTags")) {
-		buf_puts(b, "{\"contactTags\":[");
-		put_contact_tags(a, c, b, &first);
-		buf_puts(b, "]}");
+		rc |= buf_puts(b, "{\"contactTags\":[");
+		rc |= put_contact_tags(a, c, b, &first);
+		rc |= buf_puts(b, "]}");
 	} else if (!strcmp(segs[2], "fieldValues")) {
-		buf_puts(b, "{\"fieldValues\":[");
-		put_field_values(a, c, b, &first);
-		buf_puts(b, "]}");
+		rc |= buf_puts(b, "{\"fieldValues\":[");
+		rc |= put_field_values(a, c, b, &first);
+		rc |= buf_puts(b, "]}");
 	} else {
 		resp->status = 404;
-		buf_puts(b, "{\"errors\":[{\"status\":404,\"title\":\"Not "
-			    "Found\"}]}");
+		rc |=
+		    buf_puts(b, "{\"errors\":[{\"status\":404,\"title\":\"Not "
+				"Found\"}]}");
 	}
+	return rc;
 }
 
-void ac_contacts_route(struct ac *ac, const struct sim_request *req,
-		       struct sim_response *resp, char **segs, int n)
+int ac_contacts_route(struct ac *ac, const struct sim_request *req,
+		      struct sim_response *resp, char **segs, int n)
 {
+	int rc = 0;
 	long limit = 20, offset = 0, slow;
 
 	pthread_mutex_lock(&ac->lock);
 	slow = ac->opt.slow_offset_ms;
 	if (n == 1 && ac_paging(ac, req, resp, &limit, &offset) < 0) {
 		pthread_mutex_unlock(&ac->lock);
-		return;
+		return rc;
 	}
 	pthread_mutex_unlock(&ac->lock);
 	/* Deep offsets are slow on large accounts; id_greater is not. */
@@ -542,22 +573,24 @@ void ac_contacts_route(struct ac *ac, const struct sim_request *req,
 		sleep_ms(offset / 1000 * slow + offset % 1000 * slow / 1000);
 	pthread_mutex_lock(&ac->lock);
 	if (n == 1 && !strcmp(segs[0], "contacts"))
-		contacts_list(ac, req, resp, limit, offset);
+		rc |= contacts_list(ac, req, resp, limit, offset);
 	else if (n == 1 && !strcmp(segs[0], "contactLists"))
-		rows_list(ac, resp, "contactLists", put_contact_lists, limit,
-			  offset);
+		rc |= rows_list(ac, resp, "contactLists", put_contact_lists,
+				limit, offset);
 	else if (n == 1 && !strcmp(segs[0], "contactTags"))
-		rows_list(ac, resp, "contactTags", put_contact_tags, limit,
-			  offset);
+		rc |= rows_list(ac, resp, "contactTags", put_contact_tags,
+				limit, offset);
 	else if (n == 1 && !strcmp(segs[0], "fieldValues"))
-		rows_list(ac, resp, "fieldValues", put_field_values, limit,
-			  offset);
+		rc |= rows_list(ac, resp, "fieldValues", put_field_values,
+				limit, offset);
 	else if ((n == 2 || n == 3) && !strcmp(segs[0], "contacts"))
-		one_contact(ac, resp, segs, n);
+		rc |= one_contact(ac, resp, segs, n);
 	else {
 		resp->status = 404;
-		buf_puts(&resp->body, "{\"errors\":[{\"status\":404,\"title\":"
-				      "\"Not Found\"}]}");
+		rc |= buf_puts(&resp->body,
+			       "{\"errors\":[{\"status\":404,\"title\":"
+			       "\"Not Found\"}]}");
 	}
 	pthread_mutex_unlock(&ac->lock);
+	return rc;
 }

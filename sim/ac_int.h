@@ -121,8 +121,8 @@ int ac_account_advance(struct ac_account *a, int64_t seconds,
 /* Index of the contact with this id (deleted ones included), or -1. */
 long ac_find_contact(const struct ac_account *a, long id);
 long ac_find_campaign(const struct ac_account *a, long id);
-/* The ground truth document. */
-int ac_truth(const struct ac_account *a, struct buf *out);
+/* The ground truth document; -1 when out reached its maximum. */
+BUF_MUST_CHECK int ac_truth(const struct ac_account *a, struct buf *out);
 
 /* The provider state. */
 struct ac {
@@ -135,11 +135,15 @@ struct ac {
 };
 
 /* Time values as the API writes them: ISO with offset, naive local wall
- * time, local date; t < 0 writes null. */
-void ac_put_iso(const struct ac_account *a, struct buf *b, int64_t t);
-void ac_put_naive(const struct ac_account *a, struct buf *b, int64_t t);
-void ac_put_date(const struct ac_account *a, struct buf *b, int64_t t);
-/* {"message": msg} with status. */
+ * time, local date; t < 0 writes null. 0, or -1 when b reached its maximum
+ * (as every int function here that writes into a buffer or a response). */
+BUF_MUST_CHECK int ac_put_iso(const struct ac_account *a, struct buf *b,
+			      int64_t t);
+BUF_MUST_CHECK int ac_put_naive(const struct ac_account *a, struct buf *b,
+				int64_t t);
+BUF_MUST_CHECK int ac_put_date(const struct ac_account *a, struct buf *b,
+			       int64_t t);
+/* {"message": msg} with status (a 500 if even that does not fit). */
 void ac_message(struct sim_response *r, unsigned status, const char *msg);
 /* Offset paging arguments: 0, or -1 after writing the 422. */
 int ac_paging(const struct ac *ac, const struct sim_request *req,
@@ -148,10 +152,12 @@ int ac_paging(const struct ac *ac, const struct sim_request *req,
 long ac_parse_id(const char *s);
 
 /* v3 contact routes; segs are the path segments after /api/3. */
-void ac_contacts_route(struct ac *ac, const struct sim_request *req,
-		       struct sim_response *resp, char **segs, int n_segs);
+BUF_MUST_CHECK int ac_contacts_route(struct ac *ac,
+				     const struct sim_request *req,
+				     struct sim_response *resp, char **segs,
+				     int n_segs);
 /* /admin/api.php */
-void ac_v1_handle(struct ac *ac, const struct sim_request *req,
-		  struct sim_response *resp);
+BUF_MUST_CHECK int ac_v1_handle(struct ac *ac, const struct sim_request *req,
+				struct sim_response *resp);
 
 #endif

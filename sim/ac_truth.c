@@ -6,49 +6,44 @@
 
 #include <string.h>
 
-#include "simtime.h"
 #include "util/jsonw.h"
+#include "util/timeparse.h"
 #include "util/banned.h"
 
-static void put_utc(struct buf *b, int64_t t)
+/* The simulator marks "no time" with t < 0. */
+static BUF_MUST_CHECK int put_utc(struct buf *b, int64_t t)
 {
-	char iso[SIMTIME_ISO_LEN + 1];
-
-	if (t < 0) {
-		buf_puts(b, "null");
-		return;
-	}
-	simtime_iso(iso, t);
-	iso[19] = '\0';
-	buf_printf(b, "\"%sZ\"", iso);
+	return jsonw_time(b, t < 0 ? TIME_NULL : t);
 }
 
-static void truth_campaigns(const struct ac_account *a, struct buf *b)
+static BUF_MUST_CHECK int truth_campaigns(const struct ac_account *a,
+					  struct buf *b)
 {
+	int rc = 0;
 	size_t i;
 	int k;
 
-	buf_puts(b, "\"campaigns\":[");
+	rc |= buf_puts(b, "\"campaigns\":[");
 	for (i = 0; i < a->n_camps; i++) {
 		const struct ac_campaign *c = &a->camps[i];
 		const struct ac_counts *n = &c->cnt;
 
-		buf_printf(b, "%s{\"id\":\"%ld\",\"name\":", i ? "," : "",
-			   c->id);
-		jsonw_string(b, c->name);
-		buf_printf(b,
-			   ",\"status\":\"%s\",\"is_draft\":%s,"
-			   "\"message_id\":\"%ld\",\"list_id\":\"%d\","
-			   "\"created_at\":",
-			   c->is_draft ? "0" : "5",
-			   c->is_draft ? "true" : "false", c->message_id,
-			   c->list + 1);
-		put_utc(b, c->cdate);
-		buf_puts(b, ",\"sent_at\":");
-		put_utc(b, c->is_draft ? -1 : c->sdate);
-		buf_puts(b, ",\"updated_at\":");
-		put_utc(b, c->updated);
-		buf_printf(
+		rc |= buf_printf(b, "%s{\"id\":\"%ld\",\"name\":", i ? "," : "",
+				 c->id);
+		rc |= jsonw_string(b, c->name);
+		rc |= buf_printf(b,
+				 ",\"status\":\"%s\",\"is_draft\":%s,"
+				 "\"message_id\":\"%ld\",\"list_id\":\"%d\","
+				 "\"created_at\":",
+				 c->is_draft ? "0" : "5",
+				 c->is_draft ? "true" : "false", c->message_id,
+				 c->list + 1);
+		rc |= put_utc(b, c->cdate);
+		rc |= buf_puts(b, ",\"sent_at\":");
+		rc |= put_utc(b, c->is_draft ? -1 : c->sdate);
+		rc |= buf_puts(b, ",\"updated_at\":");
+		rc |= put_utc(b, c->updated);
+		rc |= buf_printf(
 		    b,
 		    ",\"send_amt\":%zu,\"opens\":%ld,\"uniqueopens\":%ld,"
 		    "\"linkclicks\":%ld,\"uniquelinkclicks\":%ld,"
@@ -58,12 +53,13 @@ static void truth_campaigns(const struct ac_account *a, struct buf *b)
 		    n->uniquelinkclicks, n->hardbounces, n->softbounces,
 		    n->unsubscribes);
 		for (k = 0; k < c->n_links; k++) {
-			buf_puts(b, k ? "," : "");
-			jsonw_string(b, c->link_url[k]);
+			rc |= buf_puts(b, k ? "," : "");
+			rc |= jsonw_string(b, c->link_url[k]);
 		}
-		buf_puts(b, "]}");
+		rc |= buf_puts(b, "]}");
 	}
-	buf_puts(b, "]");
+	rc |= buf_puts(b, "]");
+	return rc;
 }
 
 /* active if any list is active, else bounced, else unsubscribed, else
@@ -80,72 +76,78 @@ static const char *contact_status(const struct ac_contact *c)
 				   : "none";
 }
 
-static void truth_contact(const struct ac_contact *c, struct buf *b)
+static BUF_MUST_CHECK int truth_contact(const struct ac_contact *c,
+					struct buf *b)
 {
+	int rc = 0;
 	int k, first;
 
-	buf_printf(b, "{\"id\":\"%ld\",\"email\":", c->id);
-	jsonw_string(b, c->email);
-	buf_puts(b, ",\"first_name\":");
-	jsonw_string(b, c->first);
-	buf_puts(b, ",\"last_name\":");
-	jsonw_string(b, c->last);
-	buf_puts(b, ",\"phone\":");
-	jsonw_string(b, c->phone);
-	buf_printf(b, ",\"status\":\"%s\",\"fields\":{", contact_status(c));
+	rc |= buf_printf(b, "{\"id\":\"%ld\",\"email\":", c->id);
+	rc |= jsonw_string(b, c->email);
+	rc |= buf_puts(b, ",\"first_name\":");
+	rc |= jsonw_string(b, c->first);
+	rc |= buf_puts(b, ",\"last_name\":");
+	rc |= jsonw_string(b, c->last);
+	rc |= buf_puts(b, ",\"phone\":");
+	rc |= jsonw_string(b, c->phone);
+	rc |=
+	    buf_printf(b, ",\"status\":\"%s\",\"fields\":{", contact_status(c));
 	for (k = 0, first = 1; k < AC_N_FIELDS; k++) {
 		if (!c->vals[k])
 			continue;
-		buf_puts(b, first ? "" : ",");
-		jsonw_string(b, ac_fields[k].title);
-		buf_putc(b, ':');
-		jsonw_string(b, c->vals[k]);
+		rc |= buf_puts(b, first ? "" : ",");
+		rc |= jsonw_string(b, ac_fields[k].title);
+		rc |= buf_putc(b, ':');
+		rc |= jsonw_string(b, c->vals[k]);
 		first = 0;
 	}
-	buf_puts(b, "},\"fields_by_perstag\":{");
+	rc |= buf_puts(b, "},\"fields_by_perstag\":{");
 	for (k = 0, first = 1; k < AC_N_FIELDS; k++) {
 		if (!c->vals[k])
 			continue;
-		buf_puts(b, first ? "" : ",");
-		jsonw_string(b, ac_fields[k].perstag);
-		buf_putc(b, ':');
-		jsonw_string(b, c->vals[k]);
+		rc |= buf_puts(b, first ? "" : ",");
+		rc |= jsonw_string(b, ac_fields[k].perstag);
+		rc |= buf_putc(b, ':');
+		rc |= jsonw_string(b, c->vals[k]);
 		first = 0;
 	}
-	buf_puts(b, "},\"tags\":[");
+	rc |= buf_puts(b, "},\"tags\":[");
 	for (k = 0, first = 1; k < AC_N_TAGS; k++) {
 		if (!(c->tags & (1u << k)))
 			continue;
-		buf_puts(b, first ? "" : ",");
-		jsonw_string(b, ac_tag_names[k]);
+		rc |= buf_puts(b, first ? "" : ",");
+		rc |= jsonw_string(b, ac_tag_names[k]);
 		first = 0;
 	}
-	buf_puts(b, "],\"lists\":[");
+	rc |= buf_puts(b, "],\"lists\":[");
 	for (k = 0, first = 1; k < AC_N_LISTS; k++) {
 		if (c->lstat[k] == ACL_NONE)
 			continue;
-		buf_printf(b, "%s{\"id\":\"%d\",\"status\":\"%d\"}",
-			   first ? "" : ",", k + 1, c->lstat[k]);
+		rc |= buf_printf(b, "%s{\"id\":\"%d\",\"status\":\"%d\"}",
+				 first ? "" : ",", k + 1, c->lstat[k]);
 		first = 0;
 	}
-	buf_puts(b, "],\"created_at\":");
-	put_utc(b, c->cdate);
-	buf_puts(b, ",\"updated_at\":");
-	put_utc(b, c->updated);
-	buf_printf(b, ",\"deleted\":%s,\"deleted_at\":",
-		   c->deleted_at >= 0 ? "true" : "false");
-	put_utc(b, c->deleted_at);
-	buf_putc(b, '}');
+	rc |= buf_puts(b, "],\"created_at\":");
+	rc |= put_utc(b, c->cdate);
+	rc |= buf_puts(b, ",\"updated_at\":");
+	rc |= put_utc(b, c->updated);
+	rc |= buf_printf(b, ",\"deleted\":%s,\"deleted_at\":",
+			 c->deleted_at >= 0 ? "true" : "false");
+	rc |= put_utc(b, c->deleted_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
-static void truth_events(const struct ac_account *a, struct buf *b)
+static BUF_MUST_CHECK int truth_events(const struct ac_account *a,
+				       struct buf *b)
 {
+	int rc = 0;
 	static const char *const names[AEV_N] = {"open", "click", "bounce",
 						 "unsubscribe"};
 	size_t i, j;
 	int k, first = 1;
 
-	buf_puts(b, "\"events\":[");
+	rc |= buf_puts(b, "\"events\":[");
 	for (i = 0; i < a->n_camps; i++) {
 		const struct ac_campaign *c = &a->camps[i];
 
@@ -155,78 +157,83 @@ static void truth_events(const struct ac_account *a, struct buf *b)
 				const struct ac_contact *ct =
 				    &a->contacts[e->contact];
 
-				buf_printf(b,
-					   "%s{\"campaign_id\":\"%ld\","
-					   "\"contact_id\":\"%ld\",\"email\":",
-					   first ? "" : ",", c->id, ct->id);
+				rc |= buf_printf(
+				    b,
+				    "%s{\"campaign_id\":\"%ld\","
+				    "\"contact_id\":\"%ld\",\"email\":",
+				    first ? "" : ",", c->id, ct->id);
 				first = 0;
-				jsonw_string(b, ct->email);
-				buf_printf(b,
-					   ",\"type\":\"%s\",\"occurred_at\":",
-					   names[k]);
+				rc |= jsonw_string(b, ct->email);
+				rc |= buf_printf(
+				    b, ",\"type\":\"%s\",\"occurred_at\":",
+				    names[k]);
 				/* A bounce row only has the local date. */
-				put_utc(b,
-					k == AEV_BOUNCE
-					    ? ac_tz_local_midnight(&a->tz, e->t)
-					    : e->t);
-				buf_puts(b, ",\"exact_at\":");
-				put_utc(b, e->t);
-				buf_printf(b, ",\"times\":%u,\"link_url\":",
-					   (unsigned)e->times);
-				jsonw_string(b, k == AEV_CLICK
-						    ? c->link_url[e->link]
-						    : NULL);
-				buf_puts(b, ",\"bounce_type\":");
-				jsonw_string(b, k != AEV_BOUNCE ? NULL
-						: e->hard	? "hard"
-								: "soft");
-				buf_putc(b, '}');
+				rc |= put_utc(
+				    b, k == AEV_BOUNCE
+					   ? ac_tz_local_midnight(&a->tz, e->t)
+					   : e->t);
+				rc |= buf_puts(b, ",\"exact_at\":");
+				rc |= put_utc(b, e->t);
+				rc |=
+				    buf_printf(b, ",\"times\":%u,\"link_url\":",
+					       (unsigned)e->times);
+				rc |= jsonw_string(b, k == AEV_CLICK
+							  ? c->link_url[e->link]
+							  : NULL);
+				rc |= buf_puts(b, ",\"bounce_type\":");
+				rc |= jsonw_string(b, k != AEV_BOUNCE ? NULL
+						      : e->hard	      ? "hard"
+								      : "soft");
+				rc |= buf_putc(b, '}');
 			}
 		}
 	}
-	buf_putc(b, ']');
+	rc |= buf_putc(b, ']');
+	return rc;
 }
 
 int ac_truth(const struct ac_account *a, struct buf *out)
 {
 	size_t i;
-	int k;
+	int k, rc = 0;
 
-	buf_puts(out, "{\"provider\":\"activecampaign\",\"now\":");
-	put_utc(out, a->now);
-	buf_printf(out, ",\"timezone\":\"%s\",", a->tz.name);
-	truth_campaigns(a, out);
-	buf_puts(out, ",\"lists\":[");
+	rc |= buf_puts(out, "{\"provider\":\"activecampaign\",\"now\":");
+	rc |= put_utc(out, a->now);
+	rc |= buf_printf(out, ",\"timezone\":\"%s\",", a->tz.name);
+	rc |= truth_campaigns(a, out);
+	rc |= buf_puts(out, ",\"lists\":[");
 	for (k = 0; k < AC_N_LISTS; k++) {
-		buf_printf(out, "%s{\"id\":\"%d\",\"name\":", k ? "," : "",
-			   k + 1);
-		jsonw_string(out, ac_list_names[k]);
-		buf_printf(out, ",\"stringid\":\"%s\",\"created_at\":",
-			   ac_list_stringids[k]);
-		put_utc(out, a->lists_cdate + k * 86400L);
-		buf_putc(out, '}');
+		rc |= buf_printf(
+		    out, "%s{\"id\":\"%d\",\"name\":", k ? "," : "", k + 1);
+		rc |= jsonw_string(out, ac_list_names[k]);
+		rc |= buf_printf(out, ",\"stringid\":\"%s\",\"created_at\":",
+				 ac_list_stringids[k]);
+		rc |= put_utc(out, a->lists_cdate + k * 86400L);
+		rc |= buf_putc(out, '}');
 	}
-	buf_puts(out, "],\"tags\":[");
+	rc |= buf_puts(out, "],\"tags\":[");
 	for (k = 0; k < AC_N_TAGS; k++) {
-		buf_printf(out, "%s{\"id\":\"%d\",\"tag\":", k ? "," : "",
-			   k + 1);
-		jsonw_string(out, ac_tag_names[k]);
-		buf_putc(out, '}');
+		rc |= buf_printf(out, "%s{\"id\":\"%d\",\"tag\":", k ? "," : "",
+				 k + 1);
+		rc |= jsonw_string(out, ac_tag_names[k]);
+		rc |= buf_putc(out, '}');
 	}
-	buf_puts(out, "],\"fields\":[");
+	rc |= buf_puts(out, "],\"fields\":[");
 	for (k = 0; k < AC_N_FIELDS; k++)
-		buf_printf(out,
-			   "%s{\"id\":\"%ld\",\"title\":\"%s\",\"perstag\":"
-			   "\"%s\",\"type\":\"%s\"}",
-			   k ? "," : "", ac_fields[k].id, ac_fields[k].title,
-			   ac_fields[k].perstag, ac_fields[k].type);
-	buf_puts(out, "],\"contacts\":[");
+		rc |= buf_printf(
+		    out,
+		    "%s{\"id\":\"%ld\",\"title\":\"%s\",\"perstag\":"
+		    "\"%s\",\"type\":\"%s\"}",
+		    k ? "," : "", ac_fields[k].id, ac_fields[k].title,
+		    ac_fields[k].perstag, ac_fields[k].type);
+	rc |= buf_puts(out, "],\"contacts\":[");
 	for (i = 0; i < a->n_contacts; i++) {
 		if (i)
-			buf_putc(out, ',');
-		truth_contact(&a->contacts[i], out);
+			rc |= buf_putc(out, ',');
+		rc |= truth_contact(&a->contacts[i], out);
 	}
-	buf_puts(out, "],");
-	truth_events(a, out);
-	return buf_puts(out, "}\n") ? -1 : 0;
+	rc |= buf_puts(out, "],");
+	rc |= truth_events(a, out);
+	rc |= buf_puts(out, "}\n");
+	return rc;
 }

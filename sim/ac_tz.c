@@ -53,13 +53,13 @@ static int64_t sunday(int y, int m, int n)
 	int wd;
 
 	if (n == 0) {
-		d = simtime_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1,
-				       1) -
+		d = time_days_from_civil(m == 12 ? y + 1 : y,
+					 m == 12 ? 1 : m + 1, 1) -
 		    1;
 		wd = (int)(((d + 4) % 7 + 7) % 7); /* 0 = Sunday */
 		return d - wd;
 	}
-	d = simtime_from_civil(y, m, 1);
+	d = time_days_from_civil(y, m, 1);
 	wd = (int)(((d + 4) % 7 + 7) % 7);
 	return d + (7 - wd) % 7 + 7 * (n - 1);
 }

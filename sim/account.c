@@ -197,7 +197,7 @@ uint32_t account_new_person(struct account *a)
 	if (!rng_pct(r, 15)) {
 		char d[11];
 
-		simtime_date(d, (simtime_from_civil(1940, 1, 1) +
+		simtime_date(d, (time_days_from_civil(1940, 1, 1) +
 				 rng_below(r, 60 * 365)) *
 				    DAY);
 		p->vals[12] = xstrdup(d);
@@ -207,13 +207,16 @@ uint32_t account_new_person(struct account *a)
 	if (!rng_pct(r, 20)) {
 		struct buf b = BUF_INIT;
 		size_t i;
+		int rc = 0;
 
 		for (i = 0; i < NELEM(interests); i++)
 			if (rng_pct(r, 35)) {
 				if (b.len)
-					buf_putc(&b, '|');
-				buf_puts(&b, interests[i]);
+					rc |= buf_putc(&b, '|');
+				rc |= buf_puts(&b, interests[i]);
 			}
+		if (rc < 0)
+			BUG("interests too long");
 		/* An empty choice_multiple value is "" (JSON []). */
 		p->vals[14] = b.len ? buf_detach(&b, NULL) : xstrdup("");
 		buf_release(&b);
@@ -387,7 +390,7 @@ static void set_campaign_text(struct account *a, struct campaign *c, int i)
 	char date[11];
 	int month;
 	struct buf html = BUF_INIT;
-	int k;
+	int k, rc = 0;
 
 	simtime_date(date, when);
 	month = (date[5] - '0') * 10 + (date[6] - '0');
@@ -404,18 +407,23 @@ static void set_campaign_text(struct account *a, struct campaign *c, int i)
 			struct buf b = BUF_INIT;
 
 			while (b.len < 300)
-				buf_puts(&b, "Very long campaign name ");
+				if (buf_puts(&b, "Very long campaign name ") <
+				    0)
+					BUG("campaign name too long");
 			b.len = 300;
 			b.data[300] = '\0';
 			c->name = buf_detach(&b, NULL);
 		}
 	}
-	buf_printf(&html, "<html><body><h1>%s</h1><p>Hello {{FirstName}},",
-		   months[month - 1]);
+	rc |=
+	    buf_printf(&html, "<html><body><h1>%s</h1><p>Hello {{FirstName}},",
+		       months[month - 1]);
 	for (k = 0; k < c->n_links; k++)
-		buf_printf(&html, " <a href=\"%s\">offer %d</a>",
-			   c->links[k].url, k + 1);
-	buf_puts(&html, "</p></body></html>");
+		rc |= buf_printf(&html, " <a href=\"%s\">offer %d</a>",
+				 c->links[k].url, k + 1);
+	rc |= buf_puts(&html, "</p></body></html>");
+	if (rc < 0)
+		BUG("campaign html too long");
 	c->html = buf_detach(&html, NULL);
 }
 

@@ -178,13 +178,15 @@ int account_has_reports(const struct campaign *c);
 enum occ_mode account_row_occ(const struct account *a, const struct row *r);
 
 /* Field values of a contact as a JSON object. */
-int account_fields_json(const struct account *a, const struct contact *c,
-			struct buf *out);
+BUF_MUST_CHECK int account_fields_json(const struct account *a,
+				       const struct contact *c,
+				       struct buf *out);
 /* The summary report object {"id","sent","bounced",...}. */
-int account_summary_json(const struct campaign *c, struct buf *out);
+BUF_MUST_CHECK int account_summary_json(const struct campaign *c,
+					struct buf *out);
 /* The contact's tags as a JSON array, in list tag order. */
-int account_tags_json(const struct account *a, const struct contact *c,
-		      struct buf *out);
+BUF_MUST_CHECK int account_tags_json(const struct account *a,
+				     const struct contact *c, struct buf *out);
 /* Contacts of a list per status (indexed by enum contact_status). */
 void account_list_counts(const struct account *a, const struct list *l,
 			 long counts[3]);
@@ -192,7 +194,7 @@ void account_list_counts(const struct account *a, const struct list *l,
 int account_advance(struct account *a, int64_t seconds,
 		    struct advance_result *out);
 /* The ground truth document (see docs/simulator.md). */
-int account_truth(const struct account *a, struct buf *out);
+BUF_MUST_CHECK int account_truth(const struct account *a, struct buf *out);
 
 /* Internal to the account modules (account.c, events.c, truth.c). */
 uint32_t account_new_person(struct account *a);

@@ -9,8 +9,8 @@
 
 /* Lowercase hex MD5 of p[0..n). */
 void md5_hex(const void *p, size_t n, char out[33]);
-int b64url_encode(struct buf *out, const void *p, size_t n);
+BUF_MUST_CHECK int b64url_encode(struct buf *out, const void *p, size_t n);
 /* Accepts padded or unpadded base64url; return 0, or -1 when malformed. */
-int b64url_decode(struct buf *out, const char *s);
+BUF_MUST_CHECK int b64url_decode(struct buf *out, const char *s);
 
 #endif

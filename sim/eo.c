@@ -17,15 +17,20 @@
 void eo_error(struct sim_response *r, unsigned status, const char *slug,
 	      const char *detail, const char *errors_json)
 {
+	int rc = 0;
+
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->body);
-	buf_puts(&r->body, "{\"title\":\"An error occurred.\",\"detail\":");
-	jsonw_string(&r->body, detail);
-	buf_printf(&r->body, ",\"status\":%u,", status);
+	rc |=
+	    buf_puts(&r->body, "{\"title\":\"An error occurred.\",\"detail\":");
+	rc |= jsonw_string(&r->body, detail);
+	rc |= buf_printf(&r->body, ",\"status\":%u,", status);
 	if (errors_json)
-		buf_printf(&r->body, "\"errors\":[%s],", errors_json);
-	buf_printf(&r->body, "\"type\":\"" EO_TYPE_URL "%s\"}", slug);
+		rc |= buf_printf(&r->body, "\"errors\":[%s],", errors_json);
+	rc |= buf_printf(&r->body, "\"type\":\"" EO_TYPE_URL "%s\"}", slug);
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 void eo_not_found(struct sim_response *r)
@@ -38,16 +43,6 @@ void eo_bad_cursor(struct sim_response *r)
 	eo_error(r, 400, "bad-request", "Bad request.",
 		 "{\"parameter\":\"starting_after\","
 		 "\"detail\":\"This value is not a valid cursor.\"}");
-}
-
-int eo_put_time(struct buf *out, int64_t t)
-{
-	char iso[SIMTIME_ISO_LEN + 1];
-
-	if (t < 0)
-		return buf_puts(out, "null");
-	simtime_iso(iso, t);
-	return buf_printf(out, "\"%s\"", iso);
 }
 
 int eo_paging_args(const struct sim_request *req, struct sim_response *resp,
@@ -89,36 +84,41 @@ int eo_paging_args(const struct sim_request *req, struct sim_response *resp,
 	return 0;
 }
 
-static void campaign_json(const struct account *a, const struct campaign *c,
-			  struct buf *b)
+static BUF_MUST_CHECK int campaign_json(const struct account *a,
+					const struct campaign *c, struct buf *b)
 {
+	int rc = 0;
 	int j;
 
-	buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"name\":", c->id,
-		   campaign_status_name(c->status));
-	jsonw_string(b, c->name);
-	buf_puts(b, ",\"subject\":");
-	jsonw_string(b, c->subject);
-	buf_puts(b, ",\"to\":[");
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"status\":\"%s\",\"name\":", c->id,
+			 campaign_status_name(c->status));
+	rc |= jsonw_string(b, c->name);
+	rc |= buf_puts(b, ",\"subject\":");
+	rc |= jsonw_string(b, c->subject);
+	rc |= buf_puts(b, ",\"to\":[");
 	for (j = 0; j < c->n_to; j++)
-		buf_printf(b, "%s\"%s\"", j ? "," : "", a->lists[c->to[j]].id);
-	buf_puts(b, "],\"from\":{\"name\":");
-	jsonw_string(b, c->from_name);
-	buf_puts(b, ",\"email_address\":");
-	jsonw_string(b, c->from_email);
-	buf_puts(b, "},\"content\":{\"html\":");
-	jsonw_string(b, c->html);
-	buf_puts(b, "},\"created_at\":");
-	eo_put_time(b, c->created_at);
-	buf_puts(b, ",\"sent_at\":");
-	eo_put_time(b, c->sent_at);
-	buf_putc(b, '}');
+		rc |= buf_printf(b, "%s\"%s\"", j ? "," : "",
+				 a->lists[c->to[j]].id);
+	rc |= buf_puts(b, "],\"from\":{\"name\":");
+	rc |= jsonw_string(b, c->from_name);
+	rc |= buf_puts(b, ",\"email_address\":");
+	rc |= jsonw_string(b, c->from_email);
+	rc |= buf_puts(b, "},\"content\":{\"html\":");
+	rc |= jsonw_string(b, c->html);
+	rc |= buf_puts(b, "},\"created_at\":");
+	rc |= simtime_json(b, c->created_at);
+	rc |= buf_puts(b, ",\"sent_at\":");
+	rc |= simtime_json(b, c->sent_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
 /* Campaigns are ordered by (created_at, id); the cursor holds both. */
-static void get_campaigns(struct eo *eo, const struct sim_request *req,
-			  struct sim_response *resp)
+static BUF_MUST_CHECK int get_campaigns(struct eo *eo,
+					const struct sim_request *req,
+					struct sim_response *resp)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	struct cursor_key after;
 	struct page pg;
@@ -128,14 +128,14 @@ static void get_campaigns(struct eo *eo, const struct sim_request *req,
 	size_t i;
 
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0)
-		return;
+		return rc;
 	if (has_after && (after.n != 2 || after.is_int[0] || after.is_int[1] ||
 			  simtime_parse(after.str[0], &after_t) < 0)) {
 		eo_bad_cursor(resp);
-		return;
+		return rc;
 	}
-	buf_putc(&resp->body, '{');
-	page_begin(&pg, &resp->body, limit);
+	rc |= buf_putc(&resp->body, '{');
+	rc |= page_begin(&pg, &resp->body, limit);
 	for (i = 0; i < a->n_camps; i++) {
 		const struct campaign *c = &a->camps[i];
 		char iso[SIMTIME_ISO_LEN + 1];
@@ -146,29 +146,32 @@ static void get_campaigns(struct eo *eo, const struct sim_request *req,
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		campaign_json(a, c, &resp->body);
+		rc |= campaign_json(a, c, &resp->body);
 		simtime_iso(iso, c->created_at);
 		cursor_set_str(&pg.last, 0, iso);
 		cursor_set_str(&pg.last, 1, c->id);
 	}
-	page_finish(&pg, sim_request_base_url(req), "/campaigns", NULL, 0,
-		    eo->opt.paging_end);
-	buf_putc(&resp->body, '}');
+	rc |= page_finish(&pg, sim_request_base_url(req), "/campaigns", NULL, 0,
+			  eo->opt.paging_end);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
-static void get_links(const struct campaign *c, struct buf *b)
+static BUF_MUST_CHECK int get_links(const struct campaign *c, struct buf *b)
 {
+	int rc = 0;
 	int k;
 
-	buf_puts(b, "{\"data\":[");
+	rc |= buf_puts(b, "{\"data\":[");
 	for (k = 0; k < c->n_links; k++) {
-		buf_puts(b, k ? ",{\"url\":" : "{\"url\":");
-		jsonw_string(b, c->links[k].url);
-		buf_printf(b, ",\"clicked_total\":%ld,\"clicked_unique\":%ld}",
-			   c->links[k].clicked_total,
-			   c->links[k].clicked_unique);
+		rc |= buf_puts(b, k ? ",{\"url\":" : "{\"url\":");
+		rc |= jsonw_string(b, c->links[k].url);
+		rc |= buf_printf(
+		    b, ",\"clicked_total\":%ld,\"clicked_unique\":%ld}",
+		    c->links[k].clicked_total, c->links[k].clicked_unique);
 	}
-	buf_puts(b, "]}");
+	rc |= buf_puts(b, "]}");
+	return rc;
 }
 
 static int parse_report_status(const char *s, enum report_type *out)
@@ -207,10 +210,12 @@ static size_t rows_after(const struct rows *rs, int64_t ms, uint64_t hi,
 	return l;
 }
 
-static void get_report(struct eo *eo, const struct sim_request *req,
-		       struct sim_response *resp, const struct campaign *c,
-		       const char *path)
+static BUF_MUST_CHECK int get_report(struct eo *eo,
+				     const struct sim_request *req,
+				     struct sim_response *resp,
+				     const struct campaign *c, const char *path)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	const char *st = sim_request_arg(req, "status");
 	enum report_type rt;
@@ -228,24 +233,24 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 		eo_error(resp, 400, "bad-request", "Bad request.",
 			 "{\"parameter\":\"status\",\"detail\":\"This value "
 			 "should not be blank.\"}");
-		return;
+		return rc;
 	}
 	if (parse_report_status(st, &rt) < 0) {
 		eo_error(resp, 400, "bad-request", "Bad request.",
 			 "{\"parameter\":\"status\",\"detail\":\"The value you "
 			 "selected is not a valid choice.\"}");
-		return;
+		return rc;
 	}
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0)
-		return;
+		return rc;
 	if (has_after && (after.n != 2 || !after.is_int[0] || after.is_int[1] ||
 			  uuid_parse(after.str[1], &hi, &lo) < 0)) {
 		eo_bad_cursor(resp);
-		return;
+		return rc;
 	}
 	if (!account_has_reports(c)) {
 		eo_error(resp, 400, "bad-request", "Bad request.", NULL);
-		return;
+		return rc;
 	}
 	if (rt == RT_NOT_OPENED || rt == RT_NOT_CLICKED) {
 		rs = &c->rep[RT_SENT];
@@ -257,8 +262,9 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 	}
 	if (has_after)
 		i = rows_after(rs, after.num[0], hi, lo);
-	buf_printf(&resp->body, "{\"status\":\"%s\",", report_type_name(rt));
-	page_begin(&pg, &resp->body, limit);
+	rc |= buf_printf(&resp->body, "{\"status\":\"%s\",",
+			 report_type_name(rt));
+	rc |= page_begin(&pg, &resp->body, limit);
 	for (; i < rs->n; i++) {
 		const struct row *r = &rs->v[i];
 		const struct contact *ct = &a->contacts[r->contact];
@@ -269,61 +275,66 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		buf_printf(&resp->body,
-			   "{\"contact_id\":\"%s\","
-			   "\"contact_email_address\":",
-			   ct->id);
-		jsonw_string(&resp->body, a->persons[ct->person].email);
+		rc |= buf_printf(&resp->body,
+				 "{\"contact_id\":\"%s\","
+				 "\"contact_email_address\":",
+				 ct->id);
+		rc |= jsonw_string(&resp->body, a->persons[ct->person].email);
 		if (!skip_flag && occ == OCC_PRESENT) {
-			buf_puts(&resp->body, ",\"occurred_at\":");
-			eo_put_time(&resp->body, r->t);
+			rc |= buf_puts(&resp->body, ",\"occurred_at\":");
+			rc |= simtime_json(&resp->body, r->t);
 		} else if (!skip_flag && occ == OCC_NULL) {
-			buf_puts(&resp->body, ",\"occurred_at\":null");
+			rc |= buf_puts(&resp->body, ",\"occurred_at\":null");
 		}
-		buf_putc(&resp->body, '}');
+		rc |= buf_putc(&resp->body, '}');
 		uuid_format(id, r->idh, r->idl);
 		cursor_set_int(&pg.last, 0, r->t * 1000);
 		cursor_set_str(&pg.last, 1, id);
 	}
 	param.name = "status";
 	param.value = report_type_name(rt);
-	page_finish(&pg, sim_request_base_url(req), path, &param, 1,
-		    eo->opt.paging_end);
-	buf_putc(&resp->body, '}');
+	rc |= page_finish(&pg, sim_request_base_url(req), path, &param, 1,
+			  eo->opt.paging_end);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
-static void campaigns_route(struct eo *eo, const struct sim_request *req,
-			    struct sim_response *resp, char **segs, int n)
+static BUF_MUST_CHECK int campaigns_route(struct eo *eo,
+					  const struct sim_request *req,
+					  struct sim_response *resp,
+					  char **segs, int n)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	const struct campaign *c;
 	long ci;
 
 	if (n == 1) {
-		get_campaigns(eo, req, resp);
-		return;
+		rc |= get_campaigns(eo, req, resp);
+		return rc;
 	}
 	ci = account_find_campaign(a, segs[1]);
 	if (ci < 0 || n > 4 || (n >= 3 && strcmp(segs[2], "reports") != 0) ||
 	    (n == 4 && strcmp(segs[3], "summary") != 0 &&
 	     strcmp(segs[3], "links") != 0)) {
 		eo_not_found(resp);
-		return;
+		return rc;
 	}
 	c = &a->camps[ci];
 	if (n == 2) {
-		campaign_json(a, c, &resp->body);
+		rc |= campaign_json(a, c, &resp->body);
 	} else if (n == 3) {
-		get_report(eo, req, resp, c, sim_request_path(req));
+		rc |= get_report(eo, req, resp, c, sim_request_path(req));
 	} else if (!account_has_reports(c)) {
 		/* Unsent campaigns have no reports; v2's answer is
 		 * undocumented, 400 is the likely one (api doc §1.7). */
 		eo_error(resp, 400, "bad-request", "Bad request.", NULL);
 	} else if (strcmp(segs[3], "summary") == 0) {
-		account_summary_json(c, &resp->body);
+		rc |= account_summary_json(c, &resp->body);
 	} else {
-		get_links(c, &resp->body);
+		rc |= get_links(c, &resp->body);
 	}
+	return rc;
 }
 
 /* Splits a copy of path into segments; an empty trailing one is dropped. */
@@ -345,9 +356,10 @@ static int split_path(char *p, char **segs)
 	return *p ? MAX_SEGS + 1 : n;
 }
 
-static void eo_handle(void *state, const struct sim_request *req,
-		      struct sim_response *resp)
+static BUF_MUST_CHECK int eo_handle(void *state, const struct sim_request *req,
+				    struct sim_response *resp)
 {
+	int rc = 0;
 	struct eo *eo = state;
 	const char *m = sim_request_method(req);
 	char *path = xstrdup(sim_request_path(req));
@@ -366,12 +378,13 @@ static void eo_handle(void *state, const struct sim_request *req,
 	} else {
 		pthread_mutex_lock(&eo->lock);
 		if (segs[0][0] == 'c')
-			campaigns_route(eo, req, resp, segs, n);
+			rc |= campaigns_route(eo, req, resp, segs, n);
 		else
-			eo_lists_route(eo, req, resp, segs + 1, n - 1);
+			rc |= eo_lists_route(eo, req, resp, segs + 1, n - 1);
 		pthread_mutex_unlock(&eo->lock);
 	}
 	free(path);
+	return rc;
 }
 
 static int eo_claims(void *state, const char *path)
@@ -427,11 +440,11 @@ static int eo_advance(void *state, int64_t seconds, struct buf *out)
 	pthread_mutex_lock(&eo->lock);
 	rc = account_advance(eo->acct, seconds, &res);
 	if (rc == 0) {
-		buf_puts(out, "{\"now\":");
-		eo_put_time(out, eo->acct->now);
-		buf_printf(out,
-			   ",\"new_events\":%ld,\"updated_contacts\":%ld}\n",
-			   res.new_events, res.updated_contacts);
+		rc |= buf_puts(out, "{\"now\":");
+		rc |= simtime_json(out, eo->acct->now);
+		rc |= buf_printf(
+		    out, ",\"new_events\":%ld,\"updated_contacts\":%ld}\n",
+		    res.new_events, res.updated_contacts);
 	}
 	pthread_mutex_unlock(&eo->lock);
 	return rc;

@@ -22,10 +22,11 @@ void eo_not_found(struct sim_response *r);
 int eo_paging_args(const struct sim_request *req, struct sim_response *resp,
 		   long *limit, struct cursor_key *after, int *has_after);
 void eo_bad_cursor(struct sim_response *r);
-int eo_put_time(struct buf *out, int64_t t);
 
-/* /lists routes; segs are the path segments after "lists". */
-void eo_lists_route(struct eo *eo, const struct sim_request *req,
-		    struct sim_response *resp, char **segs, int n_segs);
+/* /lists routes; segs are the path segments after "lists". 0, or -1 when
+ * the body reached its maximum. */
+BUF_MUST_CHECK int eo_lists_route(struct eo *eo, const struct sim_request *req,
+				  struct sim_response *resp, char **segs,
+				  int n_segs);
 
 #endif

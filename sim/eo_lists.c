@@ -10,77 +10,86 @@
 #include "util/jsonw.h"
 #include "util/banned.h"
 
-static void list_json(const struct eo *eo, const struct list *l, struct buf *b)
+static BUF_MUST_CHECK int list_json(const struct eo *eo, const struct list *l,
+				    struct buf *b)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	long counts[3];
 	int k, j;
 
-	buf_printf(b, "{\"id\":\"%s\",\"name\":", l->id);
-	jsonw_string(b, l->name);
-	buf_puts(b, ",\"double_opt_in\":false,\"fields\":[");
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"name\":", l->id);
+	rc |= jsonw_string(b, l->name);
+	rc |= buf_puts(b, ",\"double_opt_in\":false,\"fields\":[");
 	for (k = 0; k < l->n_fields; k++) {
 		const struct field_def *f = &l->fields[k];
 
-		buf_puts(b, k ? ",{\"label\":" : "{\"label\":");
-		jsonw_string(b, f->label);
-		buf_puts(b, ",\"tag\":");
-		jsonw_string(b, f->tag);
-		buf_printf(b, ",\"type\":\"%s\"", field_type_name(f->type));
+		rc |= buf_puts(b, k ? ",{\"label\":" : "{\"label\":");
+		rc |= jsonw_string(b, f->label);
+		rc |= buf_puts(b, ",\"tag\":");
+		rc |= jsonw_string(b, f->tag);
+		rc |=
+		    buf_printf(b, ",\"type\":\"%s\"", field_type_name(f->type));
 		if (f->type == FT_CHOICE_SINGLE ||
 		    f->type == FT_CHOICE_MULTIPLE) {
-			buf_puts(b, ",\"choices\":[");
+			rc |= buf_puts(b, ",\"choices\":[");
 			for (j = 0; j < f->n_choices; j++) {
 				if (j)
-					buf_putc(b, ',');
-				jsonw_string(b, f->choices[j]);
+					rc |= buf_putc(b, ',');
+				rc |= jsonw_string(b, f->choices[j]);
 			}
-			buf_putc(b, ']');
+			rc |= buf_putc(b, ']');
 		}
-		buf_puts(b, ",\"fallback\":");
-		jsonw_string(b, f->fallback);
-		buf_putc(b, '}');
+		rc |= buf_puts(b, ",\"fallback\":");
+		rc |= jsonw_string(b, f->fallback);
+		rc |= buf_putc(b, '}');
 	}
-	buf_puts(b, "],\"tags\":[");
+	rc |= buf_puts(b, "],\"tags\":[");
 	for (k = 0; k < l->n_tags; k++) {
 		if (k)
-			buf_putc(b, ',');
-		jsonw_string(b, l->tags[k]);
+			rc |= buf_putc(b, ',');
+		rc |= jsonw_string(b, l->tags[k]);
 	}
 	account_list_counts(a, l, counts);
-	buf_printf(b,
-		   "],\"counts\":%s{\"pending\":%ld,\"subscribed\":%ld,"
-		   "\"unsubscribed\":%ld}%s,\"created_at\":",
-		   eo->opt.is_counts_array ? "[" : "", counts[CS_PENDING],
-		   counts[CS_SUBSCRIBED], counts[CS_UNSUBSCRIBED],
-		   eo->opt.is_counts_array ? "]" : "");
-	eo_put_time(b, l->created_at);
-	buf_puts(b, ",\"last_updated_at\":");
-	eo_put_time(b, l->last_updated_at);
-	buf_putc(b, '}');
+	rc |= buf_printf(b,
+			 "],\"counts\":%s{\"pending\":%ld,\"subscribed\":%ld,"
+			 "\"unsubscribed\":%ld}%s,\"created_at\":",
+			 eo->opt.is_counts_array ? "[" : "", counts[CS_PENDING],
+			 counts[CS_SUBSCRIBED], counts[CS_UNSUBSCRIBED],
+			 eo->opt.is_counts_array ? "]" : "");
+	rc |= simtime_json(b, l->created_at);
+	rc |= buf_puts(b, ",\"last_updated_at\":");
+	rc |= simtime_json(b, l->last_updated_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
-static void contact_json(const struct account *a, const struct contact *c,
-			 struct buf *b)
+static BUF_MUST_CHECK int contact_json(const struct account *a,
+				       const struct contact *c, struct buf *b)
 {
-	buf_printf(b, "{\"id\":\"%s\",\"email_address\":", c->id);
-	jsonw_string(b, a->persons[c->person].email);
-	buf_puts(b, ",\"fields\":");
-	account_fields_json(a, c, b);
-	buf_puts(b, ",\"tags\":");
-	account_tags_json(a, c, b);
-	buf_printf(b, ",\"status\":\"%s\",\"created_at\":",
-		   contact_status_name(c->status));
-	eo_put_time(b, c->created_at);
-	buf_puts(b, ",\"last_updated_at\":");
-	eo_put_time(b, c->last_updated_at);
-	buf_putc(b, '}');
+	int rc = 0;
+
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"email_address\":", c->id);
+	rc |= jsonw_string(b, a->persons[c->person].email);
+	rc |= buf_puts(b, ",\"fields\":");
+	rc |= account_fields_json(a, c, b);
+	rc |= buf_puts(b, ",\"tags\":");
+	rc |= account_tags_json(a, c, b);
+	rc |= buf_printf(b, ",\"status\":\"%s\",\"created_at\":",
+			 contact_status_name(c->status));
+	rc |= simtime_json(b, c->created_at);
+	rc |= buf_puts(b, ",\"last_updated_at\":");
+	rc |= simtime_json(b, c->last_updated_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
 /* Lists are ordered by id; the cursor is ["id"]. */
-static void get_lists(struct eo *eo, const struct sim_request *req,
-		      struct sim_response *resp)
+static BUF_MUST_CHECK int get_lists(struct eo *eo,
+				    const struct sim_request *req,
+				    struct sim_response *resp)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	struct cursor_key after;
 	struct page pg;
@@ -89,56 +98,59 @@ static void get_lists(struct eo *eo, const struct sim_request *req,
 	size_t i;
 
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0)
-		return;
+		return rc;
 	if (has_after && (after.n != 1 || after.is_int[0])) {
 		eo_bad_cursor(resp);
-		return;
+		return rc;
 	}
-	buf_putc(&resp->body, '{');
-	page_begin(&pg, &resp->body, limit);
+	rc |= buf_putc(&resp->body, '{');
+	rc |= page_begin(&pg, &resp->body, limit);
 	for (i = 0; i < a->n_lists; i++) {
 		if (has_after && strcmp(a->lists[i].id, after.str[0]) <= 0)
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		list_json(eo, &a->lists[i], &resp->body);
+		rc |= list_json(eo, &a->lists[i], &resp->body);
 		cursor_set_str(&pg.last, 0, a->lists[i].id);
 	}
-	page_finish(&pg, sim_request_base_url(req), "/lists", NULL, 0,
-		    eo->opt.paging_end);
-	buf_putc(&resp->body, '}');
+	rc |= page_finish(&pg, sim_request_base_url(req), "/lists", NULL, 0,
+			  eo->opt.paging_end);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
-static void get_tags(struct eo *eo, const struct sim_request *req,
-		     struct sim_response *resp, const struct list *l,
-		     const char *path)
+static BUF_MUST_CHECK int get_tags(struct eo *eo, const struct sim_request *req,
+				   struct sim_response *resp,
+				   const struct list *l, const char *path)
 {
+	int rc = 0;
 	struct cursor_key after;
 	struct page pg;
 	int has_after, k;
 	long limit;
 
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0)
-		return;
+		return rc;
 	if (has_after && (after.n != 1 || after.is_int[0])) {
 		eo_bad_cursor(resp);
-		return;
+		return rc;
 	}
-	buf_putc(&resp->body, '{');
-	page_begin(&pg, &resp->body, limit);
+	rc |= buf_putc(&resp->body, '{');
+	rc |= page_begin(&pg, &resp->body, limit);
 	for (k = 0; k < l->n_tags; k++) {
 		if (has_after && strcmp(l->tags[k], after.str[0]) <= 0)
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		buf_puts(&resp->body, "{\"tag\":");
-		jsonw_string(&resp->body, l->tags[k]);
-		buf_putc(&resp->body, '}');
+		rc |= buf_puts(&resp->body, "{\"tag\":");
+		rc |= jsonw_string(&resp->body, l->tags[k]);
+		rc |= buf_putc(&resp->body, '}');
 		cursor_set_str(&pg.last, 0, l->tags[k]);
 	}
-	page_finish(&pg, sim_request_base_url(req), path, NULL, 0,
-		    eo->opt.paging_end);
-	buf_putc(&resp->body, '}');
+	rc |= page_finish(&pg, sim_request_base_url(req), path, NULL, 0,
+			  eo->opt.paging_end);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
 struct contact_filter {
@@ -225,10 +237,12 @@ static int filter_match(const struct contact_filter *f, const struct contact *c)
 
 /* Contacts are ordered by (created_at, id); the cursor holds both, as in
  * the docs' example cursor. */
-static void get_contacts(struct eo *eo, const struct sim_request *req,
-			 struct sim_response *resp, const struct list *l,
-			 const char *path)
+static BUF_MUST_CHECK int get_contacts(struct eo *eo,
+				       const struct sim_request *req,
+				       struct sim_response *resp,
+				       const struct list *l, const char *path)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	struct contact_filter f;
 	struct cursor_key after;
@@ -241,11 +255,11 @@ static void get_contacts(struct eo *eo, const struct sim_request *req,
 
 	if (eo_paging_args(req, resp, &limit, &after, &has_after) < 0 ||
 	    parse_filter(req, resp, l, &f) < 0)
-		return;
+		return rc;
 	if (has_after && (after.n != 2 || after.is_int[0] || after.is_int[1] ||
 			  simtime_parse(after.str[0], &after_t) < 0)) {
 		eo_bad_cursor(resp);
-		return;
+		return rc;
 	}
 	while (has_after && lo < hi) {
 		size_t m = lo + (hi - lo) / 2;
@@ -258,8 +272,8 @@ static void get_contacts(struct eo *eo, const struct sim_request *req,
 		else
 			hi = m;
 	}
-	buf_putc(&resp->body, '{');
-	page_begin(&pg, &resp->body, limit);
+	rc |= buf_putc(&resp->body, '{');
+	rc |= page_begin(&pg, &resp->body, limit);
 	for (; lo < l->n_members; lo++) {
 		const struct contact *c = &a->contacts[l->members[lo]];
 		char iso[SIMTIME_ISO_LEN + 1];
@@ -268,7 +282,7 @@ static void get_contacts(struct eo *eo, const struct sim_request *req,
 			continue;
 		if (!page_next_item(&pg))
 			break;
-		contact_json(a, c, &resp->body);
+		rc |= contact_json(a, c, &resp->body);
 		simtime_iso(iso, c->created_at);
 		cursor_set_str(&pg.last, 0, iso);
 		cursor_set_str(&pg.last, 1, c->id);
@@ -281,39 +295,40 @@ static void get_contacts(struct eo *eo, const struct sim_request *req,
 		params[2 + k].name = filter_names[k];
 		params[2 + k].value = f.raw[k];
 	}
-	page_finish(&pg, sim_request_base_url(req), path, params, 6,
-		    eo->opt.paging_end);
-	buf_putc(&resp->body, '}');
+	rc |= page_finish(&pg, sim_request_base_url(req), path, params, 6,
+			  eo->opt.paging_end);
+	rc |= buf_putc(&resp->body, '}');
+	return rc;
 }
 
-void eo_lists_route(struct eo *eo, const struct sim_request *req,
-		    struct sim_response *resp, char **segs, int n)
+int eo_lists_route(struct eo *eo, const struct sim_request *req,
+		   struct sim_response *resp, char **segs, int n)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	const struct list *l;
 	long li, ci;
 
-	if (n == 0) {
-		get_lists(eo, req, resp);
-		return;
-	}
+	if (n == 0)
+		return get_lists(eo, req, resp);
 	li = account_find_list(a, segs[0]);
 	if (li < 0 || n > 3) {
 		eo_not_found(resp);
-		return;
+		return rc;
 	}
 	l = &a->lists[li];
 	if (n == 1) {
-		list_json(eo, l, &resp->body);
+		rc |= list_json(eo, l, &resp->body);
 	} else if (strcmp(segs[1], "tags") == 0 && n == 2) {
-		get_tags(eo, req, resp, l, sim_request_path(req));
+		rc |= get_tags(eo, req, resp, l, sim_request_path(req));
 	} else if (strcmp(segs[1], "contacts") != 0) {
 		eo_not_found(resp);
 	} else if (n == 2) {
-		get_contacts(eo, req, resp, l, sim_request_path(req));
+		rc |= get_contacts(eo, req, resp, l, sim_request_path(req));
 	} else if ((ci = account_find_contact(a, (size_t)li, segs[2])) < 0) {
 		eo_not_found(resp);
 	} else {
-		contact_json(a, &a->contacts[ci], &resp->body);
+		rc |= contact_json(a, &a->contacts[ci], &resp->body);
 	}
+	return rc;
 }

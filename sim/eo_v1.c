@@ -29,11 +29,16 @@ struct v1_page {
 static void v1_error(struct sim_response *r, unsigned status, const char *code,
 		     const char *message)
 {
+	int rc = 0;
+
 	r->status = status;
 	buf_reset(&r->body);
-	buf_printf(&r->body, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-	jsonw_string(&r->body, message);
-	buf_puts(&r->body, "}}");
+	rc |= buf_printf(&r->body,
+			 "{\"error\":{\"code\":\"%s\",\"message\":", code);
+	rc |= jsonw_string(&r->body, message);
+	rc |= buf_puts(&r->body, "}}");
+	if (rc < 0)
+		sim_response_fail(r);
 }
 
 static void v1_not_found(struct sim_response *r)
@@ -42,7 +47,7 @@ static void v1_not_found(struct sim_response *r)
 }
 
 /* Writes s as a JSON string in upper case (enums only, ASCII). */
-static void put_upper(struct buf *b, const char *s)
+static BUF_MUST_CHECK int put_upper(struct buf *b, const char *s)
 {
 	char tmp[32];
 	size_t i;
@@ -51,11 +56,12 @@ static void put_upper(struct buf *b, const char *s)
 		tmp[i] =
 		    (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
 	tmp[i] = '\0';
-	jsonw_string(b, tmp);
+	return jsonw_string(b, tmp);
 }
 
-static void put_plain_text(struct buf *b, const char *html)
+static BUF_MUST_CHECK int put_plain_text(struct buf *b, const char *html)
 {
+	int rc = 0;
 	struct buf t = BUF_INIT;
 	int in_tag = 0;
 
@@ -64,103 +70,113 @@ static void put_plain_text(struct buf *b, const char *html)
 		if (*html == '<') {
 			in_tag = 1;
 			if (t.len && t.data[t.len - 1] != ' ')
-				buf_putc(&t, ' ');
+				rc |= buf_putc(&t, ' ');
 		} else if (*html == '>') {
 			in_tag = 0;
 		} else if (!in_tag && (*html != ' ' ||
 				       (t.len && t.data[t.len - 1] != ' '))) {
-			buf_putc(&t, *html);
+			rc |= buf_putc(&t, *html);
 		}
 	}
 	while (t.len && t.data[t.len - 1] == ' ')
 		t.data[--t.len] = '\0';
-	jsonw_stringn(b, t.data ? t.data : "", t.len);
+	rc |= jsonw_stringn(b, t.data ? t.data : "", t.len);
 	buf_release(&t);
+	return rc;
 }
 
-static void v1_campaign(const struct account *a, const struct campaign *c,
-			struct buf *b)
+static BUF_MUST_CHECK int v1_campaign(const struct account *a,
+				      const struct campaign *c, struct buf *b)
 {
+	int rc = 0;
 	int j;
 
-	buf_printf(b, "{\"id\":\"%s\",\"status\":", c->id);
-	put_upper(b, campaign_status_name(c->status));
-	buf_puts(b, ",\"name\":");
-	jsonw_string(b, c->name);
-	buf_puts(b, ",\"subject\":");
-	jsonw_string(b, c->subject);
-	buf_puts(b, ",\"to\":[");
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"status\":", c->id);
+	rc |= put_upper(b, campaign_status_name(c->status));
+	rc |= buf_puts(b, ",\"name\":");
+	rc |= jsonw_string(b, c->name);
+	rc |= buf_puts(b, ",\"subject\":");
+	rc |= jsonw_string(b, c->subject);
+	rc |= buf_puts(b, ",\"to\":[");
 	for (j = 0; j < c->n_to; j++)
-		buf_printf(b, "%s\"%s\"", j ? "," : "", a->lists[c->to[j]].id);
-	buf_puts(b, "],\"from\":{\"name\":");
-	jsonw_string(b, c->from_name);
-	buf_puts(b, ",\"email_address\":");
-	jsonw_string(b, c->from_email);
-	buf_puts(b, "},\"content\":{\"html\":");
-	jsonw_string(b, c->html);
-	buf_puts(b, ",\"plain_text\":");
-	put_plain_text(b, c->html);
-	buf_puts(b, "},\"created_at\":");
-	eo_put_time(b, c->created_at);
-	buf_puts(b, ",\"sent_at\":");
-	eo_put_time(b, c->sent_at);
-	buf_putc(b, '}');
+		rc |= buf_printf(b, "%s\"%s\"", j ? "," : "",
+				 a->lists[c->to[j]].id);
+	rc |= buf_puts(b, "],\"from\":{\"name\":");
+	rc |= jsonw_string(b, c->from_name);
+	rc |= buf_puts(b, ",\"email_address\":");
+	rc |= jsonw_string(b, c->from_email);
+	rc |= buf_puts(b, "},\"content\":{\"html\":");
+	rc |= jsonw_string(b, c->html);
+	rc |= buf_puts(b, ",\"plain_text\":");
+	rc |= put_plain_text(b, c->html);
+	rc |= buf_puts(b, "},\"created_at\":");
+	rc |= simtime_json(b, c->created_at);
+	rc |= buf_puts(b, ",\"sent_at\":");
+	rc |= simtime_json(b, c->sent_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
-static void v1_list(const struct account *a, const struct list *l,
-		    struct buf *b)
+static BUF_MUST_CHECK int v1_list(const struct account *a, const struct list *l,
+				  struct buf *b)
 {
+	int rc = 0;
 	long counts[3];
 	int k;
 
-	buf_printf(b, "{\"id\":\"%s\",\"name\":", l->id);
-	jsonw_string(b, l->name);
-	buf_puts(b, ",\"double_opt_in\":false,\"fields\":[");
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"name\":", l->id);
+	rc |= jsonw_string(b, l->name);
+	rc |= buf_puts(b, ",\"double_opt_in\":false,\"fields\":[");
 	for (k = 0; k < l->n_fields; k++) {
-		buf_puts(b, k ? ",{\"tag\":" : "{\"tag\":");
-		jsonw_string(b, l->fields[k].tag);
-		buf_puts(b, ",\"type\":");
-		put_upper(b, field_type_name(l->fields[k].type));
-		buf_puts(b, ",\"label\":");
-		jsonw_string(b, l->fields[k].label);
-		buf_puts(b, ",\"fallback\":");
-		jsonw_string(b, l->fields[k].fallback);
-		buf_putc(b, '}');
+		rc |= buf_puts(b, k ? ",{\"tag\":" : "{\"tag\":");
+		rc |= jsonw_string(b, l->fields[k].tag);
+		rc |= buf_puts(b, ",\"type\":");
+		rc |= put_upper(b, field_type_name(l->fields[k].type));
+		rc |= buf_puts(b, ",\"label\":");
+		rc |= jsonw_string(b, l->fields[k].label);
+		rc |= buf_puts(b, ",\"fallback\":");
+		rc |= jsonw_string(b, l->fields[k].fallback);
+		rc |= buf_putc(b, '}');
 	}
-	buf_puts(b, "],\"tags\":[");
+	rc |= buf_puts(b, "],\"tags\":[");
 	for (k = 0; k < l->n_tags; k++) {
 		if (k)
-			buf_putc(b, ',');
-		jsonw_string(b, l->tags[k]);
+			rc |= buf_putc(b, ',');
+		rc |= jsonw_string(b, l->tags[k]);
 	}
 	account_list_counts(a, l, counts);
-	buf_printf(b,
-		   "],\"counts\":{\"pending\":%ld,\"subscribed\":%ld,"
-		   "\"unsubscribed\":%ld},\"created_at\":",
-		   counts[CS_PENDING], counts[CS_SUBSCRIBED],
-		   counts[CS_UNSUBSCRIBED]);
-	eo_put_time(b, l->created_at);
-	buf_putc(b, '}');
+	rc |= buf_printf(b,
+			 "],\"counts\":{\"pending\":%ld,\"subscribed\":%ld,"
+			 "\"unsubscribed\":%ld},\"created_at\":",
+			 counts[CS_PENDING], counts[CS_SUBSCRIBED],
+			 counts[CS_UNSUBSCRIBED]);
+	rc |= simtime_json(b, l->created_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
-static void v1_contact(const struct account *a, const struct contact *c,
-		       int has_deleted, struct buf *b)
+static BUF_MUST_CHECK int v1_contact(const struct account *a,
+				     const struct contact *c, int has_deleted,
+				     struct buf *b)
 {
-	buf_printf(b, "{\"id\":\"%s\",\"email_address\":", c->id);
-	jsonw_string(b, a->persons[c->person].email);
-	buf_puts(b, ",\"fields\":");
-	account_fields_json(a, c, b);
-	buf_puts(b, ",\"tags\":");
-	account_tags_json(a, c, b);
-	buf_puts(b, ",\"status\":");
-	put_upper(b, contact_status_name(c->status));
+	int rc = 0;
+
+	rc |= buf_printf(b, "{\"id\":\"%s\",\"email_address\":", c->id);
+	rc |= jsonw_string(b, a->persons[c->person].email);
+	rc |= buf_puts(b, ",\"fields\":");
+	rc |= account_fields_json(a, c, b);
+	rc |= buf_puts(b, ",\"tags\":");
+	rc |= account_tags_json(a, c, b);
+	rc |= buf_puts(b, ",\"status\":");
+	rc |= put_upper(b, contact_status_name(c->status));
 	if (has_deleted)
-		buf_puts(b, ",\"deleted\":false");
-	buf_puts(b, ",\"created_at\":");
-	eo_put_time(b, c->created_at);
-	buf_puts(b, ",\"last_updated_at\":");
-	eo_put_time(b, c->last_updated_at);
-	buf_putc(b, '}');
+		rc |= buf_puts(b, ",\"deleted\":false");
+	rc |= buf_puts(b, ",\"created_at\":");
+	rc |= simtime_json(b, c->created_at);
+	rc |= buf_puts(b, ",\"last_updated_at\":");
+	rc |= simtime_json(b, c->last_updated_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
 static int parse_pos(const char *v, long max, long *out)
@@ -196,17 +212,20 @@ static int v1_page_args(const struct sim_request *req,
 
 /* A relative link like the fixtures': "/api/1.6/campaigns?api_key=K&
  * limit=100&page=2"; page 1 carries no page parameter. */
-static void put_link(struct buf *b, const struct v1_page *pg, long page)
+static BUF_MUST_CHECK int put_link(struct buf *b, const struct v1_page *pg,
+				   long page)
 {
+	int rc = 0;
 	struct buf u = BUF_INIT;
 
-	buf_printf(&u, "%s?api_key=", pg->path);
-	url_encode(&u, pg->key ? pg->key : "");
-	buf_printf(&u, "&limit=%ld%s", pg->limit, pg->extra);
+	rc |= buf_printf(&u, "%s?api_key=", pg->path);
+	rc |= url_encode(&u, pg->key ? pg->key : "");
+	rc |= buf_printf(&u, "&limit=%ld%s", pg->limit, pg->extra);
 	if (page > 1)
-		buf_printf(&u, "&page=%ld", page);
-	jsonw_string(b, buf_str(&u));
+		rc |= buf_printf(&u, "&page=%ld", page);
+	rc |= jsonw_string(b, buf_str(&u));
 	buf_release(&u);
+	return rc;
 }
 
 static void page_bounds(const struct v1_page *pg, size_t total, size_t *from,
@@ -220,64 +239,73 @@ static void page_bounds(const struct v1_page *pg, size_t total, size_t *from,
 }
 
 /* ,"paging":{"previous":..,"next":..} for page-style collections. */
-static void paging_prev_next(struct buf *b, const struct v1_page *pg,
-			     size_t total)
+static BUF_MUST_CHECK int
+paging_prev_next(struct buf *b, const struct v1_page *pg, size_t total)
 {
+	int rc = 0;
 	size_t from, to;
 
 	page_bounds(pg, total, &from, &to);
-	buf_puts(b, "],\"paging\":{\"previous\":");
+	rc |= buf_puts(b, "],\"paging\":{\"previous\":");
 	if (pg->page > 1)
-		put_link(b, pg, pg->page - 1);
+		rc |= put_link(b, pg, pg->page - 1);
 	else
-		buf_puts(b, "null");
-	buf_puts(b, ",\"next\":");
+		rc |= buf_puts(b, "null");
+	rc |= buf_puts(b, ",\"next\":");
 	if (to < total)
-		put_link(b, pg, pg->page + 1);
+		rc |= put_link(b, pg, pg->page + 1);
 	else
-		buf_puts(b, "null");
-	buf_puts(b, "}}");
+		rc |= buf_puts(b, "null");
+	rc |= buf_puts(b, "}}");
+	return rc;
 }
 
 /* ,"paging":{"next":..} while data remains, then "paging":[]. */
-static void paging_next_only(struct buf *b, const struct v1_page *pg,
-			     size_t total)
+static BUF_MUST_CHECK int
+paging_next_only(struct buf *b, const struct v1_page *pg, size_t total)
 {
+	int rc = 0;
 	size_t from, to;
 
 	page_bounds(pg, total, &from, &to);
 	if (to < total) {
-		buf_puts(b, "],\"paging\":{\"next\":");
-		put_link(b, pg, pg->page + 1);
-		buf_puts(b, "}}");
+		rc |= buf_puts(b, "],\"paging\":{\"next\":");
+		rc |= put_link(b, pg, pg->page + 1);
+		rc |= buf_puts(b, "}}");
 	} else {
-		buf_puts(b, "],\"paging\":[]}");
+		rc |= buf_puts(b, "],\"paging\":[]}");
 	}
+	return rc;
 }
 
-static void get_campaigns(struct eo *eo, const struct sim_request *req,
-			  struct sim_response *resp)
+static BUF_MUST_CHECK int get_campaigns(struct eo *eo,
+					const struct sim_request *req,
+					struct sim_response *resp)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	struct v1_page pg;
 	size_t from, to, i;
 
 	if (v1_page_args(req, resp, &pg) < 0)
-		return;
+		return rc;
 	page_bounds(&pg, a->n_camps, &from, &to);
-	buf_puts(&resp->body, "{\"data\":[");
+	rc |= buf_puts(&resp->body, "{\"data\":[");
 	for (i = from; i < to; i++) {
 		if (i > from)
-			buf_putc(&resp->body, ',');
-		v1_campaign(a, &a->camps[i], &resp->body);
+			rc |= buf_putc(&resp->body, ',');
+		rc |= v1_campaign(a, &a->camps[i], &resp->body);
 	}
-	paging_prev_next(&resp->body, &pg, a->n_camps);
+	rc |= paging_prev_next(&resp->body, &pg, a->n_camps);
+	return rc;
 }
 
-static void get_report(struct eo *eo, const struct sim_request *req,
-		       struct sim_response *resp, const struct campaign *c,
-		       const char *type)
+static BUF_MUST_CHECK int get_report(struct eo *eo,
+				     const struct sim_request *req,
+				     struct sim_response *resp,
+				     const struct campaign *c, const char *type)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	enum report_type rt = RT_ALL;
 	const struct rows *rs;
@@ -292,10 +320,10 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 			rt = (enum report_type)k;
 	if (rt == RT_ALL) {
 		v1_not_found(resp);
-		return;
+		return rc;
 	}
 	if (v1_page_args(req, resp, &pg) < 0)
-		return;
+		return rc;
 	rs = rt >= RT_STORED ? &c->rep[RT_SENT] : &c->rep[rt];
 	if (rt >= RT_STORED)
 		skip = (uint16_t)(1u << (rt == RT_NOT_OPENED ? RT_OPENED
@@ -305,51 +333,55 @@ static void get_report(struct eo *eo, const struct sim_request *req,
 		if (!skip || !(c->flags[rs->v[i].contact] & skip))
 			idx[n++] = (uint32_t)i;
 	page_bounds(&pg, n, &from, &to);
-	buf_puts(&resp->body, "{\"data\":[");
+	rc |= buf_puts(&resp->body, "{\"data\":[");
 	for (i = from; i < to; i++) {
 		const struct row *r = &rs->v[idx[i]];
 		enum occ_mode occ = account_row_occ(a, r);
 
-		buf_puts(&resp->body,
-			 i > from ? ",{\"contact\":" : "{\"contact\":");
-		v1_contact(a, &a->contacts[r->contact], 1, &resp->body);
+		rc |= buf_puts(&resp->body,
+			       i > from ? ",{\"contact\":" : "{\"contact\":");
+		rc |= v1_contact(a, &a->contacts[r->contact], 1, &resp->body);
 		if (!skip && occ == OCC_PRESENT) {
-			buf_puts(&resp->body, ",\"occurred_at\":");
-			eo_put_time(&resp->body, r->t);
+			rc |= buf_puts(&resp->body, ",\"occurred_at\":");
+			rc |= simtime_json(&resp->body, r->t);
 		} else if (!skip && occ == OCC_NULL) {
-			buf_puts(&resp->body, ",\"occurred_at\":null");
+			rc |= buf_puts(&resp->body, ",\"occurred_at\":null");
 		}
-		buf_putc(&resp->body, '}');
+		rc |= buf_putc(&resp->body, '}');
 	}
-	paging_next_only(&resp->body, &pg, n);
+	rc |= paging_next_only(&resp->body, &pg, n);
 	free(idx);
+	return rc;
 }
 
-static void campaigns_route(struct eo *eo, const struct sim_request *req,
-			    struct sim_response *resp, char **segs, int n)
+static BUF_MUST_CHECK int campaigns_route(struct eo *eo,
+					  const struct sim_request *req,
+					  struct sim_response *resp,
+					  char **segs, int n)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	const struct campaign *c;
 	long ci;
 
 	if (n == 1) {
-		get_campaigns(eo, req, resp);
-		return;
+		rc |= get_campaigns(eo, req, resp);
+		return rc;
 	}
 	ci = account_find_campaign(a, segs[1]);
 	if (ci < 0) {
 		v1_error(resp, 404, "CAMPAIGN_NOT_FOUND",
 			 "The campaign could not be found.");
-		return;
+		return rc;
 	}
 	c = &a->camps[ci];
 	if (n == 2) {
-		v1_campaign(a, c, &resp->body);
-		return;
+		rc |= v1_campaign(a, c, &resp->body);
+		return rc;
 	}
 	if (n != 4 || strcmp(segs[2], "reports") != 0) {
 		v1_not_found(resp);
-		return;
+		return rc;
 	}
 	/* Only SENT campaigns have reports on v1.6 (sending ones too are
 	 * refused: "does not have a status of 'SENT'"). */
@@ -357,32 +389,36 @@ static void campaigns_route(struct eo *eo, const struct sim_request *req,
 		v1_error(resp, 400, "CAMPAIGN_NOT_SENT",
 			 "The campaign does not have a status of 'SENT'.");
 	} else if (!strcmp(segs[3], "summary")) {
-		account_summary_json(c, &resp->body);
+		rc |= account_summary_json(c, &resp->body);
 	} else if (!strcmp(segs[3], "links")) {
 		int k;
 
-		buf_puts(&resp->body, "{\"data\":[");
+		rc |= buf_puts(&resp->body, "{\"data\":[");
 		for (k = 0; k < c->n_links; k++) {
-			buf_puts(&resp->body, k ? ",{\"url\":" : "{\"url\":");
-			jsonw_string(&resp->body, c->links[k].url);
-			buf_printf(&resp->body,
-				   ",\"clicked_total\":%ld,"
-				   "\"clicked_unique\":%ld}",
-				   c->links[k].clicked_total,
-				   c->links[k].clicked_unique);
+			rc |= buf_puts(&resp->body,
+				       k ? ",{\"url\":" : "{\"url\":");
+			rc |= jsonw_string(&resp->body, c->links[k].url);
+			rc |= buf_printf(&resp->body,
+					 ",\"clicked_total\":%ld,"
+					 "\"clicked_unique\":%ld}",
+					 c->links[k].clicked_total,
+					 c->links[k].clicked_unique);
 		}
-		buf_puts(&resp->body, "],\"paging\":[]}");
+		rc |= buf_puts(&resp->body, "],\"paging\":[]}");
 	} else {
-		get_report(eo, req, resp, c, segs[3]);
+		rc |= get_report(eo, req, resp, c, segs[3]);
 	}
+	return rc;
 }
 
 /* Contacts of a list in (created_at, id) order. status_mask bit i admits
  * status i; tag_bit < 0 admits any tag. */
-static void get_contacts(struct eo *eo, const struct sim_request *req,
-			 struct sim_response *resp, const struct list *l,
-			 unsigned status_mask, int tag_bit, int is_next_only)
+static BUF_MUST_CHECK int
+get_contacts(struct eo *eo, const struct sim_request *req,
+	     struct sim_response *resp, const struct list *l,
+	     unsigned status_mask, int tag_bit, int is_next_only)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	uint32_t *idx = xcalloc(l->n_members + 1, sizeof(*idx));
 	struct v1_page pg;
@@ -400,23 +436,27 @@ static void get_contacts(struct eo *eo, const struct sim_request *req,
 		idx[n++] = l->members[i];
 	}
 	page_bounds(&pg, n, &from, &to);
-	buf_puts(&resp->body, "{\"data\":[");
+	rc |= buf_puts(&resp->body, "{\"data\":[");
 	for (i = from; i < to; i++) {
 		if (i > from)
-			buf_putc(&resp->body, ',');
-		v1_contact(a, &a->contacts[idx[i]], 0, &resp->body);
+			rc |= buf_putc(&resp->body, ',');
+		rc |= v1_contact(a, &a->contacts[idx[i]], 0, &resp->body);
 	}
 	if (is_next_only)
-		paging_next_only(&resp->body, &pg, n);
+		rc |= paging_next_only(&resp->body, &pg, n);
 	else
-		paging_prev_next(&resp->body, &pg, n);
+		rc |= paging_prev_next(&resp->body, &pg, n);
 done:
 	free(idx);
+	return rc;
 }
 
-static void lists_route(struct eo *eo, const struct sim_request *req,
-			struct sim_response *resp, char **segs, int n)
+static BUF_MUST_CHECK int lists_route(struct eo *eo,
+				      const struct sim_request *req,
+				      struct sim_response *resp, char **segs,
+				      int n)
 {
+	int rc = 0;
 	const struct account *a = eo->acct;
 	const struct list *l;
 	struct v1_page pg;
@@ -426,34 +466,35 @@ static void lists_route(struct eo *eo, const struct sim_request *req,
 
 	if (n == 1) {
 		if (v1_page_args(req, resp, &pg) < 0)
-			return;
+			return rc;
 		page_bounds(&pg, a->n_lists, &from, &to);
-		buf_puts(&resp->body, "{\"data\":[");
+		rc |= buf_puts(&resp->body, "{\"data\":[");
 		for (i = from; i < to; i++) {
 			if (i > from)
-				buf_putc(&resp->body, ',');
-			v1_list(a, &a->lists[i], &resp->body);
+				rc |= buf_putc(&resp->body, ',');
+			rc |= v1_list(a, &a->lists[i], &resp->body);
 		}
-		paging_prev_next(&resp->body, &pg, a->n_lists);
-		return;
+		rc |= paging_prev_next(&resp->body, &pg, a->n_lists);
+		return rc;
 	}
 	li = account_find_list(a, segs[1]);
 	if (li < 0) {
 		v1_error(resp, 404, "LIST_NOT_FOUND",
 			 "The list could not be found.");
-		return;
+		return rc;
 	}
 	l = &a->lists[li];
 	if (n == 2) {
-		v1_list(a, l, &resp->body);
+		rc |= v1_list(a, l, &resp->body);
 	} else if (!strcmp(segs[2], "tags") && n == 3) {
-		buf_puts(&resp->body, "{\"data\":[");
+		rc |= buf_puts(&resp->body, "{\"data\":[");
 		for (k = 0; k < l->n_tags; k++) {
-			buf_puts(&resp->body, k ? ",{\"tag\":" : "{\"tag\":");
-			jsonw_string(&resp->body, l->tags[k]);
-			buf_putc(&resp->body, '}');
+			rc |= buf_puts(&resp->body,
+				       k ? ",{\"tag\":" : "{\"tag\":");
+			rc |= jsonw_string(&resp->body, l->tags[k]);
+			rc |= buf_putc(&resp->body, '}');
 		}
-		buf_puts(&resp->body, "]}");
+		rc |= buf_puts(&resp->body, "]}");
 	} else if (!strcmp(segs[2], "tags") && n == 5 &&
 		   !strcmp(segs[4], "contacts")) {
 		int bit = 31; /* an unknown tag: no contact has bit 31 */
@@ -461,26 +502,30 @@ static void lists_route(struct eo *eo, const struct sim_request *req,
 		for (k = 0; k < l->n_tags; k++)
 			if (!strcmp(segs[3], l->tags[k]))
 				bit = k;
-		get_contacts(eo, req, resp, l, 7u, bit, 1);
+		rc |= get_contacts(eo, req, resp, l, 7u, bit, 1);
 	} else if (strcmp(segs[2], "contacts") != 0 || n > 4) {
 		v1_not_found(resp);
 	} else if (n == 3) {
-		get_contacts(eo, req, resp, l, 7u, -1, 0);
+		rc |= get_contacts(eo, req, resp, l, 7u, -1, 0);
 	} else if (!strcmp(segs[3], "subscribed")) {
-		get_contacts(eo, req, resp, l, 1u << CS_SUBSCRIBED, -1, 0);
+		rc |=
+		    get_contacts(eo, req, resp, l, 1u << CS_SUBSCRIBED, -1, 0);
 	} else if (!strcmp(segs[3], "unsubscribed")) {
-		get_contacts(eo, req, resp, l, 1u << CS_UNSUBSCRIBED, -1, 0);
+		rc |= get_contacts(eo, req, resp, l, 1u << CS_UNSUBSCRIBED, -1,
+				   0);
 	} else if ((ci = account_find_contact(a, (size_t)li, segs[3])) < 0) {
 		v1_error(resp, 404, "MEMBER_NOT_FOUND",
 			 "The contact could not be found.");
 	} else {
-		v1_contact(a, &a->contacts[ci], 0, &resp->body);
+		rc |= v1_contact(a, &a->contacts[ci], 0, &resp->body);
 	}
+	return rc;
 }
 
-static void v1_handle(void *state, const struct sim_request *req,
-		      struct sim_response *resp)
+static BUF_MUST_CHECK int v1_handle(void *state, const struct sim_request *req,
+				    struct sim_response *resp)
 {
+	int rc = 0;
 	struct eo *eo = state;
 	char *path = xstrdup(sim_request_path(req) + strlen(V1_PREFIX));
 	char *segs[V1_MAX_SEGS], *p = path;
@@ -507,14 +552,15 @@ static void v1_handle(void *state, const struct sim_request *req,
 	} else if (!strcmp(segs[0], "campaigns") || !strcmp(segs[0], "lists")) {
 		pthread_mutex_lock(&eo->lock);
 		if (segs[0][0] == 'c')
-			campaigns_route(eo, req, resp, segs, n);
+			rc |= campaigns_route(eo, req, resp, segs, n);
 		else
-			lists_route(eo, req, resp, segs, n);
+			rc |= lists_route(eo, req, resp, segs, n);
 		pthread_mutex_unlock(&eo->lock);
 	} else {
 		v1_not_found(resp);
 	}
 	free(path);
+	return rc;
 }
 
 static int v1_claims(void *state, const char *path)

@@ -453,7 +453,8 @@ int main(int argc, char **argv)
 	c.eo.account.n_lists = 3;
 	c.eo.account.n_contacts = 200;
 	c.eo.account.missing_occurred_at_pct = 2;
-	c.eo.account.now = simtime_from_civil(2026, 1, 15) * 86400 + 12 * 3600;
+	c.eo.account.now =
+	    time_days_from_civil(2026, 1, 15) * 86400 + 12 * 3600;
 	c.eo_rate = 10;
 	c.eo_burst = 100;
 	c.v1.rate_per_sec = 10;

@@ -105,8 +105,8 @@ int page_next_item(struct page *p)
 		p->has_more = 1;
 		return 0;
 	}
-	if (p->count++ > 0)
-		buf_putc(p->out, ',');
+	if (p->count++ > 0 && buf_putc(p->out, ',') < 0)
+		p->rc = -1;
 	return 1;
 }
 
@@ -136,7 +136,7 @@ int page_finish(struct page *p, const char *base_url, const char *path,
 		enum paging_end end)
 {
 	struct buf cur = BUF_INIT, url = BUF_INIT;
-	int rc = buf_putc(p->out, ']'), i;
+	int rc = p->rc | buf_putc(p->out, ']'), i;
 
 	if (!p->has_more) {
 		if (end == PAGING_END_NULL)

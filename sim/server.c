@@ -166,7 +166,14 @@ static void json_error(struct sim_response *r, unsigned status, const char *msg)
 {
 	r->status = status;
 	buf_reset(&r->body);
-	buf_printf(&r->body, "{\"error\":\"%s\"}\n", msg);
+	if (buf_printf(&r->body, "{\"error\":\"%s\"}\n", msg) < 0)
+		buf_reset(&r->body); /* an empty body rather than a cut one */
+}
+
+void sim_response_fail(struct sim_response *r)
+{
+	r->content_type = "application/json";
+	json_error(r, 500, "response body too large");
 }
 
 static enum fault draw_fault(struct server *s, int *is_slow)
@@ -306,7 +313,8 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 			sim_response_header(&resp, p->ops->retry_after_header,
 					    ra);
 	} else {
-		p->ops->handle(p->state, req, &resp);
+		if (p->ops->handle(p->state, req, &resp) < 0)
+			sim_response_fail(&resp);
 		if (resp.status == 200 && fault == FAULT_TRUNCATE)
 			resp.body.len /= 2;
 		else if (resp.status == 200 && fault == FAULT_EMPTY)
@@ -355,21 +363,21 @@ static int parse_long(const char *v, long lo, long hi, long *out)
 	return 0;
 }
 
-static void faults_json(const struct server *s, struct buf *b)
+static BUF_MUST_CHECK int faults_json(const struct server *s, struct buf *b)
 {
 	const struct fault_options *f = &s->opt.faults;
-	int i;
+	int i, rc = 0;
 
-	buf_printf(b,
-		   "{\"fault_5xx\":%g,\"fault_503\":%g,\"fault_403\":%g,"
-		   "\"fault_truncate\":%g,\"fault_empty\":%g,"
-		   "\"fault_drop\":%g,\"fault_slow\":%g,\"slow_ms\":%ld,"
-		   "\"latency_ms\":%ld,\"storm_429\":%ld",
-		   f->pct_5xx, f->pct_503, f->pct_403, f->pct_truncate,
-		   f->pct_empty, f->pct_drop, f->pct_slow, f->slow_ms,
-		   f->latency_ms, f->storm_429);
+	rc |= buf_printf(b,
+			 "{\"fault_5xx\":%g,\"fault_503\":%g,\"fault_403\":%g,"
+			 "\"fault_truncate\":%g,\"fault_empty\":%g,"
+			 "\"fault_drop\":%g,\"fault_slow\":%g,\"slow_ms\":%ld,"
+			 "\"latency_ms\":%ld,\"storm_429\":%ld",
+			 f->pct_5xx, f->pct_503, f->pct_403, f->pct_truncate,
+			 f->pct_empty, f->pct_drop, f->pct_slow, f->slow_ms,
+			 f->latency_ms, f->storm_429);
 	for (i = 0; i < s->n_providers; i++)
-		buf_printf(
+		rc |= buf_printf(
 		    b, ",\"%s_rate\":%g,\"%s_burst\":%g,\"%s_block_ms\":%ld",
 		    s->providers[i].ops->param_prefix,
 		    s->providers[i].lim.rate_per_sec,
@@ -377,7 +385,8 @@ static void faults_json(const struct server *s, struct buf *b)
 		    s->providers[i].lim.burst,
 		    s->providers[i].ops->param_prefix,
 		    s->providers[i].lim.block_ms);
-	buf_puts(b, "}\n");
+	rc |= buf_puts(b, "}\n");
+	return rc;
 }
 
 /* POST /_sim/faults?...: every parameter optional; all are validated
@@ -459,17 +468,18 @@ static void set_faults(struct server *s, struct sim_request *req,
 			p->blocked_until_ms[k] = 0;
 		}
 	}
-	faults_json(s, &resp->body);
+	if (faults_json(s, &resp->body) < 0)
+		sim_response_fail(resp);
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* "by_provider":{"NAME":{"requests":n,"by_status":{..},"throttled":n,
  * "faults":n},...}, (slots of the same name are summed). */
-static void provider_stats_json(struct server *s, struct buf *b)
+static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 {
-	int i, j, k, first;
+	int i, j, k, first, rc = 0;
 
-	buf_puts(b, "\"by_provider\":{");
+	rc |= buf_puts(b, "\"by_provider\":{");
 	for (i = 0; i < s->n_providers; i++) {
 		const char *name = s->providers[i].ops->name;
 		long req = 0, thr = 0, flt = 0, st;
@@ -486,47 +496,54 @@ static void provider_stats_json(struct server *s, struct buf *b)
 			thr += s->providers[j].throttled;
 			flt += s->providers[j].faults;
 		}
-		buf_printf(b, "%s\"%s\":{\"requests\":%ld,\"by_status\":{",
-			   i ? "," : "", name, req);
+		rc |=
+		    buf_printf(b, "%s\"%s\":{\"requests\":%ld,\"by_status\":{",
+			       i ? "," : "", name, req);
 		for (k = 0, first = 1; k < 600; k++) {
 			for (j = i, st = 0; j < s->n_providers; j++)
 				if (!strcmp(s->providers[j].ops->name, name))
 					st += s->providers[j].by_status[k];
 			if (!st)
 				continue;
-			buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", k, st);
+			rc |= buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", k,
+					 st);
 			first = 0;
 		}
-		buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld}", thr, flt);
+		rc |= buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld}", thr,
+				 flt);
 	}
-	buf_puts(b, "},");
+	rc |= buf_puts(b, "},");
+	return rc;
 }
 
-static void stats_json(struct server *s, struct buf *b)
+static BUF_MUST_CHECK int stats_json(struct server *s, struct buf *b)
 {
-	int i, first = 1;
+	int i, first = 1, rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	buf_printf(b, "{\"requests\":%ld,\"by_status\":{", s->stats.requests);
+	rc |= buf_printf(b, "{\"requests\":%ld,\"by_status\":{",
+			 s->stats.requests);
 	for (i = 0; i < 600; i++) {
 		if (!s->stats.by_status[i])
 			continue;
-		buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", i,
-			   s->stats.by_status[i]);
+		rc |= buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", i,
+				 s->stats.by_status[i]);
 		first = 0;
 	}
-	buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,",
-		   s->stats.throttled, s->stats.faults, s->stats.dropped);
-	provider_stats_json(s, b);
+	rc |=
+	    buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,",
+		       s->stats.throttled, s->stats.faults, s->stats.dropped);
+	rc |= provider_stats_json(s, b);
 	if (s->stats.requests)
-		buf_printf(
+		rc |= buf_printf(
 		    b, "\"first_request_ms\":%llu,\"last_request_ms\":%llu}\n",
 		    (unsigned long long)s->stats.first_ms,
 		    (unsigned long long)s->stats.last_ms);
 	else
-		buf_puts(
+		rc |= buf_puts(
 		    b, "\"first_request_ms\":null,\"last_request_ms\":null}\n");
 	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 /* The provider named name (or, name NULL, the last registered one) that
@@ -559,22 +576,28 @@ static const struct provider_slot *control_provider(const struct server *s,
 }
 
 /* Every account advances. The default provider answers; the others'
- * answers become members named after them. */
-static void advance_all(struct server *s, long secs, struct buf *out)
+ * answers become members named after them. -1 when an answer could not be
+ * written whole. */
+static BUF_MUST_CHECK int advance_all(struct server *s, long secs,
+				      struct buf *out)
 {
 	const struct provider_slot *main_p = pick_provider(s, NULL, 0);
 	struct buf other = BUF_INIT;
-	int i;
+	int i, rc = 0;
 
 	if (main_p)
-		main_p->ops->advance(main_p->state, secs, out);
+		rc |= main_p->ops->advance(main_p->state, secs, out);
 	for (i = 0; i < s->n_providers; i++) {
 		const struct provider_slot *p = &s->providers[i];
 
 		if (!p->ops->advance || p == main_p)
 			continue;
 		buf_reset(&other);
-		if (p->ops->advance(p->state, secs, &other) < 0 || !other.len)
+		if (p->ops->advance(p->state, secs, &other) < 0) {
+			rc = -1;
+			continue;
+		}
+		if (!other.len)
 			continue;
 		while (other.len && other.data[other.len - 1] == '\n')
 			other.data[--other.len] = '\0';
@@ -583,11 +606,12 @@ static void advance_all(struct server *s, long secs, struct buf *out)
 		if (out->len && out->data[out->len - 1] == '}')
 			out->data[--out->len] = '\0';
 		if (!out->len)
-			buf_putc(out, '{');
-		buf_printf(out, "%s\"%s\":%s}\n", out->len > 1 ? "," : "",
-			   p->ops->name, other.data);
+			rc |= buf_putc(out, '{');
+		rc |= buf_printf(out, "%s\"%s\":%s}\n", out->len > 1 ? "," : "",
+				 p->ops->name, other.data);
 	}
 	buf_release(&other);
+	return rc;
 }
 
 static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
@@ -600,11 +624,11 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	const struct provider_slot *p_ctl;
 	const char *v;
 	long secs;
-	int i;
+	int i, rc = 0;
 
 	response_init(&resp);
 	if (strcmp(op, "stats") == 0 && is_get) {
-		stats_json(s, &resp.body);
+		rc = stats_json(s, &resp.body);
 	} else if (strcmp(op, "reset-stats") == 0 && is_post) {
 		pthread_mutex_lock(&s->lock);
 		memset(&s->stats, 0, sizeof(s->stats));
@@ -615,13 +639,13 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 			memset(p->by_status, 0, sizeof(p->by_status));
 		}
 		pthread_mutex_unlock(&s->lock);
-		buf_puts(&resp.body, "{\"ok\":true}\n");
+		rc = buf_puts(&resp.body, "{\"ok\":true}\n");
 	} else if (strcmp(op, "faults") == 0 && (is_post || is_get)) {
 		if (is_post) {
 			set_faults(s, req, &resp);
 		} else {
 			pthread_mutex_lock(&s->lock);
-			faults_json(s, &resp.body);
+			rc = faults_json(s, &resp.body);
 			pthread_mutex_unlock(&s->lock);
 		}
 	} else if (strcmp(op, "advance") == 0 && is_post) {
@@ -631,7 +655,7 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 				   "seconds must be an integer from 1 to "
 				   "315360000");
 		} else {
-			advance_all(s, secs, &resp.body);
+			rc = advance_all(s, secs, &resp.body);
 		}
 	} else if (strcmp(op, "truth") == 0 && is_get) {
 		const struct provider_slot *p =
@@ -641,10 +665,13 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 			json_error(&resp, 500, "truth unavailable");
 	} else if ((p_ctl = control_provider(s, op)) != NULL &&
 		   (is_get || is_post)) {
-		if (p_ctl->ops->control(p_ctl->state, req, &resp.body) < 0)
+		rc = p_ctl->ops->control(p_ctl->state, req, &resp.body);
+		if (rc == -1) {
 			json_error(&resp, 400, "invalid parameter");
+			rc = 0;
+		}
 	} else if (strcmp(op, "health") == 0 && is_get) {
-		buf_puts(&resp.body, "{\"ok\":true}\n");
+		rc = buf_puts(&resp.body, "{\"ok\":true}\n");
 	} else if (!strcmp(op, "stats") || !strcmp(op, "reset-stats") ||
 		   !strcmp(op, "faults") || !strcmp(op, "advance") ||
 		   !strcmp(op, "truth") || !strcmp(op, "health")) {
@@ -652,6 +679,8 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	} else {
 		json_error(&resp, 404, "unknown control endpoint");
 	}
+	if (rc < 0)
+		sim_response_fail(&resp);
 	return queue(req->conn, &resp);
 }
 

@@ -33,6 +33,9 @@ struct sim_response {
 
 void sim_response_header(struct sim_response *r, const char *name,
 			 const char *value);
+/* A body that could not be written whole (its buffer reached the maximum)
+ * is never sent cut: the response becomes a 500 with a short JSON error. */
+void sim_response_fail(struct sim_response *r);
 
 struct sim_provider {
 	const char *name;
@@ -54,14 +57,18 @@ struct sim_provider {
 	/* An injected error: 500, 503 (throttle-like) or 403. */
 	void (*fault_error)(void *state, unsigned status,
 			    struct sim_response *resp);
-	void (*handle)(void *state, const struct sim_request *req,
-		       struct sim_response *resp);
-	/* Control API: JSON into out; -1 on a bad argument. Either may be
-	 * NULL for a provider that shares another's account. */
+	/* 0, or -1 when resp->body reached its maximum (the server then
+	 * answers 500). */
+	int (*handle)(void *state, const struct sim_request *req,
+		      struct sim_response *resp);
+	/* Control API: JSON into out; -1 on a bad argument or when out
+	 * reached its maximum. Either may be NULL for a provider that
+	 * shares another's account. */
 	int (*advance)(void *state, int64_t seconds, struct buf *out);
 	int (*truth)(void *state, struct buf *out);
 	/* May be NULL: GET/POST /_sim/<param_prefix>?... reads or changes
-	 * provider switches; JSON into out, -1 on a bad argument. */
+	 * provider switches; JSON into out, -1 on a bad argument, -2 when
+	 * out reached its maximum. */
 	int (*control)(void *state, const struct sim_request *req,
 		       struct buf *out);
 };

@@ -1,22 +1,11 @@
-/* Calendar arithmetic for the simulator (Howard Hinnant's civil algorithms),
- * so no call depends on the process time zone; see simtime.h. */
+/* Calendar arithmetic for the simulator (Howard Hinnant's civil algorithms;
+ * days from a date are util/timeparse's), so no call depends on the process
+ * time zone; see simtime.h. */
 #include "simtime.h"
 
 #include <string.h>
 
 #include "util/banned.h"
-
-int64_t simtime_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 static void civil(int64_t days, int *y, int *m, int *d)
 {
@@ -91,6 +80,16 @@ void simtime_iso(char out[SIMTIME_ISO_LEN + 1], int64_t t)
 	*p++ = 'T';
 	p = put_clock(p, pt.secs);
 	memcpy(p, "+00:00", 7);
+}
+
+int simtime_json(struct buf *out, int64_t t)
+{
+	char iso[SIMTIME_ISO_LEN + 1];
+
+	if (t < 0)
+		return buf_puts(out, "null");
+	simtime_iso(iso, t);
+	return buf_printf(out, "\"%s\"", iso);
 }
 
 void simtime_date(char out[11], int64_t t)
@@ -198,7 +197,7 @@ int simtime_parse(const char *s, int64_t *out)
 	} else if (*p) {
 		return -1;
 	}
-	*out = simtime_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss -
-	       off;
+	*out = time_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 +
+	       ss - off;
 	return 0;
 }

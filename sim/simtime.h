@@ -6,9 +6,15 @@
 
 #include <stdint.h>
 
+#include "util/buf.h"
+#include "util/timeparse.h" /* time_days_from_civil */
+
 #define SIMTIME_ISO_LEN 25 /* YYYY-MM-DDTHH:MM:SS+00:00 */
 
 void simtime_iso(char out[SIMTIME_ISO_LEN + 1], int64_t t);
+/* Appends t as a quoted simtime_iso string, or null when t < 0 (no time):
+ * EmailOctopus's JSON time. */
+BUF_MUST_CHECK int simtime_json(struct buf *out, int64_t t);
 /* YYYY-MM-DD */
 void simtime_date(char out[11], int64_t t);
 /* IMF-fixdate for HTTP headers: "Thu, 15 Jan 2026 12:00:00 GMT". */
@@ -17,6 +23,5 @@ void simtime_http(char out[30], int64_t t);
  * +hhmm, -hh:mm or nothing (UTC); a space may stand for the 'T' or for a '+'
  * that was decoded from a query string. Return 0, or -1 when malformed. */
 int simtime_parse(const char *s, int64_t *out);
-int64_t simtime_from_civil(int y, int m, int d);
 
 #endif

@@ -52,17 +52,8 @@ void account_list_counts(const struct account *a, const struct list *l,
 		counts[a->contacts[l->members[i]].status]++;
 }
 
-static int put_time(struct buf *out, int64_t t)
-{
-	char iso[SIMTIME_ISO_LEN + 1];
-
-	if (t < 0)
-		return buf_puts(out, "null");
-	simtime_iso(iso, t);
-	return buf_printf(out, "\"%s\"", iso);
-}
-
-static int truth_campaigns(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_campaigns(const struct account *a,
+					  struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"campaigns\":[");
@@ -84,9 +75,9 @@ static int truth_campaigns(const struct account *a, struct buf *out)
 		rc |= buf_puts(out, ",\"from_email\":");
 		rc |= jsonw_string(out, c->from_email);
 		rc |= buf_puts(out, ",\"created_at\":");
-		rc |= put_time(out, c->created_at);
+		rc |= simtime_json(out, c->created_at);
 		rc |= buf_puts(out, ",\"sent_at\":");
-		rc |= put_time(out, c->sent_at);
+		rc |= simtime_json(out, c->sent_at);
 		rc |= buf_puts(out, ",\"to\":[");
 		for (j = 0; j < c->n_to; j++)
 			rc |= buf_printf(out, "%s\"%s\"", j ? "," : "",
@@ -122,7 +113,7 @@ static int truth_campaigns(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_lists(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_lists(const struct account *a, struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"lists\":[");
@@ -161,7 +152,8 @@ static int truth_lists(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_contacts(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_contacts(const struct account *a,
+					 struct buf *out)
 {
 	size_t i;
 	int rc = buf_puts(out, "\"contacts\":[");
@@ -180,16 +172,17 @@ static int truth_contacts(const struct account *a, struct buf *out)
 		rc |= buf_puts(out, ",\"tags\":");
 		rc |= account_tags_json(a, c, out);
 		rc |= buf_puts(out, ",\"created_at\":");
-		rc |= put_time(out, c->created_at);
+		rc |= simtime_json(out, c->created_at);
 		rc |= buf_puts(out, ",\"last_updated_at\":");
-		rc |= put_time(out, c->last_updated_at);
+		rc |= simtime_json(out, c->last_updated_at);
 		rc |= buf_putc(out, '}');
 	}
 	rc |= buf_putc(out, ']');
 	return rc ? -1 : 0;
 }
 
-static int truth_participants(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_participants(const struct account *a,
+					     struct buf *out)
 {
 	size_t i, j;
 	int rc = buf_puts(out, "\"participants\":["), first = 1;
@@ -230,7 +223,7 @@ static int truth_participants(const struct account *a, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-static int truth_events(const struct account *a, struct buf *out)
+static BUF_MUST_CHECK int truth_events(const struct account *a, struct buf *out)
 {
 	static const char *const types[] = {
 	    "sent", "open", "click", "bounce", "complaint", "unsubscribe"};
@@ -263,7 +256,7 @@ static int truth_events(const struct account *a, struct buf *out)
 						 ",\"type\":\"%s\","
 						 "\"occurred_at\":",
 						 types[k]);
-				rc |= put_time(out, r->t);
+				rc |= simtime_json(out, r->t);
 				rc |= buf_putc(out, '}');
 			}
 		}
@@ -276,7 +269,7 @@ int account_truth(const struct account *a, struct buf *out)
 {
 	int rc = buf_puts(out, "{\"now\":");
 
-	rc |= put_time(out, a->now);
+	rc |= simtime_json(out, a->now);
 	rc |= buf_putc(out, ',');
 	rc |= truth_campaigns(a, out);
 	rc |= buf_putc(out, ',');

@@ -34,16 +34,6 @@ static int64_t get_time(const struct json *v)
 	return TIME_NULL;
 }
 
-static int put_time_iso(struct buf *out, int64_t t)
-{
-	char iso[21];
-
-	if (t == TIME_NULL)
-		return buf_puts(out, "null");
-	time_format_iso(t, iso);
-	return jsonw_string(out, iso);
-}
-
 void ckpt_campaign_parse(struct ckpt_campaign *out, const char *value,
 			 const char *const *names, size_t n_names)
 {
@@ -100,11 +90,11 @@ int ckpt_campaign_format(struct buf *out, const struct ckpt_campaign *c,
 	rc = rc ? rc : buf_puts(out, c->is_complete ? "true" : "false");
 	if (c->has_window) {
 		rc = rc ? rc : jsonw_key(out, "since", 0);
-		rc = rc ? rc : put_time_iso(out, c->since);
+		rc = rc ? rc : jsonw_time(out, c->since);
 		rc = rc ? rc : jsonw_key(out, "pass_started_at", 0);
-		rc = rc ? rc : put_time_iso(out, c->pass_started_at);
+		rc = rc ? rc : jsonw_time(out, c->pass_started_at);
 		rc = rc ? rc : jsonw_key(out, "newest", 0);
-		rc = rc ? rc : put_time_iso(out, c->newest);
+		rc = rc ? rc : jsonw_time(out, c->newest);
 	}
 	if (!c->is_complete) {
 		rc = rc ? rc : jsonw_key(out, "done", 0);
@@ -194,7 +184,7 @@ int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c)
 	int rc = buf_putc(out, '{');
 
 	rc = rc ? rc : jsonw_key(out, "since", 1);
-	rc = rc ? rc : put_time_iso(out, c->since);
+	rc = rc ? rc : jsonw_time(out, c->since);
 	rc = rc ? rc : jsonw_key(out, "starting_after", 0);
 	rc = rc ? rc
 		: jsonw_string(out, c->cursor.len ? buf_str(&c->cursor) : NULL);
@@ -205,7 +195,7 @@ int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c)
 			       ? buf_puts(out, "null")
 			       : jsonw_int(out, c->pass_started_at));
 		rc = rc ? rc : jsonw_key(out, "newest", 0);
-		rc = rc ? rc : put_time_iso(out, c->newest);
+		rc = rc ? rc : jsonw_time(out, c->newest);
 	}
 	return rc ? rc : buf_putc(out, '}');
 }
@@ -254,7 +244,7 @@ int ckpt_newest_format(struct buf *out, int64_t newest)
 {
 	int rc = buf_puts(out, "{\"newest\":");
 
-	rc = rc ? rc : put_time_iso(out, newest);
+	rc = rc ? rc : jsonw_time(out, newest);
 	return rc ? rc : buf_putc(out, '}');
 }
 

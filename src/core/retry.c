@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "util/num.h"
+#include "util/timeparse.h"
 #include "util/banned.h"
 
 uint64_t retry_rand(uint64_t *state)
@@ -97,18 +98,6 @@ void retry_decide(struct retry_decision *out, const struct retry_policy *pol,
 	}
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int month_index(const char *mon)
 {
 	static const char *const names[] = {"Jan", "Feb", "Mar", "Apr",
@@ -178,8 +167,8 @@ static int parse_http_date(const char *s, int64_t *out_s)
 	    t.d > 31 || t.hh < 0 || t.hh > 23 || t.mm < 0 || t.mm > 59 ||
 	    t.ss < 0 || t.ss > 60 || t.y < 1970)
 		return -1;
-	*out_s = days_from_civil(t.y, m, t.d) * 86400 + t.hh * 3600 +
-		 t.mm * 60 + t.ss;
+	*out_s = time_days_from_civil(t.y, (unsigned)m, (unsigned)t.d) * 86400 +
+		 t.hh * 3600 + t.mm * 60 + t.ss;
 	return 0;
 }
 

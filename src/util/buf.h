@@ -6,6 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Appending can fail (the buffer reached its maximum); a caller that drops the
+ * result would write a cut string (curl's WARN_UNUSED_RESULT on dynbuf). */
+#ifdef ESPSYNC_STRICT_BUF
+#define BUF_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define BUF_MUST_CHECK
+#endif
+
 struct buf {
 	char *data;
 	size_t len;
@@ -23,12 +31,12 @@ void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
 /* Return 0, or -1 when the result would exceed max (buffer unchanged). */
-int buf_append(struct buf *b, const void *p, size_t n);
-int buf_puts(struct buf *b, const char *s);
-int buf_putc(struct buf *b, char c);
-int buf_printf(struct buf *b, const char *fmt, ...)
+BUF_MUST_CHECK int buf_append(struct buf *b, const void *p, size_t n);
+BUF_MUST_CHECK int buf_puts(struct buf *b, const char *s);
+BUF_MUST_CHECK int buf_putc(struct buf *b, char c);
+BUF_MUST_CHECK int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+BUF_MUST_CHECK int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* "" when empty; never NULL. */
 const char *buf_str(const struct buf *b);
 /* Hands the data over; the buffer is reset. Never NULL. */

@@ -44,7 +44,9 @@ const char *json_str(const struct json *v);
 int json_int(const struct json *v, int64_t *out);
 /* Boolean from true/false, 0/1 or "0"/"1"; -1 otherwise. */
 int json_bool(const struct json *v, int *out);
-/* Compact serialization of v (for storing objects such as custom fields). */
-int json_write(struct buf *out, const struct json *v);
+/* Compact serialization of v (for storing objects such as custom fields);
+ * -1 when out reached its maximum (out then holds a partial document that the
+ * caller must not use). */
+BUF_MUST_CHECK int json_write(struct buf *out, const struct json *v);
 
 #endif

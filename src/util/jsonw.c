@@ -5,7 +5,18 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "util/timeparse.h"
 #include "util/banned.h"
+
+/* A writer that failed half way takes back what it wrote, so a buffer at
+ * its maximum holds whole values only (as buf_append leaves it unchanged). */
+static int undo(struct buf *b, size_t len)
+{
+	b->len = len;
+	if (b->data)
+		b->data[len] = '\0';
+	return -1;
+}
 
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -44,7 +55,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 int jsonw_stringn(struct buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, len;
+	size_t start = b->len, i = 0, len;
 	int rc = buf_putc(b, '"');
 
 	while (rc == 0 && i < n) {
@@ -68,7 +79,7 @@ int jsonw_stringn(struct buf *b, const char *s, size_t n)
 	}
 	if (rc == 0)
 		rc = buf_putc(b, '"');
-	return rc;
+	return rc ? undo(b, start) : 0;
 }
 
 int jsonw_string(struct buf *b, const char *s)
@@ -80,14 +91,25 @@ int jsonw_string(struct buf *b, const char *s)
 
 int jsonw_key(struct buf *b, const char *key, int is_first)
 {
-	if (!is_first && buf_putc(b, ',') < 0)
-		return -1;
-	if (jsonw_string(b, key) < 0)
-		return -1;
-	return buf_putc(b, ':');
+	size_t start = b->len;
+
+	if ((!is_first && buf_putc(b, ',') < 0) || jsonw_string(b, key) < 0 ||
+	    buf_putc(b, ':') < 0)
+		return undo(b, start);
+	return 0;
 }
 
 int jsonw_int(struct buf *b, int64_t v)
 {
 	return buf_printf(b, "%" PRId64, v);
+}
+
+int jsonw_time(struct buf *b, int64_t epoch_s)
+{
+	char iso[21];
+
+	if (epoch_s == TIME_NULL)
+		return buf_puts(b, "null");
+	time_format_iso(epoch_s, iso);
+	return jsonw_string(b, iso);
 }

@@ -37,23 +37,32 @@ static void emit(enum log_level level, const char *fmt, va_list ap)
 					    "debug"};
 	struct buf line = BUF_INIT;
 	struct buf msg = BUF_INIT;
+	int rc = 0;
 
 	if (level > cur_level)
 		return;
-	buf_vprintf(&msg, fmt, ap);
+	rc |= buf_vprintf(&msg, fmt, ap);
 	if (cur_json) {
-		buf_puts(&line, "{\"event\":\"log\",\"level\":");
-		jsonw_string(&line, names[level]);
-		buf_puts(&line, ",\"msg\":");
-		jsonw_string(&line, buf_str(&msg));
-		buf_puts(&line, "}\n");
+		rc |= buf_puts(&line, "{\"event\":\"log\",\"level\":");
+		rc |= jsonw_string(&line, names[level]);
+		rc |= buf_puts(&line, ",\"msg\":");
+		rc |= jsonw_string(&line, buf_str(&msg));
+		rc |= buf_puts(&line, "}\n");
 	} else if (level <= LOG_WARN) {
-		buf_printf(&line, "espsync: %s%s\n",
-			   level == LOG_WARN ? "warning: " : "", buf_str(&msg));
+		rc |= buf_printf(&line, "espsync: %s%s\n",
+				 level == LOG_WARN ? "warning: " : "",
+				 buf_str(&msg));
 	} else {
-		buf_printf(&line, "%s\n", buf_str(&msg));
+		rc |= buf_printf(&line, "%s\n", buf_str(&msg));
 	}
-	fputs(buf_str(&line), stderr);
+	/* A message past the buffer's maximum is not cut but replaced. */
+	if (rc < 0)
+		fputs(cur_json ? "{\"event\":\"log\",\"level\":\"error\","
+				 "\"msg\":\"log message too long\"}\n"
+			       : "espsync: log message too long\n",
+		      stderr);
+	else
+		fputs(buf_str(&line), stderr);
 	fflush(stderr);
 	buf_release(&line);
 	buf_release(&msg);
