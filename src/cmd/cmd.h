@@ -57,13 +57,13 @@ struct cmd_registry {
 
 void cmd_registry_init(struct cmd_registry *out);
 
-const struct provider_config *cmd_provider(const struct config *cfg,
-					   enum provider_id p);
 /* The --provider filter as a provider name, NULL for all. */
 const char *cmd_provider_filter(const struct config *cfg);
-/* A request with everything but mode, campaign and streams filled in. */
+/* A request for src (one of source_registry) with everything but mode,
+ * campaign and streams filled in from its configuration pc. */
 void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      enum provider_id p);
+		      const struct source *src,
+		      const struct provider_config *pc);
 enum progress_mode cmd_progress(const struct config *cfg);
 
 /* 12345 -> "12,345" into out (at least 32 bytes). */

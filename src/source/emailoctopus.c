@@ -647,6 +647,8 @@ static const struct provider_keys eo_keys = {
     .n_keys = sizeof(eo_key_defs) / sizeof(eo_key_defs[0]),
     .required_roles = EO_KEY(PROLE_API_KEY),
     .is_account_url_host = 0,
+    /* the earlier tool synced EmailOctopus only */
+    .is_earlier_tool = 1,
 };
 
 const struct source source_emailoctopus = {
