@@ -13,7 +13,7 @@
 #include "util/banned.h"
 
 struct probe_view {
-	const struct provider_config *pc;
+	const struct account_config *pc;
 	struct probe_result res;
 	struct err err;
 	int code; /* -1: not configured */
@@ -52,7 +52,7 @@ static int key_at(const struct config *cfg, size_t i,
 	size_t p;
 
 	for (p = 0; p < cfg->n_providers; p++) {
-		const struct provider_config *pc = &cfg->providers[p];
+		const struct account_config *pc = &cfg->providers[p];
 
 		if (i < pc->keys->n_keys) {
 			*def = &pc->keys->keys[i];
@@ -268,12 +268,12 @@ int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 		}
 	}
 	if (!is_any) {
-		config_providers_hint(cfg, hint, sizeof(hint));
+		config_setup_hint(cfg, hint, sizeof(hint));
 		cmd_error("no provider configured: set %s", hint);
 		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
 	}
 	for (i = 0; i < cfg->n_providers; i++) {
-		const struct provider_config *pc = &cfg->providers[i];
+		const struct account_config *pc = &cfg->providers[i];
 
 		if (!pc->is_partly_configured)
 			continue;

@@ -137,7 +137,7 @@ void cmd_registry_init(struct cmd_registry *out)
 	out->reg.n_stores = i;
 }
 
-const char *cmd_provider_filter(const struct config *cfg)
+const char *cmd_only_provider(const struct config *cfg)
 {
 	const char *p = config_str(cfg, OPT_PROVIDER);
 
@@ -156,8 +156,7 @@ enum progress_mode cmd_progress(const struct config *cfg)
 }
 
 void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      const struct source *src,
-		      const struct provider_config *pc)
+		      const struct source *src, const struct account_config *pc)
 {
 	memset(req, 0, sizeof(*req));
 	req->source = src;

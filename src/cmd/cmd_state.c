@@ -372,7 +372,7 @@ static int show(struct store *store, const struct config *cfg)
 {
 	struct state_view *v = xcalloc(1, sizeof(*v));
 	struct err err = ERR_INIT;
-	const char *provider = cmd_provider_filter(cfg);
+	const char *provider = cmd_only_provider(cfg);
 	size_t i;
 	int code = 0;
 
@@ -408,7 +408,7 @@ static int reset(struct store *store, const struct config *cfg)
 	const char *stream = config_str(cfg, OPT_STREAM);
 	int code = 0;
 
-	if (store->ops->state_reset(store, cmd_provider_filter(cfg), stream,
+	if (store->ops->state_reset(store, cmd_only_provider(cfg), stream,
 				    &removed, &err) < 0) {
 		code = cmd_fail(&err, "cannot reset sync state");
 		cmd_json_failure(cfg, "state", &err, code);

@@ -122,7 +122,7 @@ int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
 	struct arena arena = ARENA_INIT;
 	struct err err = ERR_INIT;
 	struct store *store = NULL;
-	const char *provider = cmd_provider_filter(cfg);
+	const char *provider = cmd_only_provider(cfg);
 	int code;
 
 	memset(&v, 0, sizeof(v));

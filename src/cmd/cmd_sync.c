@@ -18,16 +18,16 @@ static const char *const stream_names[SYNC_SLOTS] = {
     "campaigns", "reports", "participants", "activities", "contacts", "lists",
 };
 
-struct provider_run {
+struct job_run {
 	const struct source *source;
-	const struct provider_config *pc;
+	const struct account_config *pc;
 	struct sync_report report;
 	struct err err;
 	int code;
 };
 
 struct sync_job {
-	struct provider_run runs[CONFIG_MAX_PROVIDERS];
+	struct job_run runs[CONFIG_MAX_PROVIDERS];
 	size_t n;
 	int has_export;
 	struct export_result exported;
@@ -35,7 +35,7 @@ struct sync_job {
 	int export_code;
 };
 
-static const char *run_status(const struct provider_run *r)
+static const char *run_status(const struct job_run *r)
 {
 	if (r->code == EXIT_COMPLETE)
 		return "complete";
@@ -44,12 +44,12 @@ static const char *run_status(const struct provider_run *r)
 
 static int pick_providers(struct sync_job *job, const struct config *cfg)
 {
-	const char *name = cmd_provider_filter(cfg);
+	const char *name = cmd_only_provider(cfg);
 	char hint[512];
 	size_t i;
 
 	for (i = 0; i < cfg->n_providers; i++) {
-		const struct provider_config *pc = &cfg->providers[i];
+		const struct account_config *pc = &cfg->providers[i];
 		const struct source *src = source_find(pc->name);
 
 		if (!src ||
@@ -66,7 +66,7 @@ static int pick_providers(struct sync_job *job, const struct config *cfg)
 	if (name && !job->n)
 		return cmd_usage("sync", "unknown provider '%s'", name);
 	if (!job->n) {
-		config_providers_hint(cfg, hint, sizeof(hint));
+		config_setup_hint(cfg, hint, sizeof(hint));
 		cmd_error("no provider configured: set %s", hint);
 		return EXIT_USAGE;
 	}
@@ -77,10 +77,10 @@ static int pick_providers(struct sync_job *job, const struct config *cfg)
 	return 0;
 }
 
-static void print_human(const struct config *cfg, const struct provider_run *r)
+static void print_human(const struct config *cfg, const struct job_run *r)
 {
 	const struct sync_report *rep = &r->report;
-	const struct provider_config *pc = r->pc;
+	const struct account_config *pc = r->pc;
 
 	if (cfg->verbosity < 0)
 		return;
@@ -98,7 +98,7 @@ static void print_human(const struct config *cfg, const struct provider_run *r)
 	fflush(stdout);
 }
 
-static void json_run(struct buf *b, const struct provider_run *r)
+static void json_run(struct buf *b, const struct job_run *r)
 {
 	const struct sync_report *rep = &r->report;
 	size_t i;
@@ -174,7 +174,7 @@ static void print_json(const struct config *cfg, const struct sync_job *job,
 }
 
 static int parse_request(struct sync_request *req, const struct config *cfg,
-			 const struct provider_run *r, int64_t deadline)
+			 const struct job_run *r, int64_t deadline)
 {
 	struct err err = ERR_INIT;
 
@@ -194,14 +194,14 @@ static int parse_request(struct sync_request *req, const struct config *cfg,
 }
 
 /* The earlier tool wrote the csv files after --all and --campaign, of its
- * one provider (the --provider its form set, provider_keys.is_earlier_tool). */
+ * one provider (the --provider its form set, source_keys.is_earlier_tool). */
 static void seed_export(struct sync_job *job, struct store *store,
 			const struct config *cfg)
 {
 	struct export_options opts = EXPORT_OPTIONS_INIT;
 
 	opts.dir = config_str(cfg, OPT_EXPORT_DIR);
-	opts.provider = cmd_provider_filter(cfg);
+	opts.provider = cmd_only_provider(cfg);
 	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
 	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
 	job->has_export = 1;
@@ -216,7 +216,7 @@ static void seed_export(struct sync_job *job, struct store *store,
 		       (long long)job->exported.rows, opts.dir);
 }
 
-static void run_one(struct provider_run *r, struct store *store,
+static void run_one(struct job_run *r, struct store *store,
 		    const struct sync_request *req, const struct config *cfg)
 {
 	err_clear(&r->err);

@@ -1,6 +1,6 @@
 /* Loads the configuration layers (defaults, .env, environment, flags),
  * validates every value against the option table and resolves what the
- * commands need: the store URL and one struct provider_config each. */
+ * commands need: the store URL and one struct account_config each. */
 #include "config/config.h"
 
 #include <stdarg.h>
@@ -441,14 +441,14 @@ static void load_key(struct config_value *v, const struct option_def *def,
 }
 
 /* Each provider's keys (no flags) into providers[].v by role. */
-static int load_provider_keys(struct config *cfg, const struct env_file *envf,
-			      const char *const *envp, struct err *err)
+static int load_source_keys(struct config *cfg, const struct env_file *envf,
+			    const char *const *envp, struct err *err)
 {
 	size_t i, j;
 
 	for (i = 0; cfg->reg && i < cfg->reg->n_providers; i++) {
-		const struct provider_keys *pk = cfg->reg->providers[i];
-		struct provider_config *pc = &cfg->providers[i];
+		const struct source_keys *pk = cfg->reg->providers[i];
+		struct account_config *pc = &cfg->providers[i];
 
 		if (i == CONFIG_MAX_PROVIDERS)
 			return err_set(err, ERR_CONFIG, 0,
@@ -480,7 +480,7 @@ static int load_layers(struct config *cfg, const struct cli *cli,
 {
 	size_t i;
 
-	if (load_provider_keys(cfg, envf, envp, err) < 0)
+	if (load_source_keys(cfg, envf, envp, err) < 0)
 		return -1;
 	for (i = 0; i < OPT__COUNT; i++) {
 		const struct option_def *def = option_get((enum option_id)i);
@@ -507,7 +507,7 @@ static const struct option_def *find_key(const struct config *cfg,
 	size_t i, j;
 
 	for (i = 0; !def && cfg->reg && i < cfg->reg->n_providers; i++) {
-		const struct provider_keys *pk = cfg->reg->providers[i];
+		const struct source_keys *pk = cfg->reg->providers[i];
 
 		for (j = 0; !def && j < pk->n_keys; j++)
 			if (pk->keys[j].key && !strcmp(pk->keys[j].key, key))
@@ -585,7 +585,7 @@ static char *url_host(const char *url)
 
 /* "A and B" (or "A, B and C") of the keys of pk whose roles are in
  * roles, appended to out. */
-static void key_list(char *out, size_t size, const struct provider_keys *pk,
+static void key_list(char *out, size_t size, const struct source_keys *pk,
 		     unsigned roles)
 {
 	size_t j, n = 0, total = 0, len;
@@ -606,9 +606,9 @@ static void key_list(char *out, size_t size, const struct provider_keys *pk,
 	}
 }
 
-static void resolve_provider(struct config *cfg, struct provider_config *pc)
+static void resolve_provider(struct config *cfg, struct account_config *pc)
 {
-	const struct provider_keys *pk = pc->keys;
+	const struct source_keys *pk = pc->keys;
 	const char *account = cfg->v[OPT_ACCOUNT].value;
 	unsigned unset = 0, given = 0;
 	int r;
@@ -647,8 +647,8 @@ static void resolve_providers(struct config *cfg)
 		resolve_provider(cfg, &cfg->providers[i]);
 }
 
-const struct provider_config *config_provider(const struct config *cfg,
-					      const char *name)
+const struct account_config *config_account(const struct config *cfg,
+					    const char *name)
 {
 	size_t i;
 
@@ -658,7 +658,7 @@ const struct provider_config *config_provider(const struct config *cfg,
 	return NULL;
 }
 
-void config_providers_hint(const struct config *cfg, char *out, size_t size)
+void config_setup_hint(const struct config *cfg, char *out, size_t size)
 {
 	size_t i, len;
 

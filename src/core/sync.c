@@ -87,7 +87,7 @@ static void scrub(struct err *e, const char *key)
 /* The name of the source's credential key, for "set ..." hints. */
 static const char *api_key_name(const struct source *src)
 {
-	const struct option_def *def = provider_key(src->keys, PROLE_API_KEY);
+	const struct option_def *def = source_key(src->keys, PROLE_API_KEY);
 
 	return def && def->key ? def->key : "its api key";
 }

@@ -613,7 +613,7 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 
 #define EO_KEY(role) (1u << (role))
 
-/* EmailOctopus's configuration keys (struct provider_keys). */
+/* EmailOctopus's configuration keys (struct source_keys). */
 static const struct option_def eo_key_defs[] = {
     {.key = "EMAILOCTOPUS_API_KEY",
      .kind = OPTK_SECRET,
@@ -640,7 +640,7 @@ static const struct option_def eo_key_defs[] = {
      .help = "emailoctopus request burst (token bucket size)"},
 };
 
-static const struct provider_keys eo_keys = {
+static const struct source_keys eo_keys = {
     .name = "emailoctopus",
     .title = "EmailOctopus",
     .keys = eo_key_defs,

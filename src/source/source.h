@@ -105,7 +105,7 @@ struct source {
 	/* Configuration keys (role-tagged, with defaults and validation),
 	 * account default, title and whether the earlier tool's flags mean
 	 * this provider (keys->is_earlier_tool); keys->name is name. */
-	const struct provider_keys *keys;
+	const struct source_keys *keys;
 	/* Pacing defaults (struct fetch_options) when the configuration has
 	 * no key for PROLE_RATE / PROLE_BURST. */
 	double rate_per_sec, burst;

@@ -313,7 +313,7 @@ static void test_precedence(void **state)
 				    "ESPSYNC_RATE_EMAILOCTOPUS=", NULL};
 	const char *args[] = {"--env-file", path, "--max-inflight", "3",
 			      "sync"};
-	const struct provider_config *eo, *ac;
+	const struct account_config *eo, *ac;
 	char src[128];
 
 	(void)state;
@@ -330,8 +330,8 @@ static void test_precedence(void **state)
 	assert_string_equal(config_str(&cfg, OPT_EXPORT_DIR), "from-file");
 	config_source_text(&cfg, OPT_EXPORT_DIR, src, sizeof(src));
 	assert_non_null(strstr(src, "p.env' line 2"));
-	eo = config_provider(&cfg, "emailoctopus");
-	ac = config_provider(&cfg, "activecampaign");
+	eo = config_account(&cfg, "emailoctopus");
+	ac = config_account(&cfg, "activecampaign");
 	assert_non_null(eo);
 	assert_non_null(ac);
 	/* an empty environment value does not override */
@@ -435,15 +435,15 @@ static void test_provider_resolution(void **state)
 	const char *const half[] = {"ACTIVECAMPAIGN_API_KEY=ac-key", NULL};
 	const char *args[] = {"sync"};
 	const char *named[] = {"--account", "agency-1", "sync"};
-	const struct provider_config *eo, *ac;
+	const struct account_config *eo, *ac;
 	char hint[256];
 
 	(void)state;
 	assert_int_equal(load(&cfg, &err, envp, 1, args), 0);
 	assert_int_equal(cfg.n_providers, 2);
-	eo = config_provider(&cfg, "emailoctopus");
-	ac = config_provider(&cfg, "activecampaign");
-	assert_null(config_provider(&cfg, "mailchimp"));
+	eo = config_account(&cfg, "emailoctopus");
+	ac = config_account(&cfg, "activecampaign");
+	assert_null(config_account(&cfg, "mailchimp"));
 	assert_true(ac->is_configured);
 	assert_false(eo->is_configured);
 	assert_string_equal(eo->missing, "EMAILOCTOPUS_API_KEY");
@@ -457,20 +457,20 @@ static void test_provider_resolution(void **state)
 	/* no time zone key: UTC, the source's */
 	assert_null(eo->timezone);
 	assert_string_equal(eo->api_url, "http://127.0.0.1:8080");
-	config_providers_hint(&cfg, hint, sizeof(hint));
+	config_setup_hint(&cfg, hint, sizeof(hint));
 	assert_string_equal(hint, "EMAILOCTOPUS_API_KEY or "
 				  "ACTIVECAMPAIGN_API_URL and "
 				  "ACTIVECAMPAIGN_API_KEY");
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, envp, 3, named), 0);
-	assert_string_equal(config_provider(&cfg, "activecampaign")->account,
+	assert_string_equal(config_account(&cfg, "activecampaign")->account,
 			    "agency-1");
-	assert_string_equal(config_provider(&cfg, "emailoctopus")->account,
+	assert_string_equal(config_account(&cfg, "emailoctopus")->account,
 			    "agency-1");
 	config_release(&cfg);
 	/* one of two required keys: partly configured, names the other */
 	assert_int_equal(load(&cfg, &err, half, 1, args), 0);
-	ac = config_provider(&cfg, "activecampaign");
+	ac = config_account(&cfg, "activecampaign");
 	assert_false(ac->is_configured);
 	assert_true(ac->is_partly_configured);
 	assert_string_equal(ac->missing, "ACTIVECAMPAIGN_API_URL");
@@ -679,7 +679,7 @@ static void test_check_value_kinds(void **state)
 				       "FirstName=first,ZIP=zip", why,
 				       sizeof(why)));
 	assert_null(config_check_value(
-	    provider_key(source_find("emailoctopus")->keys, PROLE_API_URL),
+	    source_key(source_find("emailoctopus")->keys, PROLE_API_URL),
 	    "http://[::1]:8080/v2", why, sizeof(why)));
 	/* --provider needs the registry */
 	assert_non_null(config_check_value(option_get(OPT_PROVIDER), "all", why,

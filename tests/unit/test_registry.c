@@ -45,7 +45,7 @@ static const struct option_def acme_defs[] = {
      .help = "acme requests per second"},
 };
 
-static const struct provider_keys acme = {
+static const struct source_keys acme = {
     .name = "acme",
     .title = "Acme",
     .keys = acme_defs,
@@ -55,7 +55,7 @@ static const struct provider_keys acme = {
     .is_earlier_tool = 1,
 };
 
-static const struct provider_keys *const acme_only[] = {&acme};
+static const struct source_keys *const acme_only[] = {&acme};
 
 static const struct config_registry acme_reg = {
     .providers = acme_only,
@@ -118,7 +118,7 @@ static void test_registry_entries(void **state)
 	(void)state;
 	for (i = 0; source_registry[i]; i++) {
 		const struct source *src = source_registry[i];
-		const struct provider_keys *pk = src->keys;
+		const struct source_keys *pk = src->keys;
 		unsigned roles = 0;
 		const struct option_def *key;
 
@@ -140,19 +140,19 @@ static void test_registry_entries(void **state)
 			assert_non_null(def->key);
 			assert_non_null(def->help);
 			assert_null(def->flag);
-			assert_ptr_equal(provider_key(pk, def->role), def);
+			assert_ptr_equal(source_key(pk, def->role), def);
 			if (def->def &&
 			    config_check_value(def, def->def, why, sizeof(why)))
 				fail_msg("%s: default of %s: %s", src->name,
 					 def->key, why);
 		}
 		assert_int_equal(pk->required_roles & ~roles, 0);
-		key = provider_key(pk, PROLE_API_KEY);
+		key = source_key(pk, PROLE_API_KEY);
 		assert_non_null(key);
 		assert_int_equal(key->kind, OPTK_SECRET);
 		assert_true(pk->required_roles & (1u << PROLE_API_KEY));
-		assert_non_null(provider_key(pk, PROLE_API_URL));
-		assert_null(provider_key(pk, PROLE_NONE));
+		assert_non_null(source_key(pk, PROLE_API_URL));
+		assert_null(source_key(pk, PROLE_NONE));
 		n_earlier += pk->is_earlier_tool != 0;
 	}
 	/* the earlier tool's flags mean exactly one provider */
@@ -186,15 +186,15 @@ static void test_config_loads_provider_keys(void **state)
 	const char *const envp[] = {"ACME_URL=https://env.acme.test:8443/v1/",
 				    NULL};
 	const char *args[] = {"--env-file", path, "sync"};
-	const struct provider_config *pc;
+	const struct account_config *pc;
 	char src[256];
 
 	(void)state;
 	assert_int_equal(load_with(&cfg, &acme_reg, envp, 3, args, &err), 0);
 	assert_int_equal(cfg.n_providers, 1);
-	pc = config_provider(&cfg, "acme");
+	pc = config_account(&cfg, "acme");
 	assert_non_null(pc);
-	assert_null(config_provider(&cfg, "emailoctopus"));
+	assert_null(config_account(&cfg, "emailoctopus"));
 	assert_ptr_equal(pc->keys, &acme);
 	assert_true(pc->is_configured);
 	assert_string_equal(pc->api_key, "from-file");
@@ -246,22 +246,22 @@ static void test_provider_missing_keys(void **state)
 	const char *const none[] = {NULL};
 	const char *const token[] = {"ACME_TOKEN=t", NULL};
 	const char *plain[] = {"sync"};
-	const struct provider_config *pc;
+	const struct account_config *pc;
 	char hint[128];
 
 	(void)state;
 	assert_int_equal(load_with(&cfg, &acme_reg, none, 1, plain, &err), 0);
-	pc = config_provider(&cfg, "acme");
+	pc = config_account(&cfg, "acme");
 	assert_false(pc->is_configured);
 	assert_false(pc->is_partly_configured);
 	/* in the order of the provider's key table */
 	assert_string_equal(pc->missing, "ACME_TOKEN and ACME_URL");
 	assert_null(pc->account);
-	config_providers_hint(&cfg, hint, sizeof(hint));
+	config_setup_hint(&cfg, hint, sizeof(hint));
 	assert_string_equal(hint, "ACME_TOKEN and ACME_URL");
 	config_release(&cfg);
 	assert_int_equal(load_with(&cfg, &acme_reg, token, 1, plain, &err), 0);
-	pc = config_provider(&cfg, "acme");
+	pc = config_account(&cfg, "acme");
 	assert_true(pc->is_partly_configured);
 	assert_string_equal(pc->missing, "ACME_URL");
 	config_release(&cfg);
@@ -301,9 +301,9 @@ static void test_provider_choices_from_registry(void **state)
 /* The earlier tool's form means the provider flagged is_earlier_tool. */
 static void test_seed_provider_from_registry(void **state)
 {
-	static const struct provider_keys plain = {
+	static const struct source_keys plain = {
 	    .name = "plain", .title = "Plain", .keys = acme_defs, .n_keys = 1};
-	static const struct provider_keys *const plain_only[] = {&plain};
+	static const struct source_keys *const plain_only[] = {&plain};
 	static const struct config_registry plain_reg = {
 	    .providers = plain_only, .n_providers = 1};
 	const char *const argv[] = {"espsync", "--stats"};

@@ -115,7 +115,7 @@ static void no_source(struct sync_request *r)
 static const struct option_def acme_key_defs[] = {
     {.key = "ACME_TOKEN", .kind = OPTK_SECRET, .role = PROLE_API_KEY},
 };
-static const struct provider_keys acme_keys = {
+static const struct source_keys acme_keys = {
     .name = "acme",
     .title = "Acme",
     .keys = acme_key_defs,
