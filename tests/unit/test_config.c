@@ -618,6 +618,7 @@ static void test_unknown_key_and_permissions(void **state)
 	const char *path = write_file("open.env",
 				      "ESPSYNC_TYPO=1\n"
 				      "SOMETHING_ELSE=2\n"
+				      "ESPSYNC_RATE_ACTIVECAMPAIGN=3\n"
 				      "EMAILOCTOPUS_API_KEY=abc\n",
 				      0644);
 	const char *const envp[] = {NULL};
@@ -639,6 +640,8 @@ static void test_unknown_key_and_permissions(void **state)
 			assert_int_equal(cfg.notes[i].level, LOG_WARN);
 		}
 		assert_null(strstr(cfg.notes[i].msg, "SOMETHING_ELSE"));
+		/* a provider's key is known */
+		assert_null(strstr(cfg.notes[i].msg, "RATE_ACTIVECAMPAIGN"));
 	}
 	assert_true(has_unknown && has_perm);
 	config_release(&cfg);
