@@ -51,19 +51,19 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 
 struct cmd_registry {
 	struct config_registry reg;
-	const struct provider_keys *providers[CMD_MAX_PROVIDERS];
+	const struct source_keys *providers[CMD_MAX_PROVIDERS];
 	const struct store_keys *stores[CMD_MAX_STORES];
 };
 
 void cmd_registry_init(struct cmd_registry *out);
 
-const struct provider_config *cmd_provider(const struct config *cfg,
-					   enum provider_id p);
 /* The --provider filter as a provider name, NULL for all. */
-const char *cmd_provider_filter(const struct config *cfg);
-/* A request with everything but mode, campaign and streams filled in. */
+const char *cmd_only_provider(const struct config *cfg);
+/* A request for src (one of source_registry) with everything but mode,
+ * campaign and streams filled in from its configuration pc. */
 void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      enum provider_id p);
+		      const struct source *src,
+		      const struct account_config *pc);
 enum progress_mode cmd_progress(const struct config *cfg);
 
 /* 12345 -> "12,345" into out (at least 32 bytes). */

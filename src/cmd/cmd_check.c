@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "source/source.h"
 #include "util/jsonw.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 struct probe_view {
-	const struct provider_config *pc;
+	const struct account_config *pc;
 	struct probe_result res;
 	struct err err;
 	int code; /* -1: not configured */
@@ -23,15 +24,13 @@ struct check_view {
 	const char *store_backend;
 	struct err store_err;
 	int store_code;
-	struct probe_view probes[PROVIDER__COUNT];
+	struct probe_view probes[CONFIG_MAX_PROVIDERS];
 	int code;
 };
 
 /* What check shows for a value: secrets never, store URLs redacted. */
-static char *shown_value(const struct config *cfg, enum option_id id)
+static char *shown_value(const struct option_def *def, const char *v)
 {
-	const struct option_def *def = option_get(id);
-	const char *v = config_str(cfg, id);
 	char text[48];
 
 	if (!v)
@@ -45,21 +44,47 @@ static char *shown_value(const struct config *cfg, enum option_id id)
 	return xstrdup(v);
 }
 
+/* The i-th configuration entry: the providers' keys (registry order),
+ * then the option table; 0 past the last. */
+static int key_at(const struct config *cfg, size_t i,
+		  const struct option_def **def, const struct config_value **v)
+{
+	size_t p;
+
+	for (p = 0; p < cfg->n_providers; p++) {
+		const struct account_config *pc = &cfg->providers[p];
+
+		if (i < pc->keys->n_keys) {
+			*def = &pc->keys->keys[i];
+			*v = &pc->v[(*def)->role < PROLE__COUNT ? (*def)->role
+								: PROLE_NONE];
+			return 1;
+		}
+		i -= pc->keys->n_keys;
+	}
+	if (i >= OPT__COUNT)
+		return 0;
+	*def = option_get((enum option_id)i);
+	*v = &cfg->v[i];
+	return 1;
+}
+
 static void print_keys(const struct config *cfg)
 {
+	const struct option_def *def;
+	const struct config_value *cv;
 	char src[160];
 	size_t i;
 
 	printf("configuration (%s '%s'):\n",
 	       cfg->is_env_file_loaded ? "read" : "no file", cfg->env_file);
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
+	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
 		char *v;
 
 		if (!def->key)
 			continue;
-		v = shown_value(cfg, (enum option_id)i);
-		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
+		v = shown_value(def, cv->value);
+		config_value_source_text(cfg, cv, src, sizeof(src));
 		printf("  %-28s %s (%s)\n", def->key, v ? v : "-",
 		       v ? src : "unset");
 		free(v);
@@ -68,19 +93,20 @@ static void print_keys(const struct config *cfg)
 
 static void json_keys(struct buf *b, const struct config *cfg)
 {
+	const struct option_def *def;
+	const struct config_value *cv;
 	char src[160];
 	size_t i;
 	int is_first = 1;
 
 	buf_puts(b, "\"config\":[");
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
+	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
 		char *v;
 
 		if (!def->key)
 			continue;
-		v = shown_value(cfg, (enum option_id)i);
-		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
+		v = shown_value(def, cv->value);
+		config_value_source_text(cfg, cv, src, sizeof(src));
 		buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
 		is_first = 0;
 		jsonw_string(b, def->key);
@@ -89,7 +115,7 @@ static void json_keys(struct buf *b, const struct config *cfg)
 		jsonw_key(b, "is_secret", 0);
 		buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
 		jsonw_key(b, "source", 0);
-		jsonw_string(b, config_source_name(cfg->v[i].source));
+		jsonw_string(b, config_source_name(cv->source));
 		jsonw_key(b, "from", 0);
 		jsonw_string(b, src);
 		buf_putc(b, '}');
@@ -118,16 +144,18 @@ static void check_store(struct check_view *v, const struct config *cfg)
 static void check_providers(struct check_view *v, const struct config *cfg)
 {
 	struct sync_request req;
-	enum provider_id p;
+	size_t p;
 
-	for (p = 0; p < PROVIDER__COUNT; p++) {
+	for (p = 0; p < cfg->n_providers; p++) {
 		struct probe_view *pv = &v->probes[p];
+		const struct source *src;
 
-		pv->pc = cmd_provider(cfg, p);
+		pv->pc = &cfg->providers[p];
 		pv->code = -1;
-		if (!pv->pc->is_configured)
+		src = source_find(pv->pc->name);
+		if (!pv->pc->is_configured || !src)
 			continue;
-		cmd_fill_request(&req, cfg, p);
+		cmd_fill_request(&req, cfg, src, pv->pc);
 		req.progress = PROGRESS_NONE;
 		pv->code = 0;
 		if (sync_probe(&req, &pv->res, &pv->err) < 0) {
@@ -151,7 +179,7 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
 	else
 		printf("ok (%s)\n", v->store_backend);
-	for (i = 0; i < PROVIDER__COUNT; i++) {
+	for (i = 0; i < cfg->n_providers; i++) {
 		const struct probe_view *pv = &v->probes[i];
 
 		if (pv->code < 0)
@@ -187,7 +215,7 @@ static void print_json(const struct check_view *v, const struct config *cfg)
 		   ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
 	jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
 	buf_puts(&b, "},\"providers\":[");
-	for (i = 0; i < PROVIDER__COUNT; i++) {
+	for (i = 0; i < cfg->n_providers; i++) {
 		const struct probe_view *pv = &v->probes[i];
 
 		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
@@ -217,7 +245,9 @@ static void print_json(const struct check_view *v, const struct config *cfg)
 int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 {
 	struct check_view v;
+	char hint[512];
 	size_t i;
+	int is_any = 0;
 
 	memset(&v, 0, sizeof(v));
 	if (argc > 0)
@@ -228,22 +258,27 @@ int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 	v.code = v.store_code;
 	if (v.store_code)
 		cmd_error("%s", v.store_err.msg);
-	for (i = 0; i < PROVIDER__COUNT; i++) {
+	for (i = 0; i < cfg->n_providers; i++) {
 		const struct probe_view *pv = &v.probes[i];
 
+		is_any |= pv->pc->is_configured;
 		if (pv->code > 0) {
 			cmd_fail(&pv->err, "cannot reach '%s'", pv->pc->name);
 			v.code = cmd_exit_worse(v.code, pv->code);
 		}
 	}
-	if (!cfg->eo.is_configured && !cfg->ac.is_configured) {
-		cmd_error("no provider configured: set EMAILOCTOPUS_API_KEY or "
-			  "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+	if (!is_any) {
+		config_setup_hint(cfg, hint, sizeof(hint));
+		cmd_error("no provider configured: set %s", hint);
 		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
 	}
-	if (!cfg->ac.is_configured && (cfg->ac.api_url || cfg->ac.api_key)) {
-		cmd_error("provider 'activecampaign' is not configured: set %s",
-			  cfg->ac.missing);
+	for (i = 0; i < cfg->n_providers; i++) {
+		const struct account_config *pc = &cfg->providers[i];
+
+		if (!pc->is_partly_configured)
+			continue;
+		cmd_error("provider '%s' is not configured: set %s", pc->name,
+			  pc->missing);
 		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
 	}
 	if (cfg->is_json)

@@ -137,13 +137,7 @@ void cmd_registry_init(struct cmd_registry *out)
 	out->reg.n_stores = i;
 }
 
-const struct provider_config *cmd_provider(const struct config *cfg,
-					   enum provider_id p)
-{
-	return p == PROVIDER_ACTIVECAMPAIGN ? &cfg->ac : &cfg->eo;
-}
-
-const char *cmd_provider_filter(const struct config *cfg)
+const char *cmd_only_provider(const struct config *cfg)
 {
 	const char *p = config_str(cfg, OPT_PROVIDER);
 
@@ -162,12 +156,10 @@ enum progress_mode cmd_progress(const struct config *cfg)
 }
 
 void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      enum provider_id p)
+		      const struct source *src, const struct account_config *pc)
 {
-	const struct provider_config *pc = cmd_provider(cfg, p);
-
 	memset(req, 0, sizeof(*req));
-	req->provider = p;
+	req->source = src;
 	req->api_url = pc->api_url;
 	req->api_key = pc->api_key;
 	req->account = pc->account;

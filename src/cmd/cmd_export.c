@@ -50,7 +50,7 @@ int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 		return cmd_usage("export", "unexpected argument '%.64s'",
 				 argv[1]);
 	opts.dir = config_str(cfg, OPT_EXPORT_DIR);
-	opts.provider = cmd_provider_filter(cfg);
+	opts.provider = cmd_only_provider(cfg);
 	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
 	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
 	opts.is_formula_protect = !config_is_set(cfg, OPT_NO_FORMULA_PROTECT);

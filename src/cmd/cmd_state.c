@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/checkpoint.h"
+#include "source/source.h"
 #include "util/arena.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -160,14 +161,6 @@ static void release_view(struct state_view *v)
 	arena_release(&v->arena);
 }
 
-static const char *status_name(enum run_status s)
-{
-	static const char *const names[] = {"running", "complete", "partial",
-					    "failed"};
-
-	return (unsigned)s <= RUN_FAILED ? names[s] : "failed";
-}
-
 /* Sum of the per-stream counts and the activities count of a run. */
 static void run_records(const struct run_row *r, int64_t *total,
 			int64_t *activities)
@@ -203,16 +196,18 @@ static void iso(char *out, int64_t t)
 static int load_runs(struct state_view *v, struct store *store,
 		     const char *provider, struct err *err)
 {
-	static const char *const all[] = {"emailoctopus", "activecampaign"};
-	const char *const *names = provider ? &provider : all;
-	size_t i, n = provider ? 1 : 2;
+	size_t i;
 	struct run_row run;
 	struct group *g;
 	int found;
 
-	for (i = 0; i < n; i++) {
-		if (store_run_last(store, names[i], &run, &v->arena, &found,
-				   err) < 0)
+	for (i = 0; source_registry[i]; i++) {
+		const char *name = source_registry[i]->name;
+
+		if (provider && strcmp(provider, name))
+			continue;
+		if (store_run_last(store, name, &run, &v->arena, &found, err) <
+		    0)
 			return -1;
 		if (!found)
 			continue;
@@ -224,7 +219,7 @@ static int load_runs(struct state_view *v, struct store *store,
 		if (run.status == RUN_COMPLETE) {
 			g->complete = run;
 			g->has_complete = 1;
-		} else if (store_run_last_status(store, names[i], RUN_COMPLETE,
+		} else if (store_run_last_status(store, name, RUN_COMPLETE,
 						 &g->complete, &v->arena,
 						 &g->has_complete, err) < 0) {
 			return -1;
@@ -262,6 +257,7 @@ static int64_t today_count(const struct group *g)
 
 static void print_group(const struct group *g, int is_verbose)
 {
+	const struct source *src = source_find(g->provider);
 	char a[32], b[32], n[32], acts[32];
 	int64_t total, activities;
 
@@ -289,13 +285,15 @@ static void print_group(const struct group *g, int is_verbose)
 		cmd_format_count(acts, activities);
 		printf("  last_run:            %s, started %s, finished %s, "
 		       "%lld requests, %s records\n",
-		       status_name(g->last.status), a, b,
+		       store_run_status_name(g->last.status), a, b,
 		       (long long)g->last.requests, n);
 		printf("  activities_synced:   %s\n", acts);
 	} else {
 		printf("  last_run:            none\n");
 	}
-	if (g->today_day >= 0 || !strcmp(g->provider, "activecampaign")) {
+	/* a windowed report source always shows the line: 0 until its
+	 * first activity of the day */
+	if (g->today_day >= 0 || (src && src->is_report_windowed)) {
 		cmd_format_count(n, today_count(g));
 		printf("  activities_today:    %s\n", n);
 	}
@@ -312,7 +310,7 @@ static void json_run(struct buf *b, const struct run_row *r)
 
 	run_records(r, &total, &activities);
 	buf_printf(b, "{\"run_id\":%lld,\"status\":", (long long)r->run_id);
-	jsonw_string(b, status_name(r->status));
+	jsonw_string(b, store_run_status_name(r->status));
 	iso(a, r->started_at);
 	jsonw_key(b, "started_at", 0);
 	jsonw_string(b, a);
@@ -374,7 +372,7 @@ static int show(struct store *store, const struct config *cfg)
 {
 	struct state_view *v = xcalloc(1, sizeof(*v));
 	struct err err = ERR_INIT;
-	const char *provider = cmd_provider_filter(cfg);
+	const char *provider = cmd_only_provider(cfg);
 	size_t i;
 	int code = 0;
 
@@ -410,7 +408,7 @@ static int reset(struct store *store, const struct config *cfg)
 	const char *stream = config_str(cfg, OPT_STREAM);
 	int code = 0;
 
-	if (store->ops->state_reset(store, cmd_provider_filter(cfg), stream,
+	if (store->ops->state_reset(store, cmd_only_provider(cfg), stream,
 				    &removed, &err) < 0) {
 		code = cmd_fail(&err, "cannot reset sync state");
 		cmd_json_failure(cfg, "state", &err, code);

@@ -19,21 +19,6 @@ struct stats_view {
 	int has_run;
 };
 
-static const char *status_name(enum run_status s)
-{
-	switch (s) {
-	case RUN_COMPLETE:
-		return "complete";
-	case RUN_PARTIAL:
-		return "partial";
-	case RUN_FAILED:
-		return "failed";
-	case RUN_RUNNING:
-		break;
-	}
-	return "running";
-}
-
 static double average(const struct store_stats *st)
 {
 	return st->campaigns ? (double)st->participants / (double)st->campaigns
@@ -70,7 +55,7 @@ static void print_text(const struct stats_view *v)
 		time_format_iso(v->run.started_at, when);
 	cmd_format_count(n, v->run.requests);
 	printf("Last run: %s %s %s %s (%s requests)\n", v->run.provider,
-	       status_name(v->run.status),
+	       store_run_status_name(v->run.status),
 	       v->run.status == RUN_RUNNING ? "since" : "at", when, n);
 }
 
@@ -118,7 +103,7 @@ static void print_json(const struct stats_view *v, const char *provider)
 		jsonw_key(&b, "account", 0);
 		jsonw_string(&b, v->run.account);
 		jsonw_key(&b, "status", 0);
-		jsonw_string(&b, status_name(v->run.status));
+		jsonw_string(&b, store_run_status_name(v->run.status));
 		json_time(&b, "started_at", v->run.started_at);
 		json_time(&b, "finished_at", v->run.finished_at);
 		buf_printf(&b, ",\"requests\":%lld}",
@@ -137,7 +122,7 @@ int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
 	struct arena arena = ARENA_INIT;
 	struct err err = ERR_INIT;
 	struct store *store = NULL;
-	const char *provider = cmd_provider_filter(cfg);
+	const char *provider = cmd_only_provider(cfg);
 	int code;
 
 	memset(&v, 0, sizeof(v));

@@ -8,24 +8,26 @@
 #include <string.h>
 
 #include "export/export_csv.h"
+#include "source/source.h"
 #include "util/clock.h"
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/banned.h"
 
-static const char *const stream_names[6] = {
+static const char *const stream_names[SYNC_SLOTS] = {
     "campaigns", "reports", "participants", "activities", "contacts", "lists",
 };
 
-struct provider_run {
-	enum provider_id provider;
+struct job_run {
+	const struct source *source;
+	const struct account_config *pc;
 	struct sync_report report;
 	struct err err;
 	int code;
 };
 
 struct sync_job {
-	struct provider_run runs[PROVIDER__COUNT];
+	struct job_run runs[CONFIG_MAX_PROVIDERS];
 	size_t n;
 	int has_export;
 	struct export_result exported;
@@ -33,7 +35,7 @@ struct sync_job {
 	int export_code;
 };
 
-static const char *run_status(const struct provider_run *r)
+static const char *run_status(const struct job_run *r)
 {
 	if (r->code == EXIT_COMPLETE)
 		return "complete";
@@ -42,29 +44,30 @@ static const char *run_status(const struct provider_run *r)
 
 static int pick_providers(struct sync_job *job, const struct config *cfg)
 {
-	const char *name = cmd_provider_filter(cfg);
-	enum provider_id p;
+	const char *name = cmd_only_provider(cfg);
+	char hint[512];
+	size_t i;
 
-	if (name) {
-		const struct provider_config *pc;
+	for (i = 0; i < cfg->n_providers; i++) {
+		const struct account_config *pc = &cfg->providers[i];
+		const struct source *src = source_find(pc->name);
 
-		if (provider_parse(name, &p) < 0)
-			return cmd_usage("sync", "unknown provider '%s'", name);
-		pc = cmd_provider(cfg, p);
+		if (!src ||
+		    (name ? strcmp(name, pc->name) != 0 : !pc->is_configured))
+			continue;
 		if (!pc->is_configured) {
 			cmd_error("provider '%s' is not configured: set %s",
 				  name, pc->missing);
 			return EXIT_USAGE;
 		}
-		job->runs[job->n++].provider = p;
-		return 0;
+		job->runs[job->n].source = src;
+		job->runs[job->n++].pc = pc;
 	}
-	for (p = 0; p < PROVIDER__COUNT; p++)
-		if (cmd_provider(cfg, p)->is_configured)
-			job->runs[job->n++].provider = p;
+	if (name && !job->n)
+		return cmd_usage("sync", "unknown provider '%s'", name);
 	if (!job->n) {
-		cmd_error("no provider configured: set EMAILOCTOPUS_API_KEY or "
-			  "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+		config_setup_hint(cfg, hint, sizeof(hint));
+		cmd_error("no provider configured: set %s", hint);
 		return EXIT_USAGE;
 	}
 	if (job->n > 1 && config_is_set(cfg, OPT_CAMPAIGN))
@@ -74,10 +77,10 @@ static int pick_providers(struct sync_job *job, const struct config *cfg)
 	return 0;
 }
 
-static void print_human(const struct config *cfg, const struct provider_run *r)
+static void print_human(const struct config *cfg, const struct job_run *r)
 {
 	const struct sync_report *rep = &r->report;
-	const struct provider_config *pc = cmd_provider(cfg, r->provider);
+	const struct account_config *pc = r->pc;
 
 	if (cfg->verbosity < 0)
 		return;
@@ -88,21 +91,22 @@ static void print_human(const struct config *cfg, const struct provider_run *r)
 	       strcmp(pc->account, "default") ? pc->account : "", run_status(r),
 	       r->code == EXIT_COMPLETE ? "in" : "after", rep->elapsed_s,
 	       (long long)rep->requests, (long long)rep->retries,
-	       (long long)rep->throttled, (long long)rep->records[0],
-	       (long long)rep->records[2], (long long)rep->events);
+	       (long long)rep->throttled,
+	       (long long)rep->records[SYNC_SLOT_CAMPAIGNS],
+	       (long long)rep->records[SYNC_SLOT_PARTICIPANTS],
+	       (long long)rep->events);
 	fflush(stdout);
 }
 
-static void json_run(struct buf *b, const struct config *cfg,
-		     const struct provider_run *r)
+static void json_run(struct buf *b, const struct job_run *r)
 {
 	const struct sync_report *rep = &r->report;
 	size_t i;
 
 	buf_puts(b, "{\"provider\":");
-	jsonw_string(b, provider_name(r->provider));
+	jsonw_string(b, r->source->name);
 	jsonw_key(b, "account", 0);
-	jsonw_string(b, cmd_provider(cfg, r->provider)->account);
+	jsonw_string(b, r->pc->account);
 	jsonw_key(b, "status", 0);
 	jsonw_string(b, run_status(r));
 	buf_printf(b,
@@ -110,7 +114,7 @@ static void json_run(struct buf *b, const struct config *cfg,
 		   "\"throttled\":%lld,\"records\":{",
 		   (long long)rep->run_id, (long long)rep->requests,
 		   (long long)rep->retries, (long long)rep->throttled);
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < SYNC_SLOTS; i++) {
 		jsonw_key(b, stream_names[i], i == 0);
 		jsonw_int(b, rep->records[i]);
 	}
@@ -152,7 +156,7 @@ static void print_json(const struct config *cfg, const struct sync_job *job,
 	for (i = 0; i < job->n; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		json_run(&b, cfg, &job->runs[i]);
+		json_run(&b, &job->runs[i]);
 	}
 	buf_putc(&b, ']');
 	if (job->has_export) {
@@ -170,11 +174,11 @@ static void print_json(const struct config *cfg, const struct sync_job *job,
 }
 
 static int parse_request(struct sync_request *req, const struct config *cfg,
-			 enum provider_id p, int64_t deadline)
+			 const struct job_run *r, int64_t deadline)
 {
 	struct err err = ERR_INIT;
 
-	cmd_fill_request(req, cfg, p);
+	cmd_fill_request(req, cfg, r->source, r->pc);
 	if (config_is_set(cfg, OPT_FULL))
 		req->mode = SYNC_FULL;
 	else if (config_is_set(cfg, OPT_INCREMENTAL))
@@ -189,14 +193,15 @@ static int parse_request(struct sync_request *req, const struct config *cfg,
 	return 0;
 }
 
-/* The earlier tool wrote the csv files after --all and --campaign. */
+/* The earlier tool wrote the csv files after --all and --campaign, of its
+ * one provider (the --provider its form set, source_keys.is_earlier_tool). */
 static void seed_export(struct sync_job *job, struct store *store,
 			const struct config *cfg)
 {
 	struct export_options opts = EXPORT_OPTIONS_INIT;
 
 	opts.dir = config_str(cfg, OPT_EXPORT_DIR);
-	opts.provider = "emailoctopus";
+	opts.provider = cmd_only_provider(cfg);
 	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
 	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
 	job->has_export = 1;
@@ -211,7 +216,7 @@ static void seed_export(struct sync_job *job, struct store *store,
 		       (long long)job->exported.rows, opts.dir);
 }
 
-static void run_one(struct provider_run *r, struct store *store,
+static void run_one(struct job_run *r, struct store *store,
 		    const struct sync_request *req, const struct config *cfg)
 {
 	err_clear(&r->err);
@@ -225,11 +230,11 @@ static void run_one(struct provider_run *r, struct store *store,
 		/* partial is no error (timers treat exit 3 as success), so
 		 * -q keeps quiet about it */
 		if (r->code == EXIT_PARTIAL)
-			log_warn("sync '%s' stopped: %s",
-				 provider_name(req->provider), r->err.msg);
+			log_warn("sync '%s' stopped: %s", req->source->name,
+				 r->err.msg);
 		else
 			cmd_fail(&r->err, "cannot sync '%s'",
-				 provider_name(req->provider));
+				 req->source->name);
 	}
 	if (!cfg->is_json)
 		print_human(cfg, r);
@@ -252,7 +257,7 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 		deadline = clock_mono_ms() + cfg->max_runtime_ms;
 	code = pick_providers(&job, cfg);
 	for (i = 0; !code && i < job.n; i++)
-		code = parse_request(&req, cfg, job.runs[i].provider, deadline);
+		code = parse_request(&req, cfg, &job.runs[i], deadline);
 	if (code)
 		goto done;
 	code = cmd_open_store(&store, cfg, NULL);
@@ -261,7 +266,7 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 		goto done;
 	}
 	for (i = 0; i < job.n; i++) {
-		parse_request(&req, cfg, job.runs[i].provider, deadline);
+		parse_request(&req, cfg, &job.runs[i], deadline);
 		run_one(&job.runs[i], store, &req, cfg);
 		code = cmd_exit_worse(code, job.runs[i].code);
 		if (job.runs[i].code == EXIT_STORE)

@@ -14,7 +14,8 @@ static const char seed_hint[] =
 static int set_value(struct cli *out, const struct option_def *def,
 		     const char *value, int *used)
 {
-	enum option_id slot = def->alias_of ? def->alias_of : def->id;
+	enum option_id slot =
+	    (def->flags & OPTF_ALIAS) ? def->alias_of : def->id;
 
 	if (def->flags & OPTF_REPEATABLE)
 		out->verbose_count++;
@@ -101,10 +102,22 @@ static int check_pair(const int *used, enum option_id a, enum option_id b,
 	return 0;
 }
 
-/* The earlier tool: exactly one action, EmailOctopus only. */
+/* The provider the earlier tool's flags mean; NULL when none. */
+static const char *seed_provider(const struct config_registry *reg)
+{
+	size_t i;
+
+	for (i = 0; reg && i < reg->n_providers; i++)
+		if (reg->providers[i]->is_earlier_tool)
+			return reg->providers[i]->name;
+	return NULL;
+}
+
+/* The earlier tool: exactly one action, for its one provider. */
 static int translate_seed(struct cli *out, const int *used, struct err *err)
 {
 	const struct option_def *first = NULL;
+	const char *provider = seed_provider(out->reg);
 	size_t i;
 
 	for (i = 0; i < OPT__COUNT; i++) {
@@ -135,7 +148,10 @@ static int translate_seed(struct cli *out, const int *used, struct err *err)
 					       seed_hint);
 		return err_set(err, ERR_USAGE, 0, "no command given");
 	}
-	out->opt[OPT_PROVIDER].value = "emailoctopus";
+	if (!provider)
+		return err_set(err, ERR_USAGE, 0,
+			       "no provider takes the earlier tool's form");
+	out->opt[OPT_PROVIDER].value = provider;
 	out->opt[OPT_PROVIDER].via = NULL;
 	out->command = "sync";
 	switch (first->id) {

@@ -42,8 +42,8 @@ struct cli {
 
 /* Parses argv (argv[0] is the program). ERR_USAGE with a one-line message
  * on unknown options, missing values, options a command does not take,
- * conflicts and unknown commands. reg lists the providers and stores (their keys and the earlier tool's
- * store flag); borrowed, and kept in out->reg. */
+ * conflicts and unknown commands. reg lists the providers and stores (their
+ * keys and the earlier tool's store flag); borrowed, and kept in out->reg. */
 int cli_parse(struct cli *out, int argc, const char *const *argv,
 	      const struct config_registry *reg, struct err *err);
 

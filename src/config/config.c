@@ -1,6 +1,6 @@
 /* Loads the configuration layers (defaults, .env, environment, flags),
  * validates every value against the option table and resolves what the
- * commands need: the store URL and one struct provider_config each. */
+ * commands need: the store URL and one struct account_config each. */
 #include "config/config.h"
 
 #include <stdarg.h>
@@ -51,8 +51,13 @@ const char *config_source_name(enum config_source src)
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size)
 {
-	const struct config_value *v = &cfg->v[id];
+	config_value_source_text(cfg, &cfg->v[id], out, size);
+}
 
+void config_value_source_text(const struct config *cfg,
+			      const struct config_value *v, char *out,
+			      size_t size)
+{
 	switch (v->source) {
 	case SRC_ENV_FILE:
 		snprintf(out, size, "'%s' line %d", cfg->env_file, v->line);
@@ -207,6 +212,41 @@ static const char *check_range(const struct option_def *def, double v,
 	return why;
 }
 
+/* "must be a, b or c" from n names and then last (NULL: none). */
+static const char *must_be(char *why, size_t size, const char *const *names,
+			   size_t n, const char *last)
+{
+	size_t i, len, total = n + (last != NULL);
+
+	snprintf(why, size, "must be");
+	for (i = 0; i < total; i++) {
+		len = strlen(why);
+		snprintf(why + len, size - len, "%s%s",
+			 !i		  ? " "
+			 : i + 1 == total ? " or "
+					  : ", ",
+			 i < n ? names[i] : last);
+	}
+	return why;
+}
+
+const char *config_check_provider(const struct config_registry *reg,
+				  const char *s, char *why, size_t size)
+{
+	const char *names[CONFIG_MAX_PROVIDERS];
+	size_t i, n = 0;
+
+	if (!strcmp(s, "all"))
+		return NULL;
+	for (i = 0; reg && i < reg->n_providers; i++) {
+		if (!strcmp(reg->providers[i]->name, s))
+			return NULL;
+		if (n < CONFIG_MAX_PROVIDERS)
+			names[n++] = reg->providers[i]->name;
+	}
+	return must_be(why, size, names, n, "all");
+}
+
 const char *config_check_value(const struct option_def *def, const char *s,
 			       char *why, size_t size)
 {
@@ -254,7 +294,9 @@ const char *config_check_value(const struct option_def *def, const char *s,
 		for (i = 0; def->choices[i]; i++)
 			if (!strcmp(def->choices[i], s))
 				return NULL;
-		return "must be emailoctopus, activecampaign or all";
+		return must_be(why, size, def->choices, (size_t)i, NULL);
+	case OPTK_PROVIDER:
+		return "needs the provider registry";
 	case OPTK_ID:
 		return all_of(s, "._-") && s[0] != '.'
 			   ? NULL
@@ -327,19 +369,24 @@ static void set(struct config_value *v, const char *value,
 static int is_echo_safe(const struct option_def *def)
 {
 	return def->kind == OPTK_NUMBER || def->kind == OPTK_INT ||
-	       def->kind == OPTK_DURATION || def->kind == OPTK_CHOICE;
+	       def->kind == OPTK_DURATION || def->kind == OPTK_CHOICE ||
+	       def->kind == OPTK_PROVIDER;
 }
 
 static int validate(struct config *cfg, const struct option_def *def,
-		    struct err *err)
+		    struct config_value *v, struct err *err)
 {
-	struct config_value *v = &cfg->v[def->id];
 	char why_buf[128], src[160], name[80], shown[80] = "";
 	const char *why;
 
 	if (!v->value)
 		return 0;
-	why = config_check_value(def, v->value, why_buf, sizeof(why_buf));
+	if (def->kind == OPTK_PROVIDER)
+		why = config_check_provider(cfg->reg, v->value, why_buf,
+					    sizeof(why_buf));
+	else
+		why =
+		    config_check_value(def, v->value, why_buf, sizeof(why_buf));
 	if (!why) {
 		if (def->kind == OPTK_INT || def->kind == OPTK_DURATION) {
 			if (def->kind == OPTK_INT)
@@ -362,7 +409,7 @@ static int validate(struct config *cfg, const struct option_def *def,
 		snprintf(name, sizeof(name), "--%s", def->flag);
 	if (is_echo_safe(def) && strlen(v->value) <= 32)
 		snprintf(shown, sizeof(shown), " '%s'", v->value);
-	config_source_text(cfg, def->id, src, sizeof(src));
+	config_value_source_text(cfg, v, src, sizeof(src));
 	if (v->source == SRC_FLAG && !def->key && v->via == def)
 		return err_set(err, ERR_CONFIG, 0,
 			       "invalid value%s for '%s': %s", shown, name,
@@ -372,6 +419,60 @@ static int validate(struct config *cfg, const struct option_def *def,
 		       src, why);
 }
 
+/* default < .env < environment for key def->key into v. */
+static void load_key(struct config_value *v, const struct option_def *def,
+		     const struct env_file *envf, const char *const *envp)
+{
+	const struct env_entry *e;
+	const char *s;
+
+	if (def->def)
+		set(v, def->def, SRC_DEFAULT);
+	if (!def->key)
+		return;
+	e = env_file_get(envf, def->key);
+	if (e && e->value[0]) {
+		set(v, e->value, SRC_ENV_FILE);
+		v->line = e->line;
+	}
+	s = env_lookup(envp, def->key);
+	if (s)
+		set(v, s, SRC_ENVIRONMENT);
+}
+
+/* Each provider's keys (no flags) into providers[].v by role. */
+static int load_source_keys(struct config *cfg, const struct env_file *envf,
+			    const char *const *envp, struct err *err)
+{
+	size_t i, j;
+
+	for (i = 0; cfg->reg && i < cfg->reg->n_providers; i++) {
+		const struct source_keys *pk = cfg->reg->providers[i];
+		struct account_config *pc = &cfg->providers[i];
+
+		if (i == CONFIG_MAX_PROVIDERS)
+			return err_set(err, ERR_CONFIG, 0,
+				       "more than %d providers",
+				       CONFIG_MAX_PROVIDERS);
+		cfg->n_providers = i + 1;
+		pc->keys = pk;
+		pc->name = pk->name;
+		for (j = 0; j < pk->n_keys; j++) {
+			const struct option_def *def = &pk->keys[j];
+			struct config_value *v;
+
+			if (def->role <= PROLE_NONE ||
+			    def->role >= PROLE__COUNT)
+				continue;
+			v = &pc->v[def->role];
+			load_key(v, def, envf, envp);
+			if (validate(cfg, def, v, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* default < .env < environment < flag, then validate the winner. */
 static int load_layers(struct config *cfg, const struct cli *cli,
 		       const struct env_file *envf, const char *const *envp,
@@ -379,34 +480,40 @@ static int load_layers(struct config *cfg, const struct cli *cli,
 {
 	size_t i;
 
+	if (load_source_keys(cfg, envf, envp, err) < 0)
+		return -1;
 	for (i = 0; i < OPT__COUNT; i++) {
 		const struct option_def *def = option_get((enum option_id)i);
 		struct config_value *v = &cfg->v[i];
-		const struct env_entry *e;
-		const char *s;
 
-		if (def->alias_of)
+		if (def->flags & OPTF_ALIAS)
 			continue;
-		if (def->def)
-			set(v, def->def, SRC_DEFAULT);
-		if (def->key) {
-			e = env_file_get(envf, def->key);
-			if (e && e->value[0]) {
-				set(v, e->value, SRC_ENV_FILE);
-				v->line = e->line;
-			}
-			s = env_lookup(envp, def->key);
-			if (s)
-				set(v, s, SRC_ENVIRONMENT);
-		}
+		load_key(v, def, envf, envp);
 		if (cli->opt[i].value) {
 			set(v, cli->opt[i].value, SRC_FLAG);
 			v->via = cli->opt[i].via;
 		}
-		if (validate(cfg, def, err) < 0)
+		if (validate(cfg, def, v, err) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* The option or provider key named key; NULL when none. */
+static const struct option_def *find_key(const struct config *cfg,
+					 const char *key)
+{
+	const struct option_def *def = option_by_key(key);
+	size_t i, j;
+
+	for (i = 0; !def && cfg->reg && i < cfg->reg->n_providers; i++) {
+		const struct source_keys *pk = cfg->reg->providers[i];
+
+		for (j = 0; !def && j < pk->n_keys; j++)
+			if (pk->keys[j].key && !strcmp(pk->keys[j].key, key))
+				def = &pk->keys[j];
+	}
+	return def;
 }
 
 static void note_env_file(struct config *cfg, const struct env_file *envf)
@@ -416,7 +523,7 @@ static void note_env_file(struct config *cfg, const struct env_file *envf)
 
 	for (i = 0; i < envf->n; i++) {
 		const char *key = envf->entries[i].key;
-		const struct option_def *def = option_by_key(key);
+		const struct option_def *def = find_key(cfg, key);
 
 		if (!def && starts_with(key, "ESPSYNC_"))
 			note(cfg, LOG_DEBUG,
@@ -476,40 +583,94 @@ static char *url_host(const char *url)
 	return xstrndup(h, n);
 }
 
+/* "A and B" (or "A, B and C") of the keys of pk whose roles are in
+ * roles, appended to out. */
+static void key_list(char *out, size_t size, const struct source_keys *pk,
+		     unsigned roles)
+{
+	size_t j, n = 0, total = 0, len;
+
+	for (j = 0; j < pk->n_keys; j++)
+		if (pk->keys[j].role && (roles & (1u << pk->keys[j].role)))
+			total++;
+	for (j = 0; j < pk->n_keys; j++) {
+		if (!pk->keys[j].role || !(roles & (1u << pk->keys[j].role)))
+			continue;
+		len = strlen(out);
+		snprintf(out + len, size - len, "%s%s",
+			 !n		  ? ""
+			 : n + 1 == total ? " and "
+					  : ", ",
+			 pk->keys[j].key);
+		n++;
+	}
+}
+
+static void resolve_provider(struct config *cfg, struct account_config *pc)
+{
+	const struct source_keys *pk = pc->keys;
+	const char *account = cfg->v[OPT_ACCOUNT].value;
+	unsigned unset = 0, given = 0;
+	int r;
+
+	pc->api_url = pc->v[PROLE_API_URL].value;
+	pc->api_key = pc->v[PROLE_API_KEY].value;
+	pc->timezone = pc->v[PROLE_TIMEZONE].value;
+	pc->rate_per_sec = pc->v[PROLE_RATE].value ? pc->v[PROLE_RATE].d : 0;
+	pc->burst = pc->v[PROLE_BURST].value ? pc->v[PROLE_BURST].d : 0;
+	if (pk->is_account_url_host && pc->api_url)
+		pc->account_host = url_host(pc->api_url);
+	if (account)
+		pc->account = account;
+	else
+		pc->account =
+		    pk->is_account_url_host ? pc->account_host : "default";
+	for (r = PROLE_NONE + 1; r < PROLE__COUNT; r++) {
+		if (!(pk->required_roles & (1u << r)))
+			continue;
+		if (!pc->v[r].value)
+			unset |= 1u << r;
+		else if (pc->v[r].source > SRC_DEFAULT)
+			given |= 1u << r;
+	}
+	pc->is_configured = !unset;
+	pc->is_partly_configured = unset && given;
+	pc->missing[0] = '\0';
+	key_list(pc->missing, sizeof(pc->missing), pk, unset);
+}
+
 static void resolve_providers(struct config *cfg)
 {
-	struct provider_config *eo = &cfg->eo, *ac = &cfg->ac;
-	const char *account = cfg->v[OPT_ACCOUNT].value;
-	const char *ac_url = cfg->v[OPT_AC_API_URL].value;
-	const char *ac_key = cfg->v[OPT_AC_API_KEY].value;
+	size_t i;
 
-	eo->name = "emailoctopus";
-	eo->api_url = cfg->v[OPT_EO_API_URL].value;
-	eo->api_key = cfg->v[OPT_EO_API_KEY].value;
-	eo->account = account ? account : "default";
-	eo->timezone = "UTC";
-	eo->rate_per_sec = cfg->v[OPT_RATE_EO].d;
-	eo->burst = cfg->v[OPT_BURST_EO].d;
-	eo->is_configured = eo->api_key != NULL;
-	if (!eo->is_configured)
-		snprintf(eo->missing, sizeof(eo->missing),
-			 "EMAILOCTOPUS_API_KEY");
+	for (i = 0; i < cfg->n_providers; i++)
+		resolve_provider(cfg, &cfg->providers[i]);
+}
 
-	ac->name = "activecampaign";
-	ac->api_url = ac_url;
-	ac->api_key = ac_key;
-	if (ac_url)
-		cfg->ac_host = url_host(ac_url);
-	ac->account = account ? account : cfg->ac_host;
-	ac->timezone = cfg->v[OPT_AC_TIMEZONE].value;
-	ac->rate_per_sec = cfg->v[OPT_RATE_AC].d;
-	/* ActiveCampaign documents no burst: one request per 1/rate s. */
-	ac->burst = 1;
-	ac->is_configured = ac_url && ac_key;
-	snprintf(ac->missing, sizeof(ac->missing), "%s%s%s",
-		 ac_url ? "" : "ACTIVECAMPAIGN_API_URL",
-		 !ac_url && !ac_key ? " and " : "",
-		 ac_key ? "" : "ACTIVECAMPAIGN_API_KEY");
+const struct account_config *config_account(const struct config *cfg,
+					    const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < cfg->n_providers; i++)
+		if (!strcmp(cfg->providers[i].name, name))
+			return &cfg->providers[i];
+	return NULL;
+}
+
+void config_setup_hint(const struct config *cfg, char *out, size_t size)
+{
+	size_t i, len;
+
+	out[0] = '\0';
+	for (i = 0; i < cfg->n_providers; i++) {
+		if (i) {
+			len = strlen(out);
+			snprintf(out + len, size - len, " or ");
+		}
+		key_list(out, size, cfg->providers[i].keys,
+			 cfg->providers[i].keys->required_roles);
+	}
 }
 
 int config_load(struct config *out, const struct cli *cli,
@@ -556,6 +717,12 @@ void config_release(struct config *cfg)
 		free(cfg->v[i].value);
 	free(cfg->env_file);
 	free(cfg->store_url);
-	free(cfg->ac_host);
+	for (i = 0; i < cfg->n_providers; i++) {
+		int r;
+
+		for (r = 0; r < PROLE__COUNT; r++)
+			free(cfg->providers[i].v[r].value);
+		free(cfg->providers[i].account_host);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

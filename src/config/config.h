@@ -31,16 +31,25 @@ struct config_value {
 	double d;		      /* OPTK_NUMBER */
 };
 
-/* One provider account as the commands need it. */
-struct provider_config {
-	const char *name;     /* "emailoctopus" */
+/* One provider account as the commands need it: the values of the
+ * provider's keys (struct source_keys, from the registry) by role, each
+ * with where it came from, and what they resolve to. */
+struct account_config {
+	const struct source_keys *keys; /* borrowed from the registry */
+	const char *name;		/* keys->name */
+	/* By role; SRC_UNSET when unset or the provider has no such key. */
+	struct config_value v[PROLE__COUNT];
 	const char *api_url;  /* no trailing slash; NULL when unset */
 	const char *api_key;  /* never printed */
-	const char *account;  /* store account name */
-	const char *timezone; /* IANA name */
+	const char *account;  /* store account name; NULL: unknown yet */
+	const char *timezone; /* IANA name; NULL: no key, the source's (UTC) */
+	/* 0 when the provider has no key for it: the source's own. */
 	double rate_per_sec, burst;
 	int is_configured;
-	char missing[96]; /* keys to set when not configured */
+	/* Some required key given (not by default), not all of them. */
+	int is_partly_configured;
+	char missing[160];  /* keys to set when not configured */
+	char *account_host; /* storage for account's default */
 };
 
 /* Something to tell the user once logging is set up. */
@@ -50,6 +59,7 @@ struct config_note {
 };
 
 #define CONFIG_MAX_NOTES 8
+#define CONFIG_MAX_PROVIDERS 16
 
 struct config {
 	struct config_value v[OPT__COUNT];
@@ -59,8 +69,9 @@ struct config {
 	 * else the default. store_key names the key that decided it. */
 	char *store_url;
 	enum option_id store_key;
-	struct provider_config eo, ac;
-	char *ac_host; /* storage for ac.account's default */
+	/* One per provider of reg, in the registry's order. */
+	struct account_config providers[CONFIG_MAX_PROVIDERS];
+	size_t n_providers;
 	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 	int is_json;
 	int64_t max_runtime_ms; /* 0: none */
@@ -89,12 +100,29 @@ int config_is_flag(const struct config *cfg, enum option_id id);
  * "--store", "seed form" or "unset". */
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size);
+/* The same for a provider key's value (account_config.v[role]). */
+void config_value_source_text(const struct config *cfg,
+			      const struct config_value *v, char *out,
+			      size_t size);
 /* "default", ".env", "environment", "flag", "unset" (for JSON). */
 const char *config_source_name(enum config_source src);
 
+/* The configuration of the provider named name; NULL when the registry
+ * has none. */
+const struct account_config *config_account(const struct config *cfg,
+					    const char *name);
+/* What to set to configure any provider: each provider's required keys,
+ * "A or B and C". */
+void config_setup_hint(const struct config *cfg, char *out, size_t size);
+
 /* Checks one value against its table entry; returns NULL when fine, else
- * the reason (static text or written into why_buf). */
+ * the reason (static text or written into why_buf). OPTK_PROVIDER values
+ * need the registry: config_check_provider. */
 const char *config_check_value(const struct option_def *def, const char *s,
 			       char *why_buf, size_t why_size);
+/* A --provider value: one of reg's provider names or "all". */
+const char *config_check_provider(const struct config_registry *reg,
+				  const char *s, char *why_buf,
+				  size_t why_size);
 
 #endif

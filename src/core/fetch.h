@@ -25,7 +25,7 @@ struct fetch_options {
 	 * from max_attempts; 0: 3 x max_attempts, at least 10. */
 	int max_throttle_attempts;
 	int retry_403_attempts; /* 403 retried this many times, then final */
-	int is_503_throttle;	/* treat 503 like 429 (ActiveCampaign) */
+	int is_503_throttle; /* treat 503 like 429 (source.is_503_throttle) */
 	int64_t backoff_base_ms, backoff_max_ms; /* exponential, full jitter */
 	int64_t max_retry_after_ms; /* cap on a server-requested wait */
 	long timeout_ms;	    /* whole request */

@@ -10,7 +10,7 @@ struct retry_policy {
 	int max_attempts;	   /* failed attempts, first try included */
 	int max_throttle_attempts; /* throttled answers tolerated, separately */
 	int retry_403_attempts;	   /* 403 retried this many times */
-	int is_503_throttle;	   /* 503 means "slow down" (ActiveCampaign) */
+	int is_503_throttle;	   /* 503 means "slow down" (some providers) */
 	int64_t backoff_base_ms, backoff_max_ms;
 	int64_t max_retry_after_ms;   /* cap on a server-requested wait */
 	int64_t min_throttle_wait_ms; /* floor after a throttle (one token) */

@@ -7,10 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "source/activecampaign.h"
-#include "source/emailoctopus.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/jsonw.h"
@@ -24,28 +21,8 @@
 #define MAX_INFLIGHT 64
 #define PROBE_ATTEMPTS 4
 
-static const char *const provider_names[PROVIDER__COUNT] = {"emailoctopus",
-							    "activecampaign"};
-
 static const char *const stream_names[] = {
     "campaigns", "reports", "participants", "activities", "contacts", "lists"};
-
-const char *provider_name(enum provider_id p)
-{
-	return (unsigned)p < PROVIDER__COUNT ? provider_names[p] : "unknown";
-}
-
-int provider_parse(const char *s, enum provider_id *out)
-{
-	size_t i;
-
-	for (i = 0; s && i < PROVIDER__COUNT; i++)
-		if (strcasecmp(s, provider_names[i]) == 0) {
-			*out = (enum provider_id)i;
-			return 0;
-		}
-	return -1;
-}
 
 int sync_streams_parse(const char *list, unsigned *out, struct err *err)
 {
@@ -90,15 +67,12 @@ int sync_streams_parse(const char *list, unsigned *out, struct err *err)
 	return 0;
 }
 
-static const struct source *source_for(enum provider_id p, struct err *err)
+/* The name of the source's credential key, for "set ..." hints. */
+static const char *api_key_name(const struct source *src)
 {
-	if (p == PROVIDER_EMAILOCTOPUS)
-		return &source_emailoctopus;
-	if (p == PROVIDER_ACTIVECAMPAIGN)
-		return &source_activecampaign;
-	err_set(err, ERR_CONFIG, 0, "provider '%s' is not supported yet",
-		provider_name(p));
-	return NULL;
+	const struct option_def *def = source_key(src->keys, PROLE_API_KEY);
+
+	return def && def->key ? def->key : "its api key";
 }
 
 /* Names the probe request in messages. */
@@ -120,8 +94,10 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 		err_set(err, ERR_USAGE, 0, "no sync request");
 		goto done;
 	}
-	if (!source_for(req->provider, err))
+	if (!req->source) {
+		err_set(err, ERR_CONFIG, 0, "no provider to sync");
 		goto done;
+	}
 	if (!req->api_url || source_url_origin(&origin, req->api_url) < 0 ||
 	    (strncmp(buf_str(&origin), "https://", 8) != 0 &&
 	     strncmp(buf_str(&origin), "http://", 7) != 0)) {
@@ -129,7 +105,7 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 		err_set(err, ERR_CONFIG, 0,
 			"invalid %s api url '%.80s': expected "
 			"https://host[:port]",
-			provider_name(req->provider),
+			req->source->name,
 			!req->api_url		    ? ""
 			: strchr(req->api_url, '@') ? "***"
 						    : req->api_url);
@@ -141,17 +117,14 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 		api_url->data[--api_url->len] = '\0';
 	if (!req->api_key || !*req->api_key) {
 		err_set(err, ERR_CONFIG, 0, "no api key for %s: set %s",
-			provider_name(req->provider),
-			req->provider == PROVIDER_ACTIVECAMPAIGN
-			    ? "ACTIVECAMPAIGN_API_KEY"
-			    : "EMAILOCTOPUS_API_KEY");
+			req->source->name, api_key_name(req->source));
 		goto done;
 	}
 	for (k = req->api_key; *k; k++)
 		if ((unsigned char)*k < 0x20 || *k == 0x7f) {
 			err_set(err, ERR_CONFIG, 0,
 				"the %s api key contains control characters",
-				provider_name(req->provider));
+				req->source->name);
 			goto done;
 		}
 	if (req->campaign_id &&
@@ -311,7 +284,7 @@ int sync_probe(const struct sync_request *req, struct probe_result *out,
 	buf_init(&o.body, (size_t)1 << 20);
 	if (validate(req, &api_url, err) < 0)
 		goto done;
-	src = source_for(req->provider, err);
+	src = req->source;
 	src->auth_header(&auth, req->api_key);
 	headers[0] = buf_str(&auth);
 	fetch_options_for(&fo, src, req, headers);
@@ -560,7 +533,7 @@ static int run_prepare(struct run *r, struct store *store,
 		req->account = DEFAULT_ACCOUNT;
 	if (req->deadline_mono_ms > 0)
 		r->budget_s = (req->deadline_mono_ms - r->t0 + 999) / 1000;
-	r->src = source_for(req->provider, err);
+	r->src = req->source;
 	if (req->timezone && tz_load(&r->tz, NULL, req->timezone, err) < 0)
 		goto done;
 	r->src->auth_header(&r->auth, req->api_key);

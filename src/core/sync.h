@@ -8,14 +8,7 @@
 #include "store/store.h"
 #include "util/err.h"
 
-enum provider_id {
-	PROVIDER_EMAILOCTOPUS = 0,
-	PROVIDER_ACTIVECAMPAIGN,
-	PROVIDER__COUNT
-};
-
-const char *provider_name(enum provider_id p);
-int provider_parse(const char *s, enum provider_id *out);
+struct source; /* a provider of the registry (source/source.h) */
 
 enum sync_stream {
 	STREAM_CAMPAIGNS = 1 << 0,
@@ -25,6 +18,17 @@ enum sync_stream {
 	STREAM_CONTACTS = 1 << 4,
 	STREAM_LISTS = 1 << 5,
 	STREAM_ALL = (1 << 6) - 1
+};
+
+/* Positions in sync_report.records: the bit position of each stream. */
+enum sync_slot {
+	SYNC_SLOT_CAMPAIGNS = 0,
+	SYNC_SLOT_REPORTS,
+	SYNC_SLOT_PARTICIPANTS,
+	SYNC_SLOT_ACTIVITIES,
+	SYNC_SLOT_CONTACTS,
+	SYNC_SLOT_LISTS,
+	SYNC_SLOTS
 };
 
 /* Parses "campaigns,reports,…"; -1 with err on an unknown name. */
@@ -44,12 +48,12 @@ enum progress_mode {
 };
 
 struct sync_request {
-	enum provider_id provider;
-	const char *api_url;  /* base URL, no trailing slash */
-	const char *api_key;  /* never logged */
-	const char *account;  /* store account name */
-	const char *timezone; /* IANA zone for naive timestamps */
-	double rate_per_sec, burst;
+	const struct source *source; /* the provider, from source_registry */
+	const char *api_url;	     /* base URL, no trailing slash */
+	const char *api_key;	     /* never logged */
+	const char *account;	     /* store account name */
+	const char *timezone; /* IANA zone for naive timestamps; NULL: UTC */
+	double rate_per_sec, burst; /* 0: the source's own */
 	int max_inflight;
 	enum sync_mode mode;
 	int64_t hours;		  /* SYNC_INCREMENTAL threshold */
@@ -57,9 +61,9 @@ struct sync_request {
 	unsigned streams;	  /* enum sync_stream bits */
 	int64_t deadline_mono_ms; /* 0: none */
 	int64_t lookback_s;	  /* overlap for time windows */
-	/* Keyset contacts (ActiveCampaign): a full pass that also finds
-	 * deletions when the last one started this long ago; 0: the default
-	 * (a day), negative: every run. */
+	/* Keyset contacts (source.has_contacts_keyset): a full pass that also
+	 * finds deletions when the last one started this long ago; 0: the
+	 * default (a day), negative: every run. */
 	int64_t reconcile_s;
 	enum progress_mode progress;
 };
@@ -67,7 +71,7 @@ struct sync_request {
 struct sync_report {
 	int64_t run_id;
 	int64_t requests, retries, throttled;
-	int64_t records[6]; /* per stream bit position: campaigns … lists */
+	int64_t records[SYNC_SLOTS]; /* per enum sync_slot */
 	int64_t events;
 	int64_t rows_inserted, rows_updated, rows_unchanged;
 	int64_t campaigns_skipped; /* unchanged counters or --hours */

@@ -593,7 +593,7 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 
 #define AC_KEY(role) (1u << (role))
 
-/* ActiveCampaign's configuration keys (struct provider_keys). It documents
+/* ActiveCampaign's configuration keys (struct source_keys). It documents
  * no burst: one request per 1/rate s (the descriptor's burst). */
 static const struct option_def ac_key_defs[] = {
     {.key = "ACTIVECAMPAIGN_API_URL",
@@ -619,7 +619,7 @@ static const struct option_def ac_key_defs[] = {
      .help = "activecampaign requests per second"},
 };
 
-static const struct provider_keys ac_keys = {
+static const struct source_keys ac_keys = {
     .name = "activecampaign",
     .title = "ActiveCampaign",
     .keys = ac_key_defs,

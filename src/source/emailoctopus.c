@@ -613,7 +613,7 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 
 #define EO_KEY(role) (1u << (role))
 
-/* EmailOctopus's configuration keys (struct provider_keys). */
+/* EmailOctopus's configuration keys (struct source_keys). */
 static const struct option_def eo_key_defs[] = {
     {.key = "EMAILOCTOPUS_API_KEY",
      .kind = OPTK_SECRET,
@@ -640,13 +640,15 @@ static const struct option_def eo_key_defs[] = {
      .help = "emailoctopus request burst (token bucket size)"},
 };
 
-static const struct provider_keys eo_keys = {
+static const struct source_keys eo_keys = {
     .name = "emailoctopus",
     .title = "EmailOctopus",
     .keys = eo_key_defs,
     .n_keys = sizeof(eo_key_defs) / sizeof(eo_key_defs[0]),
     .required_roles = EO_KEY(PROLE_API_KEY),
     .is_account_url_host = 0,
+    /* the earlier tool synced EmailOctopus only */
+    .is_earlier_tool = 1,
 };
 
 const struct source source_emailoctopus = {

@@ -96,17 +96,28 @@ struct source_map {
 typedef int (*source_map_fn)(struct source_map *m, const struct json *root,
 			     struct err *err);
 
+/* One provider. Adding a provider is one file defining a struct source and
+ * one line in source_registry (registry.c); config, core and cmd only read
+ * these fields. The capability flags (is_, has_) change what the engine
+ * does; each is 0 for the common behaviour. */
 struct source {
-	const char *name; /* "emailoctopus"; also the store's provider */
-	/* Configuration keys, account default and title (keys->name is
-	 * name). */
-	const struct provider_keys *keys;
-	/* Pacing and retry policy defaults (struct fetch_options). */
+	const char *name; /* lowercase; also the store's provider column */
+	/* Configuration keys (role-tagged, with defaults and validation),
+	 * account default, title and whether the earlier tool's flags mean
+	 * this provider (keys->is_earlier_tool); keys->name is name. */
+	const struct source_keys *keys;
+	/* Pacing defaults (struct fetch_options) when the configuration has
+	 * no key for PROLE_RATE / PROLE_BURST. */
 	double rate_per_sec, burst;
+	/* A 403 is retried this many times before it counts as final. */
 	int retry_403_attempts;
+	/* A 503 means "slow down" and is retried like a 429. */
 	int is_503_throttle;
+	/* Response header with the remaining request tokens; NULL: none. */
 	const char *remaining_header;
+	/* Headers holding the wait before a retry, NULL-terminated. */
 	const char *const *retry_after_headers;
+	/* Query parameters redacted from logged URLs, NULL-terminated. */
 	const char *const *secret_params;
 	/* Contact statuses to page through per list, NULL-terminated. */
 	const char *const *contact_statuses;
@@ -116,7 +127,8 @@ struct source {
 	 * no SRC_SUMMARY request per campaign. */
 	int is_summary_in_listing;
 	/* Report pages come newest first and the engine may read them only
-	 * back to a per-campaign window start (see source_map.cutoff). */
+	 * back to a per-campaign window start (see source_map.cutoff);
+	 * `state show` prints its activities_today line even at 0. */
 	int is_report_windowed;
 	int64_t default_lookback_s; /* 0: the engine's default */
 	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's

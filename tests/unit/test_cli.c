@@ -244,14 +244,16 @@ static void test_help_and_version(void **state)
 static void test_help_lists_every_option(void **state)
 {
 	const struct command_spec *specs;
+	struct cmd_registry reg;
 	size_t n, i, j;
 
 	(void)state;
+	cmd_registry_init(&reg);
 	specs = command_specs(&n);
 	for (i = 0; i < n; i++) {
 		struct buf b = BUF_INIT;
 
-		help_command(&b, &specs[i]);
+		help_command(&b, &specs[i], &reg.reg);
 		for (j = 0; j < OPT__COUNT; j++) {
 			const struct option_def *def =
 			    option_get((enum option_id)j);
@@ -297,15 +299,17 @@ static char *read_all(const char *path)
 static void test_man_page_is_generated(void **state)
 {
 	struct buf b = BUF_INIT;
+	struct cmd_registry reg;
 	char *file = read_all("docs/espsync.1");
-	size_t i;
+	size_t i, j;
 
 	(void)state;
+	cmd_registry_init(&reg);
 	if (!file)
 		file = read_all("../../docs/espsync.1");
 	if (!file)
 		fail_msg("cannot read docs/espsync.1 (run from the repo root)");
-	help_man(&b);
+	help_man(&b, &reg.reg);
 	if (strcmp(file, buf_str(&b)))
 		fail_msg("docs/espsync.1 differs from the option table: run "
 			 "'build/espsync --help-man > docs/espsync.1'");
@@ -315,6 +319,11 @@ static void test_man_page_is_generated(void **state)
 		if (def->key && !strstr(file, def->key))
 			fail_msg("man page lacks %s", def->key);
 	}
+	for (i = 0; i < reg.reg.n_providers; i++)
+		for (j = 0; j < reg.reg.providers[i]->n_keys; j++)
+			if (!strstr(file, reg.reg.providers[i]->keys[j].key))
+				fail_msg("man page lacks %s",
+					 reg.reg.providers[i]->keys[j].key);
 	free(file);
 	buf_release(&b);
 }

@@ -15,6 +15,7 @@
 #include "config/cli.h"
 #include "config/config.h"
 #include "config/envfile.h"
+#include "source/source.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -312,6 +313,7 @@ static void test_precedence(void **state)
 				    "ESPSYNC_RATE_EMAILOCTOPUS=", NULL};
 	const char *args[] = {"--env-file", path, "--max-inflight", "3",
 			      "sync"};
+	const struct account_config *eo, *ac;
 	char src[128];
 
 	(void)state;
@@ -328,20 +330,27 @@ static void test_precedence(void **state)
 	assert_string_equal(config_str(&cfg, OPT_EXPORT_DIR), "from-file");
 	config_source_text(&cfg, OPT_EXPORT_DIR, src, sizeof(src));
 	assert_non_null(strstr(src, "p.env' line 2"));
+	eo = config_account(&cfg, "emailoctopus");
+	ac = config_account(&cfg, "activecampaign");
+	assert_non_null(eo);
+	assert_non_null(ac);
 	/* an empty environment value does not override */
-	assert_int_equal(cfg.v[OPT_RATE_EO].source, SRC_DEFAULT);
-	assert_true(cfg.v[OPT_RATE_EO].d == 10.0);
-	config_source_text(&cfg, OPT_RATE_EO, src, sizeof(src));
+	assert_int_equal(eo->v[PROLE_RATE].source, SRC_DEFAULT);
+	assert_true(eo->v[PROLE_RATE].d == 10.0);
+	assert_true(eo->rate_per_sec == 10.0);
+	config_value_source_text(&cfg, &eo->v[PROLE_RATE], src, sizeof(src));
 	assert_string_equal(src, "default");
-	assert_int_equal(cfg.v[OPT_AC_API_KEY].source, SRC_UNSET);
-	assert_true(cfg.eo.is_configured);
-	assert_string_equal(cfg.eo.api_key, "file-key");
-	assert_string_equal(cfg.eo.api_url, "https://api.emailoctopus.com");
-	assert_string_equal(cfg.eo.account, "default");
-	assert_false(cfg.ac.is_configured);
+	config_value_source_text(&cfg, &eo->v[PROLE_API_KEY], src, sizeof(src));
+	assert_non_null(strstr(src, "p.env' line 4"));
+	assert_int_equal(ac->v[PROLE_API_KEY].source, SRC_UNSET);
+	assert_true(eo->is_configured);
+	assert_string_equal(eo->api_key, "file-key");
+	assert_string_equal(eo->api_url, "https://api.emailoctopus.com");
+	assert_string_equal(eo->account, "default");
+	assert_false(ac->is_configured);
+	assert_false(ac->is_partly_configured);
 	assert_string_equal(
-	    cfg.ac.missing,
-	    "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
+	    ac->missing, "ACTIVECAMPAIGN_API_URL and ACTIVECAMPAIGN_API_KEY");
 	assert_string_equal(cfg.store_url, "sqlite:data/espsync.db");
 	config_release(&cfg);
 }
@@ -423,23 +432,49 @@ static void test_provider_resolution(void **state)
 	    "ESPSYNC_RATE_ACTIVECAMPAIGN=2.5",
 	    "EMAILOCTOPUS_API_URL=http://127.0.0.1:8080",
 	    NULL};
+	const char *const half[] = {"ACTIVECAMPAIGN_API_KEY=ac-key", NULL};
 	const char *args[] = {"sync"};
 	const char *named[] = {"--account", "agency-1", "sync"};
+	const struct account_config *eo, *ac;
+	char hint[256];
 
 	(void)state;
 	assert_int_equal(load(&cfg, &err, envp, 1, args), 0);
-	assert_true(cfg.ac.is_configured);
-	assert_false(cfg.eo.is_configured);
-	assert_string_equal(cfg.eo.missing, "EMAILOCTOPUS_API_KEY");
-	assert_string_equal(cfg.ac.api_url, "https://acme.api-us1.com");
-	assert_string_equal(cfg.ac.account, "acme.api-us1.com");
-	assert_string_equal(cfg.ac.timezone, "America/New_York");
-	assert_true(cfg.ac.rate_per_sec == 2.5);
-	assert_string_equal(cfg.eo.api_url, "http://127.0.0.1:8080");
+	assert_int_equal(cfg.n_providers, 2);
+	eo = config_account(&cfg, "emailoctopus");
+	ac = config_account(&cfg, "activecampaign");
+	assert_null(config_account(&cfg, "mailchimp"));
+	assert_true(ac->is_configured);
+	assert_false(eo->is_configured);
+	assert_string_equal(eo->missing, "EMAILOCTOPUS_API_KEY");
+	assert_string_equal(ac->api_url, "https://acme.api-us1.com");
+	assert_string_equal(ac->account, "acme.api-us1.com");
+	assert_string_equal(ac->timezone, "America/New_York");
+	assert_true(ac->rate_per_sec == 2.5);
+	/* no burst key: the source's own burst applies */
+	assert_true(ac->burst == 0);
+	assert_true(eo->burst == 100);
+	/* no time zone key: UTC, the source's */
+	assert_null(eo->timezone);
+	assert_string_equal(eo->api_url, "http://127.0.0.1:8080");
+	config_setup_hint(&cfg, hint, sizeof(hint));
+	assert_string_equal(hint, "EMAILOCTOPUS_API_KEY or "
+				  "ACTIVECAMPAIGN_API_URL and "
+				  "ACTIVECAMPAIGN_API_KEY");
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, envp, 3, named), 0);
-	assert_string_equal(cfg.ac.account, "agency-1");
-	assert_string_equal(cfg.eo.account, "agency-1");
+	assert_string_equal(config_account(&cfg, "activecampaign")->account,
+			    "agency-1");
+	assert_string_equal(config_account(&cfg, "emailoctopus")->account,
+			    "agency-1");
+	config_release(&cfg);
+	/* one of two required keys: partly configured, names the other */
+	assert_int_equal(load(&cfg, &err, half, 1, args), 0);
+	ac = config_account(&cfg, "activecampaign");
+	assert_false(ac->is_configured);
+	assert_true(ac->is_partly_configured);
+	assert_string_equal(ac->missing, "ACTIVECAMPAIGN_API_URL");
+	assert_null(ac->account);
 	config_release(&cfg);
 }
 
@@ -492,6 +527,10 @@ static const struct bad_value bad_values[] = {
     {NULL, "--store", "", "must not be empty", NULL},
     {NULL, "--account", "a\x1b[2Jb", "control character", NULL},
     {NULL, "--env-file", "", "must not be empty", NULL},
+    {NULL, "--provider", "mailchimp",
+     "invalid value 'mailchimp' for '--provider': must be emailoctopus, "
+     "activecampaign or all",
+     NULL},
 };
 
 static void test_validation_errors(void **state)
@@ -579,6 +618,7 @@ static void test_unknown_key_and_permissions(void **state)
 	const char *path = write_file("open.env",
 				      "ESPSYNC_TYPO=1\n"
 				      "SOMETHING_ELSE=2\n"
+				      "ESPSYNC_RATE_ACTIVECAMPAIGN=3\n"
 				      "EMAILOCTOPUS_API_KEY=abc\n",
 				      0644);
 	const char *const envp[] = {NULL};
@@ -600,6 +640,8 @@ static void test_unknown_key_and_permissions(void **state)
 			assert_int_equal(cfg.notes[i].level, LOG_WARN);
 		}
 		assert_null(strstr(cfg.notes[i].msg, "SOMETHING_ELSE"));
+		/* a provider's key is known */
+		assert_null(strstr(cfg.notes[i].msg, "RATE_ACTIVECAMPAIGN"));
 	}
 	assert_true(has_unknown && has_perm);
 	config_release(&cfg);
@@ -639,13 +681,12 @@ static void test_check_value_kinds(void **state)
 	assert_null(config_check_value(option_get(OPT_CSV_COLUMNS),
 				       "FirstName=first,ZIP=zip", why,
 				       sizeof(why)));
-	assert_null(config_check_value(option_get(OPT_EO_API_URL),
-				       "http://[::1]:8080/v2", why,
-				       sizeof(why)));
-	assert_null(config_check_value(option_get(OPT_PROVIDER), "all", why,
-				       sizeof(why)));
-	assert_non_null(config_check_value(option_get(OPT_PROVIDER),
-					   "mailchimp", why, sizeof(why)));
+	assert_null(config_check_value(
+	    source_key(source_find("emailoctopus")->keys, PROLE_API_URL),
+	    "http://[::1]:8080/v2", why, sizeof(why)));
+	/* --provider needs the registry */
+	assert_non_null(config_check_value(option_get(OPT_PROVIDER), "all", why,
+					   sizeof(why)));
 }
 
 int main(void)

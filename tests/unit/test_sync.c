@@ -1,5 +1,5 @@
-/* Tests of the sync entry points that need no network: provider and stream
- * names, and the request checks done before any request or store write. */
+/* Tests of the sync entry points that need no network: stream names and
+ * the request checks done before any request or store write. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/sync.h"
+#include "source/source.h"
 
 struct streams_case {
 	const char *in;
@@ -60,29 +61,12 @@ static void test_unknown_stream_message(void **state)
 	assert_non_null(strstr(err.msg, "unknown stream 'evnts'"));
 }
 
-static void test_provider_names(void **state)
-{
-	enum provider_id p;
-
-	(void)state;
-	assert_string_equal(provider_name(PROVIDER_EMAILOCTOPUS),
-			    "emailoctopus");
-	assert_string_equal(provider_name(PROVIDER_ACTIVECAMPAIGN),
-			    "activecampaign");
-	assert_int_equal(provider_parse("emailoctopus", &p), 0);
-	assert_int_equal(p, PROVIDER_EMAILOCTOPUS);
-	assert_int_equal(provider_parse("ActiveCampaign", &p), 0);
-	assert_int_equal(p, PROVIDER_ACTIVECAMPAIGN);
-	assert_int_equal(provider_parse("mailchimp", &p), -1);
-	assert_int_equal(provider_parse(NULL, &p), -1);
-}
-
 static struct sync_request good_request(void)
 {
 	struct sync_request r;
 
 	memset(&r, 0, sizeof(r));
-	r.provider = PROVIDER_EMAILOCTOPUS;
+	r.source = source_find("emailoctopus");
 	r.api_url = "https://api.emailoctopus.com";
 	r.api_key = "secret-key-123";
 	r.streams = STREAM_ALL;
@@ -118,8 +102,32 @@ static void no_url(struct sync_request *r)
 
 static void activecampaign_no_key(struct sync_request *r)
 {
-	r->provider = PROVIDER_ACTIVECAMPAIGN;
+	r->source = source_find("activecampaign");
 	r->api_key = "";
+}
+
+static void no_source(struct sync_request *r)
+{
+	r->source = NULL;
+}
+
+/* A provider outside the registry: the hint names its own key. */
+static const struct option_def acme_key_defs[] = {
+    {.key = "ACME_TOKEN", .kind = OPTK_SECRET, .role = PROLE_API_KEY},
+};
+static const struct source_keys acme_keys = {
+    .name = "acme",
+    .title = "Acme",
+    .keys = acme_key_defs,
+    .n_keys = 1,
+    .required_roles = 1u << PROLE_API_KEY,
+};
+static const struct source acme = {.name = "acme", .keys = &acme_keys};
+
+static void acme_no_key(struct sync_request *r)
+{
+	r->source = &acme;
+	r->api_key = NULL;
 }
 
 static void empty_campaign(struct sync_request *r)
@@ -139,6 +147,9 @@ static const struct request_case request_cases[] = {
     {"no url", no_url, ERR_CONFIG, "invalid emailoctopus api url"},
     {"activecampaign without key", activecampaign_no_key, ERR_CONFIG,
      "set ACTIVECAMPAIGN_API_KEY"},
+    {"no source", no_source, ERR_CONFIG, "no provider"},
+    {"other provider without key", acme_no_key, ERR_CONFIG,
+     "no api key for acme: set ACME_TOKEN"},
     {"empty campaign", empty_campaign, ERR_USAGE, "invalid campaign id"},
     {"negative hours", negative_hours, ERR_USAGE, "negative"},
 };
@@ -186,7 +197,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_streams_parse_table),
 	    cmocka_unit_test(test_unknown_stream_message),
-	    cmocka_unit_test(test_provider_names),
 	    cmocka_unit_test(test_request_checks_table),
 	    cmocka_unit_test(test_no_store),
 	};
