@@ -26,11 +26,6 @@ int config_is_set(const struct config *cfg, enum option_id id)
 	return cfg->v[id].value != NULL;
 }
 
-int config_is_flag(const struct config *cfg, enum option_id id)
-{
-	return cfg->v[id].source == SRC_FLAG;
-}
-
 const char *config_source_name(enum config_source src)
 {
 	switch (src) {

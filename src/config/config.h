@@ -82,8 +82,6 @@ void config_release(struct config *cfg);
 /* Value text, or NULL when unset. */
 const char *config_str(const struct config *cfg, enum option_id id);
 int config_is_set(const struct config *cfg, enum option_id id);
-/* Given on the command line (not only defaulted). */
-int config_is_flag(const struct config *cfg, enum option_id id);
 
 /* Where a value came from: "default", "'.env' line 7", "environment",
  * "--store", "seed form" or "unset". */
