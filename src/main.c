@@ -35,15 +35,15 @@ static int print_help(const struct cli *cli)
 	size_t i;
 
 	if (cli->opt[OPT_HELP_MAN].value) {
-		help_man(&b);
+		help_man(&b, cli->reg);
 	} else if (cli->help_topic) {
-		help_command(&b, command_spec_find(cli->help_topic));
+		help_command(&b, cli->reg, command_spec_find(cli->help_topic));
 	} else {
 		help_overview_head(&b);
 		for (i = 0; i < N_COMMANDS; i++)
 			help_overview_command(&b, commands[i].name,
 					      commands[i].summary);
-		help_overview_tail(&b);
+		help_overview_tail(&b, cli->reg);
 	}
 	fputs(buf_str(&b), stdout);
 	buf_release(&b);

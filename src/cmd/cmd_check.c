@@ -28,10 +28,8 @@ struct check_view {
 };
 
 /* What check shows for a value: secrets never, store URLs redacted. */
-static char *shown_value(const struct config *cfg, enum option_id id)
+static char *shown_value(const struct option_def *def, const char *v)
 {
-	const struct option_def *def = option_get(id);
-	const char *v = config_str(cfg, id);
 	char text[48];
 
 	if (!v)
@@ -45,56 +43,70 @@ static char *shown_value(const struct config *cfg, enum option_id id)
 	return xstrdup(v);
 }
 
-static void print_keys(const struct config *cfg)
+static void print_key(const struct config *cfg, const struct option_def *def,
+		      const struct config_value *cv)
 {
 	char src[160];
+	char *v = shown_value(def, cv->value);
+
+	config_value_source_text(cfg, cv, src, sizeof(src));
+	printf("  %-28s %s (%s)\n", def->key, v ? v : "-", v ? src : "unset");
+	free(v);
+}
+
+static void print_keys(const struct config *cfg)
+{
 	size_t i;
 
 	printf("configuration (%s '%s'):\n",
 	       cfg->is_env_file_loaded ? "read" : "no file", cfg->env_file);
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
-		char *v;
+	for (i = 0; i < OPT__COUNT; i++)
+		if (option_get((enum option_id)i)->key)
+			print_key(cfg, option_get((enum option_id)i),
+				  &cfg->v[i]);
+	for (i = 0; i < cfg->n_seed_keys; i++)
+		print_key(cfg, cfg->seed_keys[i].def, &cfg->seed_keys[i].v);
+}
 
-		if (!def->key)
-			continue;
-		v = shown_value(cfg, (enum option_id)i);
-		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
-		printf("  %-28s %s (%s)\n", def->key, v ? v : "-",
-		       v ? src : "unset");
-		free(v);
-	}
+static void json_key(struct buf *b, const struct config *cfg,
+		     const struct option_def *def,
+		     const struct config_value *cv, int is_first)
+{
+	char src[160];
+	char *v = shown_value(def, cv->value);
+
+	config_value_source_text(cfg, cv, src, sizeof(src));
+	buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+	jsonw_string(b, def->key);
+	jsonw_key(b, "value", 0);
+	jsonw_string(b, v);
+	jsonw_key(b, "is_secret", 0);
+	buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
+	jsonw_key(b, "source", 0);
+	jsonw_string(b, config_source_name(cv->source));
+	jsonw_key(b, "from", 0);
+	jsonw_string(b, src);
+	buf_putc(b, '}');
+	free(v);
 }
 
 static void json_keys(struct buf *b, const struct config *cfg)
 {
-	char src[160];
 	size_t i;
 	int is_first = 1;
 
 	buf_puts(b, "\"config\":[");
 	for (i = 0; i < OPT__COUNT; i++) {
 		const struct option_def *def = option_get((enum option_id)i);
-		char *v;
 
 		if (!def->key)
 			continue;
-		v = shown_value(cfg, (enum option_id)i);
-		config_source_text(cfg, (enum option_id)i, src, sizeof(src));
-		buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+		json_key(b, cfg, def, &cfg->v[i], is_first);
 		is_first = 0;
-		jsonw_string(b, def->key);
-		jsonw_key(b, "value", 0);
-		jsonw_string(b, v);
-		jsonw_key(b, "is_secret", 0);
-		buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
-		jsonw_key(b, "source", 0);
-		jsonw_string(b, config_source_name(cfg->v[i].source));
-		jsonw_key(b, "from", 0);
-		jsonw_string(b, src);
-		buf_putc(b, '}');
-		free(v);
 	}
+	for (i = 0; i < cfg->n_seed_keys; i++, is_first = 0)
+		json_key(b, cfg, cfg->seed_keys[i].def, &cfg->seed_keys[i].v,
+			 is_first);
 	buf_putc(b, ']');
 }
 
@@ -144,9 +156,9 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 	size_t i;
 
 	print_keys(cfg);
-	config_source_text(cfg, cfg->store_key, src, sizeof(src));
-	printf("\nstore %s (%s, %s): ", v->store_shown,
-	       option_get(cfg->store_key)->key, src);
+	config_value_source_text(cfg, cfg->store_from, src, sizeof(src));
+	printf("\nstore %s (%s, %s): ", v->store_shown, cfg->store_key->key,
+	       src);
 	if (v->store_code)
 		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
 	else

@@ -12,8 +12,8 @@
 
 struct cli_value {
 	const char *value; /* "1" for flags; NULL when not given */
-	/* The option typed (--mongo-url for the store slot); NULL when the
-	 * seed form set the value. */
+	/* The option typed (a store's seed flag for the store slot); NULL
+	 * when the seed form set the value. */
 	const struct option_def *via;
 };
 
@@ -42,8 +42,8 @@ struct cli {
 
 /* Parses argv (argv[0] is the program). ERR_USAGE with a one-line message
  * on unknown options, missing values, options a command does not take,
- * conflicts and unknown commands. reg lists the providers and stores (their keys and the earlier tool's
- * store flag); borrowed, and kept in out->reg. */
+ * conflicts and unknown commands. reg lists the providers and stores (their
+ * keys and the earlier tool's store flag); borrowed, and kept in out->reg. */
 int cli_parse(struct cli *out, int argc, const char *const *argv,
 	      const struct config_registry *reg, struct err *err);
 

@@ -31,6 +31,13 @@ struct config_value {
 	double d;		      /* OPTK_NUMBER */
 };
 
+/* A setting outside the option table (a store's seed key), loaded
+ * through the same layers as a key-only option. */
+struct config_key {
+	const struct option_def *def; /* borrowed from the registry */
+	struct config_value v;
+};
+
 /* One provider account as the commands need it. */
 struct provider_config {
 	const char *name;     /* "emailoctopus" */
@@ -50,15 +57,22 @@ struct config_note {
 };
 
 #define CONFIG_MAX_NOTES 8
+/* Seed keys one store may declare. */
+#define CONFIG_MAX_SEED_KEYS 8
 
 struct config {
 	struct config_value v[OPT__COUNT];
 	char *env_file; /* path read (or looked for) */
 	int is_env_file_loaded;
-	/* Resolved store: --store/ESPSYNC_STORE, else the seed MongoDB keys,
-	 * else the default. store_key names the key that decided it. */
+	/* Resolved store: --store/ESPSYNC_STORE, else the first store whose
+	 * seed keys name one, else the default. store_key is the option that
+	 * decided it (OPT_STORE's or a seed key), store_from its value. */
 	char *store_url;
-	enum option_id store_key;
+	const struct option_def *store_key;
+	const struct config_value *store_from;
+	/* Every store's seed keys (struct store_keys), in registry order. */
+	struct config_key *seed_keys;
+	size_t n_seed_keys;
 	struct provider_config eo, ac;
 	char *ac_host; /* storage for ac.account's default */
 	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
@@ -87,12 +101,18 @@ int config_is_set(const struct config *cfg, enum option_id id);
  * "--store", "seed form" or "unset". */
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size);
+/* The same for any value of cfg (a table option's or a config_key's). */
+void config_value_source_text(const struct config *cfg,
+			      const struct config_value *v, char *out,
+			      size_t size);
 /* "default", ".env", "environment", "flag", "unset" (for JSON). */
 const char *config_source_name(enum config_source src);
 
 /* Checks one value against its table entry; returns NULL when fine, else
- * the reason (static text or written into why_buf). */
-const char *config_check_value(const struct option_def *def, const char *s,
+ * the reason (static text or written into why_buf). Store URLs are checked
+ * by the store reg names for their scheme. */
+const char *config_check_value(const struct config_registry *reg,
+			       const struct option_def *def, const char *s,
 			       char *why_buf, size_t why_size);
 
 #endif

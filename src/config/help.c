@@ -15,17 +15,54 @@ static const char exit_codes[] =
     "3 partial (time budget reached, state saved), 4 provider rejected "
     "the credentials, 5 store unavailable, 6 not found";
 
+/* Both are followed by the stores' seed flags. */
 static const char seed_form[] =
-    "espsync --all | --campaign ID | --incremental [--hours N] | "
-    "--export-csv | --stats [--export-dir DIR] [--verbose] "
-    "[--mongo-url URL]";
+    "--all | --campaign ID | --incremental [--hours N] | "
+    "--export-csv | --stats [--export-dir DIR] [--verbose]";
 
 static const char seed_text[] =
     "The earlier tool's flags keep working and mean EmailOctopus: --all "
     "syncs every campaign and --campaign ID one campaign, both then "
     "writing the csv files; --incremental skips campaigns checked less "
     "than --hours (default 24) ago; --export-csv and --stats are "
-    "'export csv' and 'stats'. --mongo-url is --store.";
+    "'export csv' and 'stats'.";
+
+/* The seed form's synopsis (after "espsync ") or its description. */
+static void seed_form_text(char *out, size_t size,
+			   const struct config_registry *reg, int is_synopsis)
+{
+	size_t i, n = (size_t)snprintf(out, size, "%s",
+				       is_synopsis ? seed_form : seed_text);
+
+	for (i = 0; i < reg->n_stores && n < size; i++) {
+		const struct option_def *f = reg->stores[i]->seed_flag;
+
+		if (!f)
+			continue;
+		if (is_synopsis)
+			n += (size_t)snprintf(out + n, size - n, " [--%s %s]",
+					      f->flag, f->arg);
+		else
+			n += (size_t)snprintf(out + n, size - n,
+					      " --%s is --%s.", f->flag,
+					      option_get(f->alias_of)->flag);
+	}
+}
+
+/* An option's help line; the store URL's lists every store's forms. */
+static void option_help(char *out, size_t size,
+			const struct config_registry *reg,
+			const struct option_def *def)
+{
+	size_t i, n = (size_t)snprintf(out, size, "%s", def->help);
+
+	if (def != option_get(OPT_STORE))
+		return;
+	for (i = 0; i < reg->n_stores && n < size; i++)
+		n +=
+		    (size_t)snprintf(out + n, size - n, "%s%s", i ? ", " : ": ",
+				     reg->stores[i]->url_help);
+}
 
 /* Appends text word-wrapped: the first line continues at column col (the
  * caller wrote that much), the rest are indented to indent. */
@@ -66,22 +103,29 @@ static void option_label(char *out, size_t size, const struct option_def *def)
 			 def->arg ? " " : "", def->arg ? def->arg : "");
 }
 
-static void option_text(char *out, size_t size, const struct option_def *def)
+/* Help line, then "(KEY; default D)": also, with is_key, "(--flag...)". */
+static void option_text(char *out, size_t size,
+			const struct config_registry *reg,
+			const struct option_def *def, int is_key)
 {
-	const char *key = def->key, *dflt = def->def;
+	const char *also = is_key ? def->flag : def->key, *dflt = def->def;
+	char help[384];
 
-	if (key && dflt)
-		snprintf(out, size, "%s (%s; default %s)", def->help, key,
-			 dflt);
-	else if (key)
-		snprintf(out, size, "%s (%s)", def->help, key);
+	option_help(help, sizeof(help), reg, def);
+	if (also && dflt)
+		snprintf(out, size, "%s (%s%s; default %s)", help,
+			 is_key ? "--" : "", also, dflt);
+	else if (also)
+		snprintf(out, size, "%s (%s%s)", help, is_key ? "--" : "",
+			 also);
 	else if (dflt)
-		snprintf(out, size, "%s (default %s)", def->help, dflt);
+		snprintf(out, size, "%s (default %s)", help, dflt);
 	else
-		snprintf(out, size, "%s", def->help);
+		snprintf(out, size, "%s", help);
 }
 
-static void help_options(struct buf *out, unsigned bits)
+static void help_options(struct buf *out, const struct config_registry *reg,
+			 unsigned bits)
 {
 	char label[64], text[512];
 	size_t i;
@@ -94,7 +138,7 @@ static void help_options(struct buf *out, unsigned bits)
 		    !(def->commands & bits))
 			continue;
 		option_label(label, sizeof(label), def);
-		option_text(text, sizeof(text), def);
+		option_text(text, sizeof(text), reg, def, 0);
 		n = strlen(label) + 2;
 		buf_printf(out, "  %s", label);
 		if (n + 2 > HELP_COL) {
@@ -108,27 +152,33 @@ static void help_options(struct buf *out, unsigned bits)
 	}
 }
 
-static void help_keys(struct buf *out)
+/* Every configuration key: the table's, then the stores' seed keys. */
+static const struct option_def *key_at(const struct config_registry *reg,
+				       size_t i)
 {
+	size_t k;
+
+	if (i < OPT__COUNT)
+		return option_get((enum option_id)i);
+	i -= OPT__COUNT;
+	for (k = 0; k < reg->n_stores; k++) {
+		if (i < reg->stores[k]->n_seed_keys)
+			return &reg->stores[k]->seed_keys[i];
+		i -= reg->stores[k]->n_seed_keys;
+	}
+	return NULL;
+}
+
+static void help_keys(struct buf *out, const struct config_registry *reg)
+{
+	const struct option_def *def;
 	char text[512];
 	size_t i;
 
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
-
+	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
-		if (def->flag && def->def)
-			snprintf(text, sizeof(text), "%s (--%s; default %s)",
-				 def->help, def->flag, def->def);
-		else if (def->flag)
-			snprintf(text, sizeof(text), "%s (--%s)", def->help,
-				 def->flag);
-		else if (def->def)
-			snprintf(text, sizeof(text), "%s (default %s)",
-				 def->help, def->def);
-		else
-			snprintf(text, sizeof(text), "%s", def->help);
+		option_text(text, sizeof(text), reg, def, 1);
 		buf_printf(out, "  %s\n      ", def->key);
 		wrap(out, text, 6, 6);
 	}
@@ -150,21 +200,25 @@ void help_overview_command(struct buf *out, const char *name,
 	buf_printf(out, "  %-10s%s\n", name, summary);
 }
 
-void help_overview_tail(struct buf *out)
+void help_overview_tail(struct buf *out, const struct config_registry *reg)
 {
+	char text[1024];
+
 	buf_puts(out, "\nglobal options:\n");
-	help_options(out, CMDB_GLOBAL);
+	help_options(out, reg, CMDB_GLOBAL);
 	buf_puts(out, "\nearlier form:\n  ");
-	wrap(out, seed_text, 2, 2);
+	seed_form_text(text, sizeof(text), reg, 0);
+	wrap(out, text, 2, 2);
 	buf_puts(out, "\nconfiguration (defaults < .env < environment < "
 		      "flags):\n");
-	help_keys(out);
+	help_keys(out, reg);
 	buf_puts(out, "\nexit codes:\n  ");
 	wrap(out, exit_codes, 2, 2);
 	buf_puts(out, "\nsee 'espsync <command> --help' or 'man espsync'\n");
 }
 
-void help_command(struct buf *out, const struct command_spec *spec)
+void help_command(struct buf *out, const struct config_registry *reg,
+		  const struct command_spec *spec)
 {
 	char usage[512];
 
@@ -180,10 +234,10 @@ void help_command(struct buf *out, const struct command_spec *spec)
 	}
 	if (spec->bit != CMDB_HELP) {
 		buf_puts(out, "\noptions:\n");
-		help_options(out, spec->bit);
+		help_options(out, reg, spec->bit);
 	}
 	buf_puts(out, "\nglobal options:\n");
-	help_options(out, CMDB_GLOBAL);
+	help_options(out, reg, CMDB_GLOBAL);
 }
 
 /* roff text: backslashes and dashes escaped, no control lines. */
@@ -201,7 +255,8 @@ static void roff(struct buf *out, const char *s)
 	}
 }
 
-static void man_option(struct buf *out, const struct option_def *def)
+static void man_option(struct buf *out, const struct config_registry *reg,
+		       const struct option_def *def)
 {
 	char text[512];
 
@@ -217,12 +272,13 @@ static void man_option(struct buf *out, const struct option_def *def)
 		buf_puts(out, "\\fR");
 	}
 	buf_putc(out, '\n');
-	option_text(text, sizeof(text), def);
+	option_text(text, sizeof(text), reg, def, 0);
 	roff(out, text);
 	buf_putc(out, '\n');
 }
 
-static void man_options(struct buf *out, unsigned bits, unsigned exclude)
+static void man_options(struct buf *out, const struct config_registry *reg,
+			unsigned bits, unsigned exclude)
 {
 	size_t i;
 
@@ -231,15 +287,16 @@ static void man_options(struct buf *out, unsigned bits, unsigned exclude)
 
 		if (def->flag && !(def->flags & OPTF_HIDDEN) &&
 		    (def->commands & bits) && !(def->commands & exclude))
-			man_option(out, def);
+			man_option(out, reg, def);
 	}
 }
 
-void help_man(struct buf *out)
+void help_man(struct buf *out, const struct config_registry *reg)
 {
 	const struct command_spec *specs;
+	const struct option_def *def;
 	size_t i, n;
-	char text[512];
+	char text[1024];
 
 	specs = command_specs(&n);
 	buf_puts(out, ".\\\" Generated by 'espsync --help-man' from the option "
@@ -252,7 +309,8 @@ void help_man(struct buf *out)
 		      ".SH SYNOPSIS\n.B espsync\n"
 		      "[\\fIglobal options\\fR] \\fIcommand\\fR "
 		      "[\\fIoptions\\fR]\n.br\n.B espsync\n");
-	roff(out, seed_form + strlen("espsync "));
+	seed_form_text(text, sizeof(text), reg, 1);
+	roff(out, text);
 	buf_puts(out, "\n.SH COMMANDS\n");
 	for (i = 0; i < n; i++) {
 		buf_printf(out, ".TP\n\\fB%s\\fR ", specs[i].name);
@@ -266,37 +324,29 @@ void help_man(struct buf *out)
 		}
 	}
 	buf_puts(out, ".SH GLOBAL OPTIONS\n");
-	man_options(out, CMDB_GLOBAL, 0);
+	man_options(out, reg, CMDB_GLOBAL, 0);
 	for (i = 0; i < n; i++) {
 		if (specs[i].bit == CMDB_HELP || specs[i].bit == CMDB_CHECK)
 			continue;
 		buf_printf(out, ".SS %s options\n", specs[i].name);
-		man_options(out, specs[i].bit, CMDB_GLOBAL);
+		man_options(out, reg, specs[i].bit, CMDB_GLOBAL);
 	}
 	buf_puts(out, ".SH EARLIER FORM\n");
-	roff(out, seed_text);
+	seed_form_text(text, sizeof(text), reg, 0);
+	roff(out, text);
 	buf_putc(out, '\n');
-	man_options(out, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT);
+	man_options(out, reg, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT);
+	for (i = 0; i < reg->n_stores; i++)
+		if (reg->stores[i]->seed_flag)
+			man_option(out, reg, reg->stores[i]->seed_flag);
 	buf_puts(out, ".SH ENVIRONMENT\nPrecedence: built\\-in defaults < "
 		      "the .env file (\\fB\\-\\-env\\-file\\fR) < environment "
 		      "< flags.\n");
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
-
+	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
 		buf_printf(out, ".TP\n.B %s\n", def->key);
-		if (def->flag && def->def)
-			snprintf(text, sizeof(text), "%s (--%s; default %s)",
-				 def->help, def->flag, def->def);
-		else if (def->flag)
-			snprintf(text, sizeof(text), "%s (--%s)", def->help,
-				 def->flag);
-		else if (def->def)
-			snprintf(text, sizeof(text), "%s (default %s)",
-				 def->help, def->def);
-		else
-			snprintf(text, sizeof(text), "%s", def->help);
+		option_text(text, sizeof(text), reg, def, 1);
 		roff(out, text);
 		buf_putc(out, '\n');
 	}

@@ -12,12 +12,13 @@
 void help_overview_head(struct buf *out);
 void help_overview_command(struct buf *out, const char *name,
 			   const char *summary);
-void help_overview_tail(struct buf *out);
+void help_overview_tail(struct buf *out, const struct config_registry *reg);
 
 /* `espsync CMD --help` / `espsync help CMD`. */
-void help_command(struct buf *out, const struct command_spec *spec);
+void help_command(struct buf *out, const struct config_registry *reg,
+		  const struct command_spec *spec);
 
 /* docs/espsync.1 (roff); `espsync --help-man` prints it. */
-void help_man(struct buf *out);
+void help_man(struct buf *out, const struct config_registry *reg);
 
 #endif

@@ -47,9 +47,7 @@ static const struct option_def options[OPT__COUNT] = {
 		   .kind = OPTK_STORE_URL,
 		   .commands = CMDB_GLOBAL,
 		   .def = "sqlite:data/espsync.db",
-		   .help =
-		       "store url: sqlite:PATH or PATH.db, postgresql://..., "
-		       "mongodb://..."},
+		   .help = "store url"},
     [OPT_ACCOUNT] = {.id = OPT_ACCOUNT,
 		     .flag = "account",
 		     .key = "ESPSYNC_ACCOUNT",
@@ -71,31 +69,8 @@ static const struct option_def options[OPT__COUNT] = {
 	 .def = "730",
 	 .min = 0,
 	 .max = 100000,
-	 .help = "postgresql: days of events kept, 0 keeps all (a "
+	 .help = "warehouse stores: days of events kept, 0 keeps all (a "
 		 "retention_days=N in the store url wins)"},
-    [OPT_MONGODB_HOST] =
-	{.id = OPT_MONGODB_HOST,
-	 .key = "MONGODB_HOST",
-	 .kind = OPTK_HOST,
-	 .help = "earlier tool's mongodb host; used when no store url "
-		 "is given"},
-    [OPT_MONGODB_PORT] = {.id = OPT_MONGODB_PORT,
-			  .key = "MONGODB_PORT",
-			  .kind = OPTK_INT,
-			  .def = "27017",
-			  .min = 1,
-			  .max = 65535,
-			  .help = "earlier tool's mongodb port"},
-    [OPT_MONGODB_DATABASE] = {.id = OPT_MONGODB_DATABASE,
-			      .key = "MONGODB_DATABASE",
-			      .kind = OPTK_ID,
-			      .help = "earlier tool's mongodb database"},
-    [OPT_MONGO_CONNECTION_URL] =
-	{.id = OPT_MONGO_CONNECTION_URL,
-	 .key = "MONGO_CONNECTION_URL",
-	 .kind = OPTK_STORE_URL,
-	 .help = "earlier tool's mongodb connection url; used when no "
-		 "store url is given"},
     [OPT_EXPORT_DIR] = {.id = OPT_EXPORT_DIR,
 			.flag = "export-dir",
 			.key = "ESPSYNC_EXPORT_DIR",
@@ -300,13 +275,6 @@ static const struct option_def options[OPT__COUNT] = {
 			.commands = CMDB_SEED,
 			.flags = OPTF_SEED_ACTION,
 			.help = "show statistics"},
-    [OPT_MONGO_URL] = {.id = OPT_MONGO_URL,
-		       .flag = "mongo-url",
-		       .arg = "URL",
-		       .kind = OPTK_STORE_URL,
-		       .commands = CMDB_SEED,
-		       .alias_of = OPT_STORE,
-		       .help = "same as --store"},
 };
 
 static const struct command_spec commands[] = {

@@ -17,10 +17,6 @@ enum option_id {
 	OPT_STORE,
 	OPT_ACCOUNT,
 	OPT_RETENTION_DAYS,
-	OPT_MONGODB_HOST,
-	OPT_MONGODB_PORT,
-	OPT_MONGODB_DATABASE,
-	OPT_MONGO_CONNECTION_URL,
 	OPT_EXPORT_DIR,
 	OPT_RATE_EO,
 	OPT_BURST_EO,
@@ -51,7 +47,6 @@ enum option_id {
 	OPT_SEED_ALL,
 	OPT_SEED_EXPORT_CSV,
 	OPT_SEED_STATS,
-	OPT_MONGO_URL,
 	OPT__COUNT
 };
 
@@ -144,9 +139,9 @@ struct provider_keys {
 /* A store's face to the configuration, declared by its backend
  * (src/store/) and handed over through struct config_registry. */
 struct store_keys {
-	const char *name;	    /* "sqlite" */
+	const char *name;	    /* as in check's output, lowercase */
 	const char *const *schemes; /* URL prefixes, NULL-terminated */
-	const char *url_help;	    /* "sqlite:PATH or PATH.db" */
+	const char *url_help;	    /* its URL forms in help: "x://..." */
 	/* 1 when url is this store's though it starts with none of schemes
 	 * (a bare path ending in ".db"); NULL: never. */
 	int (*is_own_url)(const char *url);
@@ -157,12 +152,14 @@ struct store_keys {
 	 * is given, in order of precedence: key-only options and a function
 	 * that builds the URL from their values (values[i] is the text of
 	 * seed_keys[i] or its default, NULL when unset). seed_url returns -1
-	 * when the values name no store. */
+	 * when the values name no store. The key that named it is the first
+	 * one set by more than its default. */
 	const struct option_def *seed_keys;
 	size_t n_seed_keys;
 	int (*seed_url)(char *out, size_t size, const char *const *values);
-	/* The earlier tool's flag that means --store; NULL: none. */
-	const char *seed_flag;
+	/* The earlier tool's flag that means --store in the seed form
+	 * (.alias_of OPT_STORE, .commands CMDB_SEED); NULL: none. */
+	const struct option_def *seed_flag;
 };
 
 /* Every provider and every store, as the configuration layer sees them;

@@ -326,6 +326,15 @@ static int mg_seed_url(char *out, size_t size, const char *const *values)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static const struct option_def mg_seed_flag = {
+    .flag = "mongo-url",
+    .arg = "URL",
+    .kind = OPTK_STORE_URL,
+    .commands = CMDB_SEED,
+    .alias_of = OPT_STORE,
+    .help = "same as --store",
+};
+
 static const char *const mg_schemes[] = {"mongodb://", "mongodb+srv://", NULL};
 
 static const struct store_keys mg_keys = {
@@ -336,7 +345,7 @@ static const struct store_keys mg_keys = {
     .seed_keys = mg_seed_keys,
     .n_seed_keys = sizeof(mg_seed_keys) / sizeof(mg_seed_keys[0]),
     .seed_url = mg_seed_url,
-    .seed_flag = "mongo-url",
+    .seed_flag = &mg_seed_flag,
 };
 
 const struct store_ops mongodb_store_ops = {
