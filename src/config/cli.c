@@ -106,7 +106,7 @@ static int parse_short(struct cli *out, const char *arg, struct given *g,
 static int add_word(struct cli *out, const char *word, struct err *err)
 {
 	if (!out->command) {
-		if (!command_spec_find(word))
+		if (!command_spec_find(out->reg, word))
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown command '%.64s'", word);
 		out->command = word;
@@ -199,7 +199,8 @@ static int translate_seed(struct cli *out, const struct given *g,
 static int check_command(struct cli *out, const struct given *g,
 			 struct err *err)
 {
-	const struct command_spec *spec = command_spec_find(out->command);
+	const struct command_spec *spec =
+	    command_spec_find(out->reg, out->command);
 	const struct option_def *bad = NULL;
 	size_t i;
 
@@ -220,6 +221,7 @@ static int check_command(struct cli *out, const struct given *g,
 int cli_parse(struct cli *out, int argc, const char *const *argv,
 	      const struct config_registry *reg, struct err *err)
 {
+	const struct command_spec *spec;
 	struct given g;
 	int i, is_words_only = 0;
 
@@ -241,10 +243,11 @@ int cli_parse(struct cli *out, int argc, const char *const *argv,
 		if (rc < 0)
 			return -1;
 	}
-	if (out->command && !strcmp(out->command, "help")) {
+	spec = command_spec_find(reg, out->command);
+	if (spec && spec->bit == CMDB_HELP) {
 		if (out->n_args > 1)
 			return err_set(err, ERR_USAGE, 0, "too many arguments");
-		if (out->n_args && !command_spec_find(out->args[0]))
+		if (out->n_args && !command_spec_find(reg, out->args[0]))
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown command '%.64s'", out->args[0]);
 		out->help_topic = out->n_args ? out->args[0] : NULL;

@@ -1,5 +1,5 @@
-/* The option table and the command list: the single source for parsing,
- * validation, `--help`, the man page and `espsync check`. */
+/* The option table: the single source for parsing, validation, `--help`,
+ * the man page and `espsync check` (commands come from the registry). */
 #include "config/options.h"
 
 #include <string.h>
@@ -277,36 +277,6 @@ static const struct option_def options[OPT__COUNT] = {
 			.help = "show statistics"},
 };
 
-static const struct command_spec commands[] = {
-    {"sync", CMDB_SYNC,
-     "[--provider P] [--campaign ID] [--full | --incremental "
-     "[--hours N]] [--streams LIST] [--lookback DURATION]",
-     SUMMARY_SYNC,
-     "Syncs every provider that has credentials (or the one named by "
-     "--provider) into the store, resuming from saved checkpoints. "
-     "Without --full, reports are re-read only for campaigns whose "
-     "counters changed."},
-    {"export", CMDB_EXPORT,
-     "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
-     "[--no-formula-protect]",
-     SUMMARY_EXPORT,
-     "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
-     "from the store, atomically; nothing is fetched."},
-    {"stats", CMDB_STATS, "[--provider P]", SUMMARY_STATS,
-     "Prints campaign, participant and event totals, csv files and the "
-     "last run."},
-    {"state", CMDB_STATE, "show | reset [--provider P] [--stream S]",
-     SUMMARY_STATE,
-     "show prints the last sync and the saved checkpoints (all of them "
-     "with -v); reset removes checkpoints so the next sync starts "
-     "over."},
-    {"check", CMDB_CHECK, "", SUMMARY_CHECK,
-     "Prints every configuration key with where its value came from "
-     "(secrets only as their length), opens the store and makes one "
-     "request to each configured provider."},
-    {"help", CMDB_HELP, "[COMMAND]", SUMMARY_HELP, NULL},
-};
-
 const struct option_def *option_get(enum option_id id)
 {
 	if ((unsigned)id >= OPT__COUNT)
@@ -347,18 +317,13 @@ const struct option_def *option_by_key(const char *key)
 	return NULL;
 }
 
-const struct command_spec *command_specs(size_t *n)
-{
-	*n = sizeof(commands) / sizeof(commands[0]);
-	return commands;
-}
-
-const struct command_spec *command_spec_find(const char *name)
+const struct command_spec *command_spec_find(const struct config_registry *reg,
+					     const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (i = 0; reg && name && i < reg->n_commands; i++)
+		if (!strcmp(reg->commands[i].name, name))
+			return &reg->commands[i];
 	return NULL;
 }

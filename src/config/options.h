@@ -162,34 +162,34 @@ struct store_keys {
 	const struct option_def *seed_flag;
 };
 
-/* Every provider and every store, as the configuration layer sees them;
- * filled by the caller from the two registries (cmd_registry()). */
-struct config_registry {
-	const struct provider_keys *const *providers;
-	size_t n_providers;
-	const struct store_keys *const *stores;
-	size_t n_stores;
-};
+struct config;
 
-/* A command as the parser and the help generator know it; main.c binds the
- * name to its function. */
+/* One command: its name, handler and help in one record. The table lives
+ * with the handlers (cmd/cmd_table.c) and reaches the parser and the help
+ * generator through struct config_registry. */
 struct command_spec {
 	const char *name;
-	unsigned bit;	      /* enum cmd_bits */
+	unsigned bit; /* enum cmd_bits: the options it takes */
+	/* argv holds the arguments after the command word; returns the exit
+	 * code. NULL: main prints help instead (the help command). */
+	int (*run)(int argc, const char *const *argv, const struct config *cfg);
 	const char *synopsis; /* arguments after the name */
 	const char *summary;  /* one line */
 	const char *details;  /* paragraph for --help and the man page */
 };
 
-#define ESPSYNC_VERSION "0.1.0"
+/* Every provider, store and command, as the configuration layer sees them;
+ * filled by the caller from the registries (cmd_registry_init()). */
+struct config_registry {
+	const struct provider_keys *const *providers;
+	size_t n_providers;
+	const struct store_keys *const *stores;
+	size_t n_stores;
+	const struct command_spec *commands; /* in help order */
+	size_t n_commands;
+};
 
-/* Summaries shared by main.c's command table and the help generator. */
-#define SUMMARY_SYNC "copy provider data into the store"
-#define SUMMARY_EXPORT "write one csv file per sent campaign"
-#define SUMMARY_STATS "show what the store holds"
-#define SUMMARY_STATE "show or reset sync checkpoints"
-#define SUMMARY_CHECK "validate configuration, reach store and providers"
-#define SUMMARY_HELP "show help for a command"
+#define ESPSYNC_VERSION "0.1.0"
 
 const struct option_def *option_get(enum option_id id);
 /* Long flag name without dashes; NULL when unknown. */
@@ -198,7 +198,8 @@ const struct option_def *option_by_short(char c);
 /* Configuration key ("ESPSYNC_STORE"); NULL when unknown. */
 const struct option_def *option_by_key(const char *key);
 
-const struct command_spec *command_specs(size_t *n);
-const struct command_spec *command_spec_find(const char *name);
+/* The command of reg named name; NULL when unknown. */
+const struct command_spec *command_spec_find(const struct config_registry *reg,
+					     const char *name);
 
 #endif

@@ -245,14 +245,55 @@ static void test_help_and_version(void **state)
 	assert_non_null(cli.opt[OPT_VERSION].value);
 }
 
+/* One table: every command the parser knows has its handler (help alone is
+ * main's), its help and its place in the overview and the man page. */
+static void test_command_table(void **state)
+{
+	const struct config_registry *reg = registry();
+	struct buf over = BUF_INIT, man = BUF_INIT;
+	struct cli cli;
+	struct err err = ERR_INIT;
+	char line[128];
+	size_t i;
+
+	(void)state;
+	assert_ptr_equal(reg->commands, cmd_table);
+	assert_int_equal(reg->n_commands, cmd_table_len);
+	help_overview(&over, reg);
+	help_man(&man, reg);
+	for (i = 0; i < reg->n_commands; i++) {
+		const struct command_spec *c = &reg->commands[i];
+
+		assert_ptr_equal(command_spec_find(reg, c->name), c);
+		assert_true(c->run != NULL || c->bit == CMDB_HELP);
+		assert_non_null(c->synopsis);
+		assert_non_null(c->summary);
+		snprintf(line, sizeof(line), "  %-10s%s\n", c->name,
+			 c->summary);
+		if (!strstr(buf_str(&over), line))
+			fail_msg("--help lacks '%s'", line);
+		snprintf(line, sizeof(line), "\\fB%s\\fR ", c->name);
+		if (!strstr(buf_str(&man), line))
+			fail_msg("man page lacks '%s'", line);
+		snprintf(line, sizeof(line), "help %s", c->name);
+		assert_int_equal(parse(&cli, &err, line), 0);
+		assert_string_equal(cli.help_topic, c->name);
+	}
+	assert_null(command_spec_find(reg, "nope"));
+	assert_null(command_spec_find(reg, NULL));
+	assert_int_equal(parse(&cli, &err, "nope"), -1);
+	assert_non_null(strstr(err.msg, "unknown command 'nope'"));
+	buf_release(&over);
+	buf_release(&man);
+}
+
 /* Every flag a command accepts appears in its --help. */
 static void test_help_lists_every_option(void **state)
 {
-	const struct command_spec *specs;
-	size_t n, i, j;
+	const struct command_spec *specs = registry()->commands;
+	size_t n = registry()->n_commands, i, j;
 
 	(void)state;
-	specs = command_specs(&n);
 	for (i = 0; i < n; i++) {
 		struct buf b = BUF_INIT;
 
@@ -333,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_seed_details),
 	    cmocka_unit_test(test_seed_conflicts),
 	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_command_table),
 	    cmocka_unit_test(test_help_lists_every_option),
 	    cmocka_unit_test(test_man_page_is_generated),
 	};
