@@ -1,6 +1,6 @@
 /* espsync's entry point: parses the command line (including the earlier
- * tool's form), loads the configuration and runs one command from the
- * table below. */
+ * tool's form), loads the configuration and runs one command of the
+ * command table (cmd/cmd_table.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,36 +15,17 @@
 
 extern char **environ;
 
-struct cmd_struct {
-	const char *name;
-	int (*fn)(int argc, const char *const *argv, const struct config *cfg);
-	const char *summary;
-};
-
-static const struct cmd_struct commands[] = {
-    {"sync", cmd_sync, SUMMARY_SYNC},	 {"export", cmd_export, SUMMARY_EXPORT},
-    {"stats", cmd_stats, SUMMARY_STATS}, {"state", cmd_state, SUMMARY_STATE},
-    {"check", cmd_check, SUMMARY_CHECK}, {"help", NULL, SUMMARY_HELP},
-};
-
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
 static int print_help(const struct cli *cli)
 {
 	struct buf b = BUF_INIT;
-	size_t i;
 
-	if (cli->opt[OPT_HELP_MAN].value) {
+	if (cli->opt[OPT_HELP_MAN].value)
 		help_man(&b, cli->reg);
-	} else if (cli->help_topic) {
-		help_command(&b, command_spec_find(cli->help_topic), cli->reg);
-	} else {
-		help_overview_head(&b);
-		for (i = 0; i < N_COMMANDS; i++)
-			help_overview_command(&b, commands[i].name,
-					      commands[i].summary);
-		help_overview_tail(&b, cli->reg);
-	}
+	else if (cli->help_topic)
+		help_command(&b, cli->reg,
+			     command_spec_find(cli->reg, cli->help_topic));
+	else
+		help_overview(&b, cli->reg);
 	fputs(buf_str(&b), stdout);
 	buf_release(&b);
 	return 0;
@@ -73,7 +54,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct cmd_registry reg;
 	struct err err = ERR_INIT;
-	size_t i;
+	const struct command_spec *cmd;
 	int code = EXIT_USAGE;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -90,8 +71,9 @@ int main(int argc, char **argv)
 		code = 0;
 		goto done;
 	}
-	if (cli.opt[OPT_HELP].value || cli.opt[OPT_HELP_MAN].value ||
-	    !strcmp(cli.command, "help")) {
+	cmd = command_spec_find(&reg.reg, cli.command);
+	if (cli.opt[OPT_HELP].value || cli.opt[OPT_HELP_MAN].value || !cmd ||
+	    !cmd->run) {
 		code = print_help(&cli);
 		goto done;
 	}
@@ -100,9 +82,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	setup_logging(&cfg);
-	for (i = 0; i < N_COMMANDS; i++)
-		if (!strcmp(commands[i].name, cli.command))
-			code = commands[i].fn(cli.n_args, cli.args, &cfg);
+	code = cmd->run(cli.n_args, cli.args, &cfg);
 done:
 	config_release(&cfg);
 	return code;

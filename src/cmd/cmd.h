@@ -12,6 +12,11 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+/* The command table (cmd_table.c): every command main.c runs and help
+ * describes. */
+extern const struct command_spec cmd_table[];
+extern const size_t cmd_table_len;
+
 /* argv holds the arguments after the command word; returns the exit code. */
 int cmd_sync(int argc, const char *const *argv, const struct config *cfg);
 int cmd_export(int argc, const char *const *argv, const struct config *cfg);
@@ -43,9 +48,9 @@ void cmd_store_options(struct store_options *out, const struct config *cfg);
 int cmd_open_store(struct store **out, const struct config *cfg,
 		   const char *command);
 
-/* The provider and store registries as the configuration layer sees them
- * (struct config_registry), built from source_registry and store_backends.
- */
+/* The provider and store registries and the command table as the
+ * configuration layer sees them (struct config_registry), built from
+ * source_registry, store_backends and cmd_table. */
 #define CMD_MAX_PROVIDERS 16
 #define CMD_MAX_STORES 16
 

@@ -45,7 +45,7 @@ static char *shown_value(const struct option_def *def, const char *v)
 }
 
 /* The i-th configuration entry: the providers' keys (registry order),
- * then the option table; 0 past the last. */
+ * the option table, then the stores' seed keys; 0 past the last. */
 static int key_at(const struct config *cfg, size_t i,
 		  const struct option_def **def, const struct config_value **v)
 {
@@ -62,64 +62,78 @@ static int key_at(const struct config *cfg, size_t i,
 		}
 		i -= pc->keys->n_keys;
 	}
-	if (i >= OPT__COUNT)
+	if (i < OPT__COUNT) {
+		*def = option_get((enum option_id)i);
+		*v = &cfg->v[i];
+		return 1;
+	}
+	i -= OPT__COUNT;
+	if (i >= cfg->n_seed_keys)
 		return 0;
-	*def = option_get((enum option_id)i);
-	*v = &cfg->v[i];
+	*def = cfg->seed_keys[i].def;
+	*v = &cfg->seed_keys[i].v;
 	return 1;
+}
+
+static void print_key(const struct config *cfg, const struct option_def *def,
+		      const struct config_value *cv)
+{
+	char src[160];
+	char *v = shown_value(def, cv->value);
+
+	config_value_source_text(cfg, cv, src, sizeof(src));
+	printf("  %-28s %s (%s)\n", def->key, v ? v : "-", v ? src : "unset");
+	free(v);
 }
 
 static void print_keys(const struct config *cfg)
 {
 	const struct option_def *def;
 	const struct config_value *cv;
-	char src[160];
 	size_t i;
 
 	printf("configuration (%s '%s'):\n",
 	       cfg->is_env_file_loaded ? "read" : "no file", cfg->env_file);
-	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
-		char *v;
+	for (i = 0; key_at(cfg, i, &def, &cv); i++)
+		if (def->key)
+			print_key(cfg, def, cv);
+}
 
-		if (!def->key)
-			continue;
-		v = shown_value(def, cv->value);
-		config_value_source_text(cfg, cv, src, sizeof(src));
-		printf("  %-28s %s (%s)\n", def->key, v ? v : "-",
-		       v ? src : "unset");
-		free(v);
-	}
+static void json_config_key(struct buf *b, const struct config *cfg,
+			    const struct option_def *def,
+			    const struct config_value *cv, int is_first)
+{
+	char src[160];
+	char *v = shown_value(def, cv->value);
+
+	config_value_source_text(cfg, cv, src, sizeof(src));
+	buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+	jsonw_string(b, def->key);
+	jsonw_key(b, "value", 0);
+	jsonw_string(b, v);
+	jsonw_key(b, "is_secret", 0);
+	buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
+	jsonw_key(b, "source", 0);
+	jsonw_string(b, config_source_name(cv->source));
+	jsonw_key(b, "from", 0);
+	jsonw_string(b, src);
+	buf_putc(b, '}');
+	free(v);
 }
 
 static void json_keys(struct buf *b, const struct config *cfg)
 {
 	const struct option_def *def;
 	const struct config_value *cv;
-	char src[160];
 	size_t i;
 	int is_first = 1;
 
 	buf_puts(b, "\"config\":[");
 	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
-		char *v;
-
 		if (!def->key)
 			continue;
-		v = shown_value(def, cv->value);
-		config_value_source_text(cfg, cv, src, sizeof(src));
-		buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+		json_config_key(b, cfg, def, cv, is_first);
 		is_first = 0;
-		jsonw_string(b, def->key);
-		jsonw_key(b, "value", 0);
-		jsonw_string(b, v);
-		jsonw_key(b, "is_secret", 0);
-		buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
-		jsonw_key(b, "source", 0);
-		jsonw_string(b, config_source_name(cv->source));
-		jsonw_key(b, "from", 0);
-		jsonw_string(b, src);
-		buf_putc(b, '}');
-		free(v);
 	}
 	buf_putc(b, ']');
 }
@@ -172,9 +186,9 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 	size_t i;
 
 	print_keys(cfg);
-	config_source_text(cfg, cfg->store_key, src, sizeof(src));
-	printf("\nstore %s (%s, %s): ", v->store_shown,
-	       option_get(cfg->store_key)->key, src);
+	config_value_source_text(cfg, cfg->store_from, src, sizeof(src));
+	printf("\nstore %s (%s, %s): ", v->store_shown, cfg->store_key->key,
+	       src);
 	if (v->store_code)
 		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
 	else

@@ -135,6 +135,8 @@ void cmd_registry_init(struct cmd_registry *out)
 		out->stores[i] = store_backends[i]->keys;
 	out->reg.stores = out->stores;
 	out->reg.n_stores = i;
+	out->reg.commands = cmd_table;
+	out->reg.n_commands = cmd_table_len;
 }
 
 const char *cmd_only_provider(const struct config *cfg)

@@ -11,8 +11,15 @@
 static const char seed_hint[] =
     "use one of --all, --campaign ID, --incremental, --export-csv, --stats";
 
+/* The flags given: used[id] for the table's, store_flag for a store's
+ * seed flag (from the registry, not in the table). */
+struct given {
+	int used[OPT__COUNT];
+	const struct option_def *store_flag;
+};
+
 static int set_value(struct cli *out, const struct option_def *def,
-		     const char *value, int *used)
+		     const char *value, struct given *g)
 {
 	enum option_id slot =
 	    (def->flags & OPTF_ALIAS) ? def->alias_of : def->id;
@@ -21,12 +28,31 @@ static int set_value(struct cli *out, const struct option_def *def,
 		out->verbose_count++;
 	out->opt[slot].value = value;
 	out->opt[slot].via = def;
-	used[def->id] = 1;
+	if (option_get(def->id) == def)
+		g->used[def->id] = 1;
+	else
+		g->store_flag = def;
 	return 0;
 }
 
+/* A store's seed flag (--NAME) from the registry; NULL when none. */
+static const struct option_def *store_flag(const struct config_registry *reg,
+					   const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; reg && i < reg->n_stores; i++) {
+		const struct option_def *def = reg->stores[i]->seed_flag;
+
+		if (def && strlen(def->flag) == len &&
+		    !memcmp(def->flag, name, len))
+			return def;
+	}
+	return NULL;
+}
+
 static int parse_long(struct cli *out, int argc, const char *const *argv,
-		      int *i, int *used, struct err *err)
+		      int *i, struct given *g, struct err *err)
 {
 	const char *name = argv[*i] + 2;
 	const char *eq = strchr(name, '=');
@@ -34,6 +60,8 @@ static int parse_long(struct cli *out, int argc, const char *const *argv,
 	const struct option_def *def = option_by_flag(name, len);
 	const char *value = "1";
 
+	if (!def)
+		def = store_flag(out->reg, name, len);
 	if (!def)
 		return err_set(err, ERR_USAGE, 0, "unknown option '--%.*s'",
 			       (int)(len > 64 ? 64 : len), name);
@@ -51,10 +79,10 @@ static int parse_long(struct cli *out, int argc, const char *const *argv,
 			       "option '--%s' needs a value (%s)", def->flag,
 			       def->arg);
 	}
-	return set_value(out, def, value, used);
+	return set_value(out, def, value, g);
 }
 
-static int parse_short(struct cli *out, const char *arg, int *used,
+static int parse_short(struct cli *out, const char *arg, struct given *g,
 		       struct err *err)
 {
 	const char *p;
@@ -71,7 +99,7 @@ static int parse_short(struct cli *out, const char *arg, int *used,
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown option '-%c'", *p);
 		}
-		set_value(out, def, "1", used);
+		set_value(out, def, "1", g);
 	}
 	return 0;
 }
@@ -79,7 +107,7 @@ static int parse_short(struct cli *out, const char *arg, int *used,
 static int add_word(struct cli *out, const char *word, struct err *err)
 {
 	if (!out->command) {
-		if (!command_spec_find(word))
+		if (!command_spec_find(out->reg, word))
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown command '%.64s'", word);
 		out->command = word;
@@ -91,10 +119,10 @@ static int add_word(struct cli *out, const char *word, struct err *err)
 	return 0;
 }
 
-static int check_pair(const int *used, enum option_id a, enum option_id b,
+static int check_pair(const struct given *g, enum option_id a, enum option_id b,
 		      struct err *err)
 {
-	if (used[a] && used[b])
+	if (g->used[a] && g->used[b])
 		return err_set(err, ERR_USAGE, 0,
 			       "options '--%s' and '--%s' cannot be used "
 			       "together",
@@ -114,7 +142,8 @@ static const char *seed_provider(const struct config_registry *reg)
 }
 
 /* The earlier tool: exactly one action, for its one provider. */
-static int translate_seed(struct cli *out, const int *used, struct err *err)
+static int translate_seed(struct cli *out, const struct given *g,
+			  struct err *err)
 {
 	const struct option_def *first = NULL;
 	const char *provider = seed_provider(out->reg);
@@ -123,7 +152,7 @@ static int translate_seed(struct cli *out, const int *used, struct err *err)
 	for (i = 0; i < OPT__COUNT; i++) {
 		const struct option_def *def = option_get((enum option_id)i);
 
-		if (!used[i])
+		if (!g->used[i])
 			continue;
 		if (!(def->commands & (CMDB_GLOBAL | CMDB_SEED)))
 			return err_set(err, ERR_USAGE, 0,
@@ -140,12 +169,15 @@ static int translate_seed(struct cli *out, const int *used, struct err *err)
 	}
 	if (!first) {
 		for (i = 0; i < OPT__COUNT; i++)
-			if (used[i] &&
+			if (g->used[i] &&
 			    !(option_get((enum option_id)i)->commands &
 			      CMDB_GLOBAL))
 				return err_set(err, ERR_USAGE, 0,
 					       "no action given; %s",
 					       seed_hint);
+		if (g->store_flag)
+			return err_set(err, ERR_USAGE, 0, "no action given; %s",
+				       seed_hint);
 		return err_set(err, ERR_USAGE, 0, "no command given");
 	}
 	if (!provider)
@@ -180,29 +212,37 @@ static int translate_seed(struct cli *out, const int *used, struct err *err)
 	return 0;
 }
 
-static int check_command(struct cli *out, const int *used, struct err *err)
+static int check_command(struct cli *out, const struct given *g,
+			 struct err *err)
 {
-	const struct command_spec *spec = command_spec_find(out->command);
+	const struct command_spec *spec =
+	    command_spec_find(out->reg, out->command);
+	const struct option_def *bad = NULL;
 	size_t i;
 
-	for (i = 0; i < OPT__COUNT; i++) {
-		const struct option_def *def = option_get((enum option_id)i);
-
-		if (used[i] && !(def->commands & (CMDB_GLOBAL | spec->bit)))
-			return err_set(err, ERR_USAGE, 0,
-				       "option '--%s' is not valid for '%s'",
-				       def->flag, spec->name);
-	}
+	for (i = 0; i < OPT__COUNT && !bad; i++)
+		if (g->used[i] && !(option_get((enum option_id)i)->commands &
+				    (CMDB_GLOBAL | spec->bit)))
+			bad = option_get((enum option_id)i);
+	if (!bad && g->store_flag &&
+	    !(g->store_flag->commands & (CMDB_GLOBAL | spec->bit)))
+		bad = g->store_flag;
+	if (bad)
+		return err_set(err, ERR_USAGE, 0,
+			       "option '--%s' is not valid for '%s'", bad->flag,
+			       spec->name);
 	return 0;
 }
 
 int cli_parse(struct cli *out, int argc, const char *const *argv,
 	      const struct config_registry *reg, struct err *err)
 {
-	int used[OPT__COUNT] = {0};
+	const struct command_spec *spec;
+	struct given g;
 	int i, is_words_only = 0;
 
 	memset(out, 0, sizeof(*out));
+	memset(&g, 0, sizeof(g));
 	out->reg = reg;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -213,35 +253,40 @@ int cli_parse(struct cli *out, int argc, const char *const *argv,
 		else if (!strcmp(a, "--"))
 			rc = 0, is_words_only = 1;
 		else if (a[1] == '-')
-			rc = parse_long(out, argc, argv, &i, used, err);
+			rc = parse_long(out, argc, argv, &i, &g, err);
 		else
-			rc = parse_short(out, a, used, err);
+			rc = parse_short(out, a, &g, err);
 		if (rc < 0)
 			return -1;
 	}
-	if (out->command && !strcmp(out->command, "help")) {
+	spec = command_spec_find(reg, out->command);
+	if (spec && spec->bit == CMDB_HELP) {
 		if (out->n_args > 1)
 			return err_set(err, ERR_USAGE, 0, "too many arguments");
-		if (out->n_args && !command_spec_find(out->args[0]))
+		if (out->n_args && !command_spec_find(reg, out->args[0]))
 			return err_set(err, ERR_USAGE, 0,
 				       "unknown command '%.64s'", out->args[0]);
 		out->help_topic = out->n_args ? out->args[0] : NULL;
 		return 0;
 	}
-	if (used[OPT_HELP]) {
+	if (g.used[OPT_HELP]) {
 		out->help_topic = out->command;
 		return 0;
 	}
-	if (used[OPT_VERSION] || used[OPT_HELP_MAN])
+	if (g.used[OPT_VERSION] || g.used[OPT_HELP_MAN])
 		return 0;
-	if (check_pair(used, OPT_VERBOSE, OPT_QUIET, err) < 0 ||
-	    check_pair(used, OPT_FULL, OPT_INCREMENTAL, err) < 0 ||
-	    check_pair(used, OPT_STORE, OPT_MONGO_URL, err) < 0)
+	if (check_pair(&g, OPT_VERBOSE, OPT_QUIET, err) < 0 ||
+	    check_pair(&g, OPT_FULL, OPT_INCREMENTAL, err) < 0)
 		return -1;
-	if (used[OPT_HOURS] && !used[OPT_INCREMENTAL])
+	if (g.used[OPT_STORE] && g.store_flag)
+		return err_set(err, ERR_USAGE, 0,
+			       "options '--%s' and '--%s' cannot be used "
+			       "together",
+			       option_get(OPT_STORE)->flag, g.store_flag->flag);
+	if (g.used[OPT_HOURS] && !g.used[OPT_INCREMENTAL])
 		return err_set(err, ERR_USAGE, 0,
 			       "option '--hours' needs '--incremental'");
 	if (!out->command)
-		return translate_seed(out, used, err);
-	return check_command(out, used, err);
+		return translate_seed(out, &g, err);
+	return check_command(out, &g, err);
 }

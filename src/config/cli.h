@@ -12,8 +12,8 @@
 
 struct cli_value {
 	const char *value; /* "1" for flags; NULL when not given */
-	/* The option typed (--mongo-url for the store slot); NULL when the
-	 * seed form set the value. */
+	/* The option typed (a store's seed flag for the store slot); NULL
+	 * when the seed form set the value. */
 	const struct option_def *via;
 };
 

@@ -26,11 +26,6 @@ int config_is_set(const struct config *cfg, enum option_id id)
 	return cfg->v[id].value != NULL;
 }
 
-int config_is_flag(const struct config *cfg, enum option_id id)
-{
-	return cfg->v[id].source == SRC_FLAG;
-}
-
 const char *config_source_name(enum config_source src)
 {
 	switch (src) {
@@ -156,24 +151,42 @@ static const char *check_url(const char *s)
 	return NULL;
 }
 
-static const char *check_store_url(const char *s)
+/* The store of reg whose scheme (else own-URL test) matches s; NULL if
+ * none. The same choice as store_backend_for. */
+static const struct store_keys *store_for(const struct config_registry *reg,
+					  const char *s)
 {
-	static const char *const schemes[] = {"postgresql://", "postgres://",
-					      "mongodb://", "mongodb+srv://",
-					      NULL};
-	size_t i, n = strlen(s);
+	size_t i, k;
 
-	if (starts_with(s, "sqlite:"))
-		return s[7] ? NULL : "sqlite: needs a path";
-	for (i = 0; schemes[i]; i++)
-		if (starts_with(s, schemes[i]))
-			/* postgresql:// alone: libpq's PGHOST, PGPORT... */
-			return s[strlen(schemes[i])] || i < 2 ? NULL
-							      : "has no host";
-	if (n > 3 && !strcmp(s + n - 3, ".db"))
-		return NULL;
-	return "must be sqlite:PATH, PATH.db, postgresql://..., or "
-	       "mongodb://...";
+	for (i = 0; reg && i < reg->n_stores; i++)
+		for (k = 0;
+		     reg->stores[i]->schemes && reg->stores[i]->schemes[k]; k++)
+			if (starts_with(s, reg->stores[i]->schemes[k]))
+				return reg->stores[i];
+	for (i = 0; reg && i < reg->n_stores; i++)
+		if (reg->stores[i]->is_own_url && reg->stores[i]->is_own_url(s))
+			return reg->stores[i];
+	return NULL;
+}
+
+/* A URL one of reg's stores takes; else "must be A, B, or C" from their
+ * url_help. */
+static const char *check_store_url(const struct config_registry *reg,
+				   const char *s, char *why, size_t size)
+{
+	const struct store_keys *sk = store_for(reg, s);
+	size_t i, n;
+
+	if (sk)
+		return sk->check_url ? sk->check_url(s) : NULL;
+	n = (size_t)snprintf(why, size, "must be");
+	for (i = 0; reg && i < reg->n_stores && n < size; i++)
+		n += (size_t)snprintf(why + n, size - n, "%s%s",
+				      !i		      ? " "
+				      : i + 1 < reg->n_stores ? ", "
+							      : ", or ",
+				      reg->stores[i]->url_help);
+	return why;
 }
 
 /* "Tag=column,Tag2=column2". */
@@ -247,7 +260,8 @@ const char *config_check_provider(const struct config_registry *reg,
 	return must_be(why, size, names, n, "all");
 }
 
-const char *config_check_value(const struct option_def *def, const char *s,
+const char *config_check_value(const struct config_registry *reg,
+			       const struct option_def *def, const char *s,
 			       char *why, size_t size)
 {
 	size_t n = strlen(s);
@@ -277,7 +291,7 @@ const char *config_check_value(const struct option_def *def, const char *s,
 	case OPTK_URL:
 		return check_url(s);
 	case OPTK_STORE_URL:
-		return check_store_url(s);
+		return check_store_url(reg, s, why, size);
 	case OPTK_NUMBER:
 		if (num_parse_double(s, &d) < 0)
 			return "must be a number";
@@ -296,7 +310,7 @@ const char *config_check_value(const struct option_def *def, const char *s,
 				return NULL;
 		return must_be(why, size, def->choices, (size_t)i, NULL);
 	case OPTK_PROVIDER:
-		return "needs the provider registry";
+		return config_check_provider(reg, s, why, size);
 	case OPTK_ID:
 		return all_of(s, "._-") && s[0] != '.'
 			   ? NULL
@@ -376,17 +390,13 @@ static int is_echo_safe(const struct option_def *def)
 static int validate(struct config *cfg, const struct option_def *def,
 		    struct config_value *v, struct err *err)
 {
-	char why_buf[128], src[160], name[80], shown[80] = "";
+	char why_buf[192], src[160], name[80], shown[80] = "";
 	const char *why;
 
 	if (!v->value)
 		return 0;
-	if (def->kind == OPTK_PROVIDER)
-		why = config_check_provider(cfg->reg, v->value, why_buf,
-					    sizeof(why_buf));
-	else
-		why =
-		    config_check_value(def, v->value, why_buf, sizeof(why_buf));
+	why = config_check_value(cfg->reg, def, v->value, why_buf,
+				 sizeof(why_buf));
 	if (!why) {
 		if (def->kind == OPTK_INT || def->kind == OPTK_DURATION) {
 			if (def->kind == OPTK_INT)
@@ -419,7 +429,7 @@ static int validate(struct config *cfg, const struct option_def *def,
 		       src, why);
 }
 
-/* default < .env < environment for key def->key into v. */
+/* default < .env < environment into v (flags are the caller's). */
 static void load_key(struct config_value *v, const struct option_def *def,
 		     const struct env_file *envf, const char *const *envp)
 {
@@ -473,7 +483,8 @@ static int load_source_keys(struct config *cfg, const struct env_file *envf,
 	return 0;
 }
 
-/* default < .env < environment < flag, then validate the winner. */
+/* default < .env < environment < flag, then validate the winner; the
+ * stores' seed keys have no flag. */
 static int load_layers(struct config *cfg, const struct cli *cli,
 		       const struct env_file *envf, const char *const *envp,
 		       struct err *err)
@@ -496,10 +507,33 @@ static int load_layers(struct config *cfg, const struct cli *cli,
 		if (validate(cfg, def, v, err) < 0)
 			return -1;
 	}
+	for (i = 0; i < cfg->n_seed_keys; i++) {
+		struct config_key *k = &cfg->seed_keys[i];
+
+		load_key(&k->v, k->def, envf, envp);
+		if (validate(cfg, k->def, &k->v, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
-/* The option or provider key named key; NULL when none. */
+/* cfg->seed_keys: one entry per seed key of every store in cfg->reg. */
+static void list_seed_keys(struct config *cfg)
+{
+	const struct config_registry *reg = cfg->reg;
+	size_t i, k, n = 0;
+
+	for (i = 0; reg && i < reg->n_stores; i++)
+		n += reg->stores[i]->n_seed_keys;
+	cfg->seed_keys = n ? xcalloc(n, sizeof(*cfg->seed_keys)) : NULL;
+	for (i = 0; reg && i < reg->n_stores; i++)
+		for (k = 0; k < reg->stores[i]->n_seed_keys; k++)
+			cfg->seed_keys[cfg->n_seed_keys++].def =
+			    &reg->stores[i]->seed_keys[k];
+}
+
+/* The table option, provider key or seed key named key; NULL when
+ * unknown. */
 static const struct option_def *find_key(const struct config *cfg,
 					 const char *key)
 {
@@ -513,6 +547,9 @@ static const struct option_def *find_key(const struct config *cfg,
 			if (pk->keys[j].key && !strcmp(pk->keys[j].key, key))
 				def = &pk->keys[j];
 	}
+	for (i = 0; !def && i < cfg->n_seed_keys; i++)
+		if (!strcmp(cfg->seed_keys[i].def->key, key))
+			def = cfg->seed_keys[i].def;
 	return def;
 }
 
@@ -542,31 +579,54 @@ static void note_env_file(struct config *cfg, const struct env_file *envf)
 		     envf->name, envf->name);
 }
 
-/* --store/ESPSYNC_STORE, else the earlier tool's MongoDB settings. */
+/* The store a store's seed keys name (keys is its slice of cfg->seed_keys):
+ * 0 and the URL in out, or -1. *decided is the first key set by more than
+ * its default, the one that named it. */
+static int seed_url(const struct store_keys *sk, const struct config_key *keys,
+		    char *out, size_t size, const struct config_key **decided)
+{
+	const char *values[CONFIG_MAX_SEED_KEYS];
+	size_t i;
+
+	*decided = NULL;
+	if (!sk->seed_url || sk->n_seed_keys > CONFIG_MAX_SEED_KEYS)
+		return -1;
+	for (i = 0; i < sk->n_seed_keys; i++) {
+		values[i] = keys[i].v.value;
+		if (!*decided && keys[i].v.source > SRC_DEFAULT)
+			*decided = &keys[i];
+	}
+	if (!*decided || sk->seed_url(out, size, values) < 0)
+		return -1;
+	return 0;
+}
+
+/* --store/ESPSYNC_STORE, else the first store whose seed keys (the earlier
+ * tool's settings) name one, else the default. */
 static void resolve_store(struct config *cfg)
 {
+	const struct config_registry *reg = cfg->reg;
 	const struct config_value *store = &cfg->v[OPT_STORE];
+	const struct config_key *keys = cfg->seed_keys, *decided;
 	char url[1024];
+	size_t i;
 
-	cfg->store_key = OPT_STORE;
-	if (store->source > SRC_DEFAULT) {
-		cfg->store_url = xstrdup(store->value);
-	} else if (cfg->v[OPT_MONGO_CONNECTION_URL].value) {
-		cfg->store_key = OPT_MONGO_CONNECTION_URL;
-		cfg->store_url =
-		    xstrdup(cfg->v[OPT_MONGO_CONNECTION_URL].value);
-	} else if (cfg->v[OPT_MONGODB_HOST].value) {
-		const char *db = cfg->v[OPT_MONGODB_DATABASE].value;
+	cfg->store_key = option_get(OPT_STORE);
+	cfg->store_from = store;
+	for (i = 0; store->source <= SRC_DEFAULT && reg && !cfg->store_url &&
+		    i < reg->n_stores;
+	     i++) {
+		const struct store_keys *sk = reg->stores[i];
 
-		cfg->store_key = OPT_MONGODB_HOST;
-		snprintf(url, sizeof(url), "mongodb://%s:%lld%s%s",
-			 cfg->v[OPT_MONGODB_HOST].value,
-			 (long long)cfg->v[OPT_MONGODB_PORT].i, db ? "/" : "",
-			 db ? db : "");
-		cfg->store_url = xstrdup(url);
-	} else {
-		cfg->store_url = xstrdup(store->value);
+		if (seed_url(sk, keys, url, sizeof(url), &decided) == 0) {
+			cfg->store_key = decided->def;
+			cfg->store_from = &decided->v;
+			cfg->store_url = xstrdup(url);
+		}
+		keys += sk->n_seed_keys;
 	}
+	if (!cfg->store_url)
+		cfg->store_url = xstrdup(store->value);
 }
 
 /* The API host of url ("https://acme.api-us1.com/x" -> acme.api-us1.com). */
@@ -692,6 +752,7 @@ int config_load(struct config *out, const struct cli *cli,
 	if (env_file_load(&envf, out->env_file, path != NULL, err) < 0)
 		goto done;
 	out->is_env_file_loaded = envf.is_loaded;
+	list_seed_keys(out);
 	note_env_file(out, &envf);
 	if (load_layers(out, cli, &envf, envp, err) < 0)
 		goto done;
@@ -715,6 +776,9 @@ void config_release(struct config *cfg)
 
 	for (i = 0; i < OPT__COUNT; i++)
 		free(cfg->v[i].value);
+	for (i = 0; i < cfg->n_seed_keys; i++)
+		free(cfg->seed_keys[i].v.value);
+	free(cfg->seed_keys);
 	free(cfg->env_file);
 	free(cfg->store_url);
 	for (i = 0; i < cfg->n_providers; i++) {

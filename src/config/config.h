@@ -31,6 +31,13 @@ struct config_value {
 	double d;		      /* OPTK_NUMBER */
 };
 
+/* A setting outside the option table (a store's seed key), loaded
+ * through the same layers as a key-only option. */
+struct config_key {
+	const struct option_def *def; /* borrowed from the registry */
+	struct config_value v;
+};
+
 /* One provider account as the commands need it: the values of the
  * provider's keys (struct source_keys, from the registry) by role, each
  * with where it came from, and what they resolve to. */
@@ -60,15 +67,22 @@ struct config_note {
 
 #define CONFIG_MAX_NOTES 8
 #define CONFIG_MAX_PROVIDERS 16
+/* Seed keys one store may declare. */
+#define CONFIG_MAX_SEED_KEYS 8
 
 struct config {
 	struct config_value v[OPT__COUNT];
 	char *env_file; /* path read (or looked for) */
 	int is_env_file_loaded;
-	/* Resolved store: --store/ESPSYNC_STORE, else the seed MongoDB keys,
-	 * else the default. store_key names the key that decided it. */
+	/* Resolved store: --store/ESPSYNC_STORE, else the first store whose
+	 * seed keys name one, else the default. store_key is the option that
+	 * decided it (OPT_STORE's or a seed key), store_from its value. */
 	char *store_url;
-	enum option_id store_key;
+	const struct option_def *store_key;
+	const struct config_value *store_from;
+	/* Every store's seed keys (struct store_keys), in registry order. */
+	struct config_key *seed_keys;
+	size_t n_seed_keys;
 	/* One per provider of reg, in the registry's order. */
 	struct account_config providers[CONFIG_MAX_PROVIDERS];
 	size_t n_providers;
@@ -93,14 +107,13 @@ void config_release(struct config *cfg);
 /* Value text, or NULL when unset. */
 const char *config_str(const struct config *cfg, enum option_id id);
 int config_is_set(const struct config *cfg, enum option_id id);
-/* Given on the command line (not only defaulted). */
-int config_is_flag(const struct config *cfg, enum option_id id);
 
 /* Where a value came from: "default", "'.env' line 7", "environment",
  * "--store", "seed form" or "unset". */
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size);
-/* The same for a provider key's value (account_config.v[role]). */
+/* The same for any value of cfg (a table option's, a provider key's or
+ * a config_key's). */
 void config_value_source_text(const struct config *cfg,
 			      const struct config_value *v, char *out,
 			      size_t size);
@@ -116,9 +129,11 @@ const struct account_config *config_account(const struct config *cfg,
 void config_setup_hint(const struct config *cfg, char *out, size_t size);
 
 /* Checks one value against its table entry; returns NULL when fine, else
- * the reason (static text or written into why_buf). OPTK_PROVIDER values
- * need the registry: config_check_provider. */
-const char *config_check_value(const struct option_def *def, const char *s,
+ * the reason (static text or written into why_buf). Store URLs are checked
+ * by the store reg names for their scheme, --provider values against
+ * reg's providers (config_check_provider). */
+const char *config_check_value(const struct config_registry *reg,
+			       const struct option_def *def, const char *s,
 			       char *why_buf, size_t why_size);
 /* A --provider value: one of reg's provider names or "all". */
 const char *config_check_provider(const struct config_registry *reg,

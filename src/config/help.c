@@ -15,10 +15,10 @@ static const char exit_codes[] =
     "3 partial (time budget reached, state saved), 4 provider rejected "
     "the credentials, 5 store unavailable, 6 not found";
 
+/* Both are followed by the stores' seed flags. */
 static const char seed_form[] =
-    "espsync --all | --campaign ID | --incremental [--hours N] | "
-    "--export-csv | --stats [--export-dir DIR] [--verbose] "
-    "[--mongo-url URL]";
+    "--all | --campaign ID | --incremental [--hours N] | "
+    "--export-csv | --stats [--export-dir DIR] [--verbose]";
 
 /* After "... and mean " and the earlier tool's provider. */
 static const char seed_text[] =
@@ -26,21 +26,54 @@ static const char seed_text[] =
     "syncs every campaign and --campaign ID one campaign, both then "
     "writing the csv files; --incremental skips campaigns checked less "
     "than --hours (default 24) ago; --export-csv and --stats are "
-    "'export csv' and 'stats'. --mongo-url is --store.";
+    "'export csv' and 'stats'.";
 
-/* The earlier form's paragraph, naming the provider it means. */
-static void seed_paragraph(char *out, size_t size,
-			   const struct config_registry *reg)
+/* The seed form's synopsis (after "espsync ") or its description. */
+static void seed_form_text(char *out, size_t size,
+			   const struct config_registry *reg, int is_synopsis)
 {
 	const char *title = "no provider";
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; reg && i < reg->n_providers; i++)
+	for (i = 0; i < reg->n_providers; i++)
 		if (reg->providers[i]->is_earlier_tool)
 			title = reg->providers[i]->title;
-	snprintf(out, size,
-		 "The earlier tool's flags keep working and mean %s%s", title,
-		 seed_text);
+	if (is_synopsis)
+		n = (size_t)snprintf(out, size, "%s", seed_form);
+	else
+		n = (size_t)snprintf(out, size,
+				     "The earlier tool's flags keep working "
+				     "and mean %s%s",
+				     title, seed_text);
+
+	for (i = 0; i < reg->n_stores && n < size; i++) {
+		const struct option_def *f = reg->stores[i]->seed_flag;
+
+		if (!f)
+			continue;
+		if (is_synopsis)
+			n += (size_t)snprintf(out + n, size - n, " [--%s %s]",
+					      f->flag, f->arg);
+		else
+			n += (size_t)snprintf(out + n, size - n,
+					      " --%s is --%s.", f->flag,
+					      option_get(f->alias_of)->flag);
+	}
+}
+
+/* An option's help line; the store URL's lists every store's forms. */
+static void option_help(char *out, size_t size,
+			const struct config_registry *reg,
+			const struct option_def *def)
+{
+	size_t i, n = (size_t)snprintf(out, size, "%s", def->help);
+
+	if (def != option_get(OPT_STORE))
+		return;
+	for (i = 0; i < reg->n_stores && n < size; i++)
+		n +=
+		    (size_t)snprintf(out + n, size - n, "%s%s", i ? ", " : ": ",
+				     reg->stores[i]->url_help);
 }
 
 /* "A, B and C" (sep " and ") or "a, b or all" of the registry's provider
@@ -105,31 +138,35 @@ static void option_label(char *out, size_t size, const struct option_def *def)
 			 def->arg ? " " : "", def->arg ? def->arg : "");
 }
 
-static void option_text(char *out, size_t size, const struct option_def *def,
-			const struct config_registry *reg)
+/* Help line, then "(KEY; default D)": also, with is_key, "(--flag...)". */
+static void option_text(char *out, size_t size,
+			const struct config_registry *reg,
+			const struct option_def *def, int is_key)
 {
-	const char *key = def->key, *dflt = def->def;
-	char help[256];
+	const char *also = is_key ? def->flag : def->key, *dflt = def->def;
+	char help[384];
 
 	if (def->kind == OPTK_PROVIDER) {
 		name_list(help, sizeof(help), reg, 0, " or ", "all");
 		snprintf(help + strlen(help), sizeof(help) - strlen(help),
 			 " %s", def->help);
 	} else {
-		snprintf(help, sizeof(help), "%s", def->help);
+		option_help(help, sizeof(help), reg, def);
 	}
-	if (key && dflt)
-		snprintf(out, size, "%s (%s; default %s)", help, key, dflt);
-	else if (key)
-		snprintf(out, size, "%s (%s)", help, key);
+	if (also && dflt)
+		snprintf(out, size, "%s (%s%s; default %s)", help,
+			 is_key ? "--" : "", also, dflt);
+	else if (also)
+		snprintf(out, size, "%s (%s%s)", help, is_key ? "--" : "",
+			 also);
 	else if (dflt)
 		snprintf(out, size, "%s (default %s)", help, dflt);
 	else
 		snprintf(out, size, "%s", help);
 }
 
-static void help_options(struct buf *out, unsigned bits,
-			 const struct config_registry *reg)
+static void help_options(struct buf *out, const struct config_registry *reg,
+			 unsigned bits)
 {
 	char label[64], text[512];
 	size_t i;
@@ -142,7 +179,7 @@ static void help_options(struct buf *out, unsigned bits,
 		    !(def->commands & bits))
 			continue;
 		option_label(label, sizeof(label), def);
-		option_text(text, sizeof(text), def, reg);
+		option_text(text, sizeof(text), reg, def, 0);
 		n = strlen(label) + 2;
 		buf_printf(out, "  %s", label);
 		if (n + 2 > HELP_COL) {
@@ -156,33 +193,27 @@ static void help_options(struct buf *out, unsigned bits,
 	}
 }
 
-/* A configuration key's help line: text, flag and default. */
-static void key_text(char *out, size_t size, const struct option_def *def)
-{
-	if (def->flag && def->def)
-		snprintf(out, size, "%s (--%s; default %s)", def->help,
-			 def->flag, def->def);
-	else if (def->flag)
-		snprintf(out, size, "%s (--%s)", def->help, def->flag);
-	else if (def->def)
-		snprintf(out, size, "%s (default %s)", def->help, def->def);
-	else
-		snprintf(out, size, "%s", def->help);
-}
-
-/* The providers' keys (registry order), then the option table's entries
- * (keyed or not); NULL after the last. */
+/* Every configuration key: the providers' (registry order), the table's,
+ * then the stores' seed keys; NULL after the last. */
 static const struct option_def *key_at(const struct config_registry *reg,
 				       size_t i)
 {
-	size_t p;
+	size_t k;
 
-	for (p = 0; reg && p < reg->n_providers; p++) {
-		if (i < reg->providers[p]->n_keys)
-			return &reg->providers[p]->keys[i];
-		i -= reg->providers[p]->n_keys;
+	for (k = 0; reg && k < reg->n_providers; k++) {
+		if (i < reg->providers[k]->n_keys)
+			return &reg->providers[k]->keys[i];
+		i -= reg->providers[k]->n_keys;
 	}
-	return option_get((enum option_id)i);
+	if (i < OPT__COUNT)
+		return option_get((enum option_id)i);
+	i -= OPT__COUNT;
+	for (k = 0; reg && k < reg->n_stores; k++) {
+		if (i < reg->stores[k]->n_seed_keys)
+			return &reg->stores[k]->seed_keys[i];
+		i -= reg->stores[k]->n_seed_keys;
+	}
+	return NULL;
 }
 
 static void help_keys(struct buf *out, const struct config_registry *reg)
@@ -191,39 +222,33 @@ static void help_keys(struct buf *out, const struct config_registry *reg)
 	char text[512];
 	size_t i;
 
-	for (i = 0; (def = key_at(reg, i)) != NULL; i++) {
+	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
-		key_text(text, sizeof(text), def);
+		option_text(text, sizeof(text), reg, def, 1);
 		buf_printf(out, "  %s\n      ", def->key);
 		wrap(out, text, 6, 6);
 	}
 }
 
-void help_overview_head(struct buf *out)
+void help_overview(struct buf *out, const struct config_registry *reg)
 {
+	char text[1024];
+	size_t i;
+
 	buf_puts(out, "usage: espsync [global options] <command> [options]\n"
 		      "       espsync --all | --campaign ID | --incremental "
 		      "[--hours N] |\n"
 		      "               --export-csv | --stats   (the earlier "
 		      "tool's form)\n\n"
 		      "commands:\n");
-}
-
-void help_overview_command(struct buf *out, const char *name,
-			   const char *summary)
-{
-	buf_printf(out, "  %-10s%s\n", name, summary);
-}
-
-void help_overview_tail(struct buf *out, const struct config_registry *reg)
-{
-	char text[1024];
-
+	for (i = 0; i < reg->n_commands; i++)
+		buf_printf(out, "  %-10s%s\n", reg->commands[i].name,
+			   reg->commands[i].summary);
 	buf_puts(out, "\nglobal options:\n");
-	help_options(out, CMDB_GLOBAL, reg);
+	help_options(out, reg, CMDB_GLOBAL);
 	buf_puts(out, "\nearlier form:\n  ");
-	seed_paragraph(text, sizeof(text), reg);
+	seed_form_text(text, sizeof(text), reg, 0);
 	wrap(out, text, 2, 2);
 	buf_puts(out, "\nconfiguration (defaults < .env < environment < "
 		      "flags):\n");
@@ -233,8 +258,8 @@ void help_overview_tail(struct buf *out, const struct config_registry *reg)
 	buf_puts(out, "\nsee 'espsync <command> --help' or 'man espsync'\n");
 }
 
-void help_command(struct buf *out, const struct command_spec *spec,
-		  const struct config_registry *reg)
+void help_command(struct buf *out, const struct config_registry *reg,
+		  const struct command_spec *spec)
 {
 	char usage[512];
 
@@ -250,10 +275,10 @@ void help_command(struct buf *out, const struct command_spec *spec,
 	}
 	if (spec->bit != CMDB_HELP) {
 		buf_puts(out, "\noptions:\n");
-		help_options(out, spec->bit, reg);
+		help_options(out, reg, spec->bit);
 	}
 	buf_puts(out, "\nglobal options:\n");
-	help_options(out, CMDB_GLOBAL, reg);
+	help_options(out, reg, CMDB_GLOBAL);
 }
 
 /* roff text: backslashes and dashes escaped, no control lines. */
@@ -271,8 +296,8 @@ static void roff(struct buf *out, const char *s)
 	}
 }
 
-static void man_option(struct buf *out, const struct option_def *def,
-		       const struct config_registry *reg)
+static void man_option(struct buf *out, const struct config_registry *reg,
+		       const struct option_def *def)
 {
 	char text[512];
 
@@ -288,13 +313,13 @@ static void man_option(struct buf *out, const struct option_def *def,
 		buf_puts(out, "\\fR");
 	}
 	buf_putc(out, '\n');
-	option_text(text, sizeof(text), def, reg);
+	option_text(text, sizeof(text), reg, def, 0);
 	roff(out, text);
 	buf_putc(out, '\n');
 }
 
-static void man_options(struct buf *out, unsigned bits, unsigned exclude,
-			const struct config_registry *reg)
+static void man_options(struct buf *out, const struct config_registry *reg,
+			unsigned bits, unsigned exclude)
 {
 	size_t i;
 
@@ -303,18 +328,32 @@ static void man_options(struct buf *out, unsigned bits, unsigned exclude,
 
 		if (def->flag && !(def->flags & OPTF_HIDDEN) &&
 		    (def->commands & bits) && !(def->commands & exclude))
-			man_option(out, def, reg);
+			man_option(out, reg, def);
 	}
+}
+
+/* 1 when some option other than the global ones is for the command. */
+static int has_own_options(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < OPT__COUNT; i++) {
+		const struct option_def *def = option_get((enum option_id)i);
+
+		if (def->flag && !(def->flags & OPTF_HIDDEN) &&
+		    (def->commands & bit) && !(def->commands & CMDB_GLOBAL))
+			return 1;
+	}
+	return 0;
 }
 
 void help_man(struct buf *out, const struct config_registry *reg)
 {
-	const struct command_spec *specs;
+	const struct command_spec *specs = reg->commands;
 	const struct option_def *def;
-	size_t i, n;
+	size_t i, n = reg->n_commands;
 	char text[1024];
 
-	specs = command_specs(&n);
 	buf_puts(out, ".\\\" Generated by 'espsync --help-man' from the option "
 		      "table; do not edit.\n"
 		      ".TH ESPSYNC 1 \"\" \"espsync " ESPSYNC_VERSION
@@ -327,7 +366,8 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      ".SH SYNOPSIS\n.B espsync\n"
 		      "[\\fIglobal options\\fR] \\fIcommand\\fR "
 		      "[\\fIoptions\\fR]\n.br\n.B espsync\n");
-	roff(out, seed_form + strlen("espsync "));
+	seed_form_text(text, sizeof(text), reg, 1);
+	roff(out, text);
 	buf_puts(out, "\n.SH COMMANDS\n");
 	for (i = 0; i < n; i++) {
 		buf_printf(out, ".TP\n\\fB%s\\fR ", specs[i].name);
@@ -341,26 +381,29 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		}
 	}
 	buf_puts(out, ".SH GLOBAL OPTIONS\n");
-	man_options(out, CMDB_GLOBAL, 0, reg);
+	man_options(out, reg, CMDB_GLOBAL, 0);
 	for (i = 0; i < n; i++) {
-		if (specs[i].bit == CMDB_HELP || specs[i].bit == CMDB_CHECK)
+		if (!has_own_options(specs[i].bit))
 			continue;
 		buf_printf(out, ".SS %s options\n", specs[i].name);
-		man_options(out, specs[i].bit, CMDB_GLOBAL, reg);
+		man_options(out, reg, specs[i].bit, CMDB_GLOBAL);
 	}
 	buf_puts(out, ".SH EARLIER FORM\n");
-	seed_paragraph(text, sizeof(text), reg);
+	seed_form_text(text, sizeof(text), reg, 0);
 	roff(out, text);
 	buf_putc(out, '\n');
-	man_options(out, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT, reg);
+	man_options(out, reg, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT);
+	for (i = 0; i < reg->n_stores; i++)
+		if (reg->stores[i]->seed_flag)
+			man_option(out, reg, reg->stores[i]->seed_flag);
 	buf_puts(out, ".SH ENVIRONMENT\nPrecedence: built\\-in defaults < "
 		      "the .env file (\\fB\\-\\-env\\-file\\fR) < environment "
 		      "< flags.\n");
-	for (i = 0; (def = key_at(reg, i)) != NULL; i++) {
+	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
 		buf_printf(out, ".TP\n.B %s\n", def->key);
-		key_text(text, sizeof(text), def);
+		option_text(text, sizeof(text), reg, def, 1);
 		roff(out, text);
 		buf_putc(out, '\n');
 	}

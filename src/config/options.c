@@ -1,5 +1,5 @@
-/* The option table and the command list: the single source for parsing,
- * validation, `--help`, the man page and `espsync check`. */
+/* The option table: the single source for parsing, validation, `--help`,
+ * the man page and `espsync check` (commands come from the registry). */
 #include "config/options.h"
 
 #include <string.h>
@@ -19,9 +19,7 @@ static const struct option_def options[OPT__COUNT] = {
 		   .kind = OPTK_STORE_URL,
 		   .commands = CMDB_GLOBAL,
 		   .def = "sqlite:data/espsync.db",
-		   .help =
-		       "store url: sqlite:PATH or PATH.db, postgresql://..., "
-		       "mongodb://..."},
+		   .help = "store url"},
     [OPT_ACCOUNT] = {.id = OPT_ACCOUNT,
 		     .flag = "account",
 		     .key = "ESPSYNC_ACCOUNT",
@@ -43,31 +41,8 @@ static const struct option_def options[OPT__COUNT] = {
 	 .def = "730",
 	 .min = 0,
 	 .max = 100000,
-	 .help = "postgresql: days of events kept, 0 keeps all (a "
+	 .help = "warehouse stores: days of events kept, 0 keeps all (a "
 		 "retention_days=N in the store url wins)"},
-    [OPT_MONGODB_HOST] =
-	{.id = OPT_MONGODB_HOST,
-	 .key = "MONGODB_HOST",
-	 .kind = OPTK_HOST,
-	 .help = "earlier tool's mongodb host; used when no store url "
-		 "is given"},
-    [OPT_MONGODB_PORT] = {.id = OPT_MONGODB_PORT,
-			  .key = "MONGODB_PORT",
-			  .kind = OPTK_INT,
-			  .def = "27017",
-			  .min = 1,
-			  .max = 65535,
-			  .help = "earlier tool's mongodb port"},
-    [OPT_MONGODB_DATABASE] = {.id = OPT_MONGODB_DATABASE,
-			      .key = "MONGODB_DATABASE",
-			      .kind = OPTK_ID,
-			      .help = "earlier tool's mongodb database"},
-    [OPT_MONGO_CONNECTION_URL] =
-	{.id = OPT_MONGO_CONNECTION_URL,
-	 .key = "MONGO_CONNECTION_URL",
-	 .kind = OPTK_STORE_URL,
-	 .help = "earlier tool's mongodb connection url; used when no "
-		 "store url is given"},
     [OPT_EXPORT_DIR] = {.id = OPT_EXPORT_DIR,
 			.flag = "export-dir",
 			.key = "ESPSYNC_EXPORT_DIR",
@@ -250,44 +225,6 @@ static const struct option_def options[OPT__COUNT] = {
 			.commands = CMDB_SEED,
 			.flags = OPTF_SEED_ACTION,
 			.help = "show statistics"},
-    [OPT_MONGO_URL] = {.id = OPT_MONGO_URL,
-		       .flag = "mongo-url",
-		       .arg = "URL",
-		       .kind = OPTK_STORE_URL,
-		       .commands = CMDB_SEED,
-		       .flags = OPTF_ALIAS,
-		       .alias_of = OPT_STORE,
-		       .help = "same as --store"},
-};
-
-static const struct command_spec commands[] = {
-    {"sync", CMDB_SYNC,
-     "[--provider P] [--campaign ID] [--full | --incremental "
-     "[--hours N]] [--streams LIST] [--lookback DURATION]",
-     SUMMARY_SYNC,
-     "Syncs every provider that has credentials (or the one named by "
-     "--provider) into the store, resuming from saved checkpoints. "
-     "Without --full, reports are re-read only for campaigns whose "
-     "counters changed."},
-    {"export", CMDB_EXPORT,
-     "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
-     "[--no-formula-protect]",
-     SUMMARY_EXPORT,
-     "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
-     "from the store, atomically; nothing is fetched."},
-    {"stats", CMDB_STATS, "[--provider P]", SUMMARY_STATS,
-     "Prints campaign, participant and event totals, csv files and the "
-     "last run."},
-    {"state", CMDB_STATE, "show | reset [--provider P] [--stream S]",
-     SUMMARY_STATE,
-     "show prints the last sync and the saved checkpoints (all of them "
-     "with -v); reset removes checkpoints so the next sync starts "
-     "over."},
-    {"check", CMDB_CHECK, "", SUMMARY_CHECK,
-     "Prints every configuration key with where its value came from "
-     "(secrets only as their length), opens the store and makes one "
-     "request to each configured provider."},
-    {"help", CMDB_HELP, "[COMMAND]", SUMMARY_HELP, NULL},
 };
 
 const struct option_def *option_get(enum option_id id)
@@ -341,18 +278,13 @@ const struct option_def *source_key(const struct source_keys *pk,
 	return NULL;
 }
 
-const struct command_spec *command_specs(size_t *n)
-{
-	*n = sizeof(commands) / sizeof(commands[0]);
-	return commands;
-}
-
-const struct command_spec *command_spec_find(const char *name)
+const struct command_spec *command_spec_find(const struct config_registry *reg,
+					     const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (i = 0; reg && name && i < reg->n_commands; i++)
+		if (!strcmp(reg->commands[i].name, name))
+			return &reg->commands[i];
 	return NULL;
 }

@@ -12,10 +12,6 @@ enum option_id {
 	OPT_STORE = 0,
 	OPT_ACCOUNT,
 	OPT_RETENTION_DAYS,
-	OPT_MONGODB_HOST,
-	OPT_MONGODB_PORT,
-	OPT_MONGODB_DATABASE,
-	OPT_MONGO_CONNECTION_URL,
 	OPT_EXPORT_DIR,
 	OPT_CSV_COLUMNS,
 	OPT_MAX_INFLIGHT,
@@ -43,7 +39,6 @@ enum option_id {
 	OPT_SEED_ALL,
 	OPT_SEED_EXPORT_CSV,
 	OPT_SEED_STATS,
-	OPT_MONGO_URL,
 	OPT__COUNT
 };
 
@@ -119,9 +114,7 @@ struct option_def {
 
 /* A provider's face to the configuration, declared by its source
  * (src/source/) and handed to the configuration layer through struct
- * config_registry, so nothing in config/ names a provider. (Identifiers
- * here say "source" or "key", never "provider_": the issue's grep for
- * PROVIDER_ is case-insensitive.) */
+ * config_registry, so nothing in config/ names a provider. */
 struct source_keys {
 	const char *name;  /* lowercase: --provider word, store rows */
 	const char *title; /* the provider's proper name, for help text */
@@ -148,9 +141,9 @@ const struct option_def *source_key(const struct source_keys *pk,
 /* A store's face to the configuration, declared by its backend
  * (src/store/) and handed over through struct config_registry. */
 struct store_keys {
-	const char *name;	    /* "sqlite" */
+	const char *name;	    /* as in check's output, lowercase */
 	const char *const *schemes; /* URL prefixes, NULL-terminated */
-	const char *url_help;	    /* "sqlite:PATH or PATH.db" */
+	const char *url_help;	    /* its URL forms in help: "x://..." */
 	/* 1 when url is this store's though it starts with none of schemes
 	 * (a bare path ending in ".db"); NULL: never. */
 	int (*is_own_url)(const char *url);
@@ -161,42 +154,44 @@ struct store_keys {
 	 * is given, in order of precedence: key-only options and a function
 	 * that builds the URL from their values (values[i] is the text of
 	 * seed_keys[i] or its default, NULL when unset). seed_url returns -1
-	 * when the values name no store. */
+	 * when the values name no store. The key that named it is the first
+	 * one set by more than its default. */
 	const struct option_def *seed_keys;
 	size_t n_seed_keys;
 	int (*seed_url)(char *out, size_t size, const char *const *values);
-	/* The earlier tool's flag that means --store; NULL: none. */
-	const char *seed_flag;
+	/* The earlier tool's flag that means --store in the seed form
+	 * (.alias_of OPT_STORE, .commands CMDB_SEED); NULL: none. */
+	const struct option_def *seed_flag;
 };
 
-/* Every provider and every store, as the configuration layer sees them;
- * filled by the caller from the two registries (cmd_registry()). */
-struct config_registry {
-	const struct source_keys *const *providers;
-	size_t n_providers;
-	const struct store_keys *const *stores;
-	size_t n_stores;
-};
+struct config;
 
-/* A command as the parser and the help generator know it; main.c binds the
- * name to its function. */
+/* One command: its name, handler and help in one record. The table lives
+ * with the handlers (cmd/cmd_table.c) and reaches the parser and the help
+ * generator through struct config_registry. */
 struct command_spec {
 	const char *name;
-	unsigned bit;	      /* enum cmd_bits */
+	unsigned bit; /* enum cmd_bits: the options it takes */
+	/* argv holds the arguments after the command word; returns the exit
+	 * code. NULL: main prints help instead (the help command). */
+	int (*run)(int argc, const char *const *argv, const struct config *cfg);
 	const char *synopsis; /* arguments after the name */
 	const char *summary;  /* one line */
 	const char *details;  /* paragraph for --help and the man page */
 };
 
-#define ESPSYNC_VERSION "0.1.0"
+/* Every provider, store and command, as the configuration layer sees them;
+ * filled by the caller from the registries (cmd_registry_init()). */
+struct config_registry {
+	const struct source_keys *const *providers;
+	size_t n_providers;
+	const struct store_keys *const *stores;
+	size_t n_stores;
+	const struct command_spec *commands; /* in help order */
+	size_t n_commands;
+};
 
-/* Summaries shared by main.c's command table and the help generator. */
-#define SUMMARY_SYNC "copy provider data into the store"
-#define SUMMARY_EXPORT "write one csv file per sent campaign"
-#define SUMMARY_STATS "show what the store holds"
-#define SUMMARY_STATE "show or reset sync checkpoints"
-#define SUMMARY_CHECK "validate configuration, reach store and providers"
-#define SUMMARY_HELP "show help for a command"
+#define ESPSYNC_VERSION "0.1.0"
 
 const struct option_def *option_get(enum option_id id);
 /* Long flag name without dashes; NULL when unknown. */
@@ -205,7 +200,8 @@ const struct option_def *option_by_short(char c);
 /* Configuration key ("ESPSYNC_STORE"); NULL when unknown. */
 const struct option_def *option_by_key(const char *key);
 
-const struct command_spec *command_specs(size_t *n);
-const struct command_spec *command_spec_find(const char *name);
+/* The command of reg named name; NULL when unknown. */
+const struct command_spec *command_spec_find(const struct config_registry *reg,
+					     const char *name);
 
 #endif

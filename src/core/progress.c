@@ -15,11 +15,6 @@
 static const char *const kind_names[PROG__COUNT] = {"lists", "contacts",
 						    "campaigns", "reports"};
 
-const char *progress_kind_name(enum progress_kind k)
-{
-	return (unsigned)k < PROG__COUNT ? kind_names[k] : "?";
-}
-
 void progress_init(struct progress *p, enum progress_mode mode, FILE *out,
 		   int64_t now_ms)
 {

@@ -35,7 +35,6 @@ struct progress {
 
 void progress_init(struct progress *p, enum progress_mode mode, FILE *out,
 		   int64_t now_ms);
-const char *progress_kind_name(enum progress_kind k);
 
 /* One page of `records` rows arrived for kind; object names the stream
  * ("list 'X' subscribed") for NDJSON, may be NULL. */

@@ -1,5 +1,5 @@
-/* The account-wide contacts stream of keyset sources (ActiveCampaign): the
- * field and tag dictionaries and the lists first (small offset-paged
+/* The account-wide contacts stream of keyset sources (has_contacts_keyset):
+ * the field and tag dictionaries and the lists first (small offset-paged
  * collections), then contacts in id order, 100 a page, each page written
  * with its keyset checkpoint in one batch. A pass is either a full one
  * (every contact; it also reconciles the store, marking contacts gone

@@ -376,11 +376,6 @@ struct http_xfer *http_next_done(struct http *h)
 	return x;
 }
 
-int http_running(const struct http *h)
-{
-	return h->running;
-}
-
 void *http_xfer_userdata(const struct http_xfer *x)
 {
 	return x->userdata;
@@ -416,23 +411,4 @@ const char *http_xfer_header(const struct http_xfer *x, const char *name)
 		if (!strcasecmp(x->capture[i], name))
 			return x->values[i];
 	return NULL;
-}
-
-const char *http_net_err_name(enum http_net_err e)
-{
-	switch (e) {
-	case HTTP_NET_OK:
-		return "ok";
-	case HTTP_NET_TIMEOUT:
-		return "timeout";
-	case HTTP_NET_CONNECT:
-		return "connection failed";
-	case HTTP_NET_PARTIAL:
-		return "connection dropped or truncated reply";
-	case HTTP_NET_TOO_LARGE:
-		return "response too large";
-	case HTTP_NET_OTHER:
-		break;
-	}
-	return "network error";
 }

@@ -54,8 +54,6 @@ int http_start(struct http_xfer **out, struct http *h,
 int http_poll(struct http *h, int timeout_ms, struct err *err);
 /* A finished transfer, or NULL. The caller frees it with http_xfer_free. */
 struct http_xfer *http_next_done(struct http *h);
-/* Transfers started and not yet freed or returned by http_next_done. */
-int http_running(const struct http *h);
 
 void *http_xfer_userdata(const struct http_xfer *x);
 /* Last HTTP status seen, 0 when no response line arrived. */
@@ -69,7 +67,5 @@ const char *http_xfer_body(const struct http_xfer *x, size_t *len_out);
 const char *http_xfer_header(const struct http_xfer *x, const char *name);
 /* Aborts the transfer if still running. NULL is fine. */
 void http_xfer_free(struct http_xfer *x);
-
-const char *http_net_err_name(enum http_net_err e);
 
 #endif

@@ -212,7 +212,8 @@ static void uri_default_ms(mongoc_uri_t *uri, const char *opt, int32_t ms)
 		mongoc_uri_set_option_as_int32(uri, opt, ms);
 }
 
-static int mg_open(struct store **out, const char *url, struct err *err)
+static int mg_open(struct store **out, const char *url,
+		   const struct store_options *opts, struct err *err)
 {
 	struct mongo_store *s = xcalloc(1, sizeof(*s));
 	mongoc_uri_t *uri = NULL;
@@ -222,6 +223,7 @@ static int mg_open(struct store **out, const char *url, struct err *err)
 	size_t i;
 	int ret = -1;
 
+	(void)opts;
 	*out = NULL;
 	s->base.ops = &mongodb_store_ops;
 	s->safe = store_redact_url(url);
@@ -324,8 +326,17 @@ static int mg_seed_url(char *out, size_t size, const char *const *values)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-static const char *const mg_schemes[] = {"mongodb://", "mongodb+srv://",
-					 NULL};
+static const struct option_def mg_seed_flag = {
+    .flag = "mongo-url",
+    .arg = "URL",
+    .kind = OPTK_STORE_URL,
+    .commands = CMDB_SEED,
+    .flags = OPTF_ALIAS,
+    .alias_of = OPT_STORE,
+    .help = "same as --store",
+};
+
+static const char *const mg_schemes[] = {"mongodb://", "mongodb+srv://", NULL};
 
 static const struct store_keys mg_keys = {
     .name = "mongodb",
@@ -335,7 +346,7 @@ static const struct store_keys mg_keys = {
     .seed_keys = mg_seed_keys,
     .n_seed_keys = sizeof(mg_seed_keys) / sizeof(mg_seed_keys[0]),
     .seed_url = mg_seed_url,
-    .seed_flag = "mongo-url",
+    .seed_flag = &mg_seed_flag,
 };
 
 const struct store_ops mongodb_store_ops = {

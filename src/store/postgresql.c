@@ -188,13 +188,10 @@ static void no_notices(void *arg, const char *message)
 	(void)message;
 }
 
-static int pg_open(struct store **out, const char *url, struct err *err)
-{
-	return pg_store_open(out, url, NULL, err);
-}
-
-int pg_store_open(struct store **out, const char *url,
-		  const struct store_options *opts, struct err *err)
+/* Retention: the URL's retention_days, else opts->retention_days when
+ * >= 0, else STORE_PG_RETENTION_DAYS. */
+static int pg_open(struct store **out, const char *url,
+		   const struct store_options *opts, struct err *err)
 {
 	struct pg_store *s = xcalloc(1, sizeof(*s));
 	char *conninfo = NULL;
@@ -243,8 +240,7 @@ done:
 }
 
 /* A bare "postgresql://" is fine: libpq takes PGHOST, PGPORT... */
-static const char *const pg_schemes[] = {"postgresql://", "postgres://",
-					 NULL};
+static const char *const pg_schemes[] = {"postgresql://", "postgres://", NULL};
 
 static const struct store_keys pg_keys = {
     .name = "postgresql",

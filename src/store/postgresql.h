@@ -18,13 +18,9 @@
 /* open() takes postgresql://... or postgres://... (libpq URI syntax; an
  * empty host, user or database falls back to PGHOST, PGUSER, ...; a bare
  * "postgresql://" takes everything from them) with one extra query
- * parameter: retention_days=N (0 keeps everything). */
+ * parameter: retention_days=N (0 keeps everything), which wins over
+ * opts->retention_days; neither: STORE_PG_RETENTION_DAYS. */
 extern const struct store_ops postgresql_store_ops;
-
-/* open() with settings (NULL: none). Retention: the URL's retention_days,
- * else opts->retention_days when >= 0, else STORE_PG_RETENTION_DAYS. */
-int pg_store_open(struct store **out, const char *url,
-		  const struct store_options *opts, struct err *err);
 
 /* Removes espsync's own query parameters from url: *conninfo (caller
  * frees) is what libpq gets; *retention_days is the parsed value, left

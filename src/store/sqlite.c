@@ -129,7 +129,8 @@ static void sq_close(struct store *store)
 	free(s);
 }
 
-static int sq_open(struct store **out, const char *url, struct err *err)
+static int sq_open(struct store **out, const char *url,
+		   const struct store_options *opts, struct err *err)
 {
 	struct sqlite_store *s = NULL;
 	struct buf q = BUF_INIT;
@@ -137,6 +138,7 @@ static int sq_open(struct store **out, const char *url, struct err *err)
 	size_t i;
 	int ret = -1;
 
+	(void)opts;
 	*out = NULL;
 	if (!strncmp(path, "sqlite://", 9))
 		path += 9;

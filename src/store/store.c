@@ -1,5 +1,6 @@
-/* Picks a store backend from the store URL and opens it; also redacts URLs
- * so a password never reaches a message. */
+/* The store registry: picks a backend by the store URL's scheme and opens
+ * it; also redacts URLs so a password never reaches a message, and holds
+ * the helpers every backend shares. */
 #include "store/store.h"
 
 #include <inttypes.h>
@@ -60,25 +61,29 @@ const struct store_backend *store_backend_for(const char *url)
 	return NULL;
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
 int store_open(struct store **out, const char *url, struct err *err)
 {
 	return store_open_with(out, url, NULL, err);
 }
 
+/* "A, B or C" from every backend's url_help. */
+static void backends_help(struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; store_backends[i]; i++) {
+		if (i)
+			buf_puts(out, store_backends[i + 1] ? ", " : " or ");
+		buf_puts(out, store_backends[i]->keys->url_help);
+	}
+}
+
 int store_open_with(struct store **out, const char *url,
 		    const struct store_options *opts, struct err *err)
 {
-	static const char *const server_schemes[] = {"mongodb://",
-						     "mongodb+srv://"};
+	const struct store_backend *be = store_backend_for(url);
+	struct buf expected = BUF_INIT;
 	char *safe = NULL;
-	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -86,37 +91,16 @@ int store_open_with(struct store **out, const char *url,
 		err_set(err, ERR_CONFIG, 0, "no store url given");
 		goto done;
 	}
+	if (be) {
+		ret = be->ops->open(out, url, opts, err);
+		goto done;
+	}
 	safe = store_redact_url(url);
-	if (has_prefix(url, "mongodb://") ||
-	    has_prefix(url, "mongodb+srv://")) {
-		ret = mongodb_store_ops.open(out, url, err);
-		goto done;
-	}
-	for (i = 0; i < sizeof(server_schemes) / sizeof(server_schemes[0]);
-	     i++) {
-		if (!has_prefix(url, server_schemes[i]))
-			continue;
-		err_set(err, ERR_CONFIG, 0,
-			"store '%s' needs the %s backend, which this build "
-			"does not include yet",
-			safe, "mongodb");
-		goto done;
-	}
-	if (has_prefix(url, "postgresql://") ||
-	    has_prefix(url, "postgres://")) {
-		ret = pg_store_open(out, url, opts, err);
-		goto done;
-	}
-	if (has_prefix(url, "sqlite:") ||
-	    (has_suffix(url, ".db") && !strstr(url, "://"))) {
-		ret = sqlite_store_ops.open(out, url, err);
-		goto done;
-	}
-	err_set(err, ERR_CONFIG, 0,
-		"unknown store '%s': expected sqlite:PATH, a path ending in "
-		"'.db', postgresql://... or mongodb://...",
-		safe);
+	backends_help(&expected);
+	err_set(err, ERR_CONFIG, 0, "unknown store '%s': expected %s", safe,
+		buf_str(&expected));
 done:
+	buf_release(&expected);
 	free(safe);
 	return ret;
 }

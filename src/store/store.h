@@ -63,10 +63,25 @@ typedef int (*store_campaign_fn)(void *ctx, const char *provider,
 				 const struct rec_campaign *c);
 typedef int (*store_participant_fn)(void *ctx, const struct export_row *row);
 
+/* Settings from the configuration that a backend may use. */
+struct store_options {
+	/* PostgreSQL: days of email_activities kept, 0 = all; -1 = the
+	 * built-in 730. A retention_days=N in the URL wins over it. */
+	int retention_days;
+};
+
+#define STORE_OPTIONS_INIT                                                     \
+	{                                                                      \
+		-1                                                             \
+	}
+
 struct store_ops {
-	const char *name; /* "sqlite", "postgresql", "mongodb" */
-	/* Opens (creating or migrating the schema). ERR_STORE on failure. */
-	int (*open)(struct store **out, const char *url, struct err *err);
+	const char *name; /* the store's name, as its store_keys */
+	/* Opens (creating or migrating the schema) with the configuration's
+	 * settings, which a backend may ignore; opts may be NULL (=
+	 * STORE_OPTIONS_INIT). ERR_STORE on failure. */
+	int (*open)(struct store **out, const char *url,
+		    const struct store_options *opts, struct err *err);
 	void (*close)(struct store *s);
 
 	int (*write_batch)(struct store *s, const struct batch *b,
@@ -190,18 +205,6 @@ struct store {
 	const struct store_ops *ops;
 };
 
-/* Settings from the configuration that a backend may use. */
-struct store_options {
-	/* PostgreSQL: days of email_activities kept, 0 = all; -1 = the
-	 * built-in 730. A retention_days=N in the URL wins over it. */
-	int retention_days;
-};
-
-#define STORE_OPTIONS_INIT                                                     \
-	{                                                                      \
-		-1                                                             \
-	}
-
 /* One backend of the store registry: its face to the configuration (name,
  * URL schemes and checks, the earlier tool's settings) and its ops. */
 struct store_backend {
@@ -215,13 +218,12 @@ extern const struct store_backend *const store_backends[];
 /* The backend whose scheme (or own-URL test) matches url; NULL if none. */
 const struct store_backend *store_backend_for(const char *url);
 
-/* Picks the backend from the URL ("sqlite:PATH", "*.db", "postgresql://",
- * "postgres://", "mongodb://", "mongodb+srv://") and opens it. Unknown
- * schemes are ERR_CONFIG; a backend not built in is ERR_CONFIG too. */
-int store_open(struct store **out, const char *url, struct err *err);
-/* store_open with settings; opts may be NULL (= STORE_OPTIONS_INIT). */
+/* Opens url with the backend store_backend_for picks and settings opts
+ * (NULL: STORE_OPTIONS_INIT). An unknown scheme is ERR_CONFIG. */
 int store_open_with(struct store **out, const char *url,
 		    const struct store_options *opts, struct err *err);
+/* store_open_with without settings. */
+int store_open(struct store **out, const char *url, struct err *err);
 void store_close(struct store *s);
 /* The URL with any password replaced by "***", for messages. Owned by caller.
  */

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util/clock.h"
 
-#include <errno.h>
 #include <time.h>
 
 #include "util/banned.h"
@@ -26,16 +25,4 @@ int64_t clock_wall_ms(void)
 int64_t clock_wall_s(void)
 {
 	return clock_wall_ms() / 1000;
-}
-
-void clock_sleep_ms(int64_t ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }

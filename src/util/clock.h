@@ -10,7 +10,5 @@ int64_t clock_mono_ms(void);
 int64_t clock_wall_s(void);
 /* Wall-clock milliseconds since the Unix epoch (UTC). */
 int64_t clock_wall_ms(void);
-/* Sleeps for ms milliseconds (interrupted sleeps resume). */
-void clock_sleep_ms(int64_t ms);
 
 #endif

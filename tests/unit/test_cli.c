@@ -19,6 +19,14 @@
 
 #define MAX_ARGV 16
 
+static const struct config_registry *registry(void)
+{
+	static struct cmd_registry reg;
+
+	cmd_registry_init(&reg);
+	return &reg.reg;
+}
+
 /* Parses a space-separated command line (no quoting needed here). */
 static int parse(struct cli *cli, struct err *err, const char *line)
 {
@@ -35,10 +43,7 @@ static int parse(struct cli *cli, struct err *err, const char *line)
 			*p++ = '\0';
 	}
 	err_clear(err);
-	static struct cmd_registry reg;
-
-	cmd_registry_init(&reg);
-	return cli_parse(cli, argc, argv, &reg.reg, err);
+	return cli_parse(cli, argc, argv, registry(), err);
 }
 
 static void test_command_and_flags(void **state)
@@ -184,7 +189,7 @@ static void test_seed_details(void **state)
 			 0);
 	assert_string_equal(cli.opt[OPT_STORE].value, "mongodb://h");
 	assert_string_equal(cli.opt[OPT_STORE].via->flag, "mongo-url");
-	assert_null(cli.opt[OPT_MONGO_URL].value);
+	assert_ptr_not_equal(cli.opt[OPT_STORE].via, option_get(OPT_STORE));
 }
 
 static const struct bad_line seed_bad[] = {
@@ -240,20 +245,59 @@ static void test_help_and_version(void **state)
 	assert_non_null(cli.opt[OPT_VERSION].value);
 }
 
+/* One table: every command the parser knows has its handler (help alone is
+ * main's), its help and its place in the overview and the man page. */
+static void test_command_table(void **state)
+{
+	const struct config_registry *reg = registry();
+	struct buf over = BUF_INIT, man = BUF_INIT;
+	struct cli cli;
+	struct err err = ERR_INIT;
+	char line[128];
+	size_t i;
+
+	(void)state;
+	assert_ptr_equal(reg->commands, cmd_table);
+	assert_int_equal(reg->n_commands, cmd_table_len);
+	help_overview(&over, reg);
+	help_man(&man, reg);
+	for (i = 0; i < reg->n_commands; i++) {
+		const struct command_spec *c = &reg->commands[i];
+
+		assert_ptr_equal(command_spec_find(reg, c->name), c);
+		assert_true(c->run != NULL || c->bit == CMDB_HELP);
+		assert_non_null(c->synopsis);
+		assert_non_null(c->summary);
+		snprintf(line, sizeof(line), "  %-10s%s\n", c->name,
+			 c->summary);
+		if (!strstr(buf_str(&over), line))
+			fail_msg("--help lacks '%s'", line);
+		snprintf(line, sizeof(line), "\\fB%s\\fR ", c->name);
+		if (!strstr(buf_str(&man), line))
+			fail_msg("man page lacks '%s'", line);
+		snprintf(line, sizeof(line), "help %s", c->name);
+		assert_int_equal(parse(&cli, &err, line), 0);
+		assert_string_equal(cli.help_topic, c->name);
+	}
+	assert_null(command_spec_find(reg, "nope"));
+	assert_null(command_spec_find(reg, NULL));
+	assert_int_equal(parse(&cli, &err, "nope"), -1);
+	assert_non_null(strstr(err.msg, "unknown command 'nope'"));
+	buf_release(&over);
+	buf_release(&man);
+}
+
 /* Every flag a command accepts appears in its --help. */
 static void test_help_lists_every_option(void **state)
 {
-	const struct command_spec *specs;
-	struct cmd_registry reg;
-	size_t n, i, j;
+	const struct command_spec *specs = registry()->commands;
+	size_t n = registry()->n_commands, i, j;
 
 	(void)state;
-	cmd_registry_init(&reg);
-	specs = command_specs(&n);
 	for (i = 0; i < n; i++) {
 		struct buf b = BUF_INIT;
 
-		help_command(&b, &specs[i], &reg.reg);
+		help_command(&b, registry(), &specs[i]);
 		for (j = 0; j < OPT__COUNT; j++) {
 			const struct option_def *def =
 			    option_get((enum option_id)j);
@@ -309,7 +353,7 @@ static void test_man_page_is_generated(void **state)
 		file = read_all("../../docs/espsync.1");
 	if (!file)
 		fail_msg("cannot read docs/espsync.1 (run from the repo root)");
-	help_man(&b, &reg.reg);
+	help_man(&b, registry());
 	if (strcmp(file, buf_str(&b)))
 		fail_msg("docs/espsync.1 differs from the option table: run "
 			 "'build/espsync --help-man > docs/espsync.1'");
@@ -337,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_seed_details),
 	    cmocka_unit_test(test_seed_conflicts),
 	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_command_table),
 	    cmocka_unit_test(test_help_lists_every_option),
 	    cmocka_unit_test(test_man_page_is_generated),
 	};

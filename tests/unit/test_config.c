@@ -256,9 +256,18 @@ static const char *write_file(const char *name, const char *text, mode_t mode)
 	return path;
 }
 
-/* Loads argv (without the program name) with envp. */
-static int load(struct config *cfg, struct err *err, const char *const *envp,
-		int argc, const char *const *args)
+static const struct config_registry *registry(void)
+{
+	static struct cmd_registry reg;
+
+	cmd_registry_init(&reg);
+	return &reg.reg;
+}
+
+/* Loads argv (without the program name) with envp and the registry reg. */
+static int load_with(struct config *cfg, struct err *err,
+		     const struct config_registry *reg, const char *const *envp,
+		     int argc, const char *const *args)
 {
 	const char *argv[32] = {"espsync"};
 	struct cli cli;
@@ -266,12 +275,16 @@ static int load(struct config *cfg, struct err *err, const char *const *envp,
 
 	for (i = 0; i < argc; i++)
 		argv[i + 1] = args[i];
-	static struct cmd_registry reg;
-
-	cmd_registry_init(&reg);
-	if (cli_parse(&cli, argc + 1, argv, &reg.reg, err) < 0)
+	if (cli_parse(&cli, argc + 1, argv, reg, err) < 0)
 		fail_msg("cli: %s", err->msg);
 	return config_load(cfg, &cli, envp, err);
+}
+
+/* The same with the real registries. */
+static int load(struct config *cfg, struct err *err, const char *const *envp,
+		int argc, const char *const *args)
+{
+	return load_with(cfg, err, registry(), envp, argc, args);
 }
 
 static void test_env_file_load_missing(void **state)
@@ -403,21 +416,204 @@ static void test_store_resolution(void **state)
 				    "MONGODB_HOST=db.example", NULL};
 	const char *sync[] = {"sync"};
 	const char *seed[] = {"--stats", "--mongo-url", "mongodb://m/db"};
+	const char *const none[] = {NULL};
+	char src[160];
 
 	(void)state;
 	assert_int_equal(load(&cfg, &err, mongo, 1, sync), 0);
 	assert_string_equal(cfg.store_url,
 			    "mongodb://db.example:27017/emailoctopus_db");
-	assert_int_equal(cfg.store_key, OPT_MONGODB_HOST);
+	assert_string_equal(cfg.store_key->key, "MONGODB_HOST");
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, conn, 1, sync), 0);
 	assert_string_equal(cfg.store_url, "mongodb+srv://u:p@cluster/x");
+	assert_string_equal(cfg.store_key->key, "MONGO_CONNECTION_URL");
+	config_value_source_text(&cfg, cfg.store_from, src, sizeof(src));
+	assert_string_equal(src, "environment");
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, both, 1, sync), 0);
 	assert_string_equal(cfg.store_url, "sqlite:env.db");
+	assert_ptr_equal(cfg.store_key, option_get(OPT_STORE));
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, both, 3, seed), 0);
 	assert_string_equal(cfg.store_url, "mongodb://m/db");
+	config_value_source_text(&cfg, cfg.store_from, src, sizeof(src));
+	assert_string_equal(src, "--mongo-url");
+	config_release(&cfg);
+	/* nothing set: the default, decided by the store option */
+	assert_int_equal(load(&cfg, &err, none, 1, sync), 0);
+	assert_string_equal(cfg.store_url, option_get(OPT_STORE)->def);
+	assert_ptr_equal(cfg.store_key, option_get(OPT_STORE));
+	config_release(&cfg);
+}
+
+/* ----------------------------------------------- the store registry */
+
+/* A store the configuration layer has never heard of. */
+static const char *fake_check_url(const char *url)
+{
+	return url[strlen("fake://")] ? NULL : "has no host";
+}
+
+static const struct option_def fake_seed_keys[] = {
+    {.key = "FAKE_HOST", .kind = OPTK_HOST, .help = "fake host"},
+    {.key = "FAKE_PORT",
+     .kind = OPTK_INT,
+     .def = "99",
+     .min = 1,
+     .max = 65535,
+     .help = "fake port"},
+};
+
+static int fake_seed_url(char *out, size_t size, const char *const *values)
+{
+	if (!values[0])
+		return -1;
+	snprintf(out, size, "fake://%s:%s", values[0], values[1]);
+	return 0;
+}
+
+static const struct option_def fake_seed_flag = {
+    .flag = "fake-url",
+    .arg = "URL",
+    .kind = OPTK_STORE_URL,
+    .commands = CMDB_SEED,
+    .alias_of = OPT_STORE,
+    .help = "same as --store",
+};
+
+static const char *const fake_schemes[] = {"fake://", NULL};
+
+static const struct store_keys fake_store = {
+    .name = "fake",
+    .schemes = fake_schemes,
+    .url_help = "fake://HOST",
+    .check_url = fake_check_url,
+    .seed_keys = fake_seed_keys,
+    .n_seed_keys = 2,
+    .seed_url = fake_seed_url,
+    .seed_flag = &fake_seed_flag,
+};
+
+/* The real registries with the fake store alone (is_alone) or first. */
+static const struct config_registry *fake_registry_of(int is_alone)
+{
+	static const struct store_keys *stores[16];
+	static struct config_registry reg;
+	size_t i;
+
+	reg = *registry();
+	stores[0] = &fake_store;
+	for (i = 0; i < reg.n_stores && i + 1 < 16; i++)
+		stores[i + 1] = reg.stores[i];
+	reg.stores = stores;
+	reg.n_stores = is_alone ? 1 : i + 1;
+	return &reg;
+}
+
+static const struct config_registry *fake_registry(void)
+{
+	return fake_registry_of(0);
+}
+
+static void test_store_url_checks_ask_the_registry(void **state)
+{
+	const struct option_def *store = option_get(OPT_STORE);
+	const struct config_registry *reg = registry();
+	char why[192], want[192] = "must be";
+	const char *got;
+	size_t i;
+
+	(void)state;
+	assert_null(config_check_value(fake_registry(), store, "fake://h", why,
+				       sizeof(why)));
+	got = config_check_value(fake_registry(), store, "fake://", why,
+				 sizeof(why));
+	assert_non_null(got);
+	assert_string_equal(got, "has no host");
+	got = config_check_value(fake_registry_of(1), store, "data/x.db", why,
+				 sizeof(why));
+	assert_non_null(got);
+	assert_string_equal(got, "must be fake://HOST");
+	assert_null(config_check_value(fake_registry(), store, "data/x.db", why,
+				       sizeof(why)));
+	/* the real stores: the error lists each one's url_help */
+	for (i = 0; i < reg->n_stores; i++) {
+		size_t n = strlen(want);
+
+		snprintf(want + n, sizeof(want) - n, "%s%s",
+			 !i			 ? " "
+			 : i + 1 < reg->n_stores ? ", "
+						 : ", or ",
+			 reg->stores[i]->url_help);
+	}
+	got = config_check_value(reg, store, "redis://x", why, sizeof(why));
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, "sqlite:PATH"));
+	assert_non_null(strstr(got, "postgresql://..."));
+	assert_non_null(strstr(got, "mongodb://..."));
+}
+
+static void test_store_seed_keys(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	const char *const host[] = {"FAKE_HOST=h1", NULL};
+	const char *const bad[] = {"FAKE_HOST=h1", "FAKE_PORT=x", NULL};
+	const char *const none[] = {"FAKE_PORT=7", NULL};
+	const char *const mongo[] = {"MONGODB_HOST=db.example", NULL};
+	const char *const both[] = {"MONGODB_HOST=db.example", "FAKE_HOST=h1",
+				    NULL};
+	const char *sync[] = {"sync"};
+	const char *seed[] = {"--stats", "--fake-url", "fake://f"};
+	const char *mongo_flag[] = {"--stats", "--mongo-url", "mongodb://m"};
+	char src[160];
+	struct cli cli;
+	const char *argv[] = {"espsync", "--stats", "--mongo-url", "x"};
+
+	(void)state;
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), host, 1, sync),
+			 0);
+	assert_string_equal(cfg.store_url, "fake://h1:99");
+	assert_string_equal(cfg.store_key->key, "FAKE_HOST");
+	config_value_source_text(&cfg, cfg.store_from, src, sizeof(src));
+	assert_string_equal(src, "environment");
+	/* loaded like any key: value, source and default */
+	assert_string_equal(cfg.seed_keys[1].def->key, "FAKE_PORT");
+	assert_string_equal(cfg.seed_keys[1].v.value, "99");
+	assert_int_equal(cfg.seed_keys[1].v.source, SRC_DEFAULT);
+	config_release(&cfg);
+	/* validated like any key */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), bad, 1, sync),
+			 -1);
+	assert_non_null(strstr(err.msg, "'FAKE_PORT' (from environment)"));
+	config_release(&cfg);
+	/* the port alone names no store */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), none, 1, sync),
+			 0);
+	assert_string_equal(cfg.store_url, option_get(OPT_STORE)->def);
+	config_release(&cfg);
+	/* the seed flag comes from the registry too */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), host, 3, seed),
+			 0);
+	assert_string_equal(cfg.store_url, "fake://f");
+	config_release(&cfg);
+	/* other stores' flags mean nothing to a registry without them */
+	assert_int_equal(cli_parse(&cli, 4, argv, fake_registry_of(1), &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "unknown option '--mongo-url'"));
+	/* stores in registry order: the first whose seed keys name one */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), mongo, 1, sync),
+			 0);
+	assert_string_equal(cfg.store_url, "mongodb://db.example:27017");
+	config_release(&cfg);
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), both, 1, sync),
+			 0);
+	assert_string_equal(cfg.store_url, "fake://h1:99");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &err, mongo, 3, mongo_flag), 0);
+	assert_string_equal(cfg.store_url, "mongodb://m");
 	config_release(&cfg);
 }
 
@@ -658,35 +854,38 @@ static void test_check_value_kinds(void **state)
 	char why[128];
 
 	(void)state;
-	assert_null(config_check_value(option_get(OPT_STORE), "data/x.db", why,
+	assert_null(config_check_value(registry(), option_get(OPT_STORE),
+				       "data/x.db", why, sizeof(why)));
+	assert_null(config_check_value(registry(), option_get(OPT_STORE),
+				       "postgresql://u:p@h/db", why,
 				       sizeof(why)));
-	assert_null(config_check_value(
-	    option_get(OPT_STORE), "postgresql://u:p@h/db", why, sizeof(why)));
-	assert_non_null(config_check_value(option_get(OPT_STORE),
+	assert_non_null(config_check_value(registry(), option_get(OPT_STORE),
 					   "sqlite:", why, sizeof(why)));
 	/* libpq takes everything else from PGHOST, PGPORT, ... */
-	assert_null(config_check_value(option_get(OPT_STORE), "postgresql://",
-				       why, sizeof(why)));
-	assert_null(config_check_value(option_get(OPT_STORE), "postgres://",
-				       why, sizeof(why)));
-	assert_non_null(config_check_value(option_get(OPT_STORE), "mongodb://",
-					   why, sizeof(why)));
-	assert_null(config_check_value(option_get(OPT_CAMPAIGN),
+	assert_null(config_check_value(registry(), option_get(OPT_STORE),
+				       "postgresql://", why, sizeof(why)));
+	assert_null(config_check_value(registry(), option_get(OPT_STORE),
+				       "postgres://", why, sizeof(why)));
+	assert_non_null(config_check_value(registry(), option_get(OPT_STORE),
+					   "mongodb://", why, sizeof(why)));
+	assert_null(config_check_value(registry(), option_get(OPT_CAMPAIGN),
 				       "00000000-0000-4000-8000-00000000dead",
 				       why, sizeof(why)));
-	assert_non_null(config_check_value(option_get(OPT_CAMPAIGN), "../etc",
-					   why, sizeof(why)));
-	assert_non_null(config_check_value(option_get(OPT_CAMPAIGN), "a/b", why,
-					   sizeof(why)));
-	assert_null(config_check_value(option_get(OPT_CSV_COLUMNS),
+	assert_non_null(config_check_value(registry(), option_get(OPT_CAMPAIGN),
+					   "../etc", why, sizeof(why)));
+	assert_non_null(config_check_value(registry(), option_get(OPT_CAMPAIGN),
+					   "a/b", why, sizeof(why)));
+	assert_null(config_check_value(registry(), option_get(OPT_CSV_COLUMNS),
 				       "FirstName=first,ZIP=zip", why,
 				       sizeof(why)));
 	assert_null(config_check_value(
+	    registry(),
 	    source_key(source_find("emailoctopus")->keys, PROLE_API_URL),
 	    "http://[::1]:8080/v2", why, sizeof(why)));
-	/* --provider needs the registry */
-	assert_non_null(config_check_value(option_get(OPT_PROVIDER), "all", why,
-					   sizeof(why)));
+	assert_null(config_check_value(registry(), option_get(OPT_PROVIDER),
+				       "all", why, sizeof(why)));
+	assert_non_null(config_check_value(registry(), option_get(OPT_PROVIDER),
+					   "nosuchprovider", why, sizeof(why)));
 }
 
 int main(void)
@@ -701,6 +900,8 @@ int main(void)
 	    cmocka_unit_test(test_env_file_load_missing),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_store_resolution),
+	    cmocka_unit_test(test_store_url_checks_ask_the_registry),
+	    cmocka_unit_test(test_store_seed_keys),
 	    cmocka_unit_test(test_provider_resolution),
 	    cmocka_unit_test(test_validation_errors),
 	    cmocka_unit_test(test_validation_names_env_file_line),

@@ -238,7 +238,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/t.db", f->dir);
 	snprintf(f->out, sizeof(f->out), "%s/out/csv", f->dir);
-	if (sqlite_store_ops.open(&f->s, path, NULL) < 0)
+	if (sqlite_store_ops.open(&f->s, path, NULL, NULL) < 0)
 		return -1;
 	*state = f;
 	return 0;

@@ -57,10 +57,20 @@ static const struct source_keys acme = {
 
 static const struct source_keys *const acme_only[] = {&acme};
 
-static const struct config_registry acme_reg = {
-    .providers = acme_only,
-    .n_providers = 1,
-};
+/* The real stores and commands with Acme as the only provider (filled by
+ * setup_acme before the tests run). */
+static struct cmd_registry real_reg;
+static struct config_registry acme_reg;
+
+static int setup_acme(void **state)
+{
+	(void)state;
+	cmd_registry_init(&real_reg);
+	acme_reg = real_reg.reg;
+	acme_reg.providers = acme_only;
+	acme_reg.n_providers = 1;
+	return 0;
+}
 
 static const char *write_file(const char *name, const char *text)
 {
@@ -141,8 +151,8 @@ static void test_registry_entries(void **state)
 			assert_non_null(def->help);
 			assert_null(def->flag);
 			assert_ptr_equal(source_key(pk, def->role), def);
-			if (def->def &&
-			    config_check_value(def, def->def, why, sizeof(why)))
+			if (def->def && config_check_value(NULL, def, def->def,
+							   why, sizeof(why)))
 				fail_msg("%s: default of %s: %s", src->name,
 					 def->key, why);
 		}
@@ -304,14 +314,14 @@ static void test_seed_provider_from_registry(void **state)
 	static const struct source_keys plain = {
 	    .name = "plain", .title = "Plain", .keys = acme_defs, .n_keys = 1};
 	static const struct source_keys *const plain_only[] = {&plain};
-	static const struct config_registry plain_reg = {
-	    .providers = plain_only, .n_providers = 1};
+	struct config_registry plain_reg = acme_reg;
 	const char *const argv[] = {"espsync", "--stats"};
 	struct cmd_registry real;
 	struct cli cli;
 	struct err err = ERR_INIT;
 
 	(void)state;
+	plain_reg.providers = plain_only;
 	assert_int_equal(cli_parse(&cli, 2, argv, &acme_reg, &err), 0);
 	assert_string_equal(cli.opt[OPT_PROVIDER].value, "acme");
 	cmd_registry_init(&real);
@@ -325,9 +335,13 @@ static void test_seed_provider_from_registry(void **state)
 static void test_help_from_registry(void **state)
 {
 	struct buf b = BUF_INIT;
-	const struct command_spec *sync = command_spec_find("sync");
+	struct cmd_registry real;
+	const struct command_spec *sync;
 
 	(void)state;
+	cmd_registry_init(&real);
+	sync = command_spec_find(&real.reg, "sync");
+	assert_non_null(sync);
 	help_man(&b, &acme_reg);
 	assert_non_null(strstr(buf_str(&b), "data from Acme into a database"));
 	assert_non_null(strstr(buf_str(&b), ".B ACME_TOKEN\n"));
@@ -337,10 +351,10 @@ static void test_help_from_registry(void **state)
 	assert_non_null(strstr(buf_str(&b), "acme or all (default: every"));
 	assert_null(strstr(buf_str(&b), "EMAILOCTOPUS"));
 	buf_reset(&b);
-	help_overview_tail(&b, &acme_reg);
+	help_overview(&b, &acme_reg);
 	assert_non_null(strstr(buf_str(&b), "  ACME_URL\n"));
 	buf_reset(&b);
-	help_command(&b, sync, &acme_reg);
+	help_command(&b, &acme_reg, sync);
 	assert_non_null(strstr(buf_str(&b), "acme or all"));
 	buf_release(&b);
 }
@@ -359,5 +373,5 @@ int main(void)
 	    cmocka_unit_test(test_help_from_registry),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup_acme, NULL);
 }

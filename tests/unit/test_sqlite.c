@@ -34,7 +34,7 @@ static int setup(void **state)
 		return -1;
 	/* A missing parent directory must be created. */
 	snprintf(f->path, sizeof(f->path), "%s/sub/dir/t.db", f->dir);
-	if (sqlite_store_ops.open(&f->s, f->path, &err) < 0) {
+	if (sqlite_store_ops.open(&f->s, f->path, NULL, &err) < 0) {
 		fprintf(stderr, "open: %s\n", err.msg);
 		return -1;
 	}
@@ -229,14 +229,14 @@ static void test_newer_version_refused(void **state)
 	f->s = NULL;
 	raw_exec(f->path, "UPDATE meta SET value = '99'"
 			  " WHERE key = 'schema_version'");
-	assert_int_equal(sqlite_store_ops.open(&s, f->path, &err), -1);
+	assert_int_equal(sqlite_store_ops.open(&s, f->path, NULL, &err), -1);
 	assert_null(s);
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_non_null(strstr(err.msg, f->path));
 	raw_exec(f->path, "UPDATE meta SET value = '1'"
 			  " WHERE key = 'schema_version'");
-	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, &err), 0);
+	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
 }
 
 static void test_open_errors(void **state)
@@ -256,14 +256,14 @@ static void test_open_errors(void **state)
 	      fp);
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/plain/x.db", f->dir);
-	assert_int_equal(sqlite_store_ops.open(&s, path, &err), -1);
+	assert_int_equal(sqlite_store_ops.open(&s, path, NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "cannot open store '"));
 	assert_non_null(strstr(err.msg, "not a directory"));
 
 	snprintf(path, sizeof(path), "%s/plain", f->dir);
 	err_clear(&err);
-	assert_int_equal(sqlite_store_ops.open(&s, path, &err), -1);
+	assert_int_equal(sqlite_store_ops.open(&s, path, NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "cannot open store '"));
 	assert_non_null(strstr(err.msg, "not a database"));

@@ -1,0 +1,146 @@
+/* Tests for the store registry: store_backend_for on every scheme, bare
+ * .db paths and unknown URLs, the open error built from it, and the
+ * configuration layer agreeing with it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "config/config.h"
+#include "store/mongodb.h"
+#include "store/postgresql.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+
+struct url_case {
+	const char *url;
+	const struct store_backend *want; /* NULL: no store */
+};
+
+static const struct url_case url_cases[] = {
+    {"sqlite:data/espsync.db", &sqlite_store_backend},
+    {"sqlite:x", &sqlite_store_backend},
+    {"data/espsync.db", &sqlite_store_backend},
+    {"/abs/path/x.db", &sqlite_store_backend},
+    {"postgresql://u:p@h/db", &postgresql_store_backend},
+    {"postgres://h/db", &postgresql_store_backend},
+    {"postgresql://", &postgresql_store_backend},
+    {"mongodb://h/db", &mongodb_store_backend},
+    {"mongodb+srv://cluster/db", &mongodb_store_backend},
+    {"mysql://h/db", NULL},
+    {"http://h/x.db", NULL},
+    {"data/espsync.sqlite", NULL},
+    {"x.db.bak", NULL},
+    {".db", NULL},
+    {"", NULL},
+};
+
+static void test_backend_for_urls(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+		const struct store_backend *got =
+		    store_backend_for(url_cases[i].url);
+
+		if (got != url_cases[i].want)
+			fail_msg("'%s': got %s, want %s", url_cases[i].url,
+				 got ? got->keys->name : "none",
+				 url_cases[i].want
+				     ? url_cases[i].want->keys->name
+				     : "none");
+	}
+	assert_null(store_backend_for(NULL));
+}
+
+/* Every scheme every backend declares picks that backend. */
+static void test_backend_for_every_scheme(void **state)
+{
+	size_t i, k, n = 0;
+
+	(void)state;
+	for (i = 0; store_backends[i]; i++) {
+		const struct store_backend *be = store_backends[i];
+		char url[128];
+
+		assert_non_null(be->keys->name);
+		assert_non_null(be->keys->url_help);
+		assert_non_null(be->ops->open);
+		assert_string_equal(be->ops->name, be->keys->name);
+		for (k = 0; be->keys->schemes[k]; k++, n++) {
+			snprintf(url, sizeof(url), "%shost/x",
+				 be->keys->schemes[k]);
+			assert_ptr_equal(store_backend_for(url), be);
+		}
+	}
+	assert_true(n >= 5);
+}
+
+static void test_open_unknown_lists_every_store(void **state)
+{
+	struct store *s = (struct store *)&s;
+	struct err err = ERR_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(
+	    store_open_with(&s, "redis://u:secret@h/0", NULL, &err), -1);
+	assert_null(s);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "unknown store 'redis://u:***@h/0'"));
+	assert_null(strstr(err.msg, "secret"));
+	for (i = 0; store_backends[i]; i++)
+		if (!strstr(err.msg, store_backends[i]->keys->url_help))
+			fail_msg("'%s' lacks '%s'", err.msg,
+				 store_backends[i]->keys->url_help);
+	err_clear(&err);
+	assert_int_equal(store_open_with(&s, "", NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+}
+
+/* The configuration layer accepts a store URL exactly when the store
+ * registry has a backend for it: both read the same store_keys. */
+static void test_config_agrees_with_registry(void **state)
+{
+	struct cmd_registry reg;
+	char why[192];
+	size_t i;
+
+	(void)state;
+	cmd_registry_init(&reg);
+	for (i = 0; store_backends[i]; i++)
+		assert_ptr_equal(reg.reg.stores[i], store_backends[i]->keys);
+	assert_int_equal(reg.reg.n_stores, i);
+	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+		const char *why_not;
+
+		if (!url_cases[i].url[0])
+			continue;
+		why_not =
+		    config_check_value(&reg.reg, option_get(OPT_STORE),
+				       url_cases[i].url, why, sizeof(why));
+		if (!url_cases[i].want != (why_not != NULL))
+			fail_msg("'%s': registry %s, config %s",
+				 url_cases[i].url,
+				 url_cases[i].want ? "has it" : "has not",
+				 why_not ? why_not : "accepts");
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_backend_for_urls),
+	    cmocka_unit_test(test_backend_for_every_scheme),
+	    cmocka_unit_test(test_open_unknown_lists_every_store),
+	    cmocka_unit_test(test_config_agrees_with_registry),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
