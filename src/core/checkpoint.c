@@ -183,19 +183,19 @@ void ckpt_contacts_parse(struct ckpt_contacts *out, const char *value)
 	out->newest = TIME_NULL;
 	buf_reset(&out->cursor);
 	if (!doc)
-		return;
+		goto done;
 	cursor = json_str(json_get(root, "starting_after"));
 	if (cursor && buf_puts(&out->cursor, cursor) < 0) {
 		log_warn("checkpoint cursor longer than %zu bytes: "
 			 "the pass starts over",
 			 out->cursor.max);
-		json_doc_free(doc);
-		return;
+		goto done;
 	}
 	out->has_state = 1;
 	out->since = get_time(json_get(root, "since"));
 	out->pass_started_at = get_time(json_get(root, "pass_started_at"));
 	out->newest = get_time(json_get(root, "newest"));
+done:
 	json_doc_free(doc);
 }
 
