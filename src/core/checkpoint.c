@@ -7,6 +7,7 @@
 
 #include "util/json.h"
 #include "util/jsonw.h"
+#include "util/log.h"
 #include "util/timeparse.h"
 #include "util/banned.h"
 
@@ -128,8 +129,12 @@ void ckpt_cursor_parse(struct buf *out, const char *value)
 	const char *c = json_str(json_get(json_root(doc), "starting_after"));
 
 	buf_reset(out);
-	if (c)
-		buf_puts(out, c);
+	if (c && buf_puts(out, c) < 0) {
+		log_warn("checkpoint cursor longer than %zu bytes: "
+			 "the pass starts over",
+			 out->max);
+		buf_reset(out);
+	}
 	json_doc_free(doc);
 }
 
@@ -168,14 +173,19 @@ void ckpt_contacts_parse(struct ckpt_contacts *out, const char *value)
 	out->newest = TIME_NULL;
 	buf_reset(&out->cursor);
 	if (!doc)
-		return;
+		goto done;
+	cursor = json_str(json_get(root, "starting_after"));
+	if (cursor && buf_puts(&out->cursor, cursor) < 0) {
+		log_warn("checkpoint cursor longer than %zu bytes: "
+			 "the pass starts over",
+			 out->cursor.max);
+		goto done;
+	}
 	out->has_state = 1;
 	out->since = get_time(json_get(root, "since"));
-	cursor = json_str(json_get(root, "starting_after"));
-	if (cursor)
-		buf_puts(&out->cursor, cursor);
 	out->pass_started_at = get_time(json_get(root, "pass_started_at"));
 	out->newest = get_time(json_get(root, "newest"));
+done:
 	json_doc_free(doc);
 }
 

@@ -1,7 +1,8 @@
 /* Checkpoint values kept in sync_state: the small JSON documents of each
  * stream kind, parsed and formatted in one place. Stream names:
  * "campaign:<id>", "reports:<id>:<status>", "contacts:<list>:<status>".
- * Parsers accept anything (a missing or unreadable value is "no state"). */
+ * Parsers accept anything (a missing or unreadable value is "no state", and
+ * so is a cursor longer than its buffer's maximum, with a warning). */
 #ifndef ESPSYNC_CHECKPOINT_H
 #define ESPSYNC_CHECKPOINT_H
 

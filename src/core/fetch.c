@@ -207,6 +207,7 @@ char *fetch_redact_url(const struct fetch *f, const char *url)
 {
 	struct buf b = BUF_INIT;
 	const char *p = url, *auth, *at, *end;
+	int rc = 0;
 
 	/* user:password@ in the authority */
 	auth = strstr(p, "://");
@@ -214,35 +215,40 @@ char *fetch_redact_url(const struct fetch *f, const char *url)
 		auth += 3;
 		end = auth + strcspn(auth, "/?#");
 		at = memchr(auth, '@', (size_t)(end - auth));
-		buf_append(&b, p, (size_t)(auth - p));
+		rc |= buf_append(&b, p, (size_t)(auth - p));
 		if (at) {
-			buf_puts(&b, "***");
+			rc |= buf_puts(&b, "***");
 			auth = at;
 		}
 		p = auth;
 	}
 	end = p + strcspn(p, "?#");
-	buf_append(&b, p, (size_t)(end - p));
+	rc |= buf_append(&b, p, (size_t)(end - p));
 	p = end;
 	if (*p == '?') {
-		buf_putc(&b, '?');
+		rc |= buf_putc(&b, '?');
 		p++;
 		while (*p && *p != '#') {
 			size_t len = strcspn(p, "&#");
 			size_t name_len = strcspn(p, "=&#");
 
 			if (name_len < len && is_secret(f, p, name_len)) {
-				buf_append(&b, p, name_len);
-				buf_puts(&b, "=***");
+				rc |= buf_append(&b, p, name_len);
+				rc |= buf_puts(&b, "=***");
 			} else {
-				buf_append(&b, p, len);
+				rc |= buf_append(&b, p, len);
 			}
 			p += len;
 			if (*p == '&')
-				buf_putc(&b, *p++);
+				rc |= buf_putc(&b, *p++);
 		}
 	}
-	buf_puts(&b, p);
+	rc |= buf_puts(&b, p);
+	if (rc) {
+		/* A url with pieces missing would mislead the reader. */
+		buf_release(&b);
+		return xstrdup("(url too long to show)");
+	}
 	return buf_detach(&b, NULL);
 }
 

@@ -120,7 +120,8 @@ void fetch_stop(struct fetch *f);
 int fetch_is_cut_short(const struct fetch *f);
 int fetch_is_deadline_near(const struct fetch *f);
 void fetch_get_stats(const struct fetch *f, struct fetch_stats *out);
-/* Redacts values of secret query parameters; owned by caller. */
+/* Redacts values of secret query parameters; owned by caller. A url past
+ * the buffer maximum comes back as "(url too long to show)". */
 char *fetch_redact_url(const struct fetch *f, const char *url);
 
 #endif

@@ -29,25 +29,29 @@ void progress_init(struct progress *p, enum progress_mode mode, FILE *out,
 }
 
 /* Provider text for a terminal: no control bytes, at most max bytes. */
-static void put_safe(struct buf *b, const char *s, size_t max)
+static int put_safe(struct buf *b, const char *s, size_t max)
 {
 	size_t n = 0;
+	int rc = 0;
 
-	for (; s && *s && n < max; s++, n++)
-		buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	for (; s && *s && n < max; s++, n++) {
+		char c = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+
+		rc |= buf_putc(b, c);
+	}
 	if (s && *s)
-		buf_puts(b, "...");
+		rc |= buf_puts(b, "...");
+	return rc;
 }
 
-static void put_count(struct buf *b, int64_t n)
+static int put_count(struct buf *b, int64_t n)
 {
 	if (n >= 10000000)
-		buf_printf(b, "%" PRId64 "M", n / 1000000);
-	else if (n >= 10000)
-		buf_printf(b, "%" PRId64 ".%" PRId64 "k", n / 1000,
-			   n % 1000 / 100);
-	else
-		buf_printf(b, "%" PRId64, n);
+		return buf_printf(b, "%" PRId64 "M", n / 1000000);
+	if (n >= 10000)
+		return buf_printf(b, "%" PRId64 ".%" PRId64 "k", n / 1000,
+				  n % 1000 / 100);
+	return buf_printf(b, "%" PRId64, n);
 }
 
 /* Records per second since the run started: the honest figure for streams
@@ -60,19 +64,23 @@ static double rate(const struct progress *p, const struct progress_stream *s,
 	return ms > 0 ? (double)s->records * 1000.0 / (double)ms : 0.0;
 }
 
-static void put_duration(struct buf *b, int64_t s)
+static int put_duration(struct buf *b, int64_t s)
 {
 	if (s >= 3600)
-		buf_printf(b, "%" PRId64 "h%02" PRId64 "m", s / 3600,
-			   s % 3600 / 60);
-	else if (s >= 60)
-		buf_printf(b, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-	else
-		buf_printf(b, "%" PRId64 "s", s);
+		return buf_printf(b, "%" PRId64 "h%02" PRId64 "m", s / 3600,
+				  s % 3600 / 60);
+	if (s >= 60)
+		return buf_printf(b, "%" PRId64 "m%02" PRId64 "s", s / 60,
+				  s % 60);
+	return buf_printf(b, "%" PRId64 "s", s);
 }
 
-static void emit(struct progress *p, const struct buf *b)
+/* Prints the line built in b; rc is nonzero when a part of it did not fit
+ * the buffer, and then nothing is printed rather than a cut line. */
+static void emit(struct progress *p, const struct buf *b, int rc)
 {
+	if (rc)
+		return;
 	fputs(buf_str(b), p->out);
 	fflush(p->out);
 }
@@ -90,7 +98,7 @@ static void draw(struct progress *p, int64_t now_ms, int is_forced)
 {
 	struct buf b = BUF_INIT;
 	size_t i, start;
-	int n = 0;
+	int n = 0, rc;
 
 	if (p->mode != PROGRESS_TTY)
 		return;
@@ -98,28 +106,28 @@ static void draw(struct progress *p, int64_t now_ms, int is_forced)
 	    now_ms - p->last_draw_ms < TTY_REDRAW_MS)
 		return;
 	p->last_draw_ms = now_ms;
-	buf_puts(&b, "\r\033[K");
+	rc = buf_puts(&b, "\r\033[K");
 	start = b.len;
 	for (i = 0; i < PROG__COUNT; i++) {
 		const struct progress_stream *s = &p->s[i];
 
 		if (!s->is_active || s->is_done)
 			continue;
-		buf_puts(&b, n++ ? " | " : "");
-		buf_printf(&b, "%s ", kind_names[i]);
+		rc |= buf_puts(&b, n++ ? " | " : "");
+		rc |= buf_printf(&b, "%s ", kind_names[i]);
 		if (s->units_total >= 0)
-			buf_printf(&b, "%" PRId64 "/%" PRId64 " ",
-				   s->units_done, s->units_total);
-		put_count(&b, s->records);
-		buf_printf(&b, " %.0f/s", rate(p, s, now_ms));
+			rc |= buf_printf(&b, "%" PRId64 "/%" PRId64 " ",
+					 s->units_done, s->units_total);
+		rc |= put_count(&b, s->records);
+		rc |= buf_printf(&b, " %.0f/s", rate(p, s, now_ms));
 		if (s->units_total > 0 && s->units_done > 0 &&
 		    s->units_done < s->units_total) {
 			int64_t el = now_ms - s->first_ms;
 			int64_t left = el / s->units_done *
 				       (s->units_total - s->units_done);
 
-			buf_puts(&b, " ETA ");
-			put_duration(&b, left / 1000);
+			rc |= buf_puts(&b, " ETA ");
+			rc |= put_duration(&b, left / 1000);
 		}
 	}
 	if (n == 0) {
@@ -131,8 +139,9 @@ static void draw(struct progress *p, int64_t now_ms, int is_forced)
 		b.len = start + TTY_WIDTH;
 		b.data[b.len] = '\0';
 	}
-	emit(p, &b);
-	p->has_line = 1;
+	emit(p, &b, rc);
+	if (!rc)
+		p->has_line = 1;
 	buf_release(&b);
 }
 
@@ -153,6 +162,7 @@ void progress_page(struct progress *p, enum progress_kind k, int64_t records,
 {
 	struct progress_stream *s;
 	struct buf b = BUF_INIT;
+	int rc;
 
 	if ((unsigned)k >= PROG__COUNT || p->mode == PROGRESS_NONE)
 		return;
@@ -162,18 +172,18 @@ void progress_page(struct progress *p, enum progress_kind k, int64_t records,
 	if (p->mode == PROGRESS_TTY) {
 		draw(p, now_ms, 0);
 	} else if (p->mode == PROGRESS_JSON) {
-		buf_puts(&b, "{\"event\":\"page\",\"stream\":");
-		jsonw_string(&b, kind_names[k]);
+		rc = buf_puts(&b, "{\"event\":\"page\",\"stream\":");
+		rc |= jsonw_string(&b, kind_names[k]);
 		if (object) {
-			jsonw_key(&b, "object", 0);
-			jsonw_string(&b, object);
+			rc |= jsonw_key(&b, "object", 0);
+			rc |= jsonw_string(&b, object);
 		}
-		buf_printf(
+		rc |= buf_printf(
 		    &b,
 		    ",\"records\":%" PRId64 ",\"stream_records\":%" PRId64
 		    ",\"pages\":%" PRId64 ",\"elapsed_ms\":%" PRId64 "}\n",
 		    records, s->records, s->pages, now_ms - p->started_ms);
-		emit(p, &b);
+		emit(p, &b, rc);
 	}
 	buf_release(&b);
 }
@@ -198,35 +208,39 @@ void progress_campaign_done(struct progress *p, const char *id,
 			    int is_skipped, int64_t now_ms)
 {
 	struct buf b = BUF_INIT;
+	int rc;
 
 	switch (p->mode) {
 	case PROGRESS_NONE:
 	case PROGRESS_TTY:
 		break;
 	case PROGRESS_PLAIN:
-		buf_puts(&b, "campaign '");
-		put_safe(&b, name ? name : "", 80);
-		buf_puts(&b, "' (");
-		put_safe(&b, id, 80);
+		rc = buf_puts(&b, "campaign '");
+		rc |= put_safe(&b, name ? name : "", 80);
+		rc |= buf_puts(&b, "' (");
+		rc |= put_safe(&b, id, 80);
 		if (is_skipped)
-			buf_puts(&b, "): unchanged, reports not re-read\n");
+			rc |=
+			    buf_puts(&b, "): unchanged, reports not re-read\n");
 		else
-			buf_printf(&b,
-				   "): %" PRId64 " events, %" PRId64 " links\n",
-				   events, links);
-		emit(p, &b);
+			rc |= buf_printf(
+			    &b, "): %" PRId64 " events, %" PRId64 " links\n",
+			    events, links);
+		emit(p, &b, rc);
 		break;
 	case PROGRESS_JSON:
-		buf_puts(&b, "{\"event\":\"campaign_done\",\"campaign_id\":");
-		jsonw_string(&b, id);
-		jsonw_key(&b, "name", 0);
-		jsonw_string(&b, name);
-		buf_printf(&b,
-			   ",\"events\":%" PRId64 ",\"links\":%" PRId64
-			   ",\"skipped\":%s,\"elapsed_ms\":%" PRId64 "}\n",
-			   events, links, is_skipped ? "true" : "false",
-			   now_ms - p->started_ms);
-		emit(p, &b);
+		rc = buf_puts(&b,
+			      "{\"event\":\"campaign_done\",\"campaign_id\":");
+		rc |= jsonw_string(&b, id);
+		rc |= jsonw_key(&b, "name", 0);
+		rc |= jsonw_string(&b, name);
+		rc |=
+		    buf_printf(&b,
+			       ",\"events\":%" PRId64 ",\"links\":%" PRId64
+			       ",\"skipped\":%s,\"elapsed_ms\":%" PRId64 "}\n",
+			       events, links, is_skipped ? "true" : "false",
+			       now_ms - p->started_ms);
+		emit(p, &b, rc);
 		break;
 	}
 	buf_release(&b);
@@ -237,6 +251,7 @@ void progress_stream_done(struct progress *p, enum progress_kind k,
 {
 	struct progress_stream *s;
 	struct buf b = BUF_INIT;
+	int rc;
 
 	if ((unsigned)k >= PROG__COUNT)
 		return;
@@ -250,23 +265,25 @@ void progress_stream_done(struct progress *p, enum progress_kind k,
 	case PROGRESS_TTY:
 	case PROGRESS_PLAIN:
 		progress_clear(p);
-		buf_printf(&b, "%s: %" PRId64 " records in %" PRId64 " pages",
-			   kind_names[k], s->records, s->pages);
+		rc = buf_printf(&b,
+				"%s: %" PRId64 " records in %" PRId64 " pages",
+				kind_names[k], s->records, s->pages);
 		if (s->units_total >= 0)
-			buf_printf(&b, ", %" PRId64 " of %" PRId64 " campaigns",
-				   s->units_done, s->units_total);
-		buf_printf(&b, " (%.1f/s)\n", rate(p, s, now_ms));
-		emit(p, &b);
+			rc |= buf_printf(
+			    &b, ", %" PRId64 " of %" PRId64 " campaigns",
+			    s->units_done, s->units_total);
+		rc |= buf_printf(&b, " (%.1f/s)\n", rate(p, s, now_ms));
+		emit(p, &b, rc);
 		draw(p, now_ms, 1);
 		break;
 	case PROGRESS_JSON:
-		buf_puts(&b, "{\"event\":\"stream_done\",\"stream\":");
-		jsonw_string(&b, kind_names[k]);
-		buf_printf(&b,
-			   ",\"records\":%" PRId64 ",\"pages\":%" PRId64
-			   ",\"elapsed_ms\":%" PRId64 "}\n",
-			   s->records, s->pages, now_ms - p->started_ms);
-		emit(p, &b);
+		rc = buf_puts(&b, "{\"event\":\"stream_done\",\"stream\":");
+		rc |= jsonw_string(&b, kind_names[k]);
+		rc |= buf_printf(&b,
+				 ",\"records\":%" PRId64 ",\"pages\":%" PRId64
+				 ",\"elapsed_ms\":%" PRId64 "}\n",
+				 s->records, s->pages, now_ms - p->started_ms);
+		emit(p, &b, rc);
 		break;
 	}
 	buf_release(&b);
@@ -276,19 +293,21 @@ void progress_run_done(struct progress *p, const struct sync_report *r,
 		       const char *status, int64_t now_ms)
 {
 	struct buf b = BUF_INIT;
+	int rc;
 
 	progress_clear(p);
 	if (p->mode != PROGRESS_JSON)
 		return;
-	buf_puts(&b, "{\"event\":\"run_done\",\"status\":");
-	jsonw_string(&b, status);
-	buf_printf(&b,
-		   ",\"run_id\":%" PRId64 ",\"requests\":%" PRId64
-		   ",\"retries\":%" PRId64 ",\"throttled\":%" PRId64
-		   ",\"events\":%" PRId64 ",\"campaigns_skipped\":%" PRId64
-		   ",\"elapsed_ms\":%" PRId64 "}\n",
-		   r->run_id, r->requests, r->retries, r->throttled, r->events,
-		   r->campaigns_skipped, now_ms - p->started_ms);
-	emit(p, &b);
+	rc = buf_puts(&b, "{\"event\":\"run_done\",\"status\":");
+	rc |= jsonw_string(&b, status);
+	rc |=
+	    buf_printf(&b,
+		       ",\"run_id\":%" PRId64 ",\"requests\":%" PRId64
+		       ",\"retries\":%" PRId64 ",\"throttled\":%" PRId64
+		       ",\"events\":%" PRId64 ",\"campaigns_skipped\":%" PRId64
+		       ",\"elapsed_ms\":%" PRId64 "}\n",
+		       r->run_id, r->requests, r->retries, r->throttled,
+		       r->events, r->campaigns_skipped, now_ms - p->started_ms);
+	emit(p, &b, rc);
 	buf_release(&b);
 }

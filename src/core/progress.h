@@ -1,7 +1,8 @@
 /* Sync progress on stderr in one of three forms: a redrawn status line on a
  * terminal, plain log lines for cron, or NDJSON events (--json). Callers
  * pass the monotonic time in; nothing here reads the clock or holds more
- * than a few counters. The struct is caller-owned. */
+ * than a few counters. The struct is caller-owned. A line that does not fit
+ * its buffer's maximum is left out, never printed cut. */
 #ifndef ESPSYNC_PROGRESS_H
 #define ESPSYNC_PROGRESS_H
 

@@ -479,7 +479,9 @@ static void remove_renamed(const char *dir, const char *campaign_id,
 	d = opendir(dir);
 	if (!d)
 		return;
-	buf_printf(&prefix, "campaign_%s_", campaign_id);
+	/* Without the whole prefix, every file would look renamed. */
+	if (buf_printf(&prefix, "campaign_%s_", campaign_id) < 0)
+		goto done;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 
@@ -489,6 +491,7 @@ static void remove_renamed(const char *dir, const char *campaign_id,
 		    strcmp(e->d_name, keep) != 0)
 			(void)unlinkat(dirfd(d), e->d_name, 0);
 	}
+done:
 	closedir(d);
 	buf_release(&prefix);
 }
@@ -503,8 +506,12 @@ static int write_campaign(struct export_ctx *x, const char *provider,
 	int fd = -1, ret = -1, is_tmp = 0;
 
 	export_file_name(fname, sizeof(fname), c->campaign_id, c->name);
-	buf_printf(&path, "%s/%s", x->opts->dir, fname);
-	buf_printf(&tmp, "%s/.%s.XXXXXX", x->opts->dir, fname);
+	if (buf_printf(&path, "%s/%s", x->opts->dir, fname) < 0 ||
+	    buf_printf(&tmp, "%s/.%s.XXXXXX", x->opts->dir, fname) < 0) {
+		err_set(x->err, ERR_IO, 0,
+			"export path too long: more than %zu bytes", path.max);
+		goto done;
+	}
 	fd = mkstemp(tmp.data);
 	is_tmp = fd >= 0;
 	if (fd < 0 || fchmod(fd, 0644) < 0 || !(x->fp = fdopen(fd, "w"))) {

@@ -494,7 +494,8 @@ static int attach_side(struct source_map *m, const struct json *root,
 	return 0;
 }
 
-/* "\n"-separated names in seen; 1 when name is there already. */
+/* "\n"-separated names in seen; 1 when name is there already, -1 when it
+ * does not fit in seen. */
 static int seen_before(struct buf *seen, const char *name)
 {
 	size_t len = strlen(name);
@@ -503,8 +504,8 @@ static int seen_before(struct buf *seen, const char *name)
 	for (p = strstr(buf_str(seen), name); p; p = strstr(p + 1, name))
 		if (p > seen->data && p[-1] == '\n' && p[len] == '\n')
 			return 1;
-	buf_puts(seen, name);
-	buf_putc(seen, '\n');
+	if (buf_puts(seen, name) < 0 || buf_putc(seen, '\n') < 0)
+		return -1;
 	return 0;
 }
 
@@ -518,9 +519,8 @@ static const char *fields_json(struct source_map *m,
 	const char *out = NULL;
 	char idtext[24];
 	size_t i, end = c->first[SIDE_FIELDS] + c->count[SIDE_FIELDS];
-	int rc = buf_putc(&b, '{'), n = 0;
+	int rc = buf_putc(&b, '{') | buf_putc(&seen, '\n'), n = 0, is_dup;
 
-	buf_putc(&seen, '\n');
 	for (i = c->first[SIDE_FIELDS]; i < end && rc == 0; i++) {
 		const char *name, *value;
 
@@ -528,7 +528,12 @@ static const char *fields_json(struct source_map *m,
 		name = source_names_get(m->field_names, idtext);
 		if (!name)
 			name = idtext;
-		if (strchr(name, '\n') || seen_before(&seen, name))
+		if (strchr(name, '\n'))
+			continue;
+		is_dup = seen_before(&seen, name);
+		if (is_dup < 0)
+			rc = -1;
+		if (is_dup)
 			continue;
 		value = text(&m->batch->arena, json_get(s[i].row, "value"));
 		rc = jsonw_key(&b, name, n++ == 0);
@@ -633,8 +638,11 @@ static const char *member(struct arena *a, const struct json *c,
 	return text(a, v);
 }
 
-static void map_contact(struct source_map *m, const struct page_contact *c,
-			struct side_row *const side[SIDE__COUNT])
+/* The fields, tags and lists JSON builders give NULL only when the JSON
+ * passes the buffer maximum: the page fails rather than store less. */
+static int map_contact(struct source_map *m, const struct page_contact *c,
+		       struct side_row *const side[SIDE__COUNT],
+		       struct err *err)
 {
 	struct arena *a = &m->batch->arena;
 	struct rec_contact *r = batch_add_contact(m->batch);
@@ -663,9 +671,17 @@ static void map_contact(struct source_map *m, const struct page_contact *c,
 		r->tags_json = tags_json(m, c, side[SIDE_TAGS]);
 	if (side[SIDE_LISTS])
 		r->lists_json = lists_json(m, c, side[SIDE_LISTS], &r->status);
+	if ((side[SIDE_FIELDS] && !r->fields_json) ||
+	    (side[SIDE_TAGS] && !r->tags_json) ||
+	    (side[SIDE_LISTS] && !r->lists_json))
+		return err_set(err, ERR_PARSE, 0,
+			       "contact %" PRId64 ": fields, tags or lists too "
+			       "long: more than %zu bytes",
+			       c->id, (size_t)BUF_DEFAULT_MAX);
 	if (c->updated != TIME_NULL && (m->newest_updated_at == TIME_NULL ||
 					c->updated > m->newest_updated_at))
 		m->newest_updated_at = c->updated;
+	return 0;
 }
 
 int ac_map_contacts(struct source_map *m, const struct json *root,
@@ -705,6 +721,7 @@ int ac_map_contacts(struct source_map *m, const struct json *root,
 		    0)
 			side[k] = NULL;
 	for (i = 0; i < uniq; i++)
-		map_contact(m, &v[i], side);
+		if (map_contact(m, &v[i], side, err) < 0)
+			return -1;
 	return 0;
 }

@@ -485,6 +485,23 @@ static const char *field_string(struct source_map *m, const struct json *fields,
 			    source_nonempty(json_str(json_get(fields, tag))));
 }
 
+/* ["<list id>"]: the lists_json of the contacts of m->list_id. */
+static int list_array(struct source_map *m, const char **out, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int rc = buf_putc(&b, '[');
+
+	rc |= jsonw_string(&b, m->list_id);
+	rc |= buf_putc(&b, ']');
+	if (rc)
+		err_set(err, ERR_RUNTIME, 0,
+			"list id too long: more than %zu bytes", b.max);
+	else
+		*out = arena_strndup(&m->batch->arena, buf_str(&b), b.len);
+	buf_release(&b);
+	return rc;
+}
+
 static int eo_map_contacts(struct source_map *m, const struct json *root,
 			   struct err *err)
 {
@@ -507,15 +524,8 @@ static int eo_map_contacts(struct source_map *m, const struct json *root,
 			m->n_skipped++;
 			continue;
 		}
-		if (!lists && m->list_id) {
-			struct buf b = BUF_INIT;
-
-			buf_putc(&b, '[');
-			jsonw_string(&b, m->list_id);
-			buf_putc(&b, ']');
-			lists = arena_strndup(a, buf_str(&b), b.len);
-			buf_release(&b);
-		}
+		if (!lists && m->list_id && list_array(m, &lists, err) < 0)
+			return -1;
 		c = batch_add_contact(m->batch);
 		c->contact_id = arena_strdup(a, id);
 		c->email = str(m, json_get(it, "email_address"));

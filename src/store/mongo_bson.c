@@ -9,7 +9,11 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/jsonw.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
+
+/* Six times MongoDB's 16 MiB document limit, and some. */
+#define MG_JSON_MAX ((size_t)100 << 20)
 
 const struct mg_flag mg_engagement[MG_N_ENGAGEMENT] = {
     {"engagement.opened", ENG_OPENED},
@@ -178,7 +182,7 @@ done:
 	return v;
 }
 
-static void write_double(struct buf *b, double d)
+static int write_double(struct buf *b, double d)
 {
 	char t[40];
 	int p;
@@ -188,58 +192,60 @@ static void write_double(struct buf *b, double d)
 		if (strtod(t, NULL) == d)
 			break;
 	}
-	buf_puts(b, t);
+	return buf_puts(b, t);
 }
 
-/* Compact JSON of the value at it (dates as ISO strings). */
-static void write_json(struct buf *b, const bson_iter_t *it)
+/* Compact JSON of the value at it (dates as ISO strings); -1 when b
+ * reached its maximum. */
+static int write_json(struct buf *b, const bson_iter_t *it)
 {
 	bson_iter_t child;
 	uint32_t len;
 	const char *s;
 	char iso[21];
-	int first = 1, is_doc;
+	int first = 1, is_doc, rc;
 
 	switch (bson_iter_type(it)) {
 	case BSON_TYPE_UTF8:
 		s = bson_iter_utf8(it, &len);
-		jsonw_stringn(b, s, len);
+		rc = jsonw_stringn(b, s, len);
 		break;
 	case BSON_TYPE_INT32:
 	case BSON_TYPE_INT64:
-		jsonw_int(b, bson_iter_as_int64(it));
+		rc = jsonw_int(b, bson_iter_as_int64(it));
 		break;
 	case BSON_TYPE_DOUBLE:
-		write_double(b, bson_iter_double(it));
+		rc = write_double(b, bson_iter_double(it));
 		break;
 	case BSON_TYPE_BOOL:
-		buf_puts(b, bson_iter_bool(it) ? "true" : "false");
+		rc = buf_puts(b, bson_iter_bool(it) ? "true" : "false");
 		break;
 	case BSON_TYPE_DATE_TIME:
 		time_format_iso(bson_iter_date_time(it) / 1000, iso);
-		jsonw_string(b, iso);
+		rc = jsonw_string(b, iso);
 		break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
 		is_doc = bson_iter_type(it) == BSON_TYPE_DOCUMENT;
-		buf_putc(b, is_doc ? '{' : '[');
+		rc = buf_putc(b, is_doc ? '{' : '[');
 		if (bson_iter_recurse(it, &child)) {
-			while (bson_iter_next(&child)) {
+			while (rc == 0 && bson_iter_next(&child)) {
 				if (is_doc)
-					jsonw_key(b, bson_iter_key(&child),
-						  first);
+					rc = jsonw_key(b, bson_iter_key(&child),
+						       first);
 				else if (!first)
-					buf_putc(b, ',');
+					rc = buf_putc(b, ',');
 				first = 0;
-				write_json(b, &child);
+				rc = rc ? rc : write_json(b, &child);
 			}
 		}
-		buf_putc(b, is_doc ? '}' : ']');
+		rc = rc ? rc : buf_putc(b, is_doc ? '}' : ']');
 		break;
 	default:
-		buf_puts(b, "null");
+		rc = buf_puts(b, "null");
 		break;
 	}
+	return rc;
 }
 
 /* ---- reading documents ------------------------------------------------- */
@@ -289,16 +295,20 @@ int64_t mg_get_time(const bson_t *doc, const char *path)
 	return ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
 }
 
-/* JSON text of a field in the arena; NULL when missing or null. */
+/* JSON text of a field in the arena; NULL when missing or null. A BSON
+ * document is at most 16 MiB and its JSON at most six times that (every
+ * byte an escape), so the buffer's maximum is never reached. */
 char *mg_get_json(const bson_t *doc, const char *path, struct arena *a)
 {
-	struct buf b = BUF_INIT;
+	struct buf b;
 	bson_iter_t it;
 	char *out;
 
 	if (!mg_find(doc, path, &it) || BSON_ITER_HOLDS_NULL(&it))
 		return NULL;
-	write_json(&b, &it);
+	buf_init(&b, MG_JSON_MAX);
+	if (write_json(&b, &it) < 0)
+		BUG("mongodb: JSON of a field past 6 times the BSON maximum");
 	out = arena_strdup(a, buf_str(&b));
 	buf_release(&b);
 	return out;

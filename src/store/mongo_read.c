@@ -50,19 +50,27 @@ int mg_state_reset(struct store *store, const char *provider,
 		   const char *stream_prefix, int64_t *removed, struct err *err)
 {
 	struct mongo_store *s = (struct mongo_store *)store;
-	bson_t f = BSON_INITIALIZER, reply, re;
+	bson_t f = BSON_INITIALIZER, reply = BSON_INITIALIZER, re;
 	struct buf pat = BUF_INIT;
 	bson_error_t e;
 	const char *p;
-	int ret = -1;
+	int ret = -1, rc;
 
 	mg_filter_owner(&f, provider, NULL);
 	if (stream_prefix) {
-		buf_putc(&pat, '^');
+		rc = buf_putc(&pat, '^');
 		for (p = stream_prefix; *p; p++) {
 			if (strchr("\\^$.|?*+()[]{}", *p))
-				buf_putc(&pat, '\\');
-			buf_putc(&pat, *p);
+				rc |= buf_putc(&pat, '\\');
+			rc |= buf_putc(&pat, *p);
+		}
+		if (rc) {
+			err_set(err, ERR_STORE, 0,
+				"cannot reset sync state in mongodb store "
+				"'%s': stream prefix too long: more than %zu "
+				"bytes",
+				s->safe, pat.max);
+			goto done;
 		}
 		BSON_APPEND_DOCUMENT_BEGIN(&f, "stream", &re);
 		BSON_APPEND_UTF8(&re, "$regex", buf_str(&pat));

@@ -3,6 +3,7 @@
 #include "store/mongo_internal.h"
 
 #include "util/buf.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 /* The earlier tool's indexes (DESIGN §4) first, then the ones espsync's own
@@ -60,8 +61,9 @@ int mg_create_indexes(struct mongo_store *s, struct err *err)
 			BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &keys);
 			for (k = 0; k < 6 && indexes[i].keys[k]; k++) {
 				BSON_APPEND_INT32(&keys, indexes[i].keys[k], 1);
-				buf_printf(&name, "%s%s_1", k ? "_" : "",
-					   indexes[i].keys[k]);
+				if (buf_printf(&name, "%s%s_1", k ? "_" : "",
+					       indexes[i].keys[k]) < 0)
+					BUG("mongodb: index name too long");
 			}
 			bson_append_document_end(&idx, &keys);
 			BSON_APPEND_UTF8(&idx, "name", buf_str(&name));

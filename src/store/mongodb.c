@@ -22,9 +22,10 @@ const char *const mg_coll_names[K__COUNT] = {
 /* ---- messages ---------------------------------------------------------- */
 
 /* Appends msg with every occurrence of a secret replaced by "***". */
-static void scrub(struct buf *out, const char *msg, const char *a,
-		  const char *b)
+static int scrub(struct buf *out, const char *msg, const char *a, const char *b)
 {
+	int rc = 0;
+
 	while (*msg) {
 		const char *sec[2] = {a, b};
 		size_t k, n = 0;
@@ -34,19 +35,28 @@ static void scrub(struct buf *out, const char *msg, const char *a,
 			    !strncmp(msg, sec[k], strlen(sec[k])))
 				n = strlen(sec[k]);
 		if (n) {
-			buf_puts(out, "***");
+			rc |= buf_puts(out, "***");
 			msg += n;
 		} else {
-			buf_putc(out, *msg++);
+			rc |= buf_putc(out, *msg++);
 		}
 	}
+	return rc;
 }
 
 /* A driver message as our errors read: secrets scrubbed, lowercase
- * start (unless an acronym), no final period. */
+ * start (unless an acronym), no final period. One past m's maximum is
+ * replaced by a note rather than shown cut. */
 static void tidy(struct buf *m, const char *msg, const char *a, const char *b)
 {
-	scrub(m, msg && *msg ? msg : "unknown error", a, b);
+	int rc = scrub(m, msg && *msg ? msg : "unknown error", a, b);
+
+	if (rc) {
+		buf_reset(m);
+		rc = buf_puts(m, "driver message too long to show");
+	}
+	if (rc)
+		BUG("mongodb: message buffer cannot hold a short note");
 	if (m->len && isupper((unsigned char)m->data[0]) &&
 	    !(m->len > 1 && isupper((unsigned char)m->data[1])))
 		m->data[0] = (char)tolower((unsigned char)m->data[0]);

@@ -81,8 +81,9 @@ void pg_day_add(struct pg_store *s, int64_t day);
 int64_t pg_first_kept_day(const struct pg_store *s);
 /* Appends the statements creating the partitions of the n days (UTC day
  * numbers) to q; they run in the batch's transaction with its first
- * statement, and the days join the known set once it commits. */
-void pg_partitions_sql(struct buf *q, const int64_t *days, size_t n);
+ * statement, and the days join the known set once it commits. -1 when q
+ * reached its maximum. */
+int pg_partitions_sql(struct buf *q, const int64_t *days, size_t n);
 int pg_load_known_days(struct pg_store *s, struct err *err);
 /* Drops partitions and default-partition rows older than retention. */
 int pg_expire(struct pg_store *s, struct err *err);
@@ -96,19 +97,19 @@ int pg_write_batch(struct store *store, const struct batch *b,
 
 /* pg_rows.c: each appends one record's columns, each preceded by a tab
  * except the event's first (event_id), without the line's end. now is the
- * batch's time (synced_at, updated_at). */
-void pg_row_campaign(struct buf *o, const struct batch *b,
-		     const struct rec_campaign *r, const char *now);
-void pg_row_link(struct buf *o, const struct batch *b, const struct rec_link *r,
-		 const char *now);
-void pg_row_participant(struct buf *o, const struct batch *b,
-			const struct rec_participant *r, const char *now);
-void pg_row_event(struct buf *o, const struct batch *b,
-		  const struct rec_event *r, const char *now);
-void pg_row_contact(struct buf *o, const struct batch *b,
-		    const struct rec_contact *r, const char *now);
-void pg_row_list(struct buf *o, const struct batch *b, const struct rec_list *r,
-		 const char *now);
+ * batch's time (synced_at, updated_at). -1 when o reached its maximum. */
+int pg_row_campaign(struct buf *o, const struct batch *b,
+		    const struct rec_campaign *r, const char *now);
+int pg_row_link(struct buf *o, const struct batch *b, const struct rec_link *r,
+		const char *now);
+int pg_row_participant(struct buf *o, const struct batch *b,
+		       const struct rec_participant *r, const char *now);
+int pg_row_event(struct buf *o, const struct batch *b,
+		 const struct rec_event *r, const char *now);
+int pg_row_contact(struct buf *o, const struct batch *b,
+		   const struct rec_contact *r, const char *now);
+int pg_row_list(struct buf *o, const struct batch *b, const struct rec_list *r,
+		const char *now);
 
 /* pg_read.c */
 int pg_state_get(struct store *store, const char *provider, const char *account,

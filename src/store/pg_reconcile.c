@@ -28,44 +28,59 @@ int pg_reconcile_contacts(struct store *store, const char *provider,
 	struct buf q = BUF_INIT, ids = BUF_INIT;
 	char now[21], when[21];
 	PGresult *r = NULL;
-	int ret = -1;
+	int ret = -1, rc;
 
 	time_format_iso(clock_wall_s(), now);
 	time_format_iso(at, when);
-	buf_putc(&ids, '[');
+	rc = buf_putc(&ids, '[');
 	for (i = 0; i < n_live; i++) {
 		if (i)
-			buf_putc(&ids, ',');
-		jsonw_string(&ids, live_ids[i]);
+			rc |= buf_putc(&ids, ',');
+		rc |= jsonw_string(&ids, live_ids[i]);
 	}
-	buf_putc(&ids, ']');
+	rc |= buf_putc(&ids, ']');
+	if (rc) {
+		err_set(err, ERR_STORE, 0,
+			"cannot reconcile contacts in store '%s': ids too "
+			"long: more than %zu bytes",
+			s->safe_url, ids.max);
+		goto done;
+	}
 	p[0] = provider;
 	p[1] = account;
 	p[2] = now;
 	p[3] = buf_str(&ids);
 	p[4] = when;
-	buf_puts(&q, "WITH live AS (SELECT json_array_elements_text($4::json)"
-		     " AS id), back AS (UPDATE contacts SET deleted_at = NULL,"
-		     " synced_at = $3::timestamptz WHERE provider = $1"
-		     " AND account = $2 AND deleted_at IS NOT NULL"
-		     " AND contact_id IN (SELECT id FROM live) RETURNING 1),"
-		     " gone AS (UPDATE contacts SET deleted_at ="
-		     " $5::timestamptz, synced_at = $3::timestamptz"
-		     " WHERE provider = $1 AND account = $2"
-		     " AND deleted_at IS NULL AND contact_id ~ '^[0-9]+$'"
-		     " AND contact_id NOT IN (SELECT id FROM live) AND (");
+	rc = buf_puts(&q,
+		      "WITH live AS (SELECT json_array_elements_text($4::json)"
+		      " AS id), back AS (UPDATE contacts SET deleted_at = NULL,"
+		      " synced_at = $3::timestamptz WHERE provider = $1"
+		      " AND account = $2 AND deleted_at IS NOT NULL"
+		      " AND contact_id IN (SELECT id FROM live) RETURNING 1),"
+		      " gone AS (UPDATE contacts SET deleted_at ="
+		      " $5::timestamptz, synced_at = $3::timestamptz"
+		      " WHERE provider = $1 AND account = $2"
+		      " AND deleted_at IS NULL AND contact_id ~ '^[0-9]+$'"
+		      " AND contact_id NOT IN (SELECT id FROM live) AND (");
 	for (i = 0; i < n_spans; i++) {
-		buf_printf(&q,
-			   "%s(length(contact_id) = %d AND contact_id"
-			   " BETWEEN $%zu AND $%zu)",
-			   i ? " OR " : "", spans[i].digits, 6 + 2 * i,
-			   7 + 2 * i);
+		rc |= buf_printf(&q,
+				 "%s(length(contact_id) = %d AND contact_id"
+				 " BETWEEN $%zu AND $%zu)",
+				 i ? " OR " : "", spans[i].digits, 6 + 2 * i,
+				 7 + 2 * i);
 		p[5 + 2 * i] = spans[i].lo;
 		p[6 + 2 * i] = spans[i].hi;
 	}
-	buf_puts(&q, n_spans ? ")" : "FALSE)");
-	buf_puts(&q, " RETURNING 1) SELECT (SELECT count(*) FROM back)"
-		     " + (SELECT count(*) FROM gone)");
+	rc |= buf_puts(&q, n_spans ? ")" : "FALSE)");
+	rc |= buf_puts(&q, " RETURNING 1) SELECT (SELECT count(*) FROM back)"
+			   " + (SELECT count(*) FROM gone)");
+	if (rc) {
+		err_set(err, ERR_STORE, 0,
+			"cannot reconcile contacts in store '%s': statement "
+			"too long: more than %zu bytes",
+			s->safe_url, q.max);
+		goto done;
+	}
 	if (pg_exec(s, "BEGIN; " PG_WRITE_LOCK, "begin a transaction in", err) <
 	    0)
 		goto done;

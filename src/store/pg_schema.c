@@ -197,21 +197,23 @@ int64_t pg_first_kept_day(const struct pg_store *s)
 
 /* Creates the partitions of the days in *new (inside the batch's
  * transaction; they join the known set only once it commits). */
-void pg_partitions_sql(struct buf *q, const int64_t *days, size_t n)
+int pg_partitions_sql(struct buf *q, const int64_t *days, size_t n)
 {
 	char name[32], from[11], to[11];
 	size_t i;
+	int rc = 0;
 
 	for (i = 0; i < n; i++) {
 		pg_partition_name(days[i] * 86400, name);
 		time_format_date(days[i] * 86400, from);
 		time_format_date((days[i] + 1) * 86400, to);
-		buf_printf(
+		rc |= buf_printf(
 		    q,
 		    "CREATE TABLE IF NOT EXISTS %s PARTITION OF"
 		    " email_activities FOR VALUES FROM ('%s') TO ('%s');",
 		    name, from, to);
 	}
+	return rc;
 }
 
 int pg_load_known_days(struct pg_store *s, struct err *err)
@@ -263,7 +265,13 @@ int pg_expire(struct pg_store *s, struct err *err)
 		goto done;
 	for (i = 0; i < PQntuples(r); i++) {
 		buf_reset(&q);
-		buf_printf(&q, "DROP TABLE %s", PQgetvalue(r, i, 0));
+		if (buf_printf(&q, "DROP TABLE %s", PQgetvalue(r, i, 0)) < 0) {
+			err_set(err, ERR_STORE, 0,
+				"cannot expire events in store '%s': partition "
+				"name too long: more than %zu bytes",
+				s->safe_url, q.max);
+			goto done;
+		}
 		if (pg_exec(s, buf_str(&q), "expire events in", err) < 0)
 			goto done;
 	}

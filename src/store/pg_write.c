@@ -114,7 +114,7 @@ static int has_stat(enum ptable t)
  * last staged row per key wins (flags OR-ed over the batch), new rows are
  * inserted, existing ones updated only when a column differs. Returns one
  * row: inserted, updated. gate is -1, or for campaigns the has_stats value
- * whose rows this statement takes. */
+ * whose rows this statement takes. NULL when a buffer reached its maximum. */
 static char *build_merge(enum ptable t, int gate)
 {
 	const struct pcol *c, *cols = ptables[t].cols;
@@ -122,50 +122,53 @@ static char *build_merge(enum ptable t, int gate)
 	struct buf q = BUF_INIT, keys = BUF_INIT, set = BUF_INIT,
 		   diff = BUF_INIT, ins = BUF_INIT;
 	const char *sep = "", *born;
+	int rc = 0;
 
 	for (c = cols; c->name; c++) {
 		if (c->mode == P_KEY) {
-			buf_printf(&keys, "%s%s", sep, c->name);
+			rc |= buf_printf(&keys, "%s%s", sep, c->name);
 			sep = ", ";
 		}
 	}
-	buf_puts(&q, "WITH s AS (SELECT DISTINCT ON (");
-	buf_puts(&q, buf_str(&keys));
-	buf_puts(&q, ") ");
+	rc |= buf_puts(&q, "WITH s AS (SELECT DISTINCT ON (");
+	rc |= buf_puts(&q, buf_str(&keys));
+	rc |= buf_puts(&q, ") ");
 	for (sep = "", c = cols; c->name; c++) {
 		if (c->mode == P_GATE)
 			continue;
 		if (c->mode == P_OR)
-			buf_printf(&q, "%smax(%s) OVER (PARTITION BY %s) AS %s",
-				   sep, c->name, buf_str(&keys), c->name);
+			rc |= buf_printf(
+			    &q, "%smax(%s) OVER (PARTITION BY %s) AS %s", sep,
+			    c->name, buf_str(&keys), c->name);
 		else
-			buf_printf(&q, "%s%s", sep, c->name);
+			rc |= buf_printf(&q, "%s%s", sep, c->name);
 		sep = ", ";
 	}
-	buf_printf(&q, " FROM pg_temp.stage_%s", tab);
+	rc |= buf_printf(&q, " FROM pg_temp.stage_%s", tab);
 	if (gate >= 0)
-		buf_printf(&q, " WHERE has_stats = %d", gate);
-	buf_printf(&q, " ORDER BY %s, seq DESC), u AS (INSERT INTO %s AS t (",
-		   buf_str(&keys), tab);
+		rc |= buf_printf(&q, " WHERE has_stats = %d", gate);
+	rc |= buf_printf(&q,
+			 " ORDER BY %s, seq DESC), u AS (INSERT INTO %s AS t (",
+			 buf_str(&keys), tab);
 	for (sep = "", c = cols; c->name; c++) {
 		if (c->mode != P_GATE) {
-			buf_printf(&q, "%s%s", sep, c->name);
+			rc |= buf_printf(&q, "%s%s", sep, c->name);
 			sep = ", ";
 		}
 	}
-	buf_puts(&q, ") SELECT ");
+	rc |= buf_puts(&q, ") SELECT ");
 	for (sep = "", c = cols; c->name; c++) {
 		if (c->mode == P_GATE)
 			continue;
 		if (c->mode == P_STAT && gate == 0)
-			buf_printf(&q, "%s0", sep);
+			rc |= buf_printf(&q, "%s0", sep);
 		else if (c->mode == P_BORN)
-			buf_printf(&q, "%snow()", sep);
+			rc |= buf_printf(&q, "%snow()", sep);
 		else
-			buf_printf(&q, "%s%s", sep, c->name);
+			rc |= buf_printf(&q, "%s%s", sep, c->name);
 		sep = ", ";
 	}
-	buf_printf(&q, " FROM s ON CONFLICT (%s) ", buf_str(&keys));
+	rc |= buf_printf(&q, " FROM s ON CONFLICT (%s) ", buf_str(&keys));
 	for (c = cols; c->name; c++) {
 		const char *n = c->name;
 		const char *cast = !strcmp(c->type, "json") ? "::text" : "";
@@ -174,28 +177,30 @@ static char *build_merge(enum ptable t, int gate)
 
 		switch (c->mode) {
 		case P_KEEP:
-			buf_printf(&set, "%s%s = coalesce(excluded.%s, t.%s)",
-				   ss, n, n, n);
-			buf_printf(&diff,
-				   "%st.%s%s IS DISTINCT FROM "
-				   "coalesce(excluded.%s, t.%s)%s",
-				   ds, n, cast, n, n, cast);
+			rc |= buf_printf(&set,
+					 "%s%s = coalesce(excluded.%s, t.%s)",
+					 ss, n, n, n);
+			rc |= buf_printf(&diff,
+					 "%st.%s%s IS DISTINCT FROM "
+					 "coalesce(excluded.%s, t.%s)%s",
+					 ds, n, cast, n, n, cast);
 			break;
 		case P_STAT:
 			if (gate != 1)
 				break;
 			/* fall through */
 		case P_SET:
-			buf_printf(&set, "%s%s = excluded.%s", ss, n, n);
-			buf_printf(&diff,
-				   "%st.%s%s IS DISTINCT FROM excluded.%s%s",
-				   ds, n, cast, n, cast);
+			rc |= buf_printf(&set, "%s%s = excluded.%s", ss, n, n);
+			rc |= buf_printf(
+			    &diff, "%st.%s%s IS DISTINCT FROM excluded.%s%s",
+			    ds, n, cast, n, cast);
 			break;
 		case P_OR:
-			buf_printf(&set, "%s%s = t.%s | excluded.%s", ss, n, n,
-				   n);
-			buf_printf(&diff, "%st.%s <> (t.%s | excluded.%s)", ds,
-				   n, n, n);
+			rc |= buf_printf(&set, "%s%s = t.%s | excluded.%s", ss,
+					 n, n, n);
+			rc |=
+			    buf_printf(&diff, "%st.%s <> (t.%s | excluded.%s)",
+				       ds, n, n, n);
 			break;
 		default:
 			break;
@@ -203,58 +208,65 @@ static char *build_merge(enum ptable t, int gate)
 	}
 	for (c = cols; c->name; c++)
 		if (c->mode == P_NOW)
-			buf_printf(&set, ", %s = excluded.%s", c->name,
-				   c->name);
+			rc |= buf_printf(&set, ", %s = excluded.%s", c->name,
+					 c->name);
 	/* RETURNING cannot read xmax of a partitioned table: there a row
 	 * is new when it was born in this transaction. */
 	for (born = NULL, c = cols; c->name; c++)
 		if (c->mode == P_BORN)
 			born = c->name;
 	if (born)
-		buf_printf(&ins, "t.%s = now()", born);
+		rc |= buf_printf(&ins, "t.%s = now()", born);
 	else
-		buf_puts(&ins, "t.xmax = 0");
-	buf_printf(&q,
-		   "DO UPDATE SET %s WHERE %s RETURNING (%s) AS ins)"
-		   " SELECT count(*) FILTER (WHERE ins),"
-		   " count(*) FILTER (WHERE NOT ins) FROM u",
-		   buf_str(&set), buf_str(&diff), buf_str(&ins));
+		rc |= buf_puts(&ins, "t.xmax = 0");
+	rc |= buf_printf(&q,
+			 "DO UPDATE SET %s WHERE %s RETURNING (%s) AS ins)"
+			 " SELECT count(*) FILTER (WHERE ins),"
+			 " count(*) FILTER (WHERE NOT ins) FROM u",
+			 buf_str(&set), buf_str(&diff), buf_str(&ins));
 	buf_release(&ins);
 	buf_release(&keys);
 	buf_release(&set);
 	buf_release(&diff);
+	if (rc) {
+		buf_release(&q);
+		return NULL;
+	}
 	return buf_detach(&q, NULL);
 }
 
-static void build_stage_ddl(struct buf *q, enum ptable t)
+static int build_stage_ddl(struct buf *q, enum ptable t)
 {
 	const struct pcol *c;
+	int rc = buf_printf(
+	    q, "CREATE TEMP TABLE IF NOT EXISTS stage_%s (seq integer",
+	    ptables[t].table);
 
-	buf_printf(q, "CREATE TEMP TABLE IF NOT EXISTS stage_%s (seq integer",
-		   ptables[t].table);
 	for (c = ptables[t].cols; c->name; c++)
-		buf_printf(q, ", %s %s", c->name, c->type);
-	buf_puts(q, ");");
+		rc |= buf_printf(q, ", %s %s", c->name, c->type);
+	return rc | buf_puts(q, ");");
 }
 
 /* Appends COPY into t's staging table, or with is_direct into the table
  * itself (no seq column). */
-static void build_copy(struct buf *q, enum ptable t, int is_direct)
+static int build_copy(struct buf *q, enum ptable t, int is_direct)
 {
 	const struct pcol *c;
 	const char *sep = "";
+	int rc;
 
 	if (is_direct) {
-		buf_printf(q, "COPY %s (", ptables[t].table);
+		rc = buf_printf(q, "COPY %s (", ptables[t].table);
 	} else {
-		buf_printf(q, "COPY pg_temp.stage_%s (seq", ptables[t].table);
+		rc = buf_printf(q, "COPY pg_temp.stage_%s (seq",
+				ptables[t].table);
 		sep = ", ";
 	}
 	for (c = ptables[t].cols; c->name; c++) {
-		buf_printf(q, "%s%s", sep, c->name);
+		rc |= buf_printf(q, "%s%s", sep, c->name);
 		sep = ", ";
 	}
-	buf_puts(q, ") FROM STDIN");
+	return rc | buf_puts(q, ") FROM STDIN");
 }
 
 static const char upsert_state[] =
@@ -278,14 +290,22 @@ static int prepare(struct pg_store *s, const char *name, const char *sql,
 	return ret;
 }
 
+/* The statements come from the tables above; one past its buffer's
+ * maximum still fails the open with a message rather than run cut. */
 int pg_write_prepare(struct pg_store *s, struct err *err)
 {
 	struct buf q = BUF_INIT;
-	int i, ret;
+	int i, ret = 0;
 
 	for (i = 0; i < PT__COUNT; i++)
-		build_stage_ddl(&q, (enum ptable)i);
-	ret = pg_exec(s, buf_str(&q), "open", err);
+		ret |= build_stage_ddl(&q, (enum ptable)i);
+	if (ret == 0)
+		ret = pg_exec(s, buf_str(&q), "open", err);
+	else
+		err_set(err, ERR_STORE, 0,
+			"cannot open store '%s': staging tables too long: "
+			"more than %zu bytes",
+			s->safe_url, q.max);
 	buf_release(&q);
 	if (ret < 0)
 		return -1;
@@ -297,6 +317,12 @@ int pg_write_prepare(struct pg_store *s, struct err *err)
 	for (i = 0; i < PG_MS__COUNT; i++) {
 		char name[24];
 
+		if (!s->merge_sql[i])
+			return err_set(err, ERR_STORE, 0,
+				       "cannot open store '%s': merge "
+				       "statement too long: more than %zu "
+				       "bytes",
+				       s->safe_url, (size_t)BUF_DEFAULT_MAX);
 		snprintf(name, sizeof(name), "espsync_merge_%d", i);
 		if (prepare(s, name, s->merge_sql[i], err) < 0)
 			return -1;
@@ -330,6 +356,17 @@ struct wctx {
 	struct store_counts c;
 	char now[21];
 };
+
+/* A batch whose rows (data) or statements (pre) pass their buffer's
+ * maximum fails whole: the caller rolls it back. */
+static int too_long(const struct wctx *w, const struct buf *b, const char *what,
+		    struct err *err)
+{
+	return err_set(err, ERR_STORE, 0,
+		       "cannot load a batch into store '%s': %s too long: "
+		       "more than %zu bytes",
+		       w->s->safe_url, what, b->max);
+}
 
 /* Sends pre (statements ending in a COPY ... FROM STDIN) and the rows in
  * data, and empties pre. *rows is what COPY reports; sqlstate (6 bytes)
@@ -400,17 +437,19 @@ static int stage_merge(struct wctx *w, enum ptable t, size_t n, struct err *err)
 	struct pg_store *s = w->s;
 	char sqlstate[6];
 	int64_t rows = 0;
+	int rc;
 
 	if (s->staged_rows[t] > PG_STAGE_TRUNCATE_ROWS) {
-		buf_printf(&w->pre, "TRUNCATE pg_temp.stage_%s; ",
-			   ptables[t].table);
+		rc = buf_printf(&w->pre, "TRUNCATE pg_temp.stage_%s; ",
+				ptables[t].table);
 		s->staged_rows[t] = 0;
 	} else {
-		buf_printf(&w->pre, "DELETE FROM pg_temp.stage_%s; ",
-			   ptables[t].table);
+		rc = buf_printf(&w->pre, "DELETE FROM pg_temp.stage_%s; ",
+				ptables[t].table);
 	}
 	s->staged_rows[t] += (int64_t)n;
-	build_copy(&w->pre, t, 0);
+	if (rc | build_copy(&w->pre, t, 0))
+		return too_long(w, &w->pre, "statements", err);
 	if (copy_rows(w, &rows, sqlstate, err) < 0 ||
 	    merge(w->s, (int)t, &w->c, err) < 0)
 		return -1;
@@ -423,13 +462,18 @@ static int stage_merge(struct wctx *w, enum ptable t, size_t n, struct err *err)
 /* Stages and merges one record array. */
 #define LOAD(t, arr, n, rowfn)                                                 \
 	do {                                                                   \
+		int rc_ = 0;                                                   \
 		if (!b->n)                                                     \
 			break;                                                 \
 		buf_reset(&w.data);                                            \
 		for (i = 0; i < b->n; i++) {                                   \
-			buf_printf(&w.data, "%zu", i);                         \
-			rowfn(&w.data, b, &b->arr[i], w.now);                  \
-			buf_putc(&w.data, '\n');                               \
+			rc_ |= buf_printf(&w.data, "%zu", i);                  \
+			rc_ |= rowfn(&w.data, b, &b->arr[i], w.now);           \
+			rc_ |= buf_putc(&w.data, '\n');                        \
+		}                                                              \
+		if (rc_) {                                                     \
+			too_long(&w, &w.data, "rows", err);                    \
+			goto done;                                             \
 		}                                                              \
 		if (stage_merge(&w, t, b->n, err) < 0)                         \
 			goto done;                                             \
@@ -507,21 +551,32 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 	char sqlstate[6];
 	int64_t rows = 0, before = w->c.inserted;
 	size_t i, n = event_keys(s, b, &k, new_days, n_new);
-	int ret = -1;
+	int ret = -1, rc = 0;
 
 	if (!n) {
 		ret = 0;
 		goto done;
 	}
-	pg_partitions_sql(&w->pre, *new_days, *n_new);
+	if (pg_partitions_sql(&w->pre, *new_days, *n_new) < 0) {
+		too_long(w, &w->pre, "statements", err);
+		goto done;
+	}
 	buf_reset(&w->data);
 	if (!s->has_seen_stored_event) {
 		for (i = 0; i < n; i++) {
-			pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
-			buf_putc(&w->data, '\n');
+			rc |= pg_row_event(&w->data, b, &b->events[k[i].i],
+					   w->now);
+			rc |= buf_putc(&w->data, '\n');
 		}
-		buf_puts(&w->pre, "SAVEPOINT direct; ");
-		build_copy(&w->pre, PT_EVENTS, 1);
+		if (rc) {
+			too_long(w, &w->data, "rows", err);
+			goto done;
+		}
+		if (buf_puts(&w->pre, "SAVEPOINT direct; ") < 0 ||
+		    build_copy(&w->pre, PT_EVENTS, 1) < 0) {
+			too_long(w, &w->pre, "statements", err);
+			goto done;
+		}
 		if (copy_rows(w, &rows, sqlstate, err) == 0) {
 			w->c.inserted += rows;
 			ret = 0;
@@ -537,9 +592,13 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 		buf_reset(&w->data);
 	}
 	for (i = 0; i < n; i++) {
-		buf_printf(&w->data, "%zu\t", k[i].i);
-		pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
-		buf_putc(&w->data, '\n');
+		rc |= buf_printf(&w->data, "%zu\t", k[i].i);
+		rc |= pg_row_event(&w->data, b, &b->events[k[i].i], w->now);
+		rc |= buf_putc(&w->data, '\n');
+	}
+	if (rc) {
+		too_long(w, &w->data, "rows", err);
+		goto done;
 	}
 	if (stage_merge(w, PT_EVENTS, n, err) < 0)
 		goto done;
@@ -643,9 +702,12 @@ int pg_write_batch(struct store *store, const struct batch *b,
 	 * its checkpoint or the reverse), and the next sync fetches them
 	 * again. run_finish commits synchronously, which flushes every batch
 	 * before a run is recorded finished. */
-	buf_puts(&w.pre,
-		 "BEGIN; SET LOCAL synchronous_commit = off; " PG_WRITE_LOCK
-		 "; ");
+	if (buf_puts(&w.pre,
+		     "BEGIN; SET LOCAL synchronous_commit = off; " PG_WRITE_LOCK
+		     "; ") < 0) {
+		too_long(&w, &w.pre, "statements", err);
+		goto done;
+	}
 	LOAD(PT_CAMPAIGNS, campaigns, n_campaigns, pg_row_campaign);
 	LOAD(PT_LINKS, links, n_links, pg_row_link);
 	LOAD(PT_PARTICIPANTS, participants, n_participants, pg_row_participant);

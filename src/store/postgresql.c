@@ -31,14 +31,14 @@ int pg_split_url(const char *url, char **conninfo, int *retention_days,
 	struct buf b = BUF_INIT;
 	const char *q = strchr(url, '?'), *s;
 	char sep = '?';
-	int ret = -1;
+	int ret = -1, rc;
 
 	*conninfo = NULL;
 	if (!q) {
 		*conninfo = xstrdup(url);
 		return 0;
 	}
-	buf_append(&b, url, (size_t)(q - url));
+	rc = buf_append(&b, url, (size_t)(q - url));
 	for (s = q + 1; *s;) {
 		const char *amp = strchr(s, '&');
 		size_t n = amp ? (size_t)(amp - s) : strlen(s);
@@ -56,11 +56,16 @@ int pg_split_url(const char *url, char **conninfo, int *retention_days,
 			}
 			*retention_days = (int)d;
 		} else if (n > 0) {
-			buf_putc(&b, sep);
-			buf_append(&b, s, n);
+			rc |= buf_putc(&b, sep);
+			rc |= buf_append(&b, s, n);
 			sep = '&';
 		}
 		s += n + (amp != NULL);
+	}
+	if (rc) {
+		err_set(err, ERR_CONFIG, 0,
+			"store url too long: more than %zu bytes", b.max);
+		goto done;
 	}
 	*conninfo = buf_detach(&b, NULL);
 	ret = 0;

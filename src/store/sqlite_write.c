@@ -8,6 +8,7 @@
 
 #include "util/clock.h"
 #include "util/jsonw.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 /* How an upsert treats a column. The value of column i is parameter ?i+1
@@ -84,53 +85,53 @@ static const struct {
 			       {"updated_at", C_KEEP}, {"synced_at", C_NOW})},
 };
 
-/* Builds the INSERT (which = 0) or UPDATE (which = 1) of table t. */
-void sq_build_upsert(struct buf *q, enum upsert_table t, int which)
+static int build_insert(struct buf *q, const struct col *cols,
+			const char *table, int gate)
 {
-	const struct col *c, *cols = upserts[t].cols;
+	const struct col *c;
 	const char *sep = "";
-	int i, gate = 0;
+	int i, rc = buf_printf(q, "INSERT INTO %s (", table);
 
-	for (i = 0; cols[i].name; i++)
-		if (cols[i].mode == C_GATE)
-			gate = i + 1;
-	buf_reset(q);
-	if (which == 0) {
-		buf_printf(q, "INSERT INTO %s (", upserts[t].table);
-		for (c = cols; c->name; c++, sep = ", ")
-			if (c->mode != C_GATE)
-				buf_printf(q, "%s%s", sep, c->name);
-		buf_puts(q, ") VALUES (");
-		for (sep = "", i = 0; cols[i].name; i++, sep = ", ") {
-			if (cols[i].mode == C_STAT)
-				buf_printf(q, "%s?%d * ?%d", sep, gate, i + 1);
-			else if (cols[i].mode != C_GATE)
-				buf_printf(q, "%s?%d", sep, i + 1);
-			else
-				sep = "";
-		}
-		buf_puts(q, ") ON CONFLICT DO NOTHING");
-		return;
+	for (c = cols; c->name; c++, sep = ", ")
+		if (c->mode != C_GATE)
+			rc |= buf_printf(q, "%s%s", sep, c->name);
+	rc |= buf_puts(q, ") VALUES (");
+	for (sep = "", i = 0; cols[i].name; i++, sep = ", ") {
+		if (cols[i].mode == C_STAT)
+			rc |= buf_printf(q, "%s?%d * ?%d", sep, gate, i + 1);
+		else if (cols[i].mode != C_GATE)
+			rc |= buf_printf(q, "%s?%d", sep, i + 1);
+		else
+			sep = "";
 	}
-	buf_printf(q, "UPDATE %s SET ", upserts[t].table);
+	return rc | buf_puts(q, ") ON CONFLICT DO NOTHING");
+}
+
+static int build_update(struct buf *q, const struct col *cols,
+			const char *table, int gate)
+{
+	const char *sep = "";
+	int i, rc = buf_printf(q, "UPDATE %s SET ", table);
+
 	for (i = 0; cols[i].name; i++) {
 		const char *n = cols[i].name;
 		int p = i + 1;
 
 		switch (cols[i].mode) {
 		case C_KEEP:
-			buf_printf(q, "%s%s = coalesce(?%d, %s)", sep, n, p, n);
+			rc |= buf_printf(q, "%s%s = coalesce(?%d, %s)", sep, n,
+					 p, n);
 			break;
 		case C_SET:
 		case C_NOW:
-			buf_printf(q, "%s%s = ?%d", sep, n, p);
+			rc |= buf_printf(q, "%s%s = ?%d", sep, n, p);
 			break;
 		case C_OR:
-			buf_printf(q, "%s%s = %s | ?%d", sep, n, n, p);
+			rc |= buf_printf(q, "%s%s = %s | ?%d", sep, n, n, p);
 			break;
 		case C_STAT:
-			buf_printf(q, "%s%s = iif(?%d, ?%d, %s)", sep, n, gate,
-				   p, n);
+			rc |= buf_printf(q, "%s%s = iif(?%d, ?%d, %s)", sep, n,
+					 gate, p, n);
 			break;
 		default:
 			continue;
@@ -139,7 +140,8 @@ void sq_build_upsert(struct buf *q, enum upsert_table t, int which)
 	}
 	for (sep = " WHERE ", i = 0; cols[i].name; i++) {
 		if (cols[i].mode == C_KEY) {
-			buf_printf(q, "%s%s = ?%d", sep, cols[i].name, i + 1);
+			rc |= buf_printf(q, "%s%s = ?%d", sep, cols[i].name,
+					 i + 1);
 			sep = " AND ";
 		}
 	}
@@ -149,25 +151,45 @@ void sq_build_upsert(struct buf *q, enum upsert_table t, int which)
 
 		switch (cols[i].mode) {
 		case C_KEEP:
-			buf_printf(q, "%s%s IS NOT coalesce(?%d, %s)", sep, n,
-				   p, n);
+			rc |= buf_printf(q, "%s%s IS NOT coalesce(?%d, %s)",
+					 sep, n, p, n);
 			break;
 		case C_SET:
-			buf_printf(q, "%s%s IS NOT ?%d", sep, n, p);
+			rc |= buf_printf(q, "%s%s IS NOT ?%d", sep, n, p);
 			break;
 		case C_OR:
-			buf_printf(q, "%s%s <> (%s | ?%d)", sep, n, n, p);
+			rc |= buf_printf(q, "%s%s <> (%s | ?%d)", sep, n, n, p);
 			break;
 		case C_STAT:
-			buf_printf(q, "%s(?%d AND %s IS NOT ?%d)", sep, gate, n,
-				   p);
+			rc |= buf_printf(q, "%s(?%d AND %s IS NOT ?%d)", sep,
+					 gate, n, p);
 			break;
 		default:
 			continue;
 		}
 		sep = " OR ";
 	}
-	buf_putc(q, ')');
+	return rc | buf_putc(q, ')');
+}
+
+/* Builds the INSERT (which = 0) or UPDATE (which = 1) of table t. The
+ * statements come from the tables above, so one that does not fit its
+ * buffer is a bug. */
+void sq_build_upsert(struct buf *q, enum upsert_table t, int which)
+{
+	const struct col *cols = upserts[t].cols;
+	int i, gate = 0, rc;
+
+	for (i = 0; cols[i].name; i++)
+		if (cols[i].mode == C_GATE)
+			gate = i + 1;
+	buf_reset(q);
+	if (which == 0)
+		rc = build_insert(q, cols, upserts[t].table, gate);
+	else
+		rc = build_update(q, cols, upserts[t].table, gate);
+	if (rc)
+		BUG("sqlite: upsert statement past its buffer's maximum");
 }
 
 static int bind_time(sqlite3_stmt *st, int i, int64_t t)
@@ -546,16 +568,23 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 	sqlite3_stmt *st = NULL;
 	char now[21];
 	int64_t total = 0;
-	int ret = -1, in_tx = 0;
+	int ret = -1, in_tx = 0, rc;
 
 	time_format_iso(clock_wall_s(), now);
-	buf_putc(&ids, '[');
+	rc = buf_putc(&ids, '[');
 	for (i = 0; i < n_live; i++) {
 		if (i)
-			buf_putc(&ids, ',');
-		jsonw_string(&ids, live_ids[i]);
+			rc |= buf_putc(&ids, ',');
+		rc |= jsonw_string(&ids, live_ids[i]);
 	}
-	buf_putc(&ids, ']');
+	rc |= buf_putc(&ids, ']');
+	if (rc) {
+		err_set(err, ERR_STORE, 0,
+			"cannot reconcile contacts in store '%s': ids too "
+			"long: more than %zu bytes",
+			s->path, ids.max);
+		goto done;
+	}
 	if (sq_begin(s, err) < 0)
 		goto done;
 	in_tx = 1;
@@ -577,19 +606,26 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 	}
 	if (n_spans) {
 		/* One text range per id length, so the key index is used. */
-		buf_puts(&q, "UPDATE contacts SET deleted_at = ?3,"
-			     " synced_at = ?4 WHERE provider = ?1"
-			     " AND account = ?2 AND deleted_at IS NULL"
-			     " AND contact_id NOT GLOB '*[^0-9]*'"
-			     " AND contact_id NOT IN"
-			     " (SELECT value FROM json_each(?5)) AND (");
+		rc = buf_puts(&q, "UPDATE contacts SET deleted_at = ?3,"
+				  " synced_at = ?4 WHERE provider = ?1"
+				  " AND account = ?2 AND deleted_at IS NULL"
+				  " AND contact_id NOT GLOB '*[^0-9]*'"
+				  " AND contact_id NOT IN"
+				  " (SELECT value FROM json_each(?5)) AND (");
 		for (i = 0; i < n_spans; i++)
-			buf_printf(&q,
-				   "%s(length(contact_id) = %d AND contact_id"
-				   " BETWEEN ?%zu AND ?%zu)",
-				   i ? " OR " : "", spans[i].digits, 6 + 2 * i,
-				   7 + 2 * i);
-		buf_putc(&q, ')');
+			rc |= buf_printf(&q,
+					 "%s(length(contact_id) = %d AND "
+					 "contact_id BETWEEN ?%zu AND ?%zu)",
+					 i ? " OR " : "", spans[i].digits,
+					 6 + 2 * i, 7 + 2 * i);
+		rc |= buf_putc(&q, ')');
+		if (rc) {
+			err_set(err, ERR_STORE, 0,
+				"cannot reconcile contacts in store '%s': "
+				"statement too long: more than %zu bytes",
+				s->path, q.max);
+			goto done;
+		}
 		if (sq_prep(s, buf_str(&q), 0, NULL, &st, err) < 0)
 			goto done;
 		sq_bind_text(st, 1, provider);

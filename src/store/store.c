@@ -112,27 +112,31 @@ void store_close(struct store *s)
 }
 
 /* Appends text, replacing the value of any password=... query parameter. */
-static void redact_query(struct buf *b, const char *s)
+static int redact_query(struct buf *b, const char *s)
 {
+	int rc = 0;
+
 	while (*s) {
 		const char *amp = strchr(s, '&');
 		size_t n = amp ? (size_t)(amp - s) + 1 : strlen(s);
 
 		if (has_prefix(s, "password=")) {
-			buf_puts(b, "password=***");
+			rc |= buf_puts(b, "password=***");
 			if (amp)
-				buf_putc(b, '&');
+				rc |= buf_putc(b, '&');
 		} else {
-			buf_append(b, s, n);
+			rc |= buf_append(b, s, n);
 		}
 		s += n;
 	}
+	return rc;
 }
 
 char *store_redact_url(const char *url)
 {
 	struct buf b = BUF_INIT;
 	const char *scheme_end, *auth, *at, *colon, *q;
+	int rc = 0;
 
 	if (!url)
 		return xstrdup("");
@@ -146,23 +150,28 @@ char *store_redact_url(const char *url)
 	if (at) {
 		colon = memchr(auth, ':', (size_t)(at - auth));
 		if (colon) {
-			buf_append(&b, url, (size_t)(colon - url) + 1);
-			buf_puts(&b, "***");
-			buf_puts(&b, at);
+			rc |= buf_append(&b, url, (size_t)(colon - url) + 1);
+			rc |= buf_puts(&b, "***");
+			rc |= buf_puts(&b, at);
 		} else {
-			buf_puts(&b, url);
+			rc |= buf_puts(&b, url);
 		}
 	} else {
-		buf_puts(&b, url);
+		rc |= buf_puts(&b, url);
 	}
-	q = strchr(b.data, '?');
+	q = rc ? NULL : strchr(buf_str(&b), '?');
 	if (q) {
 		char *rest = xstrdup(q + 1);
 
 		b.len = (size_t)(q - b.data) + 1;
 		b.data[b.len] = '\0';
-		redact_query(&b, rest);
+		rc |= redact_query(&b, rest);
 		free(rest);
+	}
+	if (rc) {
+		/* A url with pieces missing would mislead the reader. */
+		buf_release(&b);
+		return xstrdup("(store url too long to show)");
 	}
 	return buf_detach(&b, NULL);
 }
@@ -240,8 +249,10 @@ void store_tags_init(struct store_tags *t, struct buf *out)
 	buf_init(&t->seen, BUF_DEFAULT_MAX);
 	t->n = 0;
 	buf_reset(out);
-	buf_putc(out, '[');
-	buf_putc(&t->seen, '\n');
+	/* add keeps room for the closing bracket, so release cannot fail */
+	if (out->max < 2 || buf_putc(out, '[') < 0 ||
+	    buf_putc(&t->seen, '\n') < 0)
+		BUG("store_tags: the output buffer cannot hold []");
 }
 
 /* Lists have tens of fields, so a linear search of seen is fine. */
@@ -257,19 +268,23 @@ int store_tags_add(struct store_tags *t, const char *tag)
 		if (p[-1] == '\n' && p[len] == '\n')
 			return 0;
 	if ((t->n++ && buf_putc(t->out, ',') < 0) ||
-	    jsonw_string(t->out, tag) < 0 || buf_puts(&t->seen, tag) < 0 ||
-	    buf_putc(&t->seen, '\n') < 0)
+	    jsonw_string(t->out, tag) < 0 || t->out->len >= t->out->max ||
+	    buf_puts(&t->seen, tag) < 0 || buf_putc(&t->seen, '\n') < 0)
 		return -1;
 	return 0;
 }
 
 void store_tags_release(struct store_tags *t, int is_ok)
 {
+	int rc;
+
 	if (is_ok) {
-		buf_putc(t->out, ']');
+		rc = buf_putc(t->out, ']');
 	} else {
 		buf_reset(t->out);
-		buf_puts(t->out, "[]");
+		rc = buf_puts(t->out, "[]");
 	}
+	if (rc)
+		BUG("store_tags: no room left for the closing bracket");
 	buf_release(&t->seen);
 }

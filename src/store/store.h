@@ -195,8 +195,10 @@ struct store_tags {
 	int n;
 };
 
+/* out's maximum must hold at least "[]". */
 void store_tags_init(struct store_tags *t, struct buf *out);
-/* -1 when out or the tags seen reach their maximum size. */
+/* -1 when out (with room kept for the closing bracket) or the tags seen
+ * reach their maximum size. */
 int store_tags_add(struct store_tags *t, const char *tag);
 void store_tags_release(struct store_tags *t, int is_ok);
 
@@ -226,7 +228,7 @@ int store_open_with(struct store **out, const char *url,
 int store_open(struct store **out, const char *url, struct err *err);
 void store_close(struct store *s);
 /* The URL with any password replaced by "***", for messages. Owned by caller.
- */
+ * A URL past the buffer maximum gives "(store url too long to show)". */
 char *store_redact_url(const char *url);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -368,6 +369,37 @@ static void test_newest_updated_at(void **state)
 	batch_release(&b);
 }
 
+/* A list id whose JSON passes the buffer maximum (each invalid byte
+ * becomes \ufffd) fails the page instead of storing a cut lists_json. */
+static void test_list_id_too_long(void **state)
+{
+	const char *page = "{\"data\":[{\"id\":\"a\"}]}";
+	size_t n = BUF_DEFAULT_MAX / 6 + 1;
+	char *list_id = malloc(n + 1);
+	struct json_doc *doc = NULL;
+	struct err err = ERR_INIT;
+	struct batch b;
+	struct source_map m;
+
+	(void)state;
+	assert_non_null(list_id);
+	memset(list_id, 0xff, n);
+	list_id[n] = '\0';
+	batch_init(&b, "emailoctopus", "default");
+	memset(&m, 0, sizeof(m));
+	m.batch = &b;
+	m.list_id = list_id;
+	m.status = "subscribed";
+	m.newest_updated_at = TIME_NULL;
+	assert_int_equal(json_parse(&doc, page, strlen(page), NULL), 0);
+	assert_int_equal(eo->map_contacts(&m, json_root(doc), &err), -1);
+	assert_string_equal(err.msg,
+			    "list id too long: more than 67108864 bytes");
+	json_doc_free(doc);
+	batch_release(&b);
+	free(list_id);
+}
+
 static void test_summary(void **state)
 {
 	static const char *const pages[] = {
@@ -643,6 +675,7 @@ int main(void)
 	    cmocka_unit_test(test_map_table),
 	    cmocka_unit_test(test_identical_rows_share_event_id),
 	    cmocka_unit_test(test_newest_updated_at),
+	    cmocka_unit_test(test_list_id_too_long),
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_next_page_table),
 	    cmocka_unit_test(test_url_table),

@@ -17,6 +17,7 @@
 
 #include "export/export_csv.h"
 #include "store/sqlite.h"
+#include "util/buf.h"
 
 static void test_file_names(void **state)
 {
@@ -555,6 +556,32 @@ static void test_export_bad_config(void **state)
 	assert_int_equal(err.kind, ERR_IO);
 }
 
+/* A directory name past the path buffer's maximum (padded with '/', so
+ * it names the real directory) fails the export with a clear error and
+ * writes no file, instead of creating a file at a cut path. */
+static void test_export_path_too_long(void **state)
+{
+	struct fixture *f = *state;
+	struct export_options o = EXPORT_OPTIONS_INIT;
+	struct err err = ERR_INIT;
+	size_t len = strlen(f->out), n = BUF_DEFAULT_MAX + 1;
+	char *dir = malloc(len + n + 1);
+	int64_t files = -1;
+
+	assert_non_null(dir);
+	memcpy(dir, f->out, len);
+	memset(dir + len, '/', n);
+	dir[len + n] = '\0';
+	seed_store(f->s);
+	o.dir = dir;
+	assert_int_equal(export_csv(f->s, &o, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_IO);
+	assert_non_null(strstr(err.msg, "export path too long: more than"));
+	free(dir);
+	assert_int_equal(export_count_files(f->out, &files, &err), 0);
+	assert_int_equal(files, 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -568,6 +595,7 @@ int main(void)
 	    T(test_export_atomic_and_count),
 	    T(test_export_filters),
 	    T(test_export_bad_config),
+	    T(test_export_path_too_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

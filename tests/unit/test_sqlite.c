@@ -363,6 +363,28 @@ static void test_store_tags(void **state)
 	buf_release(&out);
 }
 
+/* A tag that leaves no room for the closing bracket is refused, so the
+ * list is never written cut ("[\"a\"" without its "]"). */
+static void test_store_tags_full(void **state)
+{
+	struct buf out;
+	struct store_tags t;
+
+	(void)state;
+	buf_init(&out, 5);
+	store_tags_init(&t, &out);
+	assert_int_equal(store_tags_add(&t, "a"), 0);
+	store_tags_release(&t, 1);
+	assert_string_equal(buf_str(&out), "[\"a\"]");
+	buf_release(&out);
+	buf_init(&out, 4);
+	store_tags_init(&t, &out);
+	assert_int_equal(store_tags_add(&t, "a"), -1);
+	store_tags_release(&t, 0);
+	assert_string_equal(buf_str(&out), "[]");
+	buf_release(&out);
+}
+
 static void test_upsert_idempotent(void **state)
 {
 	struct fixture *f = *state;
@@ -936,6 +958,7 @@ int main(void)
 	    T(test_store_open_dispatch),
 	    cmocka_unit_test(test_redact_url),
 	    cmocka_unit_test(test_store_tags),
+	    cmocka_unit_test(test_store_tags_full),
 	    T(test_upsert_idempotent),
 	    T(test_stored_values),
 	    T(test_changed_row_updates_synced_at),
