@@ -5,15 +5,21 @@
 #include <stddef.h>
 #include <strings.h>
 
-#include "source/activecampaign.h"
-#include "source/emailoctopus.h"
 #include "util/banned.h"
 
-const struct source *const source_registry[] = {
-    &source_emailoctopus,
-    &source_activecampaign,
-    NULL,
-};
+/* The providers, in the order of help, check and sync. Adding one is one
+ * line here: X(name) for the descriptor `const struct source source_name`
+ * defined in its own file. */
+#define SOURCES(X)                                                             \
+	X(emailoctopus)                                                        \
+	X(activecampaign)
+
+#define SOURCE_DECLARE(name) extern const struct source source_##name;
+#define SOURCE_ENTRY(name) &source_##name,
+
+SOURCES(SOURCE_DECLARE)
+
+const struct source *const source_registry[] = {SOURCES(SOURCE_ENTRY) NULL};
 
 const struct source *source_find(const char *name)
 {

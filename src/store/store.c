@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/mongodb.h"
-#include "store/postgresql.h"
-#include "store/sqlite.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/jsonw.h"
@@ -34,32 +31,6 @@ static int has_prefix(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-const struct store_backend *const store_backends[] = {
-    &sqlite_store_backend,
-    &postgresql_store_backend,
-    &mongodb_store_backend,
-    NULL,
-};
-
-const struct store_backend *store_backend_for(const char *url)
-{
-	size_t i, k;
-
-	for (i = 0; url && store_backends[i]; i++) {
-		const struct store_keys *sk = store_backends[i]->keys;
-
-		for (k = 0; sk->schemes && sk->schemes[k]; k++)
-			if (has_prefix(url, sk->schemes[k]))
-				return store_backends[i];
-	}
-	for (i = 0; url && store_backends[i]; i++) {
-		const struct store_keys *sk = store_backends[i]->keys;
-
-		if (sk->is_own_url && sk->is_own_url(url))
-			return store_backends[i];
-	}
-	return NULL;
-}
 
 int store_open(struct store **out, const char *url, struct err *err)
 {
