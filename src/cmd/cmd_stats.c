@@ -59,19 +59,6 @@ static void print_text(const struct stats_view *v)
 	       v->run.status == RUN_RUNNING ? "since" : "at", when, n);
 }
 
-static void json_time(struct buf *b, const char *key, int64_t t)
-{
-	char iso[32];
-
-	jsonw_key(b, key, 0);
-	if (t == TIME_NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	time_format_iso(t, iso);
-	jsonw_string(b, iso);
-}
-
 static void print_json(const struct stats_view *v, const char *provider)
 {
 	struct buf b = BUF_INIT;
@@ -104,8 +91,10 @@ static void print_json(const struct stats_view *v, const char *provider)
 		jsonw_string(&b, v->run.account);
 		jsonw_key(&b, "status", 0);
 		jsonw_string(&b, store_run_status_name(v->run.status));
-		json_time(&b, "started_at", v->run.started_at);
-		json_time(&b, "finished_at", v->run.finished_at);
+		jsonw_key(&b, "started_at", 0);
+		jsonw_time(&b, v->run.started_at);
+		jsonw_key(&b, "finished_at", 0);
+		jsonw_time(&b, v->run.finished_at);
 		buf_printf(&b, ",\"requests\":%lld}",
 			   (long long)v->run.requests);
 	} else {
