@@ -303,69 +303,81 @@ static void print_group(const struct group *g, int is_verbose)
 		fputs(buf_str(&g->raw), stdout);
 }
 
-static void json_run(struct buf *b, const struct run_row *r)
+static int json_run(struct buf *b, const struct run_row *r)
 {
 	char a[32];
 	int64_t total, activities;
+	int rc = 0;
 
 	run_records(r, &total, &activities);
-	buf_printf(b, "{\"run_id\":%lld,\"status\":", (long long)r->run_id);
-	jsonw_string(b, store_run_status_name(r->status));
+	rc |= buf_printf(b, "{\"run_id\":%lld", (long long)r->run_id);
+	rc |= jsonw_key(b, "status", 0);
+	rc |= jsonw_string(b, store_run_status_name(r->status));
 	iso(a, r->started_at);
-	jsonw_key(b, "started_at", 0);
-	jsonw_string(b, a);
+	rc |= jsonw_key(b, "started_at", 0);
+	rc |= jsonw_string(b, a);
 	iso(a, r->finished_at);
-	jsonw_key(b, "finished_at", 0);
-	jsonw_string(b, strcmp(a, "-") ? a : NULL);
-	buf_printf(b,
-		   ",\"requests\":%lld,\"records\":%lld,"
-		   "\"activities\":%lld}",
-		   (long long)r->requests, (long long)total,
-		   (long long)activities);
+	rc |= jsonw_key(b, "finished_at", 0);
+	rc |= jsonw_string(b, strcmp(a, "-") ? a : NULL);
+	rc |= buf_printf(b,
+			 ",\"requests\":%lld,\"records\":%lld,"
+			 "\"activities\":%lld}",
+			 (long long)r->requests, (long long)total,
+			 (long long)activities);
+	return rc;
 }
 
-static void print_json(const struct state_view *v)
+static int json_group(struct buf *b, const struct group *g, int is_verbose,
+		      int is_first)
+{
+	char a[32];
+	int rc = 0;
+
+	rc |= buf_puts(b, is_first ? "{\"provider\":" : ",{\"provider\":");
+	rc |= jsonw_string(b, g->provider);
+	rc |= jsonw_key(b, "account", 0);
+	rc |= jsonw_string(b, g->account);
+	rc |= jsonw_key(b, "last_sync_date", 0);
+	if (g->has_complete)
+		iso(a, g->complete.finished_at);
+	rc |= jsonw_string(b, g->has_complete ? a : NULL);
+	rc |= buf_printf(b,
+			 ",\"campaigns_completed\":%lld,"
+			 "\"campaigns_completed_ids\":[%s],"
+			 "\"campaigns_pending\":%lld,"
+			 "\"activities_today\":%lld,"
+			 "\"report_window_since\":",
+			 (long long)g->n_complete, buf_str(&g->done_ids),
+			 (long long)g->n_pending, (long long)today_count(g));
+	iso(a, g->window_since);
+	rc |= jsonw_string(b, g->window_since != TIME_NULL ? a : NULL);
+	rc |= buf_printf(
+	    b, ",\"checkpoints\":%lld,\"last_run\":", (long long)g->n_states);
+	if (g->has_last)
+		rc |= json_run(b, &g->last);
+	else
+		rc |= buf_puts(b, "null");
+	if (is_verbose)
+		rc |= buf_printf(b, ",\"state\":{%s}", buf_str(&g->json));
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_json(const struct state_view *v)
 {
 	struct buf b = BUF_INIT;
-	char a[32];
 	size_t i;
+	int rc = 0, code;
 
-	buf_puts(&b, "{\"command\":\"state\",\"action\":\"show\","
-		     "\"providers\":[");
-	for (i = 0; i < v->n; i++) {
-		const struct group *g = &v->groups[i];
-
-		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
-		jsonw_string(&b, g->provider);
-		jsonw_key(&b, "account", 0);
-		jsonw_string(&b, g->account);
-		jsonw_key(&b, "last_sync_date", 0);
-		if (g->has_complete)
-			iso(a, g->complete.finished_at);
-		jsonw_string(&b, g->has_complete ? a : NULL);
-		buf_printf(&b,
-			   ",\"campaigns_completed\":%lld,"
-			   "\"campaigns_completed_ids\":[%s],"
-			   "\"campaigns_pending\":%lld,"
-			   "\"activities_today\":%lld,"
-			   "\"report_window_since\":",
-			   (long long)g->n_complete, buf_str(&g->done_ids),
-			   (long long)g->n_pending, (long long)today_count(g));
-		iso(a, g->window_since);
-		jsonw_string(&b, g->window_since != TIME_NULL ? a : NULL);
-		buf_printf(&b, ",\"checkpoints\":%lld,\"last_run\":",
-			   (long long)g->n_states);
-		if (g->has_last)
-			json_run(&b, &g->last);
-		else
-			buf_puts(&b, "null");
-		if (v->is_verbose)
-			buf_printf(&b, ",\"state\":{%s}", buf_str(&g->json));
-		buf_putc(&b, '}');
-	}
-	buf_puts(&b, "],\"exit_code\":0}");
-	cmd_print_json(&b);
+	rc |= buf_puts(&b, "{\"command\":\"state\",\"action\":\"show\","
+			   "\"providers\":[");
+	for (i = 0; i < v->n; i++)
+		rc |= json_group(&b, &v->groups[i], v->is_verbose, i == 0);
+	rc |= buf_puts(&b, "],\"exit_code\":0}");
+	code = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return code;
 }
 
 static int show(struct store *store, const struct config *cfg)
@@ -384,7 +396,7 @@ static int show(struct store *store, const struct config *cfg)
 		goto done;
 	}
 	if (cfg->is_json) {
-		print_json(v);
+		code = print_json(v);
 		goto done;
 	}
 	if (!v->n)
@@ -406,7 +418,7 @@ static int reset(struct store *store, const struct config *cfg)
 	struct buf b = BUF_INIT;
 	int64_t removed = 0;
 	const char *stream = config_str(cfg, OPT_STREAM);
-	int code = 0;
+	int rc, code = 0;
 
 	if (store->ops->state_reset(store, cmd_only_provider(cfg), stream,
 				    &removed, &err) < 0) {
@@ -415,11 +427,11 @@ static int reset(struct store *store, const struct config *cfg)
 		goto done;
 	}
 	if (cfg->is_json) {
-		buf_printf(&b,
-			   "{\"command\":\"state\",\"action\":\"reset\","
-			   "\"removed\":%lld,\"exit_code\":0}",
-			   (long long)removed);
-		cmd_print_json(&b);
+		rc = buf_printf(&b,
+				"{\"command\":\"state\",\"action\":\"reset\","
+				"\"removed\":%lld,\"exit_code\":0}",
+				(long long)removed);
+		code = cmd_print_json(&b, rc);
 	} else {
 		printf("removed %lld checkpoint%s\n", (long long)removed,
 		       removed == 1 ? "" : "s");
