@@ -73,9 +73,16 @@ enum progress_mode cmd_progress(const struct config *cfg);
 
 /* 12345 -> "12,345" into out (at least 32 bytes). */
 void cmd_format_count(char *out, int64_t n);
-/* Writes b and a newline to stdout. */
-void cmd_print_json(struct buf *b);
-/* Appends a JSON double with fixed decimals. */
-void cmd_json_double(struct buf *b, double v, int decimals);
+/* Writes the JSON object built in b and a newline to stdout and returns 0;
+ * rc is the builder's result: nonzero (a part did not fit b's maximum)
+ * prints "cannot build the json summary: too long" instead, never a cut
+ * object, and returns EXIT_RUNTIME. */
+int cmd_print_json(const struct buf *b, int rc);
+/* Appends a JSON double with fixed decimals; 0, or -1 at b's maximum. */
+BUF_MUST_CHECK int cmd_json_double(struct buf *b, double v, int decimals);
+/* Appends the failure object cmd_json_failure prints; 0, or -1 when b
+ * reached its maximum. */
+BUF_MUST_CHECK int cmd_json_failure_append(struct buf *b, const char *command,
+					   const struct err *err, int code);
 
 #endif

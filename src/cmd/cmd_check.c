@@ -99,43 +99,46 @@ static void print_keys(const struct config *cfg)
 			print_key(cfg, def, cv);
 }
 
-static void json_config_key(struct buf *b, const struct config *cfg,
-			    const struct option_def *def,
-			    const struct config_value *cv, int is_first)
+static int json_config_key(struct buf *b, const struct config *cfg,
+			   const struct option_def *def,
+			   const struct config_value *cv, int is_first)
 {
 	char src[160];
 	char *v = shown_value(def, cv->value);
+	int rc = 0;
 
 	config_value_source_text(cfg, cv, src, sizeof(src));
-	buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
-	jsonw_string(b, def->key);
-	jsonw_key(b, "value", 0);
-	jsonw_string(b, v);
-	jsonw_key(b, "is_secret", 0);
-	buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
-	jsonw_key(b, "source", 0);
-	jsonw_string(b, config_source_name(cv->source));
-	jsonw_key(b, "from", 0);
-	jsonw_string(b, src);
-	buf_putc(b, '}');
+	rc |= buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+	rc |= jsonw_string(b, def->key);
+	rc |= jsonw_key(b, "value", 0);
+	rc |= jsonw_string(b, v);
+	rc |= jsonw_key(b, "is_secret", 0);
+	rc |= buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
+	rc |= jsonw_key(b, "source", 0);
+	rc |= jsonw_string(b, config_source_name(cv->source));
+	rc |= jsonw_key(b, "from", 0);
+	rc |= jsonw_string(b, src);
+	rc |= buf_putc(b, '}');
 	free(v);
+	return rc;
 }
 
-static void json_keys(struct buf *b, const struct config *cfg)
+static int json_keys(struct buf *b, const struct config *cfg)
 {
 	const struct option_def *def;
 	const struct config_value *cv;
 	size_t i;
-	int is_first = 1;
+	int is_first = 1, rc = 0;
 
-	buf_puts(b, "\"config\":[");
+	rc |= buf_puts(b, "\"config\":[");
 	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
 		if (!def->key)
 			continue;
-		json_config_key(b, cfg, def, cv, is_first);
+		rc |= json_config_key(b, cfg, def, cv, is_first);
 		is_first = 0;
 	}
-	buf_putc(b, ']');
+	rc |= buf_putc(b, ']');
+	return rc;
 }
 
 static void check_store(struct check_view *v, const struct config *cfg)
@@ -214,46 +217,53 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 	fflush(stdout);
 }
 
-static void print_json(const struct check_view *v, const struct config *cfg)
+static int json_probe(struct buf *b, const struct probe_view *pv, int is_first)
+{
+	int rc = 0;
+
+	rc |= buf_puts(b, is_first ? "{\"provider\":" : ",{\"provider\":");
+	rc |= jsonw_string(b, pv->pc->name);
+	rc |= buf_printf(b, ",\"configured\":%s,\"ok\":%s",
+			 pv->code < 0 ? "false" : "true",
+			 pv->code == 0 ? "true" : "false");
+	if (pv->code < 0) {
+		rc |= jsonw_key(b, "missing", 0);
+		rc |= jsonw_string(b, pv->pc->missing);
+	} else {
+		rc |= buf_printf(b, ",\"status\":%ld,\"latency_ms\":%lld",
+				 pv->res.status, (long long)pv->res.latency_ms);
+		rc |= jsonw_key(b, "detail", 0);
+		rc |= jsonw_string(b, pv->res.detail);
+		rc |= jsonw_key(b, "error", 0);
+		rc |= jsonw_string(b, pv->code ? pv->err.msg : NULL);
+	}
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_json(const struct check_view *v, const struct config *cfg)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
+	int rc = 0, code;
 
-	buf_puts(&b, "{\"command\":\"check\",");
-	json_keys(&b, cfg);
-	buf_puts(&b, ",\"store\":{\"url\":");
-	jsonw_string(&b, v->store_shown);
-	jsonw_key(&b, "backend", 0);
-	jsonw_string(&b, v->store_backend);
-	buf_printf(&b,
-		   ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
-	jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
-	buf_puts(&b, "},\"providers\":[");
-	for (i = 0; i < cfg->n_providers; i++) {
-		const struct probe_view *pv = &v->probes[i];
-
-		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
-		jsonw_string(&b, pv->pc->name);
-		buf_printf(&b, ",\"configured\":%s,\"ok\":%s",
-			   pv->code < 0 ? "false" : "true",
-			   pv->code == 0 ? "true" : "false");
-		if (pv->code < 0) {
-			jsonw_key(&b, "missing", 0);
-			jsonw_string(&b, pv->pc->missing);
-		} else {
-			buf_printf(&b, ",\"status\":%ld,\"latency_ms\":%lld",
-				   pv->res.status,
-				   (long long)pv->res.latency_ms);
-			jsonw_key(&b, "detail", 0);
-			jsonw_string(&b, pv->res.detail);
-			jsonw_key(&b, "error", 0);
-			jsonw_string(&b, pv->code ? pv->err.msg : NULL);
-		}
-		buf_putc(&b, '}');
-	}
-	buf_printf(&b, "],\"exit_code\":%d}", v->code);
-	cmd_print_json(&b);
+	rc |= buf_puts(&b, "{\"command\":\"check\",");
+	rc |= json_keys(&b, cfg);
+	rc |= buf_puts(&b, ",\"store\":{\"url\":");
+	rc |= jsonw_string(&b, v->store_shown);
+	rc |= jsonw_key(&b, "backend", 0);
+	rc |= jsonw_string(&b, v->store_backend);
+	rc |= buf_printf(
+	    &b, ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
+	rc |= jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
+	rc |= buf_puts(&b, "},\"providers\":[");
+	for (i = 0; i < cfg->n_providers; i++)
+		rc |= json_probe(&b, &v->probes[i], i == 0);
+	rc |= buf_printf(&b, "],\"exit_code\":%d}", v->code);
+	code = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return code;
 }
 
 int cmd_check(int argc, const char *const *argv, const struct config *cfg)
@@ -296,7 +306,7 @@ int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
 	}
 	if (cfg->is_json)
-		print_json(&v, cfg);
+		v.code = cmd_exit_worse(v.code, print_json(&v, cfg));
 	else
 		print_text(&v, cfg);
 	free(v.store_shown);

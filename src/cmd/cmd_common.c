@@ -13,12 +13,20 @@
 #include "util/log.h"
 #include "util/banned.h"
 
+/* fmt formatted into b, or a placeholder when it would pass b's maximum:
+ * an error line is never cut. */
+static const char *format_msg(struct buf *b, const char *fmt, va_list ap)
+{
+	if (buf_vprintf(b, fmt, ap) < 0)
+		return "(message too long)";
+	return buf_str(b);
+}
+
 static void verror(const char *fmt, va_list ap)
 {
 	struct buf msg = BUF_INIT;
 
-	buf_vprintf(&msg, fmt, ap);
-	log_error("%s", buf_str(&msg));
+	log_error("%s", format_msg(&msg, fmt, ap));
 	buf_release(&msg);
 }
 
@@ -34,12 +42,13 @@ void cmd_error(const char *fmt, ...)
 int cmd_usage(const char *cmd, const char *fmt, ...)
 {
 	struct buf msg = BUF_INIT;
+	const char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
+	text = format_msg(&msg, fmt, ap);
 	va_end(ap);
-	cmd_error("%s; see 'espsync %s%s--help'", buf_str(&msg), cmd ? cmd : "",
+	cmd_error("%s; see 'espsync %s%s--help'", text, cmd ? cmd : "",
 		  cmd ? " " : "");
 	buf_release(&msg);
 	return EXIT_USAGE;
@@ -48,15 +57,31 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
 int cmd_fail(const struct err *err, const char *what_fmt, ...)
 {
 	struct buf what = BUF_INIT;
+	const char *text;
 	va_list ap;
 
 	va_start(ap, what_fmt);
-	buf_vprintf(&what, what_fmt, ap);
+	text = format_msg(&what, what_fmt, ap);
 	va_end(ap);
-	cmd_error("%s: %s", buf_str(&what),
+	cmd_error("%s: %s", text,
 		  err->msg[0] ? err->msg : err_kind_name(err->kind));
 	buf_release(&what);
 	return (int)err_exit_code(err);
+}
+
+int cmd_json_failure_append(struct buf *b, const char *command,
+			    const struct err *err, int code)
+{
+	int rc = 0;
+
+	rc |= buf_puts(b, "{\"command\":");
+	rc |= jsonw_string(b, command);
+	rc |= buf_puts(b, ",\"status\":\"failed\",\"error\":{\"kind\":");
+	rc |= jsonw_string(b, err_kind_name(err->kind));
+	rc |= buf_puts(b, ",\"message\":");
+	rc |= jsonw_string(b, err->msg);
+	rc |= buf_printf(b, "},\"exit_code\":%d}", code);
+	return rc;
 }
 
 void cmd_json_failure(const struct config *cfg, const char *command,
@@ -66,14 +91,9 @@ void cmd_json_failure(const struct config *cfg, const char *command,
 
 	if (!cfg->is_json)
 		return;
-	buf_puts(&b, "{\"command\":");
-	jsonw_string(&b, command);
-	buf_puts(&b, ",\"status\":\"failed\",\"error\":{\"kind\":");
-	jsonw_string(&b, err_kind_name(err->kind));
-	buf_puts(&b, ",\"message\":");
-	jsonw_string(&b, err->msg);
-	buf_printf(&b, "},\"exit_code\":%d}", code);
-	cmd_print_json(&b);
+	/* the command fails with code already; a summary that does not fit
+	 * only adds its own error line */
+	cmd_print_json(&b, cmd_json_failure_append(&b, command, err, code));
 	buf_release(&b);
 }
 
@@ -200,14 +220,19 @@ void cmd_format_count(char *out, int64_t n)
 	out[o] = '\0';
 }
 
-void cmd_print_json(struct buf *b)
+int cmd_print_json(const struct buf *b, int rc)
 {
+	if (rc) {
+		cmd_error("cannot build the json summary: too long");
+		return EXIT_RUNTIME;
+	}
 	fwrite(buf_str(b), 1, b->len, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
+	return 0;
 }
 
-void cmd_json_double(struct buf *b, double v, int decimals)
+int cmd_json_double(struct buf *b, double v, int decimals)
 {
-	buf_printf(b, "%.*f", decimals, v);
+	return buf_printf(b, "%.*f", decimals, v);
 }

@@ -9,28 +9,31 @@
 #include "util/jsonw.h"
 #include "util/banned.h"
 
-static void print_result(const struct config *cfg,
-			 const struct export_options *opts,
-			 const struct export_result *res)
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_result(const struct config *cfg,
+			const struct export_options *opts,
+			const struct export_result *res)
 {
 	struct buf b = BUF_INIT;
+	int rc = 0, code;
 
 	if (!cfg->is_json) {
 		if (cfg->verbosity >= 0)
 			printf("exported %lld files (%lld rows) to %s\n",
 			       (long long)res->files, (long long)res->rows,
 			       opts->dir);
-		return;
+		return 0;
 	}
-	buf_puts(&b, "{\"command\":\"export\",\"format\":\"csv\",\"status\":"
-		     "\"complete\",\"dir\":");
-	jsonw_string(&b, opts->dir);
-	jsonw_key(&b, "campaign", 0);
-	jsonw_string(&b, opts->campaign_id);
-	buf_printf(&b, ",\"files\":%lld,\"rows\":%lld,\"exit_code\":0}",
-		   (long long)res->files, (long long)res->rows);
-	cmd_print_json(&b);
+	rc |= buf_puts(&b, "{\"command\":\"export\",\"format\":\"csv\","
+			   "\"status\":\"complete\",\"dir\":");
+	rc |= jsonw_string(&b, opts->dir);
+	rc |= jsonw_key(&b, "campaign", 0);
+	rc |= jsonw_string(&b, opts->campaign_id);
+	rc |= buf_printf(&b, ",\"files\":%lld,\"rows\":%lld,\"exit_code\":0}",
+			 (long long)res->files, (long long)res->rows);
+	code = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return code;
 }
 
 int cmd_export(int argc, const char *const *argv, const struct config *cfg)
@@ -63,7 +66,7 @@ int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 		cmd_json_failure(cfg, "export", &err, code);
 		goto done;
 	}
-	print_result(cfg, &opts, &res);
+	code = print_result(cfg, &opts, &res);
 done:
 	if (store)
 		store_close(store);

@@ -44,6 +44,7 @@ struct state_view {
 	size_t n;
 	int is_verbose;
 	struct arena arena;
+	struct err err; /* why on_state stopped the walk */
 };
 
 static struct group *find_group(struct state_view *v, const char *provider,
@@ -71,50 +72,63 @@ static struct group *find_group(struct state_view *v, const char *provider,
 	return g;
 }
 
-static void note_done(struct group *g, const char *id,
-		      const struct ckpt_campaign *c)
+/* The note_* and on_state return 0, or -1 when a group's buffer reached
+ * its maximum. */
+static int note_done(struct group *g, const char *id,
+		     const struct ckpt_campaign *c)
 {
+	int rc = 0;
+
 	g->n_complete++;
 	if (c->has_window && c->since != TIME_NULL &&
 	    (g->window_since == TIME_NULL || c->since < g->window_since))
 		g->window_since = c->since;
 	if (g->done_ids.len)
-		buf_putc(&g->done_ids, ',');
-	jsonw_string(&g->done_ids, id);
+		rc |= buf_putc(&g->done_ids, ',');
+	rc |= jsonw_string(&g->done_ids, id);
+	return rc;
 }
 
 /* An unfinished campaign, or one of its report streams with a saved
  * page (kind and page are then set). */
-static void note_pending(struct group *g, const char *id, const char *kind,
-			 const char *page)
+static int note_pending(struct group *g, const char *id, const char *kind,
+			const char *page)
 {
+	int rc = 0;
+
 	if (!kind)
 		g->n_pending++;
 	if (g->n_pending_listed++ >= MAX_LISTED)
-		return;
+		return 0;
 	if (g->pending.len)
-		buf_puts(&g->pending, ", ");
+		rc |= buf_puts(&g->pending, ", ");
 	if (kind)
-		buf_printf(&g->pending, "%.40s %.20s page %.20s", id, kind,
-			   page);
+		rc |= buf_printf(&g->pending, "%.40s %.20s page %.20s", id,
+				 kind, page);
 	else
-		buf_printf(&g->pending, "%.40s", id);
+		rc |= buf_printf(&g->pending, "%.40s", id);
+	return rc;
 }
 
 /* reports:<id>:<kind> = {"starting_after":"<page>"}. */
-static void note_report(struct group *g, const char *rest, const char *value)
+static int note_report(struct group *g, const char *rest, const char *value)
 {
 	struct buf cursor = BUF_INIT, id = BUF_INIT;
 	const char *colon = strrchr(rest, ':');
+	int rc = 0;
 
 	if (!colon)
-		return;
-	buf_append(&id, rest, (size_t)(colon - rest));
+		goto done;
+	rc = buf_append(&id, rest, (size_t)(colon - rest));
+	if (rc)
+		goto done;
 	ckpt_cursor_parse(&cursor, value);
 	if (cursor.len)
-		note_pending(g, buf_str(&id), colon + 1, buf_str(&cursor));
+		rc = note_pending(g, buf_str(&id), colon + 1, buf_str(&cursor));
+done:
 	buf_release(&cursor);
 	buf_release(&id);
+	return rc;
 }
 
 static int on_state(void *ctx, const struct state_row *row)
@@ -122,27 +136,33 @@ static int on_state(void *ctx, const struct state_row *row)
 	struct state_view *v = ctx;
 	struct group *g;
 	struct ckpt_campaign c;
+	const char *stream = row->stream ? row->stream : "";
+	int rc = 0;
 
 	g = find_group(v, row->provider ? row->provider : "",
 		       row->account ? row->account : "");
 	if (!g)
 		return 0;
 	g->n_states++;
-	if (row->stream && !strncmp(row->stream, "campaign:", 9)) {
+	if (!strncmp(stream, "campaign:", 9)) {
 		ckpt_campaign_parse(&c, row->value, NULL, 0);
 		if (c.is_complete)
-			note_done(g, row->stream + 9, &c);
+			rc |= note_done(g, stream + 9, &c);
 		else
-			note_pending(g, row->stream + 9, NULL, NULL);
-	} else if (row->stream && !strncmp(row->stream, "reports:", 8)) {
-		note_report(g, row->stream + 8, row->value);
-	} else if (row->stream && !strcmp(row->stream, CKPT_TODAY_STREAM)) {
+			rc |= note_pending(g, stream + 9, NULL, NULL);
+	} else if (!strncmp(stream, "reports:", 8)) {
+		rc |= note_report(g, stream + 8, row->value);
+	} else if (!strcmp(stream, CKPT_TODAY_STREAM)) {
 		ckpt_today_parse(&g->today_day, &g->today_count, row->value);
 	}
-	buf_printf(&g->raw, "    %s = %s\n", row->stream ? row->stream : "",
-		   row->value ? row->value : "null");
-	jsonw_key(&g->json, row->stream ? row->stream : "", g->json.len == 0);
-	jsonw_string(&g->json, row->value);
+	rc |= buf_printf(&g->raw, "    %s = %s\n", stream,
+			 row->value ? row->value : "null");
+	rc |= jsonw_key(&g->json, stream, g->json.len == 0);
+	rc |= jsonw_string(&g->json, row->value);
+	if (rc)
+		return err_set(&v->err, ERR_RUNTIME, 0,
+			       "checkpoints of '%s/%s' too long", g->provider,
+			       g->account);
 	return 0;
 }
 
@@ -232,10 +252,13 @@ static int load_runs(struct state_view *v, struct store *store,
 static void print_ids(const struct buf *ids)
 {
 	struct json_doc *doc = NULL;
-	struct buf arr = BUF_INIT;
+	struct buf arr;
 	size_t i, n;
 
-	buf_printf(&arr, "[%s]", buf_str(ids));
+	/* sized to fit: ids between brackets */
+	buf_init(&arr, ids->len + 2);
+	if (buf_printf(&arr, "[%s]", buf_str(ids)) < 0)
+		BUG("campaign id list larger than its own size");
 	if (ids->len && json_parse(&doc, buf_str(&arr), arr.len, NULL) == 0) {
 		n = json_len(json_root(doc));
 		fputs(" (", stdout);
@@ -303,69 +326,81 @@ static void print_group(const struct group *g, int is_verbose)
 		fputs(buf_str(&g->raw), stdout);
 }
 
-static void json_run(struct buf *b, const struct run_row *r)
+static int json_run(struct buf *b, const struct run_row *r)
 {
 	char a[32];
 	int64_t total, activities;
+	int rc = 0;
 
 	run_records(r, &total, &activities);
-	buf_printf(b, "{\"run_id\":%lld,\"status\":", (long long)r->run_id);
-	jsonw_string(b, store_run_status_name(r->status));
+	rc |= buf_printf(b, "{\"run_id\":%lld", (long long)r->run_id);
+	rc |= jsonw_key(b, "status", 0);
+	rc |= jsonw_string(b, store_run_status_name(r->status));
 	iso(a, r->started_at);
-	jsonw_key(b, "started_at", 0);
-	jsonw_string(b, a);
+	rc |= jsonw_key(b, "started_at", 0);
+	rc |= jsonw_string(b, a);
 	iso(a, r->finished_at);
-	jsonw_key(b, "finished_at", 0);
-	jsonw_string(b, strcmp(a, "-") ? a : NULL);
-	buf_printf(b,
-		   ",\"requests\":%lld,\"records\":%lld,"
-		   "\"activities\":%lld}",
-		   (long long)r->requests, (long long)total,
-		   (long long)activities);
+	rc |= jsonw_key(b, "finished_at", 0);
+	rc |= jsonw_string(b, strcmp(a, "-") ? a : NULL);
+	rc |= buf_printf(b,
+			 ",\"requests\":%lld,\"records\":%lld,"
+			 "\"activities\":%lld}",
+			 (long long)r->requests, (long long)total,
+			 (long long)activities);
+	return rc;
 }
 
-static void print_json(const struct state_view *v)
+static int json_group(struct buf *b, const struct group *g, int is_verbose,
+		      int is_first)
+{
+	char a[32];
+	int rc = 0;
+
+	rc |= buf_puts(b, is_first ? "{\"provider\":" : ",{\"provider\":");
+	rc |= jsonw_string(b, g->provider);
+	rc |= jsonw_key(b, "account", 0);
+	rc |= jsonw_string(b, g->account);
+	rc |= jsonw_key(b, "last_sync_date", 0);
+	if (g->has_complete)
+		iso(a, g->complete.finished_at);
+	rc |= jsonw_string(b, g->has_complete ? a : NULL);
+	rc |= buf_printf(b,
+			 ",\"campaigns_completed\":%lld,"
+			 "\"campaigns_completed_ids\":[%s],"
+			 "\"campaigns_pending\":%lld,"
+			 "\"activities_today\":%lld,"
+			 "\"report_window_since\":",
+			 (long long)g->n_complete, buf_str(&g->done_ids),
+			 (long long)g->n_pending, (long long)today_count(g));
+	iso(a, g->window_since);
+	rc |= jsonw_string(b, g->window_since != TIME_NULL ? a : NULL);
+	rc |= buf_printf(
+	    b, ",\"checkpoints\":%lld,\"last_run\":", (long long)g->n_states);
+	if (g->has_last)
+		rc |= json_run(b, &g->last);
+	else
+		rc |= buf_puts(b, "null");
+	if (is_verbose)
+		rc |= buf_printf(b, ",\"state\":{%s}", buf_str(&g->json));
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_json(const struct state_view *v)
 {
 	struct buf b = BUF_INIT;
-	char a[32];
 	size_t i;
+	int rc = 0, code;
 
-	buf_puts(&b, "{\"command\":\"state\",\"action\":\"show\","
-		     "\"providers\":[");
-	for (i = 0; i < v->n; i++) {
-		const struct group *g = &v->groups[i];
-
-		buf_puts(&b, i ? ",{\"provider\":" : "{\"provider\":");
-		jsonw_string(&b, g->provider);
-		jsonw_key(&b, "account", 0);
-		jsonw_string(&b, g->account);
-		jsonw_key(&b, "last_sync_date", 0);
-		if (g->has_complete)
-			iso(a, g->complete.finished_at);
-		jsonw_string(&b, g->has_complete ? a : NULL);
-		buf_printf(&b,
-			   ",\"campaigns_completed\":%lld,"
-			   "\"campaigns_completed_ids\":[%s],"
-			   "\"campaigns_pending\":%lld,"
-			   "\"activities_today\":%lld,"
-			   "\"report_window_since\":",
-			   (long long)g->n_complete, buf_str(&g->done_ids),
-			   (long long)g->n_pending, (long long)today_count(g));
-		iso(a, g->window_since);
-		jsonw_string(&b, g->window_since != TIME_NULL ? a : NULL);
-		buf_printf(&b, ",\"checkpoints\":%lld,\"last_run\":",
-			   (long long)g->n_states);
-		if (g->has_last)
-			json_run(&b, &g->last);
-		else
-			buf_puts(&b, "null");
-		if (v->is_verbose)
-			buf_printf(&b, ",\"state\":{%s}", buf_str(&g->json));
-		buf_putc(&b, '}');
-	}
-	buf_puts(&b, "],\"exit_code\":0}");
-	cmd_print_json(&b);
+	rc |= buf_puts(&b, "{\"command\":\"state\",\"action\":\"show\","
+			   "\"providers\":[");
+	for (i = 0; i < v->n; i++)
+		rc |= json_group(&b, &v->groups[i], v->is_verbose, i == 0);
+	rc |= buf_puts(&b, "],\"exit_code\":0}");
+	code = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return code;
 }
 
 static int show(struct store *store, const struct config *cfg)
@@ -379,12 +414,14 @@ static int show(struct store *store, const struct config *cfg)
 	v->is_verbose = cfg->verbosity > 0;
 	if (store->ops->state_each(store, provider, on_state, v, &err) < 0 ||
 	    load_runs(v, store, provider, &err) < 0) {
+		if (v->err.kind != ERR_NONE)
+			err = v->err;
 		code = cmd_fail(&err, "cannot read sync state");
 		cmd_json_failure(cfg, "state", &err, code);
 		goto done;
 	}
 	if (cfg->is_json) {
-		print_json(v);
+		code = print_json(v);
 		goto done;
 	}
 	if (!v->n)
@@ -406,7 +443,7 @@ static int reset(struct store *store, const struct config *cfg)
 	struct buf b = BUF_INIT;
 	int64_t removed = 0;
 	const char *stream = config_str(cfg, OPT_STREAM);
-	int code = 0;
+	int rc, code = 0;
 
 	if (store->ops->state_reset(store, cmd_only_provider(cfg), stream,
 				    &removed, &err) < 0) {
@@ -415,11 +452,11 @@ static int reset(struct store *store, const struct config *cfg)
 		goto done;
 	}
 	if (cfg->is_json) {
-		buf_printf(&b,
-			   "{\"command\":\"state\",\"action\":\"reset\","
-			   "\"removed\":%lld,\"exit_code\":0}",
-			   (long long)removed);
-		cmd_print_json(&b);
+		rc = buf_printf(&b,
+				"{\"command\":\"state\",\"action\":\"reset\","
+				"\"removed\":%lld,\"exit_code\":0}",
+				(long long)removed);
+		code = cmd_print_json(&b, rc);
 	} else {
 		printf("removed %lld checkpoint%s\n", (long long)removed,
 		       removed == 1 ? "" : "s");

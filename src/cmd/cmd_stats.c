@@ -59,61 +59,61 @@ static void print_text(const struct stats_view *v)
 	       v->run.status == RUN_RUNNING ? "since" : "at", when, n);
 }
 
-static void json_time(struct buf *b, const char *key, int64_t t)
+static int json_last_run(struct buf *b, const struct run_row *run)
 {
-	char iso[32];
+	int rc = 0;
 
-	jsonw_key(b, key, 0);
-	if (t == TIME_NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	time_format_iso(t, iso);
-	jsonw_string(b, iso);
+	rc |= buf_printf(
+	    b, "{\"run_id\":%lld,\"provider\":", (long long)run->run_id);
+	rc |= jsonw_string(b, run->provider);
+	rc |= jsonw_key(b, "account", 0);
+	rc |= jsonw_string(b, run->account);
+	rc |= jsonw_key(b, "status", 0);
+	rc |= jsonw_string(b, store_run_status_name(run->status));
+	rc |= jsonw_key(b, "started_at", 0);
+	rc |= jsonw_time(b, run->started_at);
+	rc |= jsonw_key(b, "finished_at", 0);
+	rc |= jsonw_time(b, run->finished_at);
+	rc |= buf_printf(b, ",\"requests\":%lld}", (long long)run->requests);
+	return rc;
 }
 
-static void print_json(const struct stats_view *v, const char *provider)
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_json(const struct stats_view *v, const char *provider)
 {
 	struct buf b = BUF_INIT;
-	int i;
+	int i, rc = 0, code;
 
-	buf_puts(&b, "{\"command\":\"stats\",\"provider\":");
-	jsonw_string(&b, provider);
-	buf_printf(&b,
-		   ",\"campaigns\":%lld,\"participants\":%lld,"
-		   "\"avg_participants_per_campaign\":",
-		   (long long)v->st.campaigns, (long long)v->st.participants);
-	cmd_json_double(&b, average(&v->st), 1);
-	buf_printf(&b,
-		   ",\"links\":%lld,\"contacts\":%lld,\"lists\":%lld,"
-		   "\"csv_exports\":{\"files\":%lld,\"dir\":",
-		   (long long)v->st.links, (long long)v->st.contacts,
-		   (long long)v->st.lists, (long long)v->csv_files);
-	jsonw_string(&b, v->dir);
-	buf_puts(&b, "},\"events\":{");
+	rc |= buf_puts(&b, "{\"command\":\"stats\",\"provider\":");
+	rc |= jsonw_string(&b, provider);
+	rc |= buf_printf(&b,
+			 ",\"campaigns\":%lld,\"participants\":%lld,"
+			 "\"avg_participants_per_campaign\":",
+			 (long long)v->st.campaigns,
+			 (long long)v->st.participants);
+	rc |= cmd_json_double(&b, average(&v->st), 1);
+	rc |= buf_printf(&b,
+			 ",\"links\":%lld,\"contacts\":%lld,\"lists\":%lld,"
+			 "\"csv_exports\":{\"files\":%lld,\"dir\":",
+			 (long long)v->st.links, (long long)v->st.contacts,
+			 (long long)v->st.lists, (long long)v->csv_files);
+	rc |= jsonw_string(&b, v->dir);
+	rc |= buf_puts(&b, "},\"events\":{");
 	for (i = 0; i < EV__COUNT; i++) {
-		jsonw_key(&b, event_type_name((enum event_type)i), i == 0);
-		jsonw_int(&b, v->st.events[i]);
+		const char *name = event_type_name((enum event_type)i);
+
+		rc |= jsonw_key(&b, name, i == 0);
+		rc |= jsonw_int(&b, v->st.events[i]);
 	}
-	buf_puts(&b, "},\"last_run\":");
-	if (v->has_run) {
-		buf_printf(&b, "{\"run_id\":%lld,\"provider\":",
-			   (long long)v->run.run_id);
-		jsonw_string(&b, v->run.provider);
-		jsonw_key(&b, "account", 0);
-		jsonw_string(&b, v->run.account);
-		jsonw_key(&b, "status", 0);
-		jsonw_string(&b, store_run_status_name(v->run.status));
-		json_time(&b, "started_at", v->run.started_at);
-		json_time(&b, "finished_at", v->run.finished_at);
-		buf_printf(&b, ",\"requests\":%lld}",
-			   (long long)v->run.requests);
-	} else {
-		buf_puts(&b, "null");
-	}
-	buf_puts(&b, ",\"exit_code\":0}");
-	cmd_print_json(&b);
+	rc |= buf_puts(&b, "},\"last_run\":");
+	if (v->has_run)
+		rc |= json_last_run(&b, &v->run);
+	else
+		rc |= buf_puts(&b, "null");
+	rc |= buf_puts(&b, ",\"exit_code\":0}");
+	code = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return code;
 }
 
 int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
@@ -144,7 +144,7 @@ int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
 		goto fail;
 	}
 	if (cfg->is_json)
-		print_json(&v, provider);
+		code = print_json(&v, provider);
 	else
 		print_text(&v);
 	goto done;

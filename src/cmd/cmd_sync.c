@@ -98,79 +98,91 @@ static void print_human(const struct config *cfg, const struct job_run *r)
 	fflush(stdout);
 }
 
-static void json_run(struct buf *b, const struct job_run *r)
+static int json_error(struct buf *b, const struct job_run *r)
+{
+	int rc = 0;
+
+	if (r->code == EXIT_COMPLETE)
+		return buf_puts(b, "null");
+	rc |= buf_puts(b, "{\"kind\":");
+	rc |= jsonw_string(b, err_kind_name(r->err.kind));
+	rc |= jsonw_key(b, "message", 0);
+	rc |= jsonw_string(b, r->err.msg);
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
+static int json_run(struct buf *b, const struct job_run *r)
 {
 	const struct sync_report *rep = &r->report;
 	size_t i;
+	int rc = 0;
 
-	buf_puts(b, "{\"provider\":");
-	jsonw_string(b, r->source->name);
-	jsonw_key(b, "account", 0);
-	jsonw_string(b, r->pc->account);
-	jsonw_key(b, "status", 0);
-	jsonw_string(b, run_status(r));
-	buf_printf(b,
-		   ",\"run_id\":%lld,\"requests\":%lld,\"retries\":%lld,"
-		   "\"throttled\":%lld,\"records\":{",
-		   (long long)rep->run_id, (long long)rep->requests,
-		   (long long)rep->retries, (long long)rep->throttled);
+	rc |= buf_puts(b, "{\"provider\":");
+	rc |= jsonw_string(b, r->source->name);
+	rc |= jsonw_key(b, "account", 0);
+	rc |= jsonw_string(b, r->pc->account);
+	rc |= jsonw_key(b, "status", 0);
+	rc |= jsonw_string(b, run_status(r));
+	rc |= buf_printf(b,
+			 ",\"run_id\":%lld,\"requests\":%lld,"
+			 "\"retries\":%lld,\"throttled\":%lld,\"records\":{",
+			 (long long)rep->run_id, (long long)rep->requests,
+			 (long long)rep->retries, (long long)rep->throttled);
 	for (i = 0; i < SYNC_SLOTS; i++) {
-		jsonw_key(b, stream_names[i], i == 0);
-		jsonw_int(b, rep->records[i]);
+		rc |= jsonw_key(b, stream_names[i], i == 0);
+		rc |= jsonw_int(b, rep->records[i]);
 	}
-	buf_printf(b,
-		   "},\"events\":%lld,\"rows_inserted\":%lld,"
-		   "\"rows_updated\":%lld,\"rows_unchanged\":%lld,"
-		   "\"campaigns_skipped\":%lld,\"is_partial\":%s,"
-		   "\"elapsed_s\":",
-		   (long long)rep->events, (long long)rep->rows_inserted,
-		   (long long)rep->rows_updated, (long long)rep->rows_unchanged,
-		   (long long)rep->campaigns_skipped,
-		   rep->is_partial ? "true" : "false");
-	cmd_json_double(b, rep->elapsed_s, 3);
-	buf_puts(b, ",\"error\":");
-	if (r->code == EXIT_COMPLETE) {
-		buf_puts(b, "null");
-	} else {
-		buf_puts(b, "{\"kind\":");
-		jsonw_string(b, err_kind_name(r->err.kind));
-		jsonw_key(b, "message", 0);
-		jsonw_string(b, r->err.msg);
-		buf_putc(b, '}');
-	}
-	buf_printf(b, ",\"exit_code\":%d}", r->code);
+	rc |= buf_printf(b,
+			 "},\"events\":%lld,\"rows_inserted\":%lld,"
+			 "\"rows_updated\":%lld,\"rows_unchanged\":%lld,"
+			 "\"campaigns_skipped\":%lld,\"is_partial\":%s,"
+			 "\"elapsed_s\":",
+			 (long long)rep->events, (long long)rep->rows_inserted,
+			 (long long)rep->rows_updated,
+			 (long long)rep->rows_unchanged,
+			 (long long)rep->campaigns_skipped,
+			 rep->is_partial ? "true" : "false");
+	rc |= cmd_json_double(b, rep->elapsed_s, 3);
+	rc |= buf_puts(b, ",\"error\":");
+	rc |= json_error(b, r);
+	rc |= buf_printf(b, ",\"exit_code\":%d}", r->code);
+	return rc;
 }
 
-static void print_json(const struct config *cfg, const struct sync_job *job,
-		       int code)
+/* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
+static int print_json(const struct config *cfg, const struct sync_job *job,
+		      int code)
 {
 	struct buf b = BUF_INIT;
 	const char *status = code == EXIT_COMPLETE  ? "complete"
 			     : code == EXIT_PARTIAL ? "partial"
 						    : "failed";
 	size_t i;
+	int rc = 0, ret;
 
-	buf_puts(&b, "{\"command\":\"sync\",\"status\":");
-	jsonw_string(&b, status);
-	buf_puts(&b, ",\"providers\":[");
+	rc |= buf_puts(&b, "{\"command\":\"sync\",\"status\":");
+	rc |= jsonw_string(&b, status);
+	rc |= buf_puts(&b, ",\"providers\":[");
 	for (i = 0; i < job->n; i++) {
 		if (i)
-			buf_putc(&b, ',');
-		json_run(&b, &job->runs[i]);
+			rc |= buf_putc(&b, ',');
+		rc |= json_run(&b, &job->runs[i]);
 	}
-	buf_putc(&b, ']');
+	rc |= buf_putc(&b, ']');
 	if (job->has_export) {
-		buf_printf(&b,
-			   ",\"export\":{\"files\":%lld,\"rows\":%lld,"
-			   "\"dir\":",
-			   (long long)job->exported.files,
-			   (long long)job->exported.rows);
-		jsonw_string(&b, config_str(cfg, OPT_EXPORT_DIR));
-		buf_printf(&b, ",\"exit_code\":%d}", job->export_code);
+		rc |= buf_printf(&b,
+				 ",\"export\":{\"files\":%lld,\"rows\":%lld,"
+				 "\"dir\":",
+				 (long long)job->exported.files,
+				 (long long)job->exported.rows);
+		rc |= jsonw_string(&b, config_str(cfg, OPT_EXPORT_DIR));
+		rc |= buf_printf(&b, ",\"exit_code\":%d}", job->export_code);
 	}
-	buf_printf(&b, ",\"exit_code\":%d}", code);
-	cmd_print_json(&b);
+	rc |= buf_printf(&b, ",\"exit_code\":%d}", code);
+	ret = cmd_print_json(&b, rc);
 	buf_release(&b);
+	return ret;
 }
 
 static int parse_request(struct sync_request *req, const struct config *cfg,
@@ -280,7 +292,7 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 	}
 done:
 	if (cfg->is_json)
-		print_json(cfg, &job, code);
+		code = cmd_exit_worse(code, print_json(cfg, &job, code));
 	if (store)
 		store_close(store);
 	return code;
