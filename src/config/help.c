@@ -2,9 +2,11 @@
  * command list. */
 #include "config/help.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 #define HELP_COL 28
@@ -27,6 +29,39 @@ static const char seed_text[] =
     "writing the csv files; --incremental skips campaigns checked less "
     "than --hours (default 24) ago; --export-csv and --stats are "
     "'export csv' and 'stats'.";
+
+/* The text comes from fixed tables (options, commands, the registry): a few
+ * KiB, far below the BUF_DEFAULT_MAX (64 MiB) of the buffer help.h asks for.
+ * An append that fails is therefore a broken invariant, never input to
+ * report, and stops with BUG() rather than print a cut text. */
+static void out_append(struct buf *out, const char *s, size_t n)
+{
+	if (buf_append(out, s, n) < 0)
+		BUG("help text larger than its buffer");
+}
+
+static void out_puts(struct buf *out, const char *s)
+{
+	out_append(out, s, strlen(s));
+}
+
+static void out_putc(struct buf *out, char c)
+{
+	out_append(out, &c, 1);
+}
+
+__attribute__((format(printf, 2, 3))) static void
+out_printf(struct buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(out, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		BUG("help text larger than its buffer");
+}
 
 /* The seed form's synopsis (after "espsync ") or its description. */
 static void seed_form_text(char *out, size_t size,
@@ -110,22 +145,22 @@ static void wrap(struct buf *out, const char *text, size_t col, size_t indent)
 		size_t w = strcspn(p, " ");
 
 		if (!is_start && col + 1 + w > HELP_WIDTH) {
-			buf_printf(out, "\n%*s", (int)indent, "");
+			out_printf(out, "\n%*s", (int)indent, "");
 			col = indent;
 			is_start = 1;
 		}
 		if (!is_start) {
-			buf_putc(out, ' ');
+			out_putc(out, ' ');
 			col++;
 		}
-		buf_append(out, p, w);
+		out_append(out, p, w);
 		col += w;
 		p += w;
 		is_start = 0;
 		while (*p == ' ')
 			p++;
 	}
-	buf_putc(out, '\n');
+	out_putc(out, '\n');
 }
 
 static void option_label(char *out, size_t size, const struct option_def *def)
@@ -181,12 +216,12 @@ static void help_options(struct buf *out, const struct config_registry *reg,
 		option_label(label, sizeof(label), def);
 		option_text(text, sizeof(text), reg, def, 0);
 		n = strlen(label) + 2;
-		buf_printf(out, "  %s", label);
+		out_printf(out, "  %s", label);
 		if (n + 2 > HELP_COL) {
-			buf_printf(out, "\n%*s", HELP_COL, "");
+			out_printf(out, "\n%*s", HELP_COL, "");
 			n = HELP_COL;
 		} else {
-			buf_printf(out, "%*s", (int)(HELP_COL - n), "");
+			out_printf(out, "%*s", (int)(HELP_COL - n), "");
 			n = HELP_COL;
 		}
 		wrap(out, text, n, HELP_COL);
@@ -226,7 +261,7 @@ static void help_keys(struct buf *out, const struct config_registry *reg)
 		if (!def->key)
 			continue;
 		option_text(text, sizeof(text), reg, def, 1);
-		buf_printf(out, "  %s\n      ", def->key);
+		out_printf(out, "  %s\n      ", def->key);
 		wrap(out, text, 6, 6);
 	}
 }
@@ -236,26 +271,26 @@ void help_overview(struct buf *out, const struct config_registry *reg)
 	char text[1024];
 	size_t i;
 
-	buf_puts(out, "usage: espsync [global options] <command> [options]\n"
+	out_puts(out, "usage: espsync [global options] <command> [options]\n"
 		      "       espsync --all | --campaign ID | --incremental "
 		      "[--hours N] |\n"
 		      "               --export-csv | --stats   (the earlier "
 		      "tool's form)\n\n"
 		      "commands:\n");
 	for (i = 0; i < reg->n_commands; i++)
-		buf_printf(out, "  %-10s%s\n", reg->commands[i].name,
+		out_printf(out, "  %-10s%s\n", reg->commands[i].name,
 			   reg->commands[i].summary);
-	buf_puts(out, "\nglobal options:\n");
+	out_puts(out, "\nglobal options:\n");
 	help_options(out, reg, CMDB_GLOBAL);
-	buf_puts(out, "\nearlier form:\n  ");
+	out_puts(out, "\nearlier form:\n  ");
 	seed_form_text(text, sizeof(text), reg, 0);
 	wrap(out, text, 2, 2);
-	buf_puts(out, "\nconfiguration (defaults < .env < environment < "
+	out_puts(out, "\nconfiguration (defaults < .env < environment < "
 		      "flags):\n");
 	help_keys(out, reg);
-	buf_puts(out, "\nexit codes:\n  ");
+	out_puts(out, "\nexit codes:\n  ");
 	wrap(out, exit_codes, 2, 2);
-	buf_puts(out, "\nsee 'espsync <command> --help' or 'man espsync'\n");
+	out_puts(out, "\nsee 'espsync <command> --help' or 'man espsync'\n");
 }
 
 void help_command(struct buf *out, const struct config_registry *reg,
@@ -266,18 +301,18 @@ void help_command(struct buf *out, const struct config_registry *reg,
 	snprintf(usage, sizeof(usage), "usage: espsync [global options] %s%s%s",
 		 spec->name, spec->synopsis[0] ? " " : "", spec->synopsis);
 	wrap(out, usage, 0, 7);
-	buf_printf(out, "\n%s", spec->summary);
+	out_printf(out, "\n%s", spec->summary);
 	if (spec->details) {
-		buf_puts(out, ". ");
+		out_puts(out, ". ");
 		wrap(out, spec->details, strlen(spec->summary) + 2, 0);
 	} else {
-		buf_putc(out, '\n');
+		out_putc(out, '\n');
 	}
 	if (spec->bit != CMDB_HELP) {
-		buf_puts(out, "\noptions:\n");
+		out_puts(out, "\noptions:\n");
 		help_options(out, reg, spec->bit);
 	}
-	buf_puts(out, "\nglobal options:\n");
+	out_puts(out, "\nglobal options:\n");
 	help_options(out, reg, CMDB_GLOBAL);
 }
 
@@ -285,14 +320,14 @@ void help_command(struct buf *out, const struct config_registry *reg,
 static void roff(struct buf *out, const char *s)
 {
 	if (*s == '.' || *s == '\'')
-		buf_puts(out, "\\&");
+		out_puts(out, "\\&");
 	for (; *s; s++) {
 		if (*s == '\\')
-			buf_puts(out, "\\e");
+			out_puts(out, "\\e");
 		else if (*s == '-')
-			buf_puts(out, "\\-");
+			out_puts(out, "\\-");
 		else
-			buf_putc(out, *s);
+			out_putc(out, *s);
 	}
 }
 
@@ -301,21 +336,21 @@ static void man_option(struct buf *out, const struct config_registry *reg,
 {
 	char text[512];
 
-	buf_puts(out, ".TP\n");
+	out_puts(out, ".TP\n");
 	if (def->short_flag)
-		buf_printf(out, "\\fB\\-%c\\fR, ", def->short_flag);
-	buf_puts(out, "\\fB\\-\\-");
+		out_printf(out, "\\fB\\-%c\\fR, ", def->short_flag);
+	out_puts(out, "\\fB\\-\\-");
 	roff(out, def->flag);
-	buf_puts(out, "\\fR");
+	out_puts(out, "\\fR");
 	if (def->arg) {
-		buf_puts(out, " \\fI");
+		out_puts(out, " \\fI");
 		roff(out, def->arg);
-		buf_puts(out, "\\fR");
+		out_puts(out, "\\fR");
 	}
-	buf_putc(out, '\n');
+	out_putc(out, '\n');
 	option_text(text, sizeof(text), reg, def, 0);
 	roff(out, text);
-	buf_putc(out, '\n');
+	out_putc(out, '\n');
 }
 
 static void man_options(struct buf *out, const struct config_registry *reg,
@@ -354,7 +389,7 @@ void help_man(struct buf *out, const struct config_registry *reg)
 	size_t i, n = reg->n_commands;
 	char text[1024];
 
-	buf_puts(out, ".\\\" Generated by 'espsync --help-man' from the option "
+	out_puts(out, ".\\\" Generated by 'espsync --help-man' from the option "
 		      "table; do not edit.\n"
 		      ".TH ESPSYNC 1 \"\" \"espsync " ESPSYNC_VERSION
 		      "\" \"User Commands\"\n"
@@ -362,56 +397,56 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      "from ");
 	name_list(text, sizeof(text), reg, 1, " and ", NULL);
 	roff(out, text);
-	buf_puts(out, " into a database and export it as CSV\n"
+	out_puts(out, " into a database and export it as CSV\n"
 		      ".SH SYNOPSIS\n.B espsync\n"
 		      "[\\fIglobal options\\fR] \\fIcommand\\fR "
 		      "[\\fIoptions\\fR]\n.br\n.B espsync\n");
 	seed_form_text(text, sizeof(text), reg, 1);
 	roff(out, text);
-	buf_puts(out, "\n.SH COMMANDS\n");
+	out_puts(out, "\n.SH COMMANDS\n");
 	for (i = 0; i < n; i++) {
-		buf_printf(out, ".TP\n\\fB%s\\fR ", specs[i].name);
+		out_printf(out, ".TP\n\\fB%s\\fR ", specs[i].name);
 		roff(out, specs[i].synopsis);
-		buf_putc(out, '\n');
+		out_putc(out, '\n');
 		roff(out, specs[i].summary);
-		buf_puts(out, ".\n");
+		out_puts(out, ".\n");
 		if (specs[i].details) {
 			roff(out, specs[i].details);
-			buf_putc(out, '\n');
+			out_putc(out, '\n');
 		}
 	}
-	buf_puts(out, ".SH GLOBAL OPTIONS\n");
+	out_puts(out, ".SH GLOBAL OPTIONS\n");
 	man_options(out, reg, CMDB_GLOBAL, 0);
 	for (i = 0; i < n; i++) {
 		if (!has_own_options(specs[i].bit))
 			continue;
-		buf_printf(out, ".SS %s options\n", specs[i].name);
+		out_printf(out, ".SS %s options\n", specs[i].name);
 		man_options(out, reg, specs[i].bit, CMDB_GLOBAL);
 	}
-	buf_puts(out, ".SH EARLIER FORM\n");
+	out_puts(out, ".SH EARLIER FORM\n");
 	seed_form_text(text, sizeof(text), reg, 0);
 	roff(out, text);
-	buf_putc(out, '\n');
+	out_putc(out, '\n');
 	man_options(out, reg, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT);
 	for (i = 0; i < reg->n_stores; i++)
 		if (reg->stores[i]->seed_flag)
 			man_option(out, reg, reg->stores[i]->seed_flag);
-	buf_puts(out, ".SH ENVIRONMENT\nPrecedence: built\\-in defaults < "
+	out_puts(out, ".SH ENVIRONMENT\nPrecedence: built\\-in defaults < "
 		      "the .env file (\\fB\\-\\-env\\-file\\fR) < environment "
 		      "< flags.\n");
 	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
-		buf_printf(out, ".TP\n.B %s\n", def->key);
+		out_printf(out, ".TP\n.B %s\n", def->key);
 		option_text(text, sizeof(text), reg, def, 1);
 		roff(out, text);
-		buf_putc(out, '\n');
+		out_putc(out, '\n');
 	}
-	buf_puts(out, ".SH FILES\n.TP\n.I .env\nKEY=VALUE lines: optional "
+	out_puts(out, ".SH FILES\n.TP\n.I .env\nKEY=VALUE lines: optional "
 		      "\\fBexport\\fR prefix, # comments, single or double "
 		      "quotes (\\en, \\e\" and \\e\\e escapes in double "
 		      "quotes). Keep it private: chmod 600.\n"
 		      ".SH EXIT STATUS\n");
 	roff(out, exit_codes);
-	buf_puts(out, "\n.SH SEE ALSO\nThe project's docs/architecture.md.\n");
+	out_puts(out, "\n.SH SEE ALSO\nThe project's docs/architecture.md.\n");
 }
