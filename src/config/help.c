@@ -3,7 +3,6 @@
 #include "config/help.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "util/xalloc.h"
@@ -64,73 +63,67 @@ out_printf(struct buf *out, const char *fmt, ...)
 }
 
 /* The seed form's synopsis (after "espsync ") or its description. */
-static void seed_form_text(char *out, size_t size,
-			   const struct config_registry *reg, int is_synopsis)
+static void seed_form_text(struct buf *out, const struct config_registry *reg,
+			   int is_synopsis)
 {
 	const char *title = "no provider";
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; i < reg->n_providers; i++)
 		if (reg->providers[i]->is_earlier_tool)
 			title = reg->providers[i]->title;
 	if (is_synopsis)
-		n = (size_t)snprintf(out, size, "%s", seed_form);
+		out_puts(out, seed_form);
 	else
-		n = (size_t)snprintf(out, size,
-				     "The earlier tool's flags keep working "
-				     "and mean %s%s",
-				     title, seed_text);
+		out_printf(out,
+			   "The earlier tool's flags keep working and mean "
+			   "%s%s",
+			   title, seed_text);
 
-	for (i = 0; i < reg->n_stores && n < size; i++) {
+	for (i = 0; i < reg->n_stores; i++) {
 		const struct option_def *f = reg->stores[i]->seed_flag;
 
 		if (!f)
 			continue;
 		if (is_synopsis)
-			n += (size_t)snprintf(out + n, size - n, " [--%s %s]",
-					      f->flag, f->arg);
+			out_printf(out, " [--%s %s]", f->flag, f->arg);
 		else
-			n += (size_t)snprintf(out + n, size - n,
-					      " --%s is --%s.", f->flag,
-					      option_get(f->alias_of)->flag);
+			out_printf(out, " --%s is --%s.", f->flag,
+				   option_get(f->alias_of)->flag);
 	}
 }
 
 /* An option's help line; the store URL's lists every store's forms. */
-static void option_help(char *out, size_t size,
-			const struct config_registry *reg,
+static void option_help(struct buf *out, const struct config_registry *reg,
 			const struct option_def *def)
 {
-	size_t i, n = (size_t)snprintf(out, size, "%s", def->help);
+	size_t i;
 
+	out_puts(out, def->help);
 	if (def != option_get(OPT_STORE))
 		return;
-	for (i = 0; i < reg->n_stores && n < size; i++)
-		n +=
-		    (size_t)snprintf(out + n, size - n, "%s%s", i ? ", " : ": ",
-				     reg->stores[i]->url_help);
+	for (i = 0; i < reg->n_stores; i++)
+		out_printf(out, "%s%s", i ? ", " : ": ",
+			   reg->stores[i]->url_help);
 }
 
 /* "A, B and C" (sep " and ") or "a, b or all" of the registry's provider
  * titles or names, then last when not NULL. */
-static void name_list(char *out, size_t size, const struct config_registry *reg,
+static void name_list(struct buf *out, const struct config_registry *reg,
 		      int is_title, const char *sep, const char *last)
 {
 	size_t i, n = reg ? reg->n_providers : 0, total = n + (last != NULL);
-	size_t len;
 
-	out[0] = '\0';
 	for (i = 0; i < total; i++) {
 		const struct source_keys *pk = i < n ? reg->providers[i] : NULL;
 
-		len = strlen(out);
-		snprintf(out + len, size - len, "%s%s",
-			 !i		  ? ""
-			 : i + 1 == total ? sep
-					  : ", ",
-			 !pk	    ? last
-			 : is_title ? pk->title
-				    : pk->name);
+		out_printf(out, "%s%s",
+			   !i		    ? ""
+			   : i + 1 == total ? sep
+					    : ", ",
+			   !pk	      ? last
+			   : is_title ? pk->title
+				      : pk->name);
 	}
 }
 
@@ -163,69 +156,64 @@ static void wrap(struct buf *out, const char *text, size_t col, size_t indent)
 	out_putc(out, '\n');
 }
 
-static void option_label(char *out, size_t size, const struct option_def *def)
+static void option_label(struct buf *out, const struct option_def *def)
 {
 	if (def->short_flag)
-		snprintf(out, size, "-%c, --%s%s%s", def->short_flag, def->flag,
-			 def->arg ? " " : "", def->arg ? def->arg : "");
+		out_printf(out, "-%c, --%s%s%s", def->short_flag, def->flag,
+			   def->arg ? " " : "", def->arg ? def->arg : "");
 	else
-		snprintf(out, size, "    --%s%s%s", def->flag,
-			 def->arg ? " " : "", def->arg ? def->arg : "");
+		out_printf(out, "    --%s%s%s", def->flag, def->arg ? " " : "",
+			   def->arg ? def->arg : "");
 }
 
 /* Help line, then "(KEY; default D)": also, with is_key, "(--flag...)". */
-static void option_text(char *out, size_t size,
-			const struct config_registry *reg,
+static void option_text(struct buf *out, const struct config_registry *reg,
 			const struct option_def *def, int is_key)
 {
 	const char *also = is_key ? def->flag : def->key, *dflt = def->def;
-	char help[384];
 
 	if (def->kind == OPTK_PROVIDER) {
-		name_list(help, sizeof(help), reg, 0, " or ", "all");
-		snprintf(help + strlen(help), sizeof(help) - strlen(help),
-			 " %s", def->help);
+		name_list(out, reg, 0, " or ", "all");
+		out_printf(out, " %s", def->help);
 	} else {
-		option_help(help, sizeof(help), reg, def);
+		option_help(out, reg, def);
 	}
 	if (also && dflt)
-		snprintf(out, size, "%s (%s%s; default %s)", help,
-			 is_key ? "--" : "", also, dflt);
+		out_printf(out, " (%s%s; default %s)", is_key ? "--" : "", also,
+			   dflt);
 	else if (also)
-		snprintf(out, size, "%s (%s%s)", help, is_key ? "--" : "",
-			 also);
+		out_printf(out, " (%s%s)", is_key ? "--" : "", also);
 	else if (dflt)
-		snprintf(out, size, "%s (default %s)", help, dflt);
-	else
-		snprintf(out, size, "%s", help);
+		out_printf(out, " (default %s)", dflt);
 }
 
 static void help_options(struct buf *out, const struct config_registry *reg,
 			 unsigned bits)
 {
-	char label[64], text[512];
+	struct buf text = BUF_INIT;
 	size_t i;
 
 	for (i = 0; i < OPT__COUNT; i++) {
 		const struct option_def *def = option_get((enum option_id)i);
-		size_t n;
+		size_t start;
 
 		if (!def->flag || (def->flags & OPTF_HIDDEN) ||
 		    !(def->commands & bits))
 			continue;
-		option_label(label, sizeof(label), def);
-		option_text(text, sizeof(text), reg, def, 0);
-		n = strlen(label) + 2;
-		out_printf(out, "  %s", label);
-		if (n + 2 > HELP_COL) {
+		out_puts(out, "  ");
+		start = out->len;
+		option_label(out, def);
+		if (out->len - start + 4 > HELP_COL)
 			out_printf(out, "\n%*s", HELP_COL, "");
-			n = HELP_COL;
-		} else {
-			out_printf(out, "%*s", (int)(HELP_COL - n), "");
-			n = HELP_COL;
-		}
-		wrap(out, text, n, HELP_COL);
+		else
+			out_printf(out, "%*s",
+				   (int)(HELP_COL - 2 - (out->len - start)),
+				   "");
+		buf_reset(&text);
+		option_text(&text, reg, def, 0);
+		wrap(out, buf_str(&text), HELP_COL, HELP_COL);
 	}
+	buf_release(&text);
 }
 
 /* Every configuration key: the providers' (registry order), the table's,
@@ -253,22 +241,24 @@ static const struct option_def *key_at(const struct config_registry *reg,
 
 static void help_keys(struct buf *out, const struct config_registry *reg)
 {
+	struct buf text = BUF_INIT;
 	const struct option_def *def;
-	char text[512];
 	size_t i;
 
 	for (i = 0; (def = key_at(reg, i)); i++) {
 		if (!def->key)
 			continue;
-		option_text(text, sizeof(text), reg, def, 1);
+		buf_reset(&text);
+		option_text(&text, reg, def, 1);
 		out_printf(out, "  %s\n      ", def->key);
-		wrap(out, text, 6, 6);
+		wrap(out, buf_str(&text), 6, 6);
 	}
+	buf_release(&text);
 }
 
 void help_overview(struct buf *out, const struct config_registry *reg)
 {
-	char text[1024];
+	struct buf text = BUF_INIT;
 	size_t i;
 
 	out_puts(out, "usage: espsync [global options] <command> [options]\n"
@@ -283,8 +273,9 @@ void help_overview(struct buf *out, const struct config_registry *reg)
 	out_puts(out, "\nglobal options:\n");
 	help_options(out, reg, CMDB_GLOBAL);
 	out_puts(out, "\nearlier form:\n  ");
-	seed_form_text(text, sizeof(text), reg, 0);
-	wrap(out, text, 2, 2);
+	seed_form_text(&text, reg, 0);
+	wrap(out, buf_str(&text), 2, 2);
+	buf_release(&text);
 	out_puts(out, "\nconfiguration (defaults < .env < environment < "
 		      "flags):\n");
 	help_keys(out, reg);
@@ -296,11 +287,12 @@ void help_overview(struct buf *out, const struct config_registry *reg)
 void help_command(struct buf *out, const struct config_registry *reg,
 		  const struct command_spec *spec)
 {
-	char usage[512];
+	struct buf usage = BUF_INIT;
 
-	snprintf(usage, sizeof(usage), "usage: espsync [global options] %s%s%s",
-		 spec->name, spec->synopsis[0] ? " " : "", spec->synopsis);
-	wrap(out, usage, 0, 7);
+	out_printf(&usage, "usage: espsync [global options] %s%s%s", spec->name,
+		   spec->synopsis[0] ? " " : "", spec->synopsis);
+	wrap(out, buf_str(&usage), 0, 7);
+	buf_release(&usage);
 	out_printf(out, "\n%s", spec->summary);
 	if (spec->details) {
 		out_puts(out, ". ");
@@ -334,7 +326,7 @@ static void roff(struct buf *out, const char *s)
 static void man_option(struct buf *out, const struct config_registry *reg,
 		       const struct option_def *def)
 {
-	char text[512];
+	struct buf text = BUF_INIT;
 
 	out_puts(out, ".TP\n");
 	if (def->short_flag)
@@ -348,9 +340,10 @@ static void man_option(struct buf *out, const struct config_registry *reg,
 		out_puts(out, "\\fR");
 	}
 	out_putc(out, '\n');
-	option_text(text, sizeof(text), reg, def, 0);
-	roff(out, text);
+	option_text(&text, reg, def, 0);
+	roff(out, buf_str(&text));
 	out_putc(out, '\n');
+	buf_release(&text);
 }
 
 static void man_options(struct buf *out, const struct config_registry *reg,
@@ -387,7 +380,7 @@ void help_man(struct buf *out, const struct config_registry *reg)
 	const struct command_spec *specs = reg->commands;
 	const struct option_def *def;
 	size_t i, n = reg->n_commands;
-	char text[1024];
+	struct buf text = BUF_INIT;
 
 	out_puts(out, ".\\\" Generated by 'espsync --help-man' from the option "
 		      "table; do not edit.\n"
@@ -395,14 +388,15 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      "\" \"User Commands\"\n"
 		      ".SH NAME\nespsync \\- copy email\\-marketing data "
 		      "from ");
-	name_list(text, sizeof(text), reg, 1, " and ", NULL);
-	roff(out, text);
+	name_list(&text, reg, 1, " and ", NULL);
+	roff(out, buf_str(&text));
 	out_puts(out, " into a database and export it as CSV\n"
 		      ".SH SYNOPSIS\n.B espsync\n"
 		      "[\\fIglobal options\\fR] \\fIcommand\\fR "
 		      "[\\fIoptions\\fR]\n.br\n.B espsync\n");
-	seed_form_text(text, sizeof(text), reg, 1);
-	roff(out, text);
+	buf_reset(&text);
+	seed_form_text(&text, reg, 1);
+	roff(out, buf_str(&text));
 	out_puts(out, "\n.SH COMMANDS\n");
 	for (i = 0; i < n; i++) {
 		out_printf(out, ".TP\n\\fB%s\\fR ", specs[i].name);
@@ -424,8 +418,9 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		man_options(out, reg, specs[i].bit, CMDB_GLOBAL);
 	}
 	out_puts(out, ".SH EARLIER FORM\n");
-	seed_form_text(text, sizeof(text), reg, 0);
-	roff(out, text);
+	buf_reset(&text);
+	seed_form_text(&text, reg, 0);
+	roff(out, buf_str(&text));
 	out_putc(out, '\n');
 	man_options(out, reg, CMDB_SEED, CMDB_GLOBAL | CMDB_SYNC | CMDB_EXPORT);
 	for (i = 0; i < reg->n_stores; i++)
@@ -438,8 +433,9 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		if (!def->key)
 			continue;
 		out_printf(out, ".TP\n.B %s\n", def->key);
-		option_text(text, sizeof(text), reg, def, 1);
-		roff(out, text);
+		buf_reset(&text);
+		option_text(&text, reg, def, 1);
+		roff(out, buf_str(&text));
 		out_putc(out, '\n');
 	}
 	out_puts(out, ".SH FILES\n.TP\n.I .env\nKEY=VALUE lines: optional "
@@ -449,4 +445,5 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      ".SH EXIT STATUS\n");
 	roff(out, exit_codes);
 	out_puts(out, "\n.SH SEE ALSO\nThe project's docs/architecture.md.\n");
+	buf_release(&text);
 }
