@@ -366,7 +366,7 @@ static char *read_all(const char *path)
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
+		assert_int_equal(buf_append(&b, chunk, n), 0);
 	fclose(f);
 	return buf_detach(&b, NULL);
 }
