@@ -43,6 +43,10 @@ const struct env_entry *env_file_get(const struct env_file *f, const char *key)
 	return NULL;
 }
 
+/* The value buffer holds at most one line (a value is never longer than its
+ * line), so this is a limit a caller can see rather than a cut value. */
+#define VALUE_TOO_LONG "value too long"
+
 /* Adds or replaces key; -1 when the file holds too many keys. */
 static int put(struct env_file *f, const char *key, size_t key_len,
 	       struct buf *value, int line)
@@ -105,6 +109,24 @@ static const char *after_quote(const char *p, const char *end)
 	return NULL;
 }
 
+/* The byte an escape in a double-quoted value stands for; 0 if unknown. */
+static char unescape(char c)
+{
+	switch (c) {
+	case 'n':
+		return '\n';
+	case 't':
+		return '\t';
+	case 'r':
+		return '\r';
+	case '"':
+	case '\\':
+		return c;
+	default:
+		return 0;
+	}
+}
+
 static const char *parse_double(const char *p, const char *end, struct buf *out)
 {
 	for (; p < end; p++) {
@@ -114,31 +136,16 @@ static const char *parse_double(const char *p, const char *end, struct buf *out)
 			return after_quote(p + 1, end);
 		if (is_bad_byte((unsigned char)c))
 			return "control character in value";
-		if (c != '\\') {
-			buf_putc(out, c);
-			continue;
+		if (c == '\\') {
+			if (++p == end)
+				break;
+			c = unescape(*p);
+			if (!c)
+				return "unknown escape in double-quoted value "
+				       "(use \\\\ for a backslash)";
 		}
-		if (++p == end)
-			break;
-		switch (*p) {
-		case 'n':
-			buf_putc(out, '\n');
-			break;
-		case 't':
-			buf_putc(out, '\t');
-			break;
-		case 'r':
-			buf_putc(out, '\r');
-			break;
-		case '"':
-		case '\\':
-			buf_putc(out, *p);
-			break;
-		default:
-			return "unknown escape in double-quoted value (use "
-			       "\\\\ "
-			       "for a backslash)";
-		}
+		if (buf_putc(out, c) < 0)
+			return VALUE_TOO_LONG;
 	}
 	return "unterminated double-quoted value (values are one line)";
 }
@@ -150,7 +157,8 @@ static const char *parse_single(const char *p, const char *end, struct buf *out)
 			return after_quote(p + 1, end);
 		if (is_bad_byte((unsigned char)*p))
 			return "control character in value";
-		buf_putc(out, *p);
+		if (buf_putc(out, *p) < 0)
+			return VALUE_TOO_LONG;
 	}
 	return "unterminated single-quoted value (values are one line)";
 }
@@ -170,8 +178,8 @@ static const char *parse_bare(const char *p, const char *end, struct buf *out)
 	}
 	while (stop > p && is_blank(stop[-1]))
 		stop--;
-	buf_append(out, p, (size_t)(stop - p));
-	return NULL;
+	return buf_append(out, p, (size_t)(stop - p)) < 0 ? VALUE_TOO_LONG
+							  : NULL;
 }
 
 /* One line without its newline. *key_len = 0 for blank and comment lines. */
@@ -221,10 +229,11 @@ static const char *parse_line(const char *p, const char *end, const char **key,
 int env_file_parse(struct env_file *f, const char *name, const char *text,
 		   size_t len, struct err *err)
 {
-	struct buf value = BUF_INIT;
+	struct buf value;
 	const char *p = text, *end = text + len;
 	int line = 0, rc = -1;
 
+	buf_init(&value, ENV_LINE_MAX_BYTES);
 	free(f->name);
 	f->name = xstrdup(name);
 	if (len > ENV_FILE_MAX_BYTES) {

@@ -1,7 +1,8 @@
 /* Help text and the man page, generated from the option table and the
  * registry (providers' keys, stores, commands) so that what the parser
  * accepts and what the documentation says cannot drift apart. Everything is
- * appended to a caller-owned buf. */
+ * appended to a caller-owned buf of BUF_DEFAULT_MAX (BUF_INIT): the text is a
+ * few KiB from fixed tables, so an append that fails there is a BUG(). */
 #ifndef ESPSYNC_HELP_H
 #define ESPSYNC_HELP_H
 

@@ -34,8 +34,10 @@ struct ckpt_campaign {
 
 void ckpt_campaign_parse(struct ckpt_campaign *out, const char *value,
 			 const char *const *names, size_t n_names);
-int ckpt_campaign_format(struct buf *out, const struct ckpt_campaign *c,
-			 const char *const *names, size_t n_names);
+BUF_MUST_CHECK int ckpt_campaign_format(struct buf *out,
+					const struct ckpt_campaign *c,
+					const char *const *names,
+					size_t n_names);
 
 /* The summary counters joined with commas, for change detection. */
 void ckpt_counters(char *out, size_t size, const struct campaign_stats *s);
@@ -43,7 +45,7 @@ void ckpt_counters(char *out, size_t size, const struct campaign_stats *s);
 /* reports:<id>:<status> = {"starting_after":"<cursor>"}. The cursor goes
  * into out (empty when none). */
 void ckpt_cursor_parse(struct buf *out, const char *value);
-int ckpt_cursor_format(struct buf *out, const char *cursor);
+BUF_MUST_CHECK int ckpt_cursor_format(struct buf *out, const char *cursor);
 
 /* contacts:<list>:<status> = {"since":"<ISO>"|null,
  * "starting_after":"…"|null, "pass_started_at":N, "newest":"<ISO>"|null}.
@@ -60,21 +62,23 @@ struct ckpt_contacts {
 void ckpt_contacts_init(struct ckpt_contacts *c);
 void ckpt_contacts_release(struct ckpt_contacts *c);
 void ckpt_contacts_parse(struct ckpt_contacts *out, const char *value);
-int ckpt_contacts_format(struct buf *out, const struct ckpt_contacts *c);
+BUF_MUST_CHECK int ckpt_contacts_format(struct buf *out,
+					const struct ckpt_contacts *c);
 
 /* activities_today = {"date":"YYYY-MM-DD","count":N}: event rows written
  * on that UTC day, as the earlier pipeline's state document showed them.
  * Parse gives the day number (days since 1970) or -1, and the count. */
 #define CKPT_TODAY_STREAM "activities_today"
 void ckpt_today_parse(int64_t *day, int64_t *count, const char *value);
-int ckpt_today_format(struct buf *out, int64_t day, int64_t count);
+BUF_MUST_CHECK int ckpt_today_format(struct buf *out, int64_t day,
+				     int64_t count);
 
 /* reports_newest = {"newest":"<ISO>"}: the newest report event seen on
  * the account by any run, a lower bound of the provider's clock.
  * TIME_NULL when none. */
 #define CKPT_NEWEST_STREAM "reports_newest"
 int64_t ckpt_newest_parse(const char *value);
-int ckpt_newest_format(struct buf *out, int64_t newest);
+BUF_MUST_CHECK int ckpt_newest_format(struct buf *out, int64_t newest);
 
 /* The next filter after a completed pass: min(pass start, newest seen)
  * minus the lookback overlap. */

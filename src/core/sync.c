@@ -112,7 +112,12 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 		goto done;
 	}
 	buf_reset(api_url);
-	buf_puts(api_url, req->api_url);
+	if (buf_puts(api_url, req->api_url) < 0) {
+		err_set(err, ERR_CONFIG, 0,
+			"%s api url too long: more than %zu bytes",
+			req->source->name, api_url->max);
+		goto done;
+	}
 	while (api_url->len && api_url->data[api_url->len - 1] == '/')
 		api_url->data[--api_url->len] = '\0';
 	if (!req->api_key || !*req->api_key) {
@@ -142,6 +147,31 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 done:
 	buf_release(&origin);
 	return rc;
+}
+
+/* The source's auth header for api_key into out; ERR_CONFIG when it passes
+ * out's maximum (a key of megabytes). */
+static int auth_header(struct buf *out, const struct source *src,
+		       const char *api_key, struct err *err)
+{
+	if (src->auth_header(out, api_key) == 0)
+		return 0;
+	return err_set(err, ERR_CONFIG, 0,
+		       "%s api key too long: more than %zu bytes", src->name,
+		       out->max);
+}
+
+/* The URL of q under api_url into out; ERR_CONFIG when it passes out's
+ * maximum (an api url of megabytes: ids in q are bounded). */
+static int query_url(struct buf *out, const struct source *src,
+		     const char *api_url, const struct source_query *q,
+		     struct err *err)
+{
+	if (src->url(out, api_url, q) == 0)
+		return 0;
+	return err_set(err, ERR_CONFIG, 0,
+		       "%s api url too long: more than %zu bytes", src->name,
+		       out->max);
 }
 
 static void fetch_options_for(struct fetch_options *fo,
@@ -195,7 +225,11 @@ static enum fetch_verdict one_shot_done(void *userdata,
 	o->status = res->status;
 	o->err = res->err;
 	buf_reset(&o->body);
-	buf_append(&o->body, res->body, res->body_len);
+	if (buf_append(&o->body, res->body, res->body_len) < 0) {
+		o->outcome = FETCH_FAILED;
+		err_set(&o->err, ERR_RUNTIME, 0,
+			"answer too long: more than %zu bytes", o->body.max);
+	}
 	return FETCH_ACCEPT;
 }
 
@@ -248,6 +282,11 @@ static int one_shot_error(const struct one_shot *o, const struct source *src,
 				what);
 		return -1;
 	case FETCH_FAILED:
+		if (o->err.kind == ERR_RUNTIME) /* see one_shot_done */
+			return err_set(err, ERR_RUNTIME, 0,
+				       "%s answered %s with more than %zu "
+				       "bytes",
+				       src->name, what, o->body.max);
 		if (o->err.kind == ERR_PARSE)
 			return err_set(err, ERR_PARSE, 0,
 				       "%s answered %s with a body that is not "
@@ -285,12 +324,13 @@ int sync_probe(const struct sync_request *req, struct probe_result *out,
 	if (validate(req, &api_url, err) < 0)
 		goto done;
 	src = req->source;
-	src->auth_header(&auth, req->api_key);
+	if (auth_header(&auth, src, req->api_key, err) < 0 ||
+	    query_url(&url, src, buf_str(&api_url), &q, err) < 0)
+		goto done;
 	headers[0] = buf_str(&auth);
 	fetch_options_for(&fo, src, req, headers);
 	fo.max_attempts = PROBE_ATTEMPTS;
-	fo.max_body_bytes = (size_t)1 << 20;
-	src->url(&url, buf_str(&api_url), &q);
+	fo.max_body_bytes = o.body.max;
 	t0 = clock_mono_ms();
 	if (one_shot_run(&o, &fo, buf_str(&url), err) < 0)
 		goto done;
@@ -346,9 +386,9 @@ static int lookup_campaign(struct sync_ctx *ctx, struct fetch_options *fo,
 	int rc = -1;
 
 	q.campaign_id = ctx->req->campaign_id;
-	ctx->src->url(&url, ctx->req->api_url, &q);
 	o->wants_json = 1;
-	if (one_shot_run(o, fo, buf_str(&url), err) < 0)
+	if (query_url(&url, ctx->src, ctx->req->api_url, &q, err) < 0 ||
+	    one_shot_run(o, fo, buf_str(&url), err) < 0)
 		goto done;
 	if (o->outcome == FETCH_HTTP_ERROR && o->status == 404) {
 		err_set(err, ERR_NOT_FOUND, 404,
@@ -397,16 +437,16 @@ done:
 	return rc;
 }
 
-static void records_json(struct buf *b, const struct sync_report *r)
+static int records_json(struct buf *b, const struct sync_report *r)
 {
 	size_t i;
+	int rc = buf_putc(b, '{');
 
-	buf_putc(b, '{');
 	for (i = 0; i < SLOT__COUNT; i++) {
-		jsonw_key(b, stream_names[i], i == 0);
-		jsonw_int(b, r->records[i]);
+		rc |= jsonw_key(b, stream_names[i], i == 0);
+		rc |= jsonw_int(b, r->records[i]);
 	}
-	buf_putc(b, '}');
+	return rc | buf_putc(b, '}');
 }
 
 /* Decides the run status and the error returned for it. */
@@ -536,7 +576,8 @@ static int run_prepare(struct run *r, struct store *store,
 	r->src = req->source;
 	if (req->timezone && tz_load(&r->tz, NULL, req->timezone, err) < 0)
 		goto done;
-	r->src->auth_header(&r->auth, req->api_key);
+	if (auth_header(&r->auth, r->src, req->api_key, err) < 0)
+		goto done;
 	r->headers[0] = buf_str(&r->auth);
 	fetch_options_for(&r->fo, r->src, req, r->headers);
 	/* Without burst, a run started right after another (cron, a
@@ -555,8 +596,8 @@ static int run_probe(struct run *r, struct err *err)
 	struct source_query q = {.endpoint = SRC_PROBE};
 	int rc = -1;
 
-	r->src->url(&url, r->req.api_url, &q);
-	if (one_shot_run(&r->o, &r->fo, buf_str(&url), err) < 0 ||
+	if (query_url(&url, r->src, r->req.api_url, &q, err) < 0 ||
+	    one_shot_run(&r->o, &r->fo, buf_str(&url), err) < 0 ||
 	    one_shot_error(&r->o, r->src, r->req.api_url, probe_what(r->src),
 			   err) < 0)
 		goto done;
@@ -693,7 +734,10 @@ static int run_record(struct run *r, struct err *err)
 	r->row.status = conclude(ctx, r->budget_s, &e);
 	out->is_partial = r->row.status == RUN_PARTIAL;
 	out->elapsed_s = (double)(clock_mono_ms() - r->t0) / 1000.0;
-	records_json(&records, out);
+	/* One counter per stream in a buffer of BUF_DEFAULT_MAX: not fitting
+	 * is a broken invariant, nothing a provider or a run can cause. */
+	if (records_json(&records, out) < 0)
+		BUG("run counters do not fit their buffer");
 	r->row.finished_at = clock_wall_s();
 	r->row.requests = out->requests;
 	r->row.retries = out->retries;

@@ -51,12 +51,11 @@ static void campaign_unlink(struct sync_ctx *ctx, struct campaign_work *cw)
 		}
 }
 
-void sync_campaign_key(struct buf *b, const char *prefix, const char *id,
-		       const char *suffix)
+int sync_campaign_key(struct sync_ctx *ctx, struct buf *b, const char *prefix,
+		      const char *id, const char *suffix)
 {
-	buf_reset(b);
-	buf_printf(b, "%s:%s%s%s", prefix, id, suffix ? ":" : "",
-		   suffix ? suffix : "");
+	return sync_state_key(ctx, b, "%s:%s%s%s", prefix, id,
+			      suffix ? ":" : "", suffix ? suffix : "");
 }
 
 /* The clock bound of the next window: the newest event of the account,
@@ -101,9 +100,11 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 						  window_newest(ctx, cw),
 						  ctx->lookback_s);
 	}
-	sync_campaign_key(&key, "campaign", cw->id, NULL);
-	ckpt_campaign_format(&val, &c, ctx->done_names, ctx->n_done_names);
-	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	if (sync_campaign_key(ctx, &key, "campaign", cw->id, NULL) == 0)
+		sync_add_state(ctx,
+			       ckpt_campaign_format(&val, &c, ctx->done_names,
+						    ctx->n_done_names),
+			       buf_str(&key), &val);
 	buf_release(&key);
 	buf_release(&val);
 }
@@ -261,8 +262,10 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 	cw->rec.to_lists_json = cw->to_lists;
 	cw->state.checked_at = TIME_NULL;
 	if (ctx->is_tracking) {
-		sync_campaign_key(&key, "campaign", cw->id, NULL);
-		if (sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
+		int rc = sync_campaign_key(ctx, &key, "campaign", cw->id, NULL);
+
+		if (rc < 0 ||
+		    sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
 			campaign_free(cw);
 			goto done;
 		}
@@ -307,14 +310,33 @@ done:
 	buf_release(&val);
 }
 
+/* The report stream s of an unfinished pass resumes from its saved
+ * cursor, when there is one. */
+static void resume_report(struct sync_ctx *ctx, const struct campaign_work *cw,
+			  struct stream *s)
+{
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int found = 0;
+
+	if (sync_campaign_key(ctx, &key, "reports", cw->id, s->status) < 0 ||
+	    sync_state_get(ctx, buf_str(&key), &val, &found) < 0 || !found)
+		goto done;
+	ckpt_cursor_parse(&val, buf_str(&val));
+	if (val.len) {
+		s->cursor = xstrdup(buf_str(&val));
+		s->is_resumed = 1;
+	}
+done:
+	buf_release(&key);
+	buf_release(&val);
+}
+
 /* Starts the links and report streams in mask that are not running yet;
  * report streams of an unfinished pass resume from their saved cursors. */
 static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 			  unsigned mask)
 {
 	const struct ckpt_campaign *st = &cw->state;
-	struct buf key = BUF_INIT, val = BUF_INIT;
-	int found;
 	size_t i;
 
 	mask &= ~cw->started_mask;
@@ -337,22 +359,10 @@ static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 		s = sync_stream_new(ctx, SRC_REPORT, cw);
 		s->kind = i;
 		s->status = k->status;
-		if (ctx->is_tracking && st->has_state && !st->is_complete) {
-			sync_campaign_key(&key, "reports", cw->id, k->status);
-			if (sync_state_get(ctx, buf_str(&key), &val, &found) ==
-				0 &&
-			    found) {
-				ckpt_cursor_parse(&val, buf_str(&val));
-				if (val.len) {
-					s->cursor = xstrdup(buf_str(&val));
-					s->is_resumed = 1;
-				}
-			}
-		}
+		if (ctx->is_tracking && st->has_state && !st->is_complete)
+			resume_report(ctx, cw, s);
 		sync_stream_submit(s);
 	}
-	buf_release(&key);
-	buf_release(&val);
 }
 
 /* After the summary: skip an unchanged campaign, or read what the last

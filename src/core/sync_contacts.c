@@ -101,51 +101,40 @@ done:
 	json_doc_free(doc);
 }
 
-static void put_iso(struct buf *b, const char *key, int64_t t)
+/* "key":N, or "key":null for TIME_NULL. */
+static int put_num(struct buf *b, const char *key, int64_t n)
 {
-	char iso[21];
-
-	jsonw_key(b, key, 0);
-	if (t == TIME_NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	time_format_iso(t, iso);
-	jsonw_string(b, iso);
+	if (jsonw_key(b, key, 0) < 0)
+		return -1;
+	return n == TIME_NULL ? buf_puts(b, "null") : jsonw_int(b, n);
 }
 
-static void put_num(struct buf *b, const char *key, int64_t n)
+static int state_format(struct buf *b, const struct contacts_state *st)
 {
-	jsonw_key(b, key, 0);
-	if (n == TIME_NULL)
-		buf_puts(b, "null");
-	else
-		jsonw_int(b, n);
-}
+	int rc = buf_putc(b, '{');
 
-static void state_format(struct buf *b, const struct contacts_state *st)
-{
-	buf_putc(b, '{');
-	jsonw_key(b, "pass", 1);
-	jsonw_string(b, st->is_full ? "full" : "delta");
-	jsonw_key(b, "after_id", 0);
+	rc |= jsonw_key(b, "pass", 1);
+	rc |= jsonw_string(b, st->is_full ? "full" : "delta");
+	rc |= jsonw_key(b, "after_id", 0);
 	if (st->after_id >= 0)
-		buf_printf(b, "\"%" PRId64 "\"", st->after_id);
+		rc |= buf_printf(b, "\"%" PRId64 "\"", st->after_id);
 	else
-		buf_puts(b, "null");
-	put_iso(b, "since", st->since);
-	put_num(b, "pass_started_at", st->pass_started_at);
-	put_iso(b, "newest", st->newest);
-	put_num(b, "full_at", st->full_at);
-	buf_putc(b, '}');
+		rc |= buf_puts(b, "null");
+	rc |= jsonw_key(b, "since", 0);
+	rc |= jsonw_time(b, st->since);
+	rc |= put_num(b, "pass_started_at", st->pass_started_at);
+	rc |= jsonw_key(b, "newest", 0);
+	rc |= jsonw_time(b, st->newest);
+	rc |= put_num(b, "full_at", st->full_at);
+	rc |= buf_putc(b, '}');
+	return rc;
 }
 
 static void add_state(struct contacts_work *w)
 {
 	struct buf v = BUF_INIT;
 
-	state_format(&v, &w->st);
-	batch_add_state(&w->ctx->batch, CONTACTS_STREAM, buf_str(&v));
+	sync_add_state(w->ctx, state_format(&v, &w->st), CONTACTS_STREAM, &v);
 	buf_release(&v);
 }
 

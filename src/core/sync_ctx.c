@@ -33,14 +33,15 @@ static void count_today(struct sync_ctx *ctx, int64_t n_events)
 {
 	struct buf val = BUF_INIT;
 	int64_t day = clock_wall_s() / 86400;
+	int rc;
 
 	if (day != ctx->today_day) {
 		ctx->today_day = day;
 		ctx->today_count = 0;
 	}
 	ctx->today_count += n_events;
-	ckpt_today_format(&val, ctx->today_day, ctx->today_count);
-	batch_add_state(&ctx->batch, CKPT_TODAY_STREAM, buf_str(&val));
+	rc = ckpt_today_format(&val, ctx->today_day, ctx->today_count);
+	sync_add_state(ctx, rc, CKPT_TODAY_STREAM, &val);
 	buf_release(&val);
 }
 
@@ -82,6 +83,37 @@ void sync_fatal(struct sync_ctx *ctx, const struct err *e)
 		fetch_stop(ctx->fetch);
 }
 
+int sync_too_long(struct sync_ctx *ctx, const char *what, size_t max)
+{
+	struct err e = ERR_INIT;
+
+	err_set(&e, ERR_RUNTIME, 0, "%s too long: more than %zu bytes", what,
+		max);
+	sync_fatal(ctx, &e);
+	return -1;
+}
+
+int sync_state_key(struct sync_ctx *ctx, struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	buf_reset(b);
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? sync_too_long(ctx, "checkpoint name", b->max) : 0;
+}
+
+void sync_add_state(struct sync_ctx *ctx, int build_rc, const char *stream,
+		    const struct buf *value)
+{
+	if (build_rc < 0)
+		sync_too_long(ctx, "checkpoint", value->max);
+	else
+		batch_add_state(&ctx->batch, stream, buf_str(value));
+}
+
 void sync_failure(struct sync_ctx *ctx, const struct err *e)
 {
 	struct err copy = *e;
@@ -96,12 +128,13 @@ void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	rc = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	progress_clear(&ctx->progress);
-	log_warn("%s", buf_str(&b));
+	log_warn("%s", rc < 0 ? "warning too long to show" : buf_str(&b));
 	buf_release(&b);
 }
 

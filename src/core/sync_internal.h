@@ -136,6 +136,19 @@ int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
 		   int *found);
 /* Records a fatal error (first one wins) and stops fetching. */
 void sync_fatal(struct sync_ctx *ctx, const struct err *e);
+/* The fatal error of a text that passed its buffer's maximum: "WHAT too
+ * long: more than MAX bytes". The batch is then never written, so no cut
+ * checkpoint reaches the store. Returns -1. */
+int sync_too_long(struct sync_ctx *ctx, const char *what, size_t max);
+/* Formats the checkpoint stream name into b (reset first); -1 after
+ * sync_too_long when it does not fit. */
+BUF_MUST_CHECK int sync_state_key(struct sync_ctx *ctx, struct buf *b,
+				  const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds the checkpoint stream = value to the batch when build_rc (of
+ * formatting value) is 0; otherwise fails the run with sync_too_long. */
+void sync_add_state(struct sync_ctx *ctx, int build_rc, const char *stream,
+		    const struct buf *value);
 /* Records a stream failure that does not stop the others. */
 void sync_failure(struct sync_ctx *ctx, const struct err *e);
 /* Logs a warning without tearing the progress line. */
@@ -177,9 +190,10 @@ void sync_contacts_release(struct sync_ctx *ctx);
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);
 /* The done-mask bit of the links report (after the report kinds). */
 unsigned sync_links_bit(const struct sync_ctx *ctx);
-/* "prefix:id[:suffix]" into b. */
-void sync_campaign_key(struct buf *b, const char *prefix, const char *id,
-		       const char *suffix);
+/* "prefix:id[:suffix]" into b, as sync_state_key. */
+BUF_MUST_CHECK int sync_campaign_key(struct sync_ctx *ctx, struct buf *b,
+				     const char *prefix, const char *id,
+				     const char *suffix);
 /* Adds the campaign:<id> checkpoint row to the batch (tracked runs). */
 void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 			 int is_complete);

@@ -58,8 +58,8 @@ static void contacts_start(struct sync_ctx *ctx, const char *list_id,
 	ckpt_contacts_init(&st);
 	s->list_id = xstrdup(list_id);
 	s->status = status;
-	buf_printf(&key, "contacts:%s:%s", list_id, status);
-	if (sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
+	if (sync_state_key(ctx, &key, "contacts:%s:%s", list_id, status) < 0 ||
+	    sync_state_get(ctx, buf_str(&key), &val, &found) < 0) {
 		sync_stream_free(s);
 		goto done;
 	}
@@ -242,6 +242,7 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 	struct sync_ctx *ctx = s->ctx;
 	struct ckpt_contacts st;
 	struct buf key = BUF_INIT, val = BUF_INIT;
+	int rc = 0;
 
 	ctx->report->records[SLOT_CONTACTS] += (int64_t)ctx->batch.n_contacts;
 	if (m->newest_updated_at != TIME_NULL &&
@@ -250,7 +251,7 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 	ckpt_contacts_init(&st);
 	if (s->next.has_next && s->next.cursor.len) {
 		st.since = s->since;
-		buf_puts(&st.cursor, buf_str(&s->next.cursor));
+		rc = buf_puts(&st.cursor, buf_str(&s->next.cursor));
 		st.pass_started_at = s->pass_started_at;
 		st.newest = s->newest;
 	} else if (s->next.has_next) {
@@ -260,9 +261,10 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 		st.since = ckpt_next_since(s->pass_started_at, s->newest,
 					   ctx->lookback_s);
 	}
-	buf_printf(&key, "contacts:%s:%s", s->list_id, s->status);
-	ckpt_contacts_format(&val, &st);
-	batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	rc |= ckpt_contacts_format(&val, &st);
+	if (sync_state_key(ctx, &key, "contacts:%s:%s", s->list_id,
+			   s->status) == 0)
+		sync_add_state(ctx, rc, buf_str(&key), &val);
 done:
 	ckpt_contacts_release(&st);
 	buf_release(&key);
@@ -304,6 +306,7 @@ static void after_report(struct stream *s, const struct source_map *m)
 	int is_newer =
 	    m->newest_updated_at != TIME_NULL &&
 	    (cw->newest == TIME_NULL || m->newest_updated_at > cw->newest);
+	int rc;
 
 	if (!ctx->want_participants)
 		ctx->batch.n_participants = 0;
@@ -321,18 +324,19 @@ static void after_report(struct stream *s, const struct source_map *m)
 	    (ctx->account_newest == TIME_NULL ||
 	     cw->newest > ctx->account_newest)) {
 		ctx->account_newest = cw->newest;
-		ckpt_newest_format(&val, cw->newest);
-		batch_add_state(&ctx->batch, CKPT_NEWEST_STREAM, buf_str(&val));
+		rc = ckpt_newest_format(&val, cw->newest);
+		sync_add_state(ctx, rc, CKPT_NEWEST_STREAM, &val);
 		buf_reset(&val);
 	}
 	if (!s->next.has_next)
 		cw->done_mask |= 1u << s->kind;
 	if (!ctx->is_tracking)
 		goto done;
-	sync_campaign_key(&key, "reports", cw->id, s->status);
+	if (sync_campaign_key(ctx, &key, "reports", cw->id, s->status) < 0)
+		goto done;
 	if (s->next.has_next && s->next.cursor.len) {
-		ckpt_cursor_format(&val, buf_str(&s->next.cursor));
-		batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+		rc = ckpt_cursor_format(&val, buf_str(&s->next.cursor));
+		sync_add_state(ctx, rc, buf_str(&key), &val);
 	} else if (!s->next.has_next) {
 		batch_add_state(&ctx->batch, buf_str(&key), NULL);
 		sync_campaign_state(ctx, cw, 0);

@@ -91,16 +91,20 @@ bson_value_t mg_date(int64_t t)
 	return v;
 }
 
-static void append_json(bson_t *dst, const char *key, const struct json *v);
+static int append_json(bson_t *dst, const char *key, const struct json *v);
 
-static void append_number(bson_t *dst, const char *key, const struct json *v)
+/* -1 when the number's text passes the buffer's maximum (it came from a
+ * bounded body, so this is never expected): mg_json then keeps the text. */
+static int append_number(bson_t *dst, const char *key, const struct json *v)
 {
 	struct buf t = BUF_INIT;
 	const char *s;
 	char *end;
 	long long n;
+	int rc = -1;
 
-	json_write(&t, v);
+	if (json_write(&t, v) < 0)
+		goto done;
 	s = buf_str(&t);
 	n = strtoll(s, &end, 10);
 	if (!*end && strspn(s, "-0123456789") == t.len) {
@@ -111,18 +115,21 @@ static void append_number(bson_t *dst, const char *key, const struct json *v)
 	} else {
 		BSON_APPEND_DOUBLE(dst, key, strtod(s, NULL));
 	}
+	rc = 0;
+done:
 	buf_release(&t);
+	return rc;
 }
 
 /* JSON value -> BSON, read with our own parser so that keys such as
- * "$date" in user data stay plain keys. */
-static void append_json(bson_t *dst, const char *key, const struct json *v)
+ * "$date" in user data stay plain keys. -1 as append_number. */
+static int append_json(bson_t *dst, const char *key, const struct json *v)
 {
 	bson_t child;
 	char idx[16];
 	const char *ik;
 	size_t i;
-	int b;
+	int b, rc = 0;
 
 	switch (json_type(v)) {
 	case JSON_BOOL:
@@ -130,26 +137,27 @@ static void append_json(bson_t *dst, const char *key, const struct json *v)
 		BSON_APPEND_BOOL(dst, key, b);
 		break;
 	case JSON_NUMBER:
-		append_number(dst, key, v);
+		rc = append_number(dst, key, v);
 		break;
 	case JSON_STRING:
 		BSON_APPEND_UTF8(dst, key, json_str(v));
 		break;
 	case JSON_ARRAY:
 		BSON_APPEND_ARRAY_BEGIN(dst, key, &child);
-		for (i = 0; i < json_len(v); i++) {
+		for (i = 0; rc == 0 && i < json_len(v); i++) {
 			bson_uint32_to_string((uint32_t)i, &ik, idx,
 					      sizeof(idx));
-			append_json(&child, ik, json_at(v, i));
+			rc = append_json(&child, ik, json_at(v, i));
 		}
 		bson_append_array_end(dst, &child);
 		break;
 	case JSON_OBJECT:
 		BSON_APPEND_DOCUMENT_BEGIN(dst, key, &child);
-		for (i = 0; i < json_len(v); i++) {
+		for (i = 0; rc == 0 && i < json_len(v); i++) {
 			const struct json *m = json_at(v, i);
 
-			append_json(&child, json_key(m) ? json_key(m) : "", m);
+			rc = append_json(&child, json_key(m) ? json_key(m) : "",
+					 m);
 		}
 		bson_append_document_end(dst, &child);
 		break;
@@ -157,11 +165,13 @@ static void append_json(bson_t *dst, const char *key, const struct json *v)
 		BSON_APPEND_NULL(dst, key);
 		break;
 	}
+	return rc;
 }
 
 /* JSON text -> value: objects and arrays become embedded BSON (held in
  * *holder, which the caller destroys), NULL is null, and anything that does
- * not parse as an object or array is kept as the string it was. */
+ * not parse as an object or array, or holds a number too long to convert,
+ * is kept as the string it was. */
 bson_value_t mg_json(const char *text, bson_t *holder)
 {
 	struct json_doc *doc = NULL;
@@ -174,8 +184,8 @@ bson_value_t mg_json(const char *text, bson_t *holder)
 	if (json_type(json_root(doc)) != JSON_ARRAY &&
 	    json_type(json_root(doc)) != JSON_OBJECT)
 		goto done;
-	append_json(holder, "v", json_root(doc));
-	if (bson_iter_init_find(&it, holder, "v"))
+	if (append_json(holder, "v", json_root(doc)) == 0 &&
+	    bson_iter_init_find(&it, holder, "v"))
 		v = *bson_iter_value(&it);
 done:
 	json_doc_free(doc);
@@ -202,7 +212,6 @@ static int write_json(struct buf *b, const bson_iter_t *it)
 	bson_iter_t child;
 	uint32_t len;
 	const char *s;
-	char iso[21];
 	int first = 1, is_doc, rc;
 
 	switch (bson_iter_type(it)) {
@@ -221,8 +230,8 @@ static int write_json(struct buf *b, const bson_iter_t *it)
 		rc = buf_puts(b, bson_iter_bool(it) ? "true" : "false");
 		break;
 	case BSON_TYPE_DATE_TIME:
-		time_format_iso(bson_iter_date_time(it) / 1000, iso);
-		rc = jsonw_string(b, iso);
+		/* Whole seconds: mg_date stores them, never milliseconds. */
+		rc = jsonw_time(b, bson_iter_date_time(it) / 1000);
 		break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:

@@ -37,16 +37,19 @@ int store_open(struct store **out, const char *url, struct err *err)
 	return store_open_with(out, url, NULL, err);
 }
 
-/* "A, B or C" from every backend's url_help. */
-static void backends_help(struct buf *out)
+/* "A, B or C" from every backend's url_help; -1 past out's maximum. */
+static int backends_help(struct buf *out)
 {
 	size_t i;
+	int rc = 0;
 
 	for (i = 0; store_backends[i]; i++) {
 		if (i)
-			buf_puts(out, store_backends[i + 1] ? ", " : " or ");
-		buf_puts(out, store_backends[i]->keys->url_help);
+			rc |= buf_puts(out,
+				       store_backends[i + 1] ? ", " : " or ");
+		rc |= buf_puts(out, store_backends[i]->keys->url_help);
 	}
+	return rc;
 }
 
 int store_open_with(struct store **out, const char *url,
@@ -67,9 +70,10 @@ int store_open_with(struct store **out, const char *url,
 		goto done;
 	}
 	safe = store_redact_url(url);
-	backends_help(&expected);
+	/* A list past its buffer's maximum is named, not shown cut. */
 	err_set(err, ERR_CONFIG, 0, "unknown store '%s': expected %s", safe,
-		buf_str(&expected));
+		backends_help(&expected) < 0 ? "a known store url"
+					     : buf_str(&expected));
 done:
 	buf_release(&expected);
 	free(safe);

@@ -60,40 +60,40 @@ static const char *s_or_dash(const char *s)
 	return s ? s : "-";
 }
 
-static void put_time(struct buf *b, int64_t t)
+static int put_time(struct buf *b, int64_t t)
 {
-	char iso[21];
+	char iso[21] = "-";
 
-	if (t == TIME_NULL) {
-		buf_puts(b, "-");
-		return;
-	}
-	time_format_iso(t, iso);
-	buf_puts(b, iso);
+	if (t != TIME_NULL)
+		time_format_iso(t, iso);
+	return buf_puts(b, iso);
 }
 
 static void dump_contacts(struct buf *b, const struct batch *bt)
 {
 	size_t i;
+	int rc = 0;
 
 	for (i = 0; i < bt->n_contacts; i++) {
 		const struct rec_contact *c = &bt->contacts[i];
 
-		buf_printf(b,
-			   "%s %s %s/%s phone=%s status=%s fields=%s tags=%s "
-			   "lists=%s c=",
-			   c->contact_id, s_or_dash(c->email),
-			   s_or_dash(c->first_name), s_or_dash(c->last_name),
-			   s_or_dash(c->phone), s_or_dash(c->status),
-			   s_or_dash(c->fields_json), s_or_dash(c->tags_json),
-			   s_or_dash(c->lists_json));
-		put_time(b, c->created_at);
-		buf_puts(b, " u=");
-		put_time(b, c->updated_at);
-		buf_puts(b, " d=");
-		put_time(b, c->deleted_at);
-		buf_putc(b, '\n');
+		rc |= buf_printf(
+		    b,
+		    "%s %s %s/%s phone=%s status=%s fields=%s tags=%s "
+		    "lists=%s c=",
+		    c->contact_id, s_or_dash(c->email),
+		    s_or_dash(c->first_name), s_or_dash(c->last_name),
+		    s_or_dash(c->phone), s_or_dash(c->status),
+		    s_or_dash(c->fields_json), s_or_dash(c->tags_json),
+		    s_or_dash(c->lists_json));
+		rc |= put_time(b, c->created_at);
+		rc |= buf_puts(b, " u=");
+		rc |= put_time(b, c->updated_at);
+		rc |= buf_puts(b, " d=");
+		rc |= put_time(b, c->deleted_at);
+		rc |= buf_putc(b, '\n');
 	}
+	assert_int_equal(rc, 0);
 }
 
 static void test_contacts_url(void **state)
@@ -141,13 +141,14 @@ static void test_contacts_url(void **state)
 static char *contacts_page(int n, long start, long step, const char *meta)
 {
 	struct buf b = BUF_INIT;
-	int i;
+	int i, rc;
 
-	buf_puts(&b, "{\"contacts\":[");
+	rc = buf_puts(&b, "{\"contacts\":[");
 	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s{\"id\":\"%ld\"}", i ? "," : "",
-			   start + i * step);
-	buf_printf(&b, "],\"meta\":{%s}}", meta);
+		rc |= buf_printf(&b, "%s{\"id\":\"%ld\"}", i ? "," : "",
+				 start + i * step);
+	rc |= buf_printf(&b, "],\"meta\":{%s}}", meta);
+	assert_int_equal(rc, 0);
 	return buf_detach(&b, NULL);
 }
 
@@ -214,16 +215,18 @@ static void test_offset_next_page(void **state)
 	struct source_next next;
 	struct source_query q = {.endpoint = SRC_LISTS, .cursor = NULL};
 	struct buf page = BUF_INIT;
-	int i;
+	int i, rc;
 
 	(void)state;
 	fixture_init(&f);
 	buf_init(&next.url, 1 << 16);
 	buf_init(&next.cursor, 1 << 10);
-	buf_puts(&page, "{\"lists\":[");
+	rc = buf_puts(&page, "{\"lists\":[");
 	for (i = 0; i < 100; i++)
-		buf_printf(&page, "%s{\"id\":\"%d\"}", i ? "," : "", i + 1);
-	buf_puts(&page, "],\"meta\":{\"total\":\"250\"}}");
+		rc |=
+		    buf_printf(&page, "%s{\"id\":\"%d\"}", i ? "," : "", i + 1);
+	rc |= buf_puts(&page, "],\"meta\":{\"total\":\"250\"}}");
+	assert_int_equal(rc, 0);
 	ac_contacts_next_page(&next, parse(&f, buf_str(&page)), API, &q);
 	assert_int_equal(next.has_next, 1);
 	assert_string_equal(buf_str(&next.cursor), "100");

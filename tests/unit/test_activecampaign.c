@@ -138,13 +138,15 @@ static void test_campaign_paging(void **state)
 	struct buf page = BUF_INIT;
 	struct source_query q = {.endpoint = SRC_CAMPAIGNS};
 	struct source_next n;
-	int i;
+	int i, rc;
 
 	(void)state;
-	buf_puts(&page, "{\"campaigns\":[");
+	rc = buf_puts(&page, "{\"campaigns\":[");
 	for (i = 0; i < 100; i++)
-		buf_printf(&page, "%s{\"id\":\"%d\"}", i ? "," : "", i + 1);
-	buf_puts(&page, "],\"meta\":{\"total\":\"250\"}}");
+		rc |=
+		    buf_printf(&page, "%s{\"id\":\"%d\"}", i ? "," : "", i + 1);
+	rc |= buf_puts(&page, "],\"meta\":{\"total\":\"250\"}}");
+	assert_int_equal(rc, 0);
 	next_of(&n, buf_str(&page), &q);
 	assert_true(n.has_next);
 	assert_string_equal(buf_str(&n.cursor), "100");
@@ -266,16 +268,17 @@ static void test_report_full_page_continues(void **state)
 				 .status = "open",
 				 .cursor = "2"};
 	struct source_next n;
-	int i;
+	int i, rc;
 
 	(void)state;
-	buf_putc(&page, '{');
+	rc = buf_putc(&page, '{');
 	for (i = 0; i < 20; i++)
-		buf_printf(&page,
-			   "\"%d\":{\"subscriberid\":\"%d\",\"tstamp\":"
-			   "\"2024-01-01 00:00:00\"},",
-			   i, i + 1);
-	buf_puts(&page, "\"result_code\":1}");
+		rc |= buf_printf(&page,
+				 "\"%d\":{\"subscriberid\":\"%d\","
+				 "\"tstamp\":\"2024-01-01 00:00:00\"},",
+				 i, i + 1);
+	rc |= buf_puts(&page, "\"result_code\":1}");
+	assert_int_equal(rc, 0);
 	next_of(&n, buf_str(&page), &q);
 	assert_true(n.has_next);
 	assert_string_equal(buf_str(&n.cursor), "3");

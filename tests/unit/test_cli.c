@@ -287,6 +287,39 @@ static void test_command_table(void **state)
 	buf_release(&man);
 }
 
+/* Help lines have no fixed size: a registry of many stores with long URL
+ * forms lists every one of them whole, in --help and in the man page. */
+static void test_help_lists_long_store_forms(void **state)
+{
+	static const char *const schemes[] = {"x://", NULL};
+	static char helps[8][80];
+	static struct store_keys stores[8];
+	static const struct store_keys *list[8];
+	struct config_registry reg = *registry();
+	struct buf over = BUF_INIT, man = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		snprintf(helps[i], sizeof(helps[i]),
+			 "store%zu://user:password@host:port/"
+			 "a-rather-long-database-name",
+			 i);
+		stores[i].name = "x";
+		stores[i].schemes = schemes;
+		stores[i].url_help = helps[i];
+		list[i] = &stores[i];
+	}
+	reg.stores = list;
+	reg.n_stores = 8;
+	help_overview(&over, &reg);
+	help_man(&man, &reg);
+	assert_non_null(strstr(buf_str(&over), "store7://user:password@host"));
+	assert_non_null(strstr(buf_str(&man), "store7://user:password@host"));
+	buf_release(&over);
+	buf_release(&man);
+}
+
 /* Every flag a command accepts appears in its --help. */
 static void test_help_lists_every_option(void **state)
 {
@@ -333,7 +366,7 @@ static char *read_all(const char *path)
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
+		assert_int_equal(buf_append(&b, chunk, n), 0);
 	fclose(f);
 	return buf_detach(&b, NULL);
 }
@@ -383,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_help_and_version),
 	    cmocka_unit_test(test_command_table),
 	    cmocka_unit_test(test_help_lists_every_option),
+	    cmocka_unit_test(test_help_lists_long_store_forms),
 	    cmocka_unit_test(test_man_page_is_generated),
 	};
 

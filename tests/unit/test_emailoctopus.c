@@ -20,12 +20,11 @@
 
 static const struct source *eo = &source_emailoctopus;
 
-static void put_time(struct buf *b, int64_t t)
+static int put_time(struct buf *b, int64_t t)
 {
 	if (t == TIME_NULL)
-		buf_puts(b, "-");
-	else
-		buf_printf(b, "%lld", (long long)t);
+		return buf_puts(b, "-");
+	return buf_printf(b, "%lld", (long long)t);
 }
 
 static const char *s_or_dash(const char *s)
@@ -37,73 +36,79 @@ static const char *s_or_dash(const char *s)
 static void dump_batch(struct buf *b, const struct batch *bt)
 {
 	size_t i;
+	int rc = 0;
 
 	for (i = 0; i < bt->n_campaigns; i++) {
 		const struct rec_campaign *c = &bt->campaigns[i];
 
-		buf_printf(b,
-			   "campaign %s name=%s subject=%s from=%s<%s> "
-			   "status=%s created=",
-			   c->campaign_id, s_or_dash(c->name),
-			   s_or_dash(c->subject), s_or_dash(c->from_name),
-			   s_or_dash(c->from_email), s_or_dash(c->status));
-		put_time(b, c->created_at);
-		buf_puts(b, " sent=");
-		put_time(b, c->sent_at);
-		buf_printf(b, " to=%s\n", s_or_dash(c->to_lists_json));
+		rc |=
+		    buf_printf(b,
+			       "campaign %s name=%s subject=%s from=%s<%s> "
+			       "status=%s created=",
+			       c->campaign_id, s_or_dash(c->name),
+			       s_or_dash(c->subject), s_or_dash(c->from_name),
+			       s_or_dash(c->from_email), s_or_dash(c->status));
+		rc |= put_time(b, c->created_at);
+		rc |= buf_puts(b, " sent=");
+		rc |= put_time(b, c->sent_at);
+		rc |= buf_printf(b, " to=%s\n", s_or_dash(c->to_lists_json));
 	}
 	for (i = 0; i < bt->n_links; i++)
-		buf_printf(b, "link %s %s %lld/%lld\n",
-			   bt->links[i].campaign_id, bt->links[i].url,
-			   (long long)bt->links[i].clicked_total,
-			   (long long)bt->links[i].clicked_unique);
+		rc |= buf_printf(b, "link %s %s %lld/%lld\n",
+				 bt->links[i].campaign_id, bt->links[i].url,
+				 (long long)bt->links[i].clicked_total,
+				 (long long)bt->links[i].clicked_unique);
 	for (i = 0; i < bt->n_participants; i++)
-		buf_printf(b, "participant %s %s %s flags=%u\n",
-			   bt->participants[i].campaign_id,
-			   bt->participants[i].contact_id,
-			   s_or_dash(bt->participants[i].email),
-			   bt->participants[i].flags);
+		rc |= buf_printf(b, "participant %s %s %s flags=%u\n",
+				 bt->participants[i].campaign_id,
+				 bt->participants[i].contact_id,
+				 s_or_dash(bt->participants[i].email),
+				 bt->participants[i].flags);
 	for (i = 0; i < bt->n_events; i++) {
 		const struct rec_event *e = &bt->events[i];
 
-		buf_printf(b, "event %s %s %s %s/%s ", event_type_name(e->type),
-			   e->campaign_id, s_or_dash(e->campaign_name),
-			   e->contact_id, s_or_dash(e->contact_email));
-		put_time(b, e->ts);
-		buf_printf(b, " x%lld id=%s\n", (long long)e->times,
-			   strlen(e->event_id) == EVENT_ID_HEX ? "ok" : "bad");
+		rc |= buf_printf(b, "event %s %s %s %s/%s ",
+				 event_type_name(e->type), e->campaign_id,
+				 s_or_dash(e->campaign_name), e->contact_id,
+				 s_or_dash(e->contact_email));
+		rc |= put_time(b, e->ts);
+		rc |= buf_printf(b, " x%lld id=%s\n", (long long)e->times,
+				 strlen(e->event_id) == EVENT_ID_HEX ? "ok"
+								     : "bad");
 	}
 	for (i = 0; i < bt->n_contacts; i++) {
 		const struct rec_contact *c = &bt->contacts[i];
 
-		buf_printf(b,
-			   "contact %s %s %s %s phone=%s status=%s "
-			   "fields=%s tags=%s lists=%s created=",
-			   c->contact_id, s_or_dash(c->email),
-			   s_or_dash(c->first_name), s_or_dash(c->last_name),
-			   s_or_dash(c->phone), s_or_dash(c->status),
-			   s_or_dash(c->fields_json), s_or_dash(c->tags_json),
-			   s_or_dash(c->lists_json));
-		put_time(b, c->created_at);
-		buf_puts(b, " updated=");
-		put_time(b, c->updated_at);
-		buf_puts(b, "\n");
+		rc |= buf_printf(
+		    b,
+		    "contact %s %s %s %s phone=%s status=%s "
+		    "fields=%s tags=%s lists=%s created=",
+		    c->contact_id, s_or_dash(c->email),
+		    s_or_dash(c->first_name), s_or_dash(c->last_name),
+		    s_or_dash(c->phone), s_or_dash(c->status),
+		    s_or_dash(c->fields_json), s_or_dash(c->tags_json),
+		    s_or_dash(c->lists_json));
+		rc |= put_time(b, c->created_at);
+		rc |= buf_puts(b, " updated=");
+		rc |= put_time(b, c->updated_at);
+		rc |= buf_puts(b, "\n");
 	}
 	for (i = 0; i < bt->n_lists; i++) {
 		const struct rec_list *l = &bt->lists[i];
 
-		buf_printf(b,
-			   "list %s %s fields=%s tags=%s counts=%lld/%lld/%lld "
-			   "created=",
-			   l->list_id, s_or_dash(l->name),
-			   s_or_dash(l->fields_json), s_or_dash(l->tags_json),
-			   (long long)l->subscribed, (long long)l->unsubscribed,
-			   (long long)l->pending);
-		put_time(b, l->created_at);
-		buf_puts(b, " updated=");
-		put_time(b, l->updated_at);
-		buf_puts(b, "\n");
+		rc |= buf_printf(
+		    b,
+		    "list %s %s fields=%s tags=%s counts=%lld/%lld/%lld "
+		    "created=",
+		    l->list_id, s_or_dash(l->name), s_or_dash(l->fields_json),
+		    s_or_dash(l->tags_json), (long long)l->subscribed,
+		    (long long)l->unsubscribed, (long long)l->pending);
+		rc |= put_time(b, l->created_at);
+		rc |= buf_puts(b, " updated=");
+		rc |= put_time(b, l->updated_at);
+		rc |= buf_puts(b, "\n");
 	}
+	assert_int_equal(rc, 0);
 }
 
 enum mapper { M_CAMPAIGNS, M_CAMPAIGN, M_LINKS, M_REPORT, M_CONTACTS, M_LISTS };
