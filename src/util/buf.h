@@ -8,11 +8,7 @@
 
 /* Appending can fail (the buffer reached its maximum); a caller that drops the
  * result would write a cut string (curl's WARN_UNUSED_RESULT on dynbuf). */
-#ifdef ESPSYNC_STRICT_BUF
 #define BUF_MUST_CHECK __attribute__((warn_unused_result))
-#else
-#define BUF_MUST_CHECK
-#endif
 
 struct buf {
 	char *data;
