@@ -31,7 +31,6 @@ static int has_prefix(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-
 int store_open(struct store **out, const char *url, struct err *err)
 {
 	return store_open_with(out, url, NULL, err);
