@@ -1,5 +1,5 @@
-/* Calendar arithmetic for the simulator (Howard Hinnant's civil algorithms;
- * days from a date are util/timeparse's), so no call depends on the process
+/* Calendar arithmetic for the simulator on util/timeparse's civil
+ * algorithms (Howard Hinnant's), so no call depends on the process
  * time zone; see simtime.h. */
 #include "simtime.h"
 
@@ -9,16 +9,13 @@
 
 static void civil(int64_t days, int *y, int *m, int *d)
 {
-	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+	int64_t year;
+	unsigned month, day;
 
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	time_civil_from_days(days, &year, &month, &day);
+	*y = (int)year;
+	*m = (int)month;
+	*d = (int)day;
 }
 
 static void split(int64_t t, int64_t *days, int *secs)

@@ -22,7 +22,7 @@ int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era, doe, yoe, doy, mp;
 
@@ -158,7 +158,7 @@ static void split(int64_t epoch_s, int64_t *y, unsigned *m, unsigned *d,
 		*sod += SECS_PER_DAY;
 		days--;
 	}
-	civil_from_days(days, y, m, d);
+	time_civil_from_days(days, y, m, d);
 }
 
 void time_format_iso(int64_t epoch_s, char *out)

@@ -21,5 +21,7 @@ void time_format_iso(int64_t epoch_s, char *out);
 void time_format_date(int64_t epoch_s, char *out);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The proleptic Gregorian date of days since 1970-01-01 (its inverse). */
+void time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

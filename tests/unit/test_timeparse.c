@@ -123,6 +123,26 @@ static const struct format_case formats[] = {
     {TIME_NULL, "", ""},
 };
 
+/* civil_from_days inverts days_from_civil across eras and leap days. */
+static void test_civil_from_days(void **state)
+{
+	int64_t days, y;
+	unsigned m, d;
+
+	(void)state;
+	time_civil_from_days(0, &y, &m, &d);
+	assert_true(y == 1970 && m == 1 && d == 1);
+	time_civil_from_days(time_days_from_civil(2024, 2, 29), &y, &m, &d);
+	assert_true(y == 2024 && m == 2 && d == 29);
+	time_civil_from_days(-1, &y, &m, &d);
+	assert_true(y == 1969 && m == 12 && d == 31);
+	for (days = -800000; days <= 800000; days += 997) {
+		time_civil_from_days(days, &y, &m, &d);
+		assert_true(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+		assert_true(time_days_from_civil(y, m, d) == days);
+	}
+}
+
 static void test_format_table(void **state)
 {
 	size_t i;
@@ -156,6 +176,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_table),
 	    cmocka_unit_test(test_days_from_civil),
+	    cmocka_unit_test(test_civil_from_days),
 	    cmocka_unit_test(test_format_table),
 	    cmocka_unit_test(test_round_trip),
 	};
