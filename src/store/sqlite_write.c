@@ -571,14 +571,7 @@ int sq_reconcile_contacts(struct store *store, const char *provider,
 	int ret = -1, in_tx = 0, rc;
 
 	time_format_iso(clock_wall_s(), now);
-	rc = buf_putc(&ids, '[');
-	for (i = 0; i < n_live; i++) {
-		if (i)
-			rc |= buf_putc(&ids, ',');
-		rc |= jsonw_string(&ids, live_ids[i]);
-	}
-	rc |= buf_putc(&ids, ']');
-	if (rc) {
+	if (store_ids_json(&ids, live_ids, n_live) < 0) {
 		err_set(err, ERR_STORE, 0,
 			"cannot reconcile contacts in store '%s': ids too "
 			"long: more than %zu bytes",

@@ -217,6 +217,19 @@ int64_t store_time_or_now(int64_t t)
 	return t == TIME_NULL || t == 0 ? clock_wall_s() : t;
 }
 
+int store_ids_json(struct buf *out, const char *const *ids, size_t n)
+{
+	size_t i;
+	int rc = buf_putc(out, '[');
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			rc |= buf_putc(out, ',');
+		rc |= jsonw_string(out, ids[i]);
+	}
+	return rc | buf_putc(out, ']');
+}
+
 void store_tags_init(struct store_tags *t, struct buf *out)
 {
 	t->out = out;

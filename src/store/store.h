@@ -165,6 +165,11 @@ struct store_id_span {
 size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
 		      int64_t after_id, int64_t upto_id);
 
+/* Appends ids as a JSON array of strings (reconcile_contacts hands the
+ * live ids to SQL this way); -1 when out reaches its maximum. */
+BUF_MUST_CHECK int store_ids_json(struct buf *out, const char *const *ids,
+				  size_t n);
+
 /* Engagement flags in the order of the participants table's columns sent,
  * opened, clicked, bounced, complained, unsubscribed. */
 #define STORE_PARTICIPANT_FLAGS 6

@@ -133,6 +133,26 @@ static void test_config_agrees_with_registry(void **state)
 	}
 }
 
+/* The live ids reconcile_contacts binds: a JSON array, escaped, and an
+ * error (not a cut array) at the buffer's maximum. */
+static void test_ids_json(void **state)
+{
+	const char *const ids[] = {"1", "2", "a\"b"};
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 64);
+	assert_int_equal(store_ids_json(&b, ids, 3), 0);
+	assert_string_equal(buf_str(&b), "[\"1\",\"2\",\"a\\\"b\"]");
+	buf_reset(&b);
+	assert_int_equal(store_ids_json(&b, ids, 0), 0);
+	assert_string_equal(buf_str(&b), "[]");
+	buf_release(&b);
+	buf_init(&b, 8);
+	assert_int_equal(store_ids_json(&b, ids, 3), -1);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +160,7 @@ int main(void)
 	    cmocka_unit_test(test_backend_for_every_scheme),
 	    cmocka_unit_test(test_open_unknown_lists_every_store),
 	    cmocka_unit_test(test_config_agrees_with_registry),
+	    cmocka_unit_test(test_ids_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
