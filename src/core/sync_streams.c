@@ -207,9 +207,12 @@ static enum fetch_verdict on_http_error(struct stream *s,
 		stream_finish(s, END_GONE);
 		return FETCH_ACCEPT;
 	}
-	/* Unsent campaigns have no reports (a 4xx, 400 on v2): no data. */
-	if (res->status == 400 && s->cw) {
-		log_debug("%s: no report data (400)", what);
+	/* Unsent campaigns have no reports (a 4xx, 400 on v2; a 403 on a
+	 * draft's summary): no data. */
+	if (s->cw &&
+	    (res->status == 400 ||
+	     (res->status == 403 && !ctx->src->is_reportable(s->cw->status)))) {
+		log_debug("%s: no report data (%ld)", what, res->status);
 		if (s->ep == SRC_SUMMARY)
 			stream_finish(s, END_GONE);
 		else
