@@ -348,7 +348,18 @@ static BUF_MUST_CHECK int put_tag(const struct ac_account *a, int k,
 
 	rc |= buf_puts(b, "{\"tagType\":\"contact\",\"tag\":");
 	rc |= jsonw_string(b, ac_tag_names[k]);
-	rc |= buf_puts(b, ",\"description\":\"\",\"cdate\":");
+	rc |= buf_puts(b, ",\"description\":\"\",\"subscriber_count\":");
+	{
+		long n = 0;
+		size_t i;
+
+		for (i = 0; i < a->n_contacts; i++)
+			if (a->contacts[i].deleted_at < 0 &&
+			    (a->contacts[i].tags & (1u << k)))
+				n++;
+		rc |= buf_printf(b, "\"%ld\"", n);
+	}
+	rc |= buf_puts(b, ",\"cdate\":");
 	rc |= ac_put_iso(a, b, a->lists_cdate + 3600L * k);
 	rc |= buf_printf(b,
 			 ",\"links\":{\"contactGoalTags\":\"" LINK_BASE
@@ -400,7 +411,20 @@ small_collection(struct ac *ac, const struct sim_request *req,
 			rc |= buf_putc(&resp->body, ',');
 		rc |= put(ac->acct, (int)i, &resp->body);
 	}
-	rc |= buf_printf(&resp->body, "],\"meta\":{\"total\":\"%d\"}}", total);
+	rc |= buf_putc(&resp->body, ']');
+	/* Live /fields pages side-load the options of dropdowns and the
+	 * field-to-list relations. */
+	if (!strcmp(name, "fields"))
+		rc |=
+		    buf_puts(&resp->body,
+			     ",\"fieldOptions\":[{\"field\":\"4\",\"orderid\":"
+			     "\"1\",\"value\":\"Basic\",\"label\":\"Basic\","
+			     "\"isdefault\":\"1\",\"id\":\"1\"},{\"field\":"
+			     "\"4\",\"orderid\":\"2\",\"value\":\"Pro\","
+			     "\"label\":\"Pro\",\"isdefault\":\"0\",\"id\":"
+			     "\"2\"}],\"fieldRels\":[{\"field\":\"1\","
+			     "\"relid\":\"0\",\"dorder\":\"0\",\"id\":\"1\"}]");
+	rc |= buf_printf(&resp->body, ",\"meta\":{\"total\":\"%d\"}}", total);
 	return rc;
 }
 
