@@ -139,12 +139,17 @@ static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
 	const struct ac_counts *n = &c->cnt;
 	int sent = !c->is_draft;
 
-	rc |= buf_puts(b,
-		       "{\"type\":\"single\",\"userid\":\"1\",\"segmentid\":"
-		       "\"0\",\"bounceid\":\"-1\",\"realcid\":\"0\",\"sendid\":"
-		       "\"0\",\"threadid\":\"0\",\"seriesid\":\"0\",\"formid\":"
-		       "\"0\",\"basetemplateid\":\"0\",\"basemessageid\":\"0\","
-		       "\"addressid\":\"0\",\"source\":\"web\",");
+	/* Automation emails show status "1" and an automation id; their
+	 * type is "automation" or "single" (both seen). */
+	rc |= buf_printf(b,
+			 "{\"type\":\"%s\",\"userid\":\"1\",\"segmentid\":"
+			 "\"0\",\"bounceid\":\"-1\",\"realcid\":\"0\","
+			 "\"sendid\":\"0\",\"threadid\":\"0\",\"seriesid\":"
+			 "\"0\",\"formid\":\"0\",\"basetemplateid\":\"0\","
+			 "\"basemessageid\":\"0\",\"addressid\":\"0\","
+			 "\"source\":\"web\",",
+			 c->automation && c->automation % 4 == 2 ? "automation"
+								 : "single");
 	rc |= put_str(b, "name", c->name);
 	rc |= buf_puts(b, "\"cdate\":");
 	rc |= ac_put_iso(a, b, c->cdate);
@@ -157,7 +162,10 @@ static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
 		rc |= buf_puts(b, c->draft_style ? "\"0000-00-00 00:00:00\""
 						 : "null");
 	rc |= buf_puts(b, ",\"ldate\":");
-	rc |= ac_put_iso(a, b, sent ? c->sdate + 300 : -1);
+	rc |= ac_put_iso(a, b,
+			 !sent		 ? -1
+			 : c->automation ? c->updated
+					 : c->sdate + 300);
 	rc |= buf_putc(b, ',');
 	rc |= put_num(b, "send_amt", (long)c->n_rcpt);
 	rc |= put_num(b, "total_amt", (long)c->n_rcpt);
@@ -180,16 +188,21 @@ static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
 	    "\"trackreads\":\"1\",\"htmlunsubdata\":%s,"
 	    "\"scheduleddate\":%s,\"deletestamp\":null,"
 	    "\"created_timestamp\":",
-	    sent ? "5" : "0", sent ? "1" : "0", sent ? "1" : "0",
-	    c->id % 2 ? "null" : "\"\"",
+	    c->automation ? "1"
+	    : sent	  ? "5"
+			  : "0",
+	    sent ? "1" : "0", sent ? "1" : "0", c->id % 2 ? "null" : "\"\"",
 	    c->draft_style && !sent ? "\"0000-00-00 00:00:00\"" : "null");
 	rc |= ac_put_naive(a, b, c->cdate);
 	rc |= buf_puts(b, ",\"updated_timestamp\":");
 	rc |= ac_put_naive(a, b, c->updated);
 	rc |=
 	    buf_puts(b, ",\"series_send_lock_time\":\"0000-00-00 00:00:00\",");
-	rc |= put_num(b, "verified_opens", n->opens);
-	rc |= put_num(b, "verified_unique_opens", n->uniqueopens);
+	/* Machine opens (Apple Mail Privacy Protection, scanners) are left
+	 * out of the verified counts: about one open in six. */
+	rc |= put_num(b, "verified_opens", n->opens - n->opens / 6);
+	rc |= put_num(b, "verified_unique_opens",
+		      n->uniqueopens - n->uniqueopens / 6);
 	rc |= put_num(b, "message_id", c->message_id);
 	rc |= put_num(b, "campaign_message_id", c->message_id);
 	rc |=
@@ -197,8 +210,12 @@ static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
 		       "\"links\":{\"links\":\"" LINK_BASE
 		       "/campaigns/%ld/links\",\"campaignMessage\":\"" LINK_BASE
 		       "/campaigns/%ld/campaignMessage\"},\"id\":\"%ld\","
-		       "\"user\":\"1\",\"automation\":null}",
+		       "\"user\":\"1\",\"automation\":",
 		       c->id, c->id, c->id);
+	if (c->automation)
+		rc |= buf_printf(b, "\"%ld\"}", c->automation);
+	else
+		rc |= buf_puts(b, "null}");
 	return rc;
 }
 
@@ -331,7 +348,18 @@ static BUF_MUST_CHECK int put_tag(const struct ac_account *a, int k,
 
 	rc |= buf_puts(b, "{\"tagType\":\"contact\",\"tag\":");
 	rc |= jsonw_string(b, ac_tag_names[k]);
-	rc |= buf_puts(b, ",\"description\":\"\",\"cdate\":");
+	rc |= buf_puts(b, ",\"description\":\"\",\"subscriber_count\":");
+	{
+		long n = 0;
+		size_t i;
+
+		for (i = 0; i < a->n_contacts; i++)
+			if (a->contacts[i].deleted_at < 0 &&
+			    (a->contacts[i].tags & (1u << k)))
+				n++;
+		rc |= buf_printf(b, "\"%ld\"", n);
+	}
+	rc |= buf_puts(b, ",\"cdate\":");
 	rc |= ac_put_iso(a, b, a->lists_cdate + 3600L * k);
 	rc |= buf_printf(b,
 			 ",\"links\":{\"contactGoalTags\":\"" LINK_BASE
@@ -383,7 +411,20 @@ small_collection(struct ac *ac, const struct sim_request *req,
 			rc |= buf_putc(&resp->body, ',');
 		rc |= put(ac->acct, (int)i, &resp->body);
 	}
-	rc |= buf_printf(&resp->body, "],\"meta\":{\"total\":\"%d\"}}", total);
+	rc |= buf_putc(&resp->body, ']');
+	/* Live /fields pages side-load the options of dropdowns and the
+	 * field-to-list relations. */
+	if (!strcmp(name, "fields"))
+		rc |=
+		    buf_puts(&resp->body,
+			     ",\"fieldOptions\":[{\"field\":\"4\",\"orderid\":"
+			     "\"1\",\"value\":\"Basic\",\"label\":\"Basic\","
+			     "\"isdefault\":\"1\",\"id\":\"1\"},{\"field\":"
+			     "\"4\",\"orderid\":\"2\",\"value\":\"Pro\","
+			     "\"label\":\"Pro\",\"isdefault\":\"0\",\"id\":"
+			     "\"2\"}],\"fieldRels\":[{\"field\":\"1\","
+			     "\"relid\":\"0\",\"dorder\":\"0\",\"id\":\"1\"}]");
+	rc |= buf_printf(&resp->body, ",\"meta\":{\"total\":\"%d\"}}", total);
 	return rc;
 }
 
@@ -688,6 +729,7 @@ static int ac_control(void *state, const struct sim_request *req,
 	bad |= flag_arg(req, "naive", &o.is_naive);
 	bad |= flag_arg(req, "limit_422", &o.is_limit_422);
 	bad |= flag_arg(req, "v1_desc", &o.is_v1_desc);
+	bad |= flag_arg(req, "live", &o.is_live);
 	if ((v = sim_request_arg(req, "fault_403"))) {
 		o.pct_403 = strtod(v, &end);
 		bad |=
@@ -703,8 +745,10 @@ static int ac_control(void *state, const struct sim_request *req,
 		bad |= k == 3;
 		o.updated_mode = (enum ac_updated_mode)(k % 3);
 	}
-	if (!bad)
+	if (!bad) {
 		ac->opt = o;
+		ac->acct->is_live = o.is_live;
+	}
 	rc = buf_printf(
 	    out,
 	    "{\"inactive\":%d,\"throttle_503\":%d,\"fault_403\":%g,"

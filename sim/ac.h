@@ -17,6 +17,7 @@ struct ac_options {
 	const char *timezone; /* IANA name from the built-in table */
 	uint64_t seed;
 	int n_campaigns;
+	int n_automations; /* automation campaigns after the others */
 	int n_contacts;
 	int64_t now;
 	/* Runtime switches (also settable at /_sim/ac). */
@@ -27,6 +28,14 @@ struct ac_options {
 	int is_naive;	     /* v1 rows without tstamp_iso / udate_iso */
 	int is_limit_422;    /* limit outside 1..100 is 422, not clamped */
 	int is_v1_desc;	     /* v1 default order newest first */
+	/* v1 rows as a live account writes them (issue 15): naive tstamp at
+	 * the zone's standard offset whatever DST says, some rows without
+	 * tstamp_iso or with an invalid one, rows without subscriberid
+	 * (id + email), one row naming no contact, bounce tstamp with the
+	 * time of day beside a local-midnight tstamp_iso, and the extra keys
+	 * tstamp_settings, sdate_iso, email_source, a_unsub_date/time,
+	 * result_message "Success!". */
+	int is_live;
 	enum ac_updated_mode updated_mode;
 };
 

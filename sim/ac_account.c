@@ -355,6 +355,59 @@ static void send_campaign(struct ac_account *a, struct ac_campaign *c)
 	c->updated = last < a->now ? last : a->now;
 }
 
+/* Automation emails: status "1", an automation id, sent to every active
+ * member of list 1 since 40 days ago and to each new one as it joins
+ * (send_amt grows). Their own generator keeps the other campaigns as
+ * they were without them. */
+static void add_automations(struct ac_account *a, const struct ac_options *opt,
+			    long id)
+{
+	struct rng saved = a->rng;
+	int i, k;
+
+	rng_init(&a->rng, rng_mix(opt->seed, 0xA7));
+	for (i = 0; i < opt->n_automations; i++) {
+		struct ac_campaign *c = &a->camps[a->n_camps++];
+
+		c->id = id + 1 + i;
+		c->message_id = 100 + c->id;
+		c->automation = 130 + 2 * i;
+		c->list = 0;
+		c->name = fmt("Welcome series email %d", i + 1);
+		c->sdate = a->now - 40 * DAY + i * 3600;
+		c->cdate = c->sdate - 2 * DAY;
+		c->mdate = c->cdate + 600;
+		c->n_links = 1;
+		c->link_id[0] = c->id * 10 + 1;
+		c->link_url[0] =
+		    fmt("https://www.example.com/welcome?a=%ld", c->automation);
+		for (k = 1; k < AC_MAX_LINKS; k++)
+			c->link_id[k] = 0;
+		send_campaign(a, c);
+	}
+	a->rng = saved;
+}
+
+/* A contact that joined list 1 after an automation's start gets it. */
+static void automation_join(struct ac_account *a, uint32_t ci)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_camps; i++) {
+		struct ac_campaign *c = &a->camps[i];
+
+		if (!c->automation ||
+		    a->contacts[ci].lstat[c->list] != ACL_ACTIVE)
+			continue;
+		c->rcpt = xrealloc(c->rcpt, (c->n_rcpt + 1) * sizeof(*c->rcpt));
+		c->flags = xrealloc(c->flags, c->n_rcpt + 1);
+		c->rcpt[c->n_rcpt] = ci;
+		c->flags[c->n_rcpt] = 0;
+		c->n_rcpt++;
+		c->updated = a->now;
+	}
+}
+
 struct ac_account *ac_account_new(const struct ac_options *opt,
 				  const struct ac_tz *tz)
 {
@@ -365,6 +418,7 @@ struct ac_account *ac_account_new(const struct ac_options *opt,
 
 	a->tz = *tz;
 	a->now = opt->now;
+	a->is_live = opt->is_live;
 	rng_init(&a->rng, rng_mix(opt->seed, 0xAC));
 	a->next_contact_id = 1;
 	a->next_bounce_id = 1;
@@ -373,7 +427,8 @@ struct ac_account *ac_account_new(const struct ac_options *opt,
 		add_contact(a, a->now - 400 * DAY +
 				   (int64_t)400 * DAY * i / opt->n_contacts +
 				   rng_below(&a->rng, 3600));
-	a->camps = xcalloc((size_t)n + 1, sizeof(*a->camps));
+	a->camps =
+	    xcalloc((size_t)(n + opt->n_automations) + 1, sizeof(*a->camps));
 	a->n_camps = (size_t)n;
 	start = a->now - 120 * DAY;
 	span = 119 * DAY;
@@ -434,6 +489,7 @@ struct ac_account *ac_account_new(const struct ac_options *opt,
 		}
 		send_campaign(a, c);
 	}
+	add_automations(a, opt, id);
 	return a;
 }
 
@@ -614,7 +670,8 @@ int ac_account_advance(struct ac_account *a, int64_t seconds,
 		struct ac_campaign *c = &a->camps[i];
 		long added;
 
-		if (c->is_draft || c->sdate < old - 30 * DAY)
+		if (c->is_draft ||
+		    (c->sdate < old - 30 * DAY && !c->automation))
 			continue;
 		added = advance_campaign(a, c, old, frac);
 		out->new_events += added;
@@ -646,7 +703,8 @@ int ac_account_advance(struct ac_account *a, int64_t seconds,
 	}
 	n = 1 + (long)((double)a->n_contacts * 0.01 * frac);
 	for (j = 0; j < n; j++)
-		add_contact(a, between(&a->rng, old + 1, a->now));
+		automation_join(
+		    a, add_contact(a, between(&a->rng, old + 1, a->now)));
 	out->new_contacts = n;
 	return 0;
 }

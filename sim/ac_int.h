@@ -68,6 +68,7 @@ struct ac_counts {
 struct ac_campaign {
 	long id, message_id;
 	char *name;
+	long automation; /* automation id; 0: a one-off campaign */
 	int is_draft;
 	int draft_style; /* 0: null dates, 1: zero sentinels */
 	int list;	 /* target list index */
@@ -102,6 +103,7 @@ struct ac_account {
 	size_t n_camps;
 	long next_contact_id, next_bounce_id;
 	int64_t lists_cdate;
+	int is_live; /* ac_options.is_live, for the truth's bounce times */
 };
 
 struct ac_advance_result {

@@ -35,10 +35,15 @@ static BUF_MUST_CHECK int truth_campaigns(const struct ac_account *a,
 				 ",\"status\":\"%s\",\"is_draft\":%s,"
 				 "\"message_id\":\"%ld\",\"list_id\":\"%d\","
 				 "\"created_at\":",
-				 c->is_draft ? "0" : "5",
+				 c->automation ? "1"
+				 : c->is_draft ? "0"
+					       : "5",
 				 c->is_draft ? "true" : "false", c->message_id,
 				 c->list + 1);
 		rc |= put_utc(b, c->cdate);
+		if (c->automation)
+			rc |= buf_printf(b, ",\"automation\":\"%ld\"",
+					 c->automation);
 		rc |= buf_puts(b, ",\"sent_at\":");
 		rc |= put_utc(b, c->is_draft ? -1 : c->sdate);
 		rc |= buf_puts(b, ",\"updated_at\":");
@@ -167,9 +172,10 @@ static BUF_MUST_CHECK int truth_events(const struct ac_account *a,
 				rc |= buf_printf(
 				    b, ",\"type\":\"%s\",\"occurred_at\":",
 				    names[k]);
-				/* A bounce row only has the local date. */
+				/* A bounce row only has the local date
+				 * (live rows: also the time of day). */
 				rc |= put_utc(
-				    b, k == AEV_BOUNCE
+				    b, k == AEV_BOUNCE && !a->is_live
 					   ? ac_tz_local_midnight(&a->tz, e->t)
 					   : e->t);
 				rc |= buf_puts(b, ",\"exact_at\":");

@@ -26,49 +26,99 @@ static void nothing(struct sim_response *r)
 		sim_response_fail(r);
 }
 
-static BUF_MUST_CHECK int success_tail(struct buf *b)
+static BUF_MUST_CHECK int success_tail(const struct ac *ac, struct buf *b)
 {
-	int rc = 0;
-
-	rc |=
-	    buf_puts(b, "\"result_code\":1,\"result_message\":\"Success: "
-			"Something is returned\",\"result_output\":\"json\"}");
-	return rc;
+	return buf_printf(b,
+			  "\"result_code\":1,\"result_message\":\"%s\","
+			  "\"result_output\":\"json\"}",
+			  ac->opt.is_live ? "Success!"
+					  : "Success: Something is returned");
 }
 
-/* tstamp (naive local) and, unless naive-only, tstamp_iso. */
+/* tstamp (naive local) and, unless naive-only, tstamp_iso. Live rows
+ * (variant = row number) write the naive time at the zone's standard
+ * offset, leave tstamp_iso out of every fifth row and make every
+ * thirteenth one invalid (month 30), as a live account did. */
 static BUF_MUST_CHECK int put_tstamp(const struct ac *ac, struct buf *b,
-				     const char *key, int64_t t)
+				     const char *key, int64_t t, long variant)
 {
 	int rc = 0;
+	struct ac_tz std = ac->acct->tz;
+	char s[26];
 
+	std.rule = DST_NONE;
 	rc |= buf_printf(b, "\"%s\":", key);
-	rc |= ac_put_naive(ac->acct, b, t);
-	if (!ac->opt.is_naive) {
-		rc |= buf_printf(b, ",\"%s_iso\":", key);
-		rc |= ac_put_iso(ac->acct, b, t);
+	if (!ac->opt.is_live) {
+		rc |= ac_put_naive(ac->acct, b, t);
+	} else {
+		ac_tz_naive(&std, t, s);
+		rc |= buf_printf(b, "\"%s\"", s);
 	}
+	if (ac->opt.is_naive || (ac->opt.is_live && variant % 5 == 1))
+		return rc;
+	rc |= buf_printf(b, ",\"%s_iso\":", key);
+	if (ac->opt.is_live && variant % 13 == 6) {
+		ac_tz_iso(&ac->acct->tz, t, s);
+		s[5] = '3';
+		s[6] = '0';
+		rc |= buf_printf(b, "\"%s\"", s);
+		return rc;
+	}
+	rc |= ac_put_iso(ac->acct, b, t);
 	return rc;
 }
 
-static BUF_MUST_CHECK int put_row(const struct ac *ac,
-				  const struct ac_campaign *c,
-				  enum ac_ev_type type,
-				  const struct ac_event *e, struct buf *b)
+/* Live bounce rows: tstamp with the time of day, tstamp_iso at local
+ * midnight of the same date. */
+static BUF_MUST_CHECK int put_live_bounce_time(const struct ac *ac,
+					       struct buf *b, int64_t t)
+{
+	int rc = 0;
+
+	rc |= buf_puts(b, "\"tstamp\":");
+	rc |= ac_put_naive(ac->acct, b, t);
+	rc |= buf_puts(b, ",\"tstamp_iso\":");
+	rc |= ac_put_iso(ac->acct, b, ac_tz_local_midnight(&ac->acct->tz, t));
+	return rc;
+}
+
+static BUF_MUST_CHECK int
+put_row(const struct ac *ac, const struct ac_campaign *c, enum ac_ev_type type,
+	const struct ac_event *e, long variant, struct buf *b)
 {
 	int rc = 0;
 	const struct ac_contact *ct = &ac->acct->contacts[e->contact];
+	int is_live = ac->opt.is_live;
 
-	rc |= buf_printf(b, "{\"subscriberid\":\"%ld\",\"email\":", ct->id);
+	/* Live rows without subscriberid name the contact by id. */
+	if (is_live && type != AEV_BOUNCE && variant % 7 == 3)
+		rc |= buf_printf(b, "{\"id\":\"%ld\",\"email\":", ct->id);
+	else
+		rc |= buf_printf(
+		    b, "{\"subscriberid\":\"%ld\",\"email\":", ct->id);
 	rc |= jsonw_string(b, ct->email);
 	rc |= buf_putc(b, ',');
+	if (is_live && type == AEV_OPEN)
+		rc |= buf_puts(b, "\"tstamp_settings\":\"0\","
+				  "\"email_source\":\"1\",");
+	if (is_live && type == AEV_OPEN && c->sdate >= 0) {
+		rc |= buf_puts(b, "\"sdate\":");
+		rc |= ac_put_naive(ac->acct, b, c->sdate);
+		rc |= buf_puts(b, ",\"sdate_iso\":");
+		rc |= ac_put_iso(ac->acct, b, c->sdate);
+		rc |= buf_putc(b, ',');
+	}
 	if (type == AEV_BOUNCE) {
 		rc |= buf_printf(b,
 				 "\"id\":\"%ld\",\"campaignid\":\"%ld\","
-				 "\"messageid\":\"%ld\",\"listid\":\"%d\","
-				 "\"tstamp\":",
+				 "\"messageid\":\"%ld\",\"listid\":\"%d\",",
 				 e->id, c->id, c->message_id, c->list + 1);
-		rc |= ac_put_date(ac->acct, b, e->t);
+		if (is_live) {
+			rc |= put_live_bounce_time(ac, b, e->t);
+		} else {
+			rc |= buf_puts(b, "\"tstamp\":");
+			rc |= ac_put_date(ac->acct, b, e->t);
+		}
 		rc |= buf_printf(
 		    b,
 		    ",\"type\":\"%s\",\"code\":\"%s\",\"counted\":\"1\","
@@ -78,10 +128,15 @@ static BUF_MUST_CHECK int put_row(const struct ac *ac,
 		    e->hard ? "User unknown" : "Mailbox full");
 		return rc;
 	}
-	rc |= put_tstamp(ac, b, "tstamp", e->t);
+	rc |= put_tstamp(ac, b, "tstamp", e->t, variant);
 	if (type == AEV_UNSUB) {
 		rc |= buf_putc(b, ',');
-		rc |= put_tstamp(ac, b, "udate", e->t);
+		rc |= put_tstamp(ac, b, "udate", e->t, variant);
+		if (is_live) {
+			rc |= buf_puts(b, ",\"a_unsub_date\":");
+			rc |= ac_put_date(ac->acct, b, e->t);
+			rc |= buf_puts(b, ",\"a_unsub_time\":\"\"");
+		}
 		rc |= buf_puts(b, ",\"unsubreason\":\"\"}");
 		return rc;
 	}
@@ -119,10 +174,17 @@ static BUF_MUST_CHECK int row_list(const struct ac *ac,
 		size_t k = desc ? ev->n - 1 - i : i;
 
 		rc |= buf_printf(b, "\"%zu\":", i - from);
-		rc |= put_row(ac, c, type, &ev->v[k], b);
+		rc |= put_row(ac, c, type, &ev->v[k], (long)i, b);
 		rc |= buf_putc(b, ',');
 	}
-	rc |= success_tail(b);
+	/* Live: a row naming no contact closes the first page. */
+	if (ac->opt.is_live && page == 1 && type != AEV_BOUNCE &&
+	    i - from < V1_PAGE)
+		rc |= buf_printf(b,
+				 "\"%zu\":{\"tstamp\":\"2023-08-28 08:37:19\","
+				 "\"times\":\"1\"},",
+				 i - from);
+	rc |= success_tail(ac, b);
 	return rc;
 }
 
@@ -172,14 +234,14 @@ static BUF_MUST_CHECK int link_list(const struct ac *ac,
 			rc |= jsonw_string(b, ct->email);
 			rc |=
 			    buf_printf(b, ",\"subscriberid\":\"%ld\",", ct->id);
-			rc |= put_tstamp(ac, b, "tstamp", e->t);
+			rc |= put_tstamp(ac, b, "tstamp", e->t, (long)i);
 			rc |= buf_printf(b, ",\"times\":\"%u\"}",
 					 (unsigned)e->times);
 			first = 0;
 		}
 		rc |= buf_puts(b, "]},");
 	}
-	rc |= success_tail(b);
+	rc |= success_tail(ac, b);
 	return rc;
 }
 
@@ -191,25 +253,28 @@ static BUF_MUST_CHECK int totals(const struct ac *ac,
 	const struct ac_counts *n = &c->cnt;
 	struct buf *b = &resp->body;
 
-	rc |= buf_printf(
-	    b,
-	    "{\"type\":\"single\",\"status\":\"%s\",\"total_amt\":"
-	    "\"%zu\",\"send_amt\":\"%zu\",\"messageid\":\"%ld\","
-	    "\"opens\":\"%ld\",\"uniqueopens\":\"%ld\","
-	    "\"linkclicks\":\"%ld\",\"uniquelinkclicks\":\"%ld\","
-	    "\"subscriberclicks\":\"%ld\",\"unsubscribes\":\"%ld\","
-	    "\"hardbounces\":\"%ld\",\"softbounces\":\"%ld\","
-	    "\"totalbounces\":\"%ld\",\"forwards\":\"0\","
-	    "\"uniqueforwards\":\"0\",\"ldate\":",
-	    c->is_draft ? "0" : "5", c->n_rcpt, c->n_rcpt, c->message_id,
-	    n->opens, n->uniqueopens, n->linkclicks, n->uniquelinkclicks,
-	    n->uniquelinkclicks, n->unsubscribes, n->hardbounces,
-	    n->softbounces, n->hardbounces + n->softbounces);
+	rc |=
+	    buf_printf(b,
+		       "{\"type\":\"single\",\"status\":\"%s\",\"total_amt\":"
+		       "\"%zu\",\"send_amt\":\"%zu\",\"messageid\":\"%ld\","
+		       "\"opens\":\"%ld\",\"uniqueopens\":\"%ld\","
+		       "\"linkclicks\":\"%ld\",\"uniquelinkclicks\":\"%ld\","
+		       "\"subscriberclicks\":\"%ld\",\"unsubscribes\":\"%ld\","
+		       "\"hardbounces\":\"%ld\",\"softbounces\":\"%ld\","
+		       "\"totalbounces\":\"%ld\",\"forwards\":\"0\","
+		       "\"uniqueforwards\":\"0\",\"ldate\":",
+		       c->automation ? "1"
+		       : c->is_draft ? "0"
+				     : "5",
+		       c->n_rcpt, c->n_rcpt, c->message_id, n->opens,
+		       n->uniqueopens, n->linkclicks, n->uniquelinkclicks,
+		       n->uniquelinkclicks, n->unsubscribes, n->hardbounces,
+		       n->softbounces, n->hardbounces + n->softbounces);
 	rc |= ac_put_naive(ac->acct, b, c->is_draft ? -1 : c->sdate + 300);
 	rc |= buf_puts(b, ",\"ldate_iso\":");
 	rc |= ac_put_iso(ac->acct, b, c->is_draft ? -1 : c->sdate + 300);
 	rc |= buf_putc(b, ',');
-	rc |= success_tail(b);
+	rc |= success_tail(ac, b);
 	return rc;
 }
 

@@ -491,6 +491,8 @@ static void make_campaigns(struct account *a)
 			    a->now - 3600 - rng_below(&a->rng, 10 * DAY);
 			c->sent_at = -1;
 		}
+		if (c->status == CAMP_DRAFT && a->opt.is_draft_sent_at)
+			c->sent_at = c->created_at + 3600;
 		set_campaign_text(a, c, i);
 		if (c->status == CAMP_DRAFT &&
 		    i == n_sent + n_error + n_sending) {

@@ -142,6 +142,9 @@ struct account_options {
 	double missing_occurred_at_pct;
 	int is_hostile;
 	int is_free_plan; /* rows older than 30 days lose occurred_at */
+	/* Drafts with a sent_at (as in the official examples) whose summary
+	 * answers 403, as a live account did (issue 15). */
+	int is_draft_sent_at;
 };
 
 struct account {

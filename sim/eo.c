@@ -325,6 +325,10 @@ static BUF_MUST_CHECK int campaigns_route(struct eo *eo,
 		rc |= campaign_json(a, c, &resp->body);
 	} else if (n == 3) {
 		rc |= get_report(eo, req, resp, c, sim_request_path(req));
+	} else if (!account_has_reports(c) && c->status == CAMP_DRAFT &&
+		   a->opt.is_draft_sent_at) {
+		/* What a live account answered for a draft's summary. */
+		eo_error(resp, 403, "forbidden", "Forbidden.", NULL);
 	} else if (!account_has_reports(c)) {
 		/* Unsent campaigns have no reports; v2's answer is
 		 * undocumented, 400 is the likely one (api doc §1.7). */

@@ -27,11 +27,12 @@ static const char usage[] =
     "  [--fault-drop PCT] [--fault-slow PCT --slow-ms N] [--storm-429 N]\n"
     "  [--fault-seed N] [--paging-end null|empty|absent] [--counts-array]\n"
     "  [--missing-occurred-at PCT] [--free-plan] [--hostile-names]\n"
+    "  [--draft-sent-at]\n"
     "  [--quiet]\n"
     "  [--ac-key KEY [--ac-timezone TZ] [--ac-campaigns N] [--ac-contacts N]\n"
     "   [--ac-rate R] [--ac-burst B] [--ac-fault-403 PCT] [--ac-throttle-503]\n"
     "   [--ac-inactive] [--ac-slow-offsets MS] [--ac-naive]\n"
-    "   [--ac-limit-422] [--ac-v1-desc]\n"
+    "   [--ac-limit-422] [--ac-v1-desc] [--ac-automations N] [--ac-live]\n"
     "   [--ac-updated-after datetime|date|ignored]]\n";
 
 enum {
@@ -65,6 +66,7 @@ enum {
 	OPT_MISSING_OCC,
 	OPT_HOSTILE,
 	OPT_FREE_PLAN,
+	OPT_DRAFT_SENT_AT,
 	OPT_QUIET,
 	OPT_HELP,
 	OPT_AC_KEY,
@@ -78,6 +80,8 @@ enum {
 	OPT_AC_INACTIVE,
 	OPT_AC_SLOW,
 	OPT_AC_NAIVE,
+	OPT_AC_AUTOMATIONS,
+	OPT_AC_LIVE,
 	OPT_AC_422,
 	OPT_AC_V1_DESC,
 	OPT_AC_UPDATED
@@ -114,6 +118,7 @@ static const struct option long_opts[] = {
     {"missing-occurred-at", required_argument, NULL, OPT_MISSING_OCC},
     {"hostile-names", no_argument, NULL, OPT_HOSTILE},
     {"free-plan", no_argument, NULL, OPT_FREE_PLAN},
+    {"draft-sent-at", no_argument, NULL, OPT_DRAFT_SENT_AT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"ac-key", required_argument, NULL, OPT_AC_KEY},
@@ -127,6 +132,8 @@ static const struct option long_opts[] = {
     {"ac-inactive", no_argument, NULL, OPT_AC_INACTIVE},
     {"ac-slow-offsets", required_argument, NULL, OPT_AC_SLOW},
     {"ac-naive", no_argument, NULL, OPT_AC_NAIVE},
+    {"ac-automations", required_argument, NULL, OPT_AC_AUTOMATIONS},
+    {"ac-live", no_argument, NULL, OPT_AC_LIVE},
     {"ac-limit-422", no_argument, NULL, OPT_AC_422},
     {"ac-v1-desc", no_argument, NULL, OPT_AC_V1_DESC},
     {"ac-updated-after", required_argument, NULL, OPT_AC_UPDATED},
@@ -236,6 +243,13 @@ static int parse_ac_arg(int o, const char *name, struct cli *c)
 	case OPT_AC_SLOW:
 		rc = int_arg(name, optarg, 0, 600000, &n);
 		c->ac.slow_offset_ms = (long)n;
+		break;
+	case OPT_AC_AUTOMATIONS:
+		rc = int_arg(name, optarg, 0, 100, &n);
+		c->ac.n_automations = (int)n;
+		break;
+	case OPT_AC_LIVE:
+		c->ac.is_live = 1;
 		break;
 	case OPT_AC_NAIVE:
 		c->ac.is_naive = 1;
@@ -400,6 +414,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_FREE_PLAN:
 			c->eo.account.is_free_plan = 1;
+			break;
+		case OPT_DRAFT_SENT_AT:
+			c->eo.account.is_draft_sent_at = 1;
 			break;
 		case OPT_QUIET:
 			c->srv.is_quiet = 1;

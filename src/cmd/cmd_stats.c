@@ -17,7 +17,27 @@ struct stats_view {
 	const char *dir;
 	struct run_row run;
 	int has_run;
+	/* Sums over campaigns that report verified opens (n_verified). */
+	int64_t n_verified, opens, uniqueopens, verified, verified_unique;
 };
+
+static int add_verified(void *ctx, const char *provider, const char *account,
+			const struct rec_campaign *c)
+{
+	struct stats_view *v = ctx;
+
+	(void)provider;
+	(void)account;
+	if (c->verified_opens < 0 && c->verified_unique_opens < 0)
+		return 0;
+	v->n_verified++;
+	v->opens += c->stats.opened_total;
+	v->uniqueopens += c->stats.opened_unique;
+	v->verified += c->verified_opens > 0 ? c->verified_opens : 0;
+	v->verified_unique +=
+	    c->verified_unique_opens > 0 ? c->verified_unique_opens : 0;
+	return 0;
+}
 
 static double average(const struct store_stats *st)
 {
@@ -44,6 +64,18 @@ static void print_text(const struct stats_view *v)
 			 "%s:", event_type_name((enum event_type)i));
 		cmd_format_count(n, v->st.events[i]);
 		printf("  %-12s %s\n", label, n);
+	}
+	if (v->n_verified) {
+		char u[32];
+
+		cmd_format_count(n, v->verified);
+		cmd_format_count(u, v->verified_unique);
+		printf("Verified opens (no machine opens) of %lld campaigns: "
+		       "%s (%s unique)\n",
+		       (long long)v->n_verified, n, u);
+		cmd_format_count(n, v->opens);
+		cmd_format_count(u, v->uniqueopens);
+		printf("All opens of those campaigns: %s (%s unique)\n", n, u);
 	}
 	if (!v->has_run) {
 		printf("Last run: none\n");
@@ -105,7 +137,19 @@ static int print_json(const struct stats_view *v, const char *provider)
 		rc |= jsonw_key(&b, name, i == 0);
 		rc |= jsonw_int(&b, v->st.events[i]);
 	}
-	rc |= buf_puts(&b, "},\"last_run\":");
+	rc |= buf_puts(&b, "},\"verified_opens\":");
+	if (v->n_verified)
+		rc |=
+		    buf_printf(&b,
+			       "{\"campaigns\":%lld,\"verified_opens\":%lld,"
+			       "\"verified_unique_opens\":%lld,\"opens\":%lld,"
+			       "\"unique_opens\":%lld}",
+			       (long long)v->n_verified, (long long)v->verified,
+			       (long long)v->verified_unique,
+			       (long long)v->opens, (long long)v->uniqueopens);
+	else
+		rc |= buf_puts(&b, "null");
+	rc |= buf_puts(&b, ",\"last_run\":");
 	if (v->has_run)
 		rc |= json_last_run(&b, &v->run);
 	else
@@ -135,7 +179,9 @@ int cmd_stats(int argc, const char *const *argv, const struct config *cfg)
 		goto done;
 	if (store->ops->stats(store, provider, &v.st, &err) < 0 ||
 	    store_run_last(store, provider, &v.run, &arena, &v.has_run, &err) <
-		0) {
+		0 ||
+	    store->ops->each_campaign(store, provider, NULL, add_verified, &v,
+				      &err) < 0) {
 		code = cmd_fail(&err, "cannot read statistics from the store");
 		goto fail;
 	}

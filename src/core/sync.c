@@ -423,7 +423,8 @@ static int seed_campaign(struct sync_ctx *ctx, const struct one_shot *o,
 	    ctx->batch.n_campaigns != 1)
 		goto done;
 	ctx->report->records[SLOT_CAMPAIGNS]++;
-	if (!ctx->src->is_reportable(ctx->batch.campaigns[0].status))
+	if (!ctx->batch.campaigns[0].has_sends &&
+	    !ctx->src->is_reportable(ctx->batch.campaigns[0].status))
 		log_info("campaign '%.80s' is %s: it has no reports",
 			 ctx->req->campaign_id,
 			 ctx->batch.campaigns[0].status

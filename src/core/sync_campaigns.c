@@ -239,7 +239,7 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 	int found = 0;
 
 	if (ctx->is_fatal || !r->campaign_id ||
-	    !ctx->src->is_reportable(r->status))
+	    !(r->has_sends || ctx->src->is_reportable(r->status)))
 		return;
 	if (!ctx->want_reports && !ctx->want_participants && !ctx->want_events)
 		return;

@@ -170,6 +170,18 @@ static enum fetch_verdict on_http_error(struct stream *s,
 
 	describe(s, what, sizeof(what));
 	ctx->src->http_error(&e, res->status, res->body, res->body_len, what);
+	/* Unsent campaigns have no reports (a 4xx, 400 on v2; a 403 on a
+	 * draft's summary): no data. */
+	if (s->cw &&
+	    ((res->status == 400 && !s->is_resumed) ||
+	     (res->status == 403 && !ctx->src->is_reportable(s->cw->status)))) {
+		log_debug("%s: no report data (%ld)", what, res->status);
+		if (s->ep == SRC_SUMMARY)
+			stream_finish(s, END_GONE);
+		else
+			stream_finish(s, END_OK);
+		return FETCH_ACCEPT;
+	}
 	if (e.kind == ERR_AUTH || e.kind == ERR_INACTIVE) {
 		sync_fatal(ctx, &e);
 		stream_finish(s, END_CUT);
@@ -205,15 +217,6 @@ static enum fetch_verdict on_http_error(struct stream *s,
 		if (s->cw)
 			s->cw->is_gone = 1;
 		stream_finish(s, END_GONE);
-		return FETCH_ACCEPT;
-	}
-	/* Unsent campaigns have no reports (a 4xx, 400 on v2): no data. */
-	if (res->status == 400 && s->cw) {
-		log_debug("%s: no report data (400)", what);
-		if (s->ep == SRC_SUMMARY)
-			stream_finish(s, END_GONE);
-		else
-			stream_finish(s, END_OK);
 		return FETCH_ACCEPT;
 	}
 	sync_failure(ctx, &e);

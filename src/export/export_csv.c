@@ -578,8 +578,10 @@ static int on_campaign(void *ctx, const char *provider, const char *account,
 	int ret;
 
 	x->is_found = 1;
-	/* Drafts have no participants and no file. */
-	if (c->sent_at == TIME_NULL)
+	/* Only campaigns with reports get a file: drafts have none, even
+	 * with a sent_at (EmailOctopus's examples show one). */
+	if (c->sent_at == TIME_NULL ||
+	    (c->status && !strcmp(c->status, "draft")))
 		return 0;
 	ret = load_tags(x, provider, account, c->campaign_id);
 	if (ret == 0)

@@ -107,6 +107,8 @@ struct rec_campaign *batch_add_campaign(struct batch *b)
 	c->created_at = TIME_NULL;
 	c->sent_at = TIME_NULL;
 	c->synced_at = TIME_NULL;
+	c->verified_opens = -1;
+	c->verified_unique_opens = -1;
 	return c;
 }
 

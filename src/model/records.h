@@ -52,6 +52,13 @@ struct rec_campaign {
 	const char *to_lists_json; /* JSON array of list ids, or NULL */
 	int has_stats;		   /* 0: leave stored statistics as they are */
 	struct campaign_stats stats;
+	/* Opens that are not machine opens (Apple Mail Privacy Protection,
+	 * scanners), as the provider counts them; -1: unknown (stored value
+	 * kept, NULL when none). */
+	int64_t verified_opens, verified_unique_opens;
+	/* The provider shows sends (counters, send dates): reports may exist
+	 * whatever the status word says. Not stored. */
+	int has_sends;
 	int64_t synced_at; /* set by the store on read; ignored on write */
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "source/ac_contacts.h"
+#include "util/log.h"
 #include "util/num.h"
 #include "util/timeparse.h"
 #include "util/banned.h"
@@ -20,6 +21,8 @@
 #define AC_MAX_PAGE 1000000
 #define AC_LOOKBACK_S (48 * 3600)
 #define BOUNCE_DATE_SLACK_S (2 * 86400)
+#define MAX_OFFSET_S (14 * 3600)
+#define MAX_LEARNED 64
 
 static const char *const ac_retry_after[] = {"Retry-After", NULL};
 static const char *const ac_secret_params[] = {"api_key", "api_pass", NULL};
@@ -208,7 +211,8 @@ static int ac_is_reportable(const char *status)
 {
 	return status &&
 	       (!strcmp(status, "sent") || !strcmp(status, "sending") ||
-		!strcmp(status, "paused") || !strcmp(status, "stopped"));
+		!strcmp(status, "paused") || !strcmp(status, "stopped") ||
+		!strcmp(status, "automation"));
 }
 
 const char *ac_campaign_status(struct arena *a, const char *code)
@@ -345,11 +349,41 @@ static const char *str(struct source_map *m, const struct json *v)
 	return arena_strdup(&m->batch->arena, source_nonempty(json_str(v)));
 }
 
+/* "0000-00-00..." and "" are no date. */
+static int has_date(const struct json *v)
+{
+	int64_t t;
+
+	return source_nonempty(json_str(v)) &&
+	       time_parse(json_str(v), 0, &t) == 0;
+}
+
+/* An id-valued key that is set: "132", not null, "", "0". */
+static int has_id(const struct json *v)
+{
+	const char *s = source_nonempty(json_str(v));
+
+	return s && strcmp(s, "0") != 0;
+}
+
+/* Status "1" is how automation campaigns show (they never reach "5"):
+ * with an automation id it is named "automation", else the web app's
+ * word. */
+static const char *campaign_status(struct arena *a, const struct json *c)
+{
+	const char *code = source_nonempty(json_str(json_get(c, "status")));
+
+	if (code && !strcmp(code, "1") && has_id(json_get(c, "automation")))
+		return "automation";
+	return ac_campaign_status(a, code);
+}
+
 static int map_one_campaign(struct source_map *m, const struct json *c)
 {
 	const char *id = source_nonempty(json_str(json_get(c, "id")));
 	struct rec_campaign *r;
 	struct campaign_stats *st;
+	int64_t n;
 
 	if (!id) {
 		m->n_skipped++;
@@ -361,8 +395,7 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	r->subject = str(m, json_get(c, "subject"));
 	r->from_name = str(m, json_get(c, "fromname"));
 	r->from_email = str(m, json_get(c, "fromemail"));
-	r->status = ac_campaign_status(
-	    &m->batch->arena, source_nonempty(json_str(json_get(c, "status"))));
+	r->status = campaign_status(&m->batch->arena, c);
 	r->created_at = ac_time(m->tz, json_str(json_get(c, "cdate")));
 	r->sent_at = ac_time(m->tz, json_str(json_get(c, "sdate")));
 	r->to_lists_json = NULL;
@@ -376,6 +409,17 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	st->bounced_hard = count(json_get(c, "hardbounces"));
 	st->bounced_soft = count(json_get(c, "softbounces"));
 	st->unsubscribed = count(json_get(c, "unsubscribes"));
+	if (json_int(json_get(c, "verified_opens"), &n) == 0 && n >= 0)
+		r->verified_opens = n;
+	if (json_int(json_get(c, "verified_unique_opens"), &n) == 0 && n >= 0)
+		r->verified_unique_opens = n;
+	/* Reports exist when something went out, whatever the status says
+	 * (automation emails keep status "1" while they send). */
+	r->has_sends = st->sent > 0 || st->opened_total > 0 ||
+		       st->clicked_total > 0 || st->bounced_hard > 0 ||
+		       st->bounced_soft > 0 || st->unsubscribed > 0 ||
+		       has_date(json_get(c, "sdate")) ||
+		       has_date(json_get(c, "ldate"));
 	return 0;
 }
 
@@ -434,6 +478,18 @@ static int ac_map_summary(struct campaign_stats *out, const struct json *root,
 	return rc;
 }
 
+/* Offsets learnt from one report page: rows that carry a naive local time
+ * beside its ISO value tell the account's offset at that wall time. The
+ * account's naive times need not follow ACTIVECAMPAIGN_TIMEZONE (a live
+ * account's tstamp runs at +09:30 while its ISO values say +10:30), so a
+ * row with only a naive time or a date takes the offset learnt nearest to
+ * it on the page; the configured zone only when the page tells nothing. */
+struct learned {
+	int64_t wall[MAX_LEARNED]; /* naive wall time read as UTC */
+	int64_t off[MAX_LEARNED];  /* wall - utc */
+	size_t n;
+};
+
 /* One engagement row (or link-list info entry) of a contact. */
 struct v1_row {
 	const struct json *row;
@@ -441,20 +497,48 @@ struct v1_row {
 	const char *cid, *cname;
 	int64_t when;
 	int64_t cutoff; /* m->cutoff, earlier for date-only rows */
+	struct learned *lr;
+	size_t n_untied;
 };
+
+/* The contact a row names: subscriberid, else id with an email (not on
+ * bounce rows, whose id is the bounce's), else the lower-cased email. */
+static const char *row_contact(struct source_map *m, const struct json *row)
+{
+	const char *id =
+	    source_nonempty(json_str(json_get(row, "subscriberid")));
+	const char *email = source_nonempty(json_str(json_get(row, "email")));
+
+	if (id)
+		return arena_strdup(&m->batch->arena, id);
+	id = source_nonempty(json_str(json_get(row, "id")));
+	if (id && email && m->kind->type != EV_BOUNCE)
+		return arena_strdup(&m->batch->arena, id);
+	return email ? source_lower(&m->batch->arena, email) : NULL;
+}
+
+static void untied(struct source_map *m, struct v1_row *r)
+{
+	const char *t = json_str(json_get(r->row, "tstamp"));
+	char shown[48];
+
+	r->n_untied++;
+	source_printable(shown, sizeof(shown), t ? t : "no tstamp");
+	log_debug("activecampaign: campaign %s %s report: row at %s names no "
+		  "contact (no subscriberid, id or email)",
+		  r->cid ? r->cid : "?", m->kind->status, shown);
+}
 
 static void map_v1_row(struct source_map *m, struct v1_row *r)
 {
-	struct arena *a = &m->batch->arena;
-	const char *id =
-	    source_nonempty(json_str(json_get(r->row, "subscriberid")));
+	const char *id = row_contact(m, r->row);
 	const char *type;
 	struct rec_participant *p;
 	struct rec_event *ev;
 	int64_t times;
 
 	if (!id) {
-		m->n_skipped++;
+		untied(m, r);
 		return;
 	}
 	if (r->cutoff != TIME_NULL && r->when != TIME_NULL &&
@@ -462,7 +546,7 @@ static void map_v1_row(struct source_map *m, struct v1_row *r)
 		return;
 	p = batch_add_participant(m->batch);
 	p->campaign_id = r->cid;
-	p->contact_id = arena_strdup(a, id);
+	p->contact_id = id;
 	p->email = str(m, json_get(r->row, "email"));
 	p->flags = m->kind->flag;
 	if (!m->want_events || r->when == TIME_NULL)
@@ -491,13 +575,148 @@ static void map_v1_row(struct source_map *m, struct v1_row *r)
 		m->newest_updated_at = ev->ts;
 }
 
-static int64_t row_time(const struct source_map *m, const struct json *row)
+static int has_offset(const char *s)
 {
-	int64_t t = ac_time(m->tz, json_str(json_get(row, "tstamp_iso")));
+	return s && strlen(s) > 10 && strpbrk(s + 10, "Zz+-");
+}
 
-	if (t == TIME_NULL)
-		t = ac_time(m->tz, json_str(json_get(row, "tstamp")));
+/* A naive "YYYY-MM-DD[ HH:MM:SS]" as if UTC; TIME_NULL when it is not. */
+static int64_t naive_wall(const char *s)
+{
+	int64_t t;
+
+	if (!s || has_offset(s) || time_parse(s, 0, &t) != 0)
+		return TIME_NULL;
 	return t;
+}
+
+/* The ISO value of key "K_iso" as UTC, with its own offset in *off. */
+static int64_t iso_time(const char *s, int64_t *off)
+{
+	int64_t t, wall;
+	char head[20];
+
+	if (!has_offset(s) || time_parse(s, 0, &t) != 0 || strlen(s) < 19)
+		return TIME_NULL;
+	memcpy(head, s, 19);
+	head[19] = '\0';
+	head[10] = ' ';
+	if (time_parse(head, 0, &wall) != 0)
+		return TIME_NULL;
+	*off = wall - t;
+	return t;
+}
+
+static int is_midnight(const char *s)
+{
+	return s && strlen(s) >= 19 && !strncmp(s + 10, "T00:00:00", 9);
+}
+
+static int is_date_only(const char *s)
+{
+	return s && strlen(s) == 10;
+}
+
+/* Learns wall - utc from the pairs (key, key_iso) of one row. */
+static void learn_row(struct learned *lr, const struct json *row)
+{
+	static const char *const keys[][2] = {{"tstamp", "tstamp_iso"},
+					      {"sdate", "sdate_iso"},
+					      {"udate", "udate_iso"}};
+	size_t k;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *naive = json_str(json_get(row, keys[k][0]));
+		const char *iso = json_str(json_get(row, keys[k][1]));
+		int64_t wall = naive_wall(naive), own, t = iso_time(iso, &own);
+		int64_t off = wall - t;
+
+		/* A date-only or midnight-only ISO value says nothing about
+		 * the time of day; neither does an offset no zone has. */
+		if (wall == TIME_NULL || t == TIME_NULL ||
+		    is_date_only(naive) || is_midnight(iso) ||
+		    off > MAX_OFFSET_S || off < -MAX_OFFSET_S || off % 900)
+			continue;
+		if (lr->n < MAX_LEARNED) {
+			lr->wall[lr->n] = wall;
+			lr->off[lr->n] = off;
+			lr->n++;
+		}
+	}
+}
+
+static void learn_page(struct learned *lr, const struct json *root,
+		       int is_link_list)
+{
+	size_t i, j;
+
+	for (i = 0; i < json_len(root); i++) {
+		const struct json *row = json_at(root, i);
+		const struct json *info = json_get(row, "info");
+
+		if (!is_row_key(json_key(row)) || json_type(row) != JSON_OBJECT)
+			continue;
+		if (!is_link_list) {
+			learn_row(lr, row);
+			continue;
+		}
+		for (j = 0; j < json_len(info); j++)
+			if (json_type(json_at(info, j)) == JSON_OBJECT)
+				learn_row(lr, json_at(info, j));
+	}
+}
+
+/* The offset learnt nearest to wall, or 0 with *found 0. */
+static int64_t learned_offset(const struct learned *lr, int64_t wall,
+			      int *found)
+{
+	int64_t best = 0, d, best_d = INT64_MAX;
+	size_t i;
+
+	*found = 0;
+	for (i = 0; lr && i < lr->n; i++) {
+		d = lr->wall[i] > wall ? lr->wall[i] - wall
+				       : wall - lr->wall[i];
+		if (d < best_d) {
+			best_d = d;
+			best = lr->off[i];
+			*found = 1;
+		}
+	}
+	return best;
+}
+
+/* A naive wall time (or date) as UTC: the learnt offset, else the
+ * configured zone. */
+static int64_t naive_to_utc(const struct source_map *m,
+			    const struct learned *lr, int64_t wall)
+{
+	int found;
+	int64_t off = learned_offset(lr, wall, &found);
+
+	return found ? wall - off : tz_local_to_utc(m->tz, wall);
+}
+
+/* The time of a row: tstamp_iso when valid, except that a local-midnight
+ * tstamp_iso beside a tstamp with a time of day on the same date gives
+ * that time (bounce rows lose it); else the naive tstamp (an invalid
+ * tstamp_iso such as "2023-30-28T..." included). */
+static int64_t row_time(const struct source_map *m, const struct learned *lr,
+			const struct json *row)
+{
+	const char *iso = json_str(json_get(row, "tstamp_iso"));
+	const char *naive = json_str(json_get(row, "tstamp"));
+	int64_t own = 0, t = iso_time(iso, &own), wall = naive_wall(naive);
+
+	if (t != TIME_NULL && wall != TIME_NULL && is_midnight(iso) &&
+	    !is_date_only(naive) && !strncmp(iso, naive, 10) &&
+	    strcmp(naive + 10, " 00:00:00") != 0)
+		return wall - own;
+	if (t != TIME_NULL)
+		return t;
+	if (wall == TIME_NULL)
+		return ac_time(m->tz, naive); /* an ISO tstamp, or nothing */
+	return naive_to_utc(m, lr, wall);
 }
 
 /* A link-list row: the link's counters, and each info entry (an array, or
@@ -532,8 +751,9 @@ static void map_link_row(struct source_map *m, struct v1_row *r)
 		if (json_type(e.row) != JSON_OBJECT)
 			continue;
 		e.link_url = url;
-		e.when = row_time(m, e.row);
+		e.when = row_time(m, r->lr, e.row);
 		map_v1_row(m, &e);
+		r->n_untied = e.n_untied;
 	}
 }
 
@@ -541,6 +761,7 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 			 struct err *err)
 {
 	struct v1_row r;
+	struct learned lr;
 	int64_t code, prev = TIME_NULL;
 	int is_desc = 1, has_old = 0;
 	size_t i;
@@ -553,6 +774,14 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 	if (code != 1)
 		return 0; /* "Failed: Nothing is returned": the end */
 	memset(&r, 0, sizeof(r));
+	memset(&lr, 0, sizeof(lr));
+	learn_page(&lr, root, m->kind->type == EV_CLICK);
+	if (lr.n)
+		log_debug("activecampaign: campaign %s %s report: naive times "
+			  "at %+lld s from UTC (learnt from %zu rows)",
+			  m->campaign_id ? m->campaign_id : "?",
+			  m->kind->status, (long long)lr.off[0], lr.n);
+	r.lr = &lr;
 	/* Bounce rows carry a date only (local midnight): a bounce of today
 	 * may be dated hours before the window start. */
 	r.cutoff = m->cutoff;
@@ -575,7 +804,7 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 			map_link_row(m, &r);
 			continue;
 		}
-		r.when = row_time(m, member);
+		r.when = row_time(m, &lr, member);
 		if (r.when != TIME_NULL) {
 			if (prev != TIME_NULL && r.when > prev)
 				is_desc = 0;
@@ -585,6 +814,11 @@ static int ac_map_report(struct source_map *m, const struct json *root,
 		}
 		map_v1_row(m, &r);
 	}
+	if (r.n_untied)
+		log_info("activecampaign: campaign %s %s report: %zu rows name "
+			 "no contact and were not stored (-v lists them)",
+			 m->campaign_id ? m->campaign_id : "?", m->kind->status,
+			 r.n_untied);
 	/* Only a page that really is newest first may end the window: a
 	 * server ignoring sort_direction must not cut the report short. */
 	m->is_past_cutoff = has_old && is_desc;

@@ -315,6 +315,10 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	r->sent_at = ts(m, json_get(c, "sent_at"));
 	r->to_lists_json = json_text(m, json_get(c, "to"), JSON_ARRAY, NULL);
 	r->has_stats = 0;
+	/* A sent_at may have reports whatever the status (the official
+	 * examples show drafts with one; a 403 on such a draft's summary is
+	 * "no report", core/sync_streams.c). */
+	r->has_sends = r->sent_at != TIME_NULL;
 	return 0;
 }
 

@@ -286,6 +286,15 @@ int64_t mg_get_int(const bson_t *doc, const char *path)
 	return bson_iter_as_int64(&it);
 }
 
+int64_t mg_get_count(const bson_t *doc, const char *path)
+{
+	bson_iter_t it;
+
+	if (!mg_find(doc, path, &it) || !BSON_ITER_HOLDS_NUMBER(&it))
+		return -1;
+	return bson_iter_as_int64(&it);
+}
+
 int mg_get_bool(const bson_t *doc, const char *path)
 {
 	bson_iter_t it;

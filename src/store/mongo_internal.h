@@ -83,6 +83,8 @@ bson_value_t mg_json(const char *text, bson_t *holder);
 int mg_find(const bson_t *doc, const char *path, bson_iter_t *it);
 const char *mg_get_str(const bson_t *doc, const char *path);
 int64_t mg_get_int(const bson_t *doc, const char *path);
+/* A number field; -1 when missing, null or not a number. */
+int64_t mg_get_count(const bson_t *doc, const char *path);
 int mg_get_bool(const bson_t *doc, const char *path);
 int64_t mg_get_time(const bson_t *doc, const char *path);
 char *mg_get_json(const bson_t *doc, const char *path, struct arena *a);

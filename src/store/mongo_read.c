@@ -279,6 +279,8 @@ static void read_campaign(const bson_t *doc, struct rec_campaign *c,
 	x->complained = mg_get_int(doc, "statistics.complained.total");
 	x->unsubscribed = mg_get_int(doc, "statistics.unsubscribed.total");
 	c->synced_at = mg_get_time(doc, "synced_at");
+	c->verified_opens = mg_get_count(doc, "verified_opens");
+	c->verified_unique_opens = mg_get_count(doc, "verified_unique_opens");
 }
 
 int mg_campaign_get(struct store *store, const char *provider,

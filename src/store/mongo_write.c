@@ -162,6 +162,13 @@ static void build_campaign(struct up *u, const struct batch *b, size_t i,
 	up_add(u, "sent_at", mg_date(r->sent_at), M_KEEP);
 	up_add(u, "status", mg_str(status), M_KEEP);
 	up_json(u, "to_lists", r->to_lists_json, M_KEEP);
+	/* Not in the earlier tool's documents: top-level, and only when the
+	 * provider reports them (its campaigns keep the earlier shape). */
+	if (r->verified_opens >= 0)
+		up_add(u, "verified_opens", mg_int(r->verified_opens), M_KEEP);
+	if (r->verified_unique_opens >= 0)
+		up_add(u, "verified_unique_opens",
+		       mg_int(r->verified_unique_opens), M_KEEP);
 	/* Statistics: zeros on insert without a summary, else as given. */
 	BSON_APPEND_DOCUMENT_BEGIN(&u->ins, "statistics", &stats);
 	for (k = 0; k < sizeof(st) / sizeof(st[0]); k++) {

@@ -230,7 +230,8 @@ int pg_run_newest(struct store *store, const char *provider, const char *status,
 	    "sent_at") ", to_lists, sent, opened_unique, opened_total,"        \
 		       " clicked_unique, clicked_total, bounced_hard,"         \
 		       " bounced_soft, complained, unsubscribed, " PG_EPOCH(   \
-			   "synced_at")
+			   "synced_at") ", verified_opens, "                   \
+					"verified_unique_opens"
 
 static void read_campaign(const PGresult *r, int i, struct rec_campaign *c,
 			  struct arena *a)
@@ -258,6 +259,9 @@ static void read_campaign(const PGresult *r, int i, struct rec_campaign *c,
 	x->complained = pg_val_int(r, i, 18);
 	x->unsubscribed = pg_val_int(r, i, 19);
 	c->synced_at = pg_val_time(r, i, 20);
+	c->verified_opens = PQgetisnull(r, i, 21) ? -1 : pg_val_int(r, i, 21);
+	c->verified_unique_opens =
+	    PQgetisnull(r, i, 22) ? -1 : pg_val_int(r, i, 22);
 }
 
 int pg_campaign_get(struct store *store, const char *provider,

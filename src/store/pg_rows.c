@@ -60,6 +60,8 @@ int pg_row_campaign(struct buf *o, const struct batch *b,
 	rc |= put_int(o, x->bounced_soft);
 	rc |= put_int(o, x->complained);
 	rc |= put_int(o, x->unsubscribed);
+	rc |= put_count(o, r->verified_opens);
+	rc |= put_count(o, r->verified_unique_opens);
 	rc |= put_text(o, now);
 	return rc;
 }

@@ -91,6 +91,10 @@ static const char *const migrations[] = {
     " AS bounce_rate,"
     " round(unsubscribed::numeric / nullif(sent, 0), 4) AS unsubscribe_rate"
     " FROM campaigns;",
+    /* 2: opens the provider does not count as machine opens (NULL:
+     * unknown). */
+    "ALTER TABLE campaigns ADD COLUMN verified_opens bigint,"
+    " ADD COLUMN verified_unique_opens bigint;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

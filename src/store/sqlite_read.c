@@ -178,7 +178,8 @@ done:
 	" CAST(strftime('%s', sent_at) AS INTEGER), to_lists, sent,"           \
 	" opened_unique, opened_total, clicked_unique, clicked_total,"         \
 	" bounced_hard, bounced_soft, complained, unsubscribed,"               \
-	" CAST(strftime('%s', synced_at) AS INTEGER)"
+	" CAST(strftime('%s', synced_at) AS INTEGER), verified_opens,"         \
+	" verified_unique_opens"
 
 /* Fills c from a row of CAMPAIGN_COLS; strings point into the statement
  * unless an arena is given. */
@@ -208,6 +209,12 @@ static void read_campaign(sqlite3_stmt *st, struct rec_campaign *c,
 	x->complained = sqlite3_column_int64(st, 18);
 	x->unsubscribed = sqlite3_column_int64(st, 19);
 	c->synced_at = col_time(st, 20);
+	c->verified_opens = sqlite3_column_type(st, 21) == SQLITE_NULL
+				? -1
+				: sqlite3_column_int64(st, 21);
+	c->verified_unique_opens = sqlite3_column_type(st, 22) == SQLITE_NULL
+				       ? -1
+				       : sqlite3_column_int64(st, 22);
 }
 
 int sq_campaign_get(struct store *store, const char *provider,

@@ -71,6 +71,10 @@ static const char *const migrations[] = {
     " status TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
     " retries INTEGER NOT NULL DEFAULT 0,"
     " throttled INTEGER NOT NULL DEFAULT 0, records TEXT, error TEXT);",
+    /* 2: opens the provider does not count as machine opens (NULL:
+     * unknown, as for providers that do not report them). */
+    "ALTER TABLE campaigns ADD COLUMN verified_opens INTEGER;"
+    "ALTER TABLE campaigns ADD COLUMN verified_unique_opens INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

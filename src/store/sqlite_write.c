@@ -46,7 +46,9 @@ static const struct {
 			  {"opened_total", C_STAT}, {"clicked_unique", C_STAT},
 			  {"clicked_total", C_STAT}, {"bounced_hard", C_STAT},
 			  {"bounced_soft", C_STAT}, {"complained", C_STAT},
-			  {"unsubscribed", C_STAT}, {"synced_at", C_NOW})},
+			  {"unsubscribed", C_STAT}, {"verified_opens", C_KEEP},
+			  {"verified_unique_opens", C_KEEP},
+			  {"synced_at", C_NOW})},
     [T_LINKS] = {"campaign_links",
 		 COLS({"provider", C_KEY}, {"account", C_KEY},
 		      {"campaign_id", C_KEY}, {"url", C_KEY},
@@ -254,7 +256,9 @@ static int bind_campaign(sqlite3_stmt *st, const struct batch *b,
 	rc |= sqlite3_bind_int64(st, 19, x->bounced_soft);
 	rc |= sqlite3_bind_int64(st, 20, x->complained);
 	rc |= sqlite3_bind_int64(st, 21, x->unsubscribed);
-	rc |= sq_bind_text(st, 22, now);
+	rc |= bind_count(st, 22, r->verified_opens);
+	rc |= bind_count(st, 23, r->verified_unique_opens);
+	rc |= sq_bind_text(st, 24, now);
 	return rc;
 }
 

@@ -47,6 +47,7 @@ AC_FLAGS = ('opened', 'clicked', 'bounced', 'unsubscribed', 'complained')
 FLAG_OF = {'open': 'opened', 'click': 'clicked', 'bounce': 'bounced',
            'unsubscribe': 'unsubscribed'}
 SENT_WORDS = ('5', 'sent', 'completed', 'complete')
+AUTOMATION_WORDS = ('1', 'automation')
 DRAFT_WORDS = ('0', 'draft')
 
 
@@ -252,6 +253,8 @@ def _status(s):
         return 'sent'
     if s in DRAFT_WORDS:
         return 'draft'
+    if s in AUTOMATION_WORDS:
+        return 'automation'
     return s
 
 
@@ -282,7 +285,8 @@ def compare(db, tr, check_contacts=True, campaign=None):
                 continue
             exp[c['id']] = {
                 'name': c['name'],
-                'status': 'draft' if c['is_draft'] else 'sent',
+                'status': ('automation' if c.get('automation') else
+                           'draft' if c['is_draft'] else 'sent'),
                 'created_at': lib.utc(c['created_at']),
                 'sent_at': lib.utc(c['sent_at']),
                 'stats': tuple(c[k] for k in TRUTH_STATS) + (0,),

@@ -283,6 +283,43 @@ static void test_fields_and_tags(void **state)
 	fixture_release(&f);
 }
 
+/* Keys seen in live bodies that nothing models (issue 15): tag rows'
+ * subscriber_count, /fields fieldOptions and fieldRels side arrays. */
+static void test_live_extra_keys(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fixture_init(&f);
+	assert_int_equal(
+	    ac_map_fields(
+		&f.m,
+		parse(&f, "{\"fieldOptions\":[{\"field\":\"4\",\"orderid\":"
+			  "\"1\",\"value\":\"Basic\",\"label\":\"Basic\","
+			  "\"isdefault\":\"0\",\"id\":\"11\"}],\"fieldRels\":"
+			  "[{\"field\":\"4\",\"relid\":\"0\",\"dorder\":"
+			  "\"0\",\"id\":\"4\"}],\"fields\":[{\"id\":\"4\","
+			  "\"title\":\"Plan\",\"perstag\":\"PLAN\","
+			  "\"options\":[\"11\"],\"relations\":[\"4\"]}],"
+			  "\"meta\":{\"total\":\"1\"}}"),
+		&e),
+	    0);
+	assert_string_equal(source_names_get(&f.fields, "4"), "Plan");
+	assert_int_equal(
+	    ac_map_tags(&f.m,
+			parse(&f,
+			      "{\"tags\":[{\"tagType\":\"contact\","
+			      "\"tag\":\"vip\",\"description\":\"\","
+			      "\"subscriber_count\":\"1532\",\"cdate\":"
+			      "\"2018-08-17T09:43:15-05:00\",\"id\":\"7\"}],"
+			      "\"meta\":{\"total\":\"1\"}}"),
+			&e),
+	    0);
+	assert_string_equal(source_names_get(&f.tags, "7"), "vip");
+	fixture_release(&f);
+}
+
 /* Hostile page: out of id order, a repeated id (the older copy must
  * lose), string and number ids, sentinels, missing keys, a contact
  * deleted upstream, unknown field and tag ids, side rows of contacts
@@ -541,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_keyset_next_page),
 	    cmocka_unit_test(test_offset_next_page),
 	    cmocka_unit_test(test_fields_and_tags),
+	    cmocka_unit_test(test_live_extra_keys),
 	    cmocka_unit_test(test_map_contacts_side_loads),
 	    cmocka_unit_test(test_map_contacts_naive_offset),
 	    cmocka_unit_test(test_map_contacts_rejects_shape),

@@ -209,20 +209,212 @@ static void test_open_rows(void **state)
 	fx_init(&f, "open");
 	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, open_page), &e), 0);
 	assert_int_equal(f.m.n_rows, 3);
-	assert_int_equal(f.m.n_skipped, 1);
-	assert_int_equal(f.b.n_events, 2);
-	assert_int_equal(f.b.n_participants, 2);
+	assert_int_equal(f.m.n_skipped, 0);
+	assert_int_equal(f.b.n_events, 3);
+	assert_int_equal(f.b.n_participants, 3);
 	/* tstamp_iso wins over the naive tstamp. */
 	assert_int_equal(f.b.events[0].ts, 1693226239);
 	assert_int_equal(f.b.events[0].times, 3);
 	assert_int_equal(f.b.events[0].type, EV_OPEN);
 	assert_string_equal(f.b.events[0].campaign_id, "7");
 	assert_string_equal(f.b.events[0].contact_id, "111");
-	/* Naive only: Chicago CDT, 12:37:19Z. */
-	assert_int_equal(f.b.events[1].ts, 1693139839);
+	/* Naive only: the page's own offset (08:37:19 beside
+	 * 07:37:19-05:00, so -04:00), not Chicago's CDT: 11:37:19Z. */
+	assert_int_equal(f.b.events[1].ts, 1693136239);
 	assert_int_equal(f.b.participants[1].flags, ENG_OPENED);
+	/* No subscriberid and no id: the lower-cased email. */
+	assert_string_equal(f.b.participants[2].contact_id, "noid@x.com");
 	assert_int_equal(f.m.newest_updated_at, 1693226239);
 	assert_false(f.m.is_past_cutoff);
+	fx_release(&f);
+}
+
+/* Issue 15, gap 1: a live automation campaign (values as captured). */
+static const char automation_campaign[] =
+    "{\"campaign\":{\"type\":\"single\",\"name\":\"Welcome 1\","
+    "\"cdate\":\"2023-02-01T10:00:00+10:30\",\"sdate\":null,"
+    "\"ldate\":null,\"send_amt\":\"1236\",\"total_amt\":\"1236\","
+    "\"opens\":\"801\",\"uniqueopens\":\"590\",\"linkclicks\":\"75\","
+    "\"uniquelinkclicks\":\"61\",\"status\":\"1\",\"id\":\"44\","
+    "\"automation\":\"132\"}}";
+
+static void test_automation_campaign(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaign(&f.m, fx_parse(&f, automation_campaign), &e), 0);
+	assert_int_equal(f.b.n_campaigns, 1);
+	assert_string_equal(f.b.campaigns[0].status, "automation");
+	assert_int_equal(f.b.campaigns[0].stats.sent, 1236);
+	assert_true(f.b.campaigns[0].has_sends);
+	assert_true(ac->is_reportable("automation"));
+	fx_release(&f);
+	/* Status "1" without an automation id but with sends: still the
+	 * web app's word, and reportable from what was sent. */
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaign(&f.m,
+			     fx_parse(&f, "{\"campaign\":{\"id\":\"45\","
+					  "\"status\":\"1\",\"automation\":"
+					  "null,\"send_amt\":\"0\",\"opens\":"
+					  "\"0\",\"sdate\":\"2023-02-02T10:00:"
+					  "00+10:30\"}}"),
+			     &e),
+	    0);
+	assert_string_equal(f.b.campaigns[0].status, "scheduled");
+	assert_true(f.b.campaigns[0].has_sends);
+	fx_release(&f);
+	/* A scheduled campaign that sent nothing has no reports. */
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaign(&f.m,
+			     fx_parse(&f, "{\"campaign\":{\"id\":\"46\","
+					  "\"status\":\"1\",\"automation\":"
+					  "\"0\",\"send_amt\":\"0\",\"sdate\":"
+					  "null,\"ldate\":\"0000-00-00 00:00:"
+					  "00\"}}"),
+			     &e),
+	    0);
+	assert_string_equal(f.b.campaigns[0].status, "scheduled");
+	assert_false(f.b.campaigns[0].has_sends);
+	fx_release(&f);
+}
+
+/* Gap 2: the real campaign's verified opens. */
+static void test_verified_opens(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaign(
+		&f.m,
+		fx_parse(&f,
+			 "{\"campaign\":{\"status\":\"5\",\"send_amt\":"
+			 "\"23928\",\"opens\":\"11271\",\"uniqueopens\":"
+			 "\"7232\",\"verified_opens\":\"9594\","
+			 "\"verified_unique_opens\":\"6355\",\"id\":\"6801\","
+			 "\"automation\":null}}"),
+		&e),
+	    0);
+	assert_int_equal(f.b.campaigns[0].verified_opens, 9594);
+	assert_int_equal(f.b.campaigns[0].verified_unique_opens, 6355);
+	assert_int_equal(f.b.campaigns[0].stats.opened_total, 11271);
+	fx_release(&f);
+	/* Absent: unknown (-1), never 0. */
+	fx_init(&f, NULL);
+	assert_int_equal(
+	    ac->map_campaign(&f.m,
+			     fx_parse(&f, "{\"campaign\":{\"id\":"
+					  "\"1\",\"status\":\"5\"}}"),
+			     &e),
+	    0);
+	assert_int_equal(f.b.campaigns[0].verified_opens, -1);
+	assert_int_equal(f.b.campaigns[0].verified_unique_opens, -1);
+	fx_release(&f);
+}
+
+/* Gap 4: naive tstamp at +09:30 while the ISO values say +10:30 (a
+ * daylight-saving account), an invalid tstamp_iso ("2023-30-28T...") and
+ * the other live v1 keys (tstamp_settings, sdate_iso, email_source,
+ * result_message "Success!"). The zone configured is Chicago: it must
+ * not be used when the page tells the offset. */
+static const char live_open_page[] =
+    "{\"0\":{\"subscriberid\":\"1\",\"email\":\"a@x.com\",\"tstamp\":"
+    "\"2024-01-10 19:30:00\",\"tstamp_iso\":\"2024-01-10T20:30:00+10:30\","
+    "\"tstamp_settings\":\"2024-01-10 19:30:00\",\"sdate\":\"2024-01-10 "
+    "08:00:00\",\"sdate_iso\":\"2024-01-10T09:00:00+10:30\","
+    "\"email_source\":\"1\",\"times\":\"1\"},"
+    "\"1\":{\"subscriberid\":\"2\",\"email\":\"b@x.com\",\"tstamp\":"
+    "\"2024-01-11 09:30:00\",\"times\":\"2\"},"
+    "\"2\":{\"subscriberid\":\"3\",\"email\":\"c@x.com\",\"tstamp\":"
+    "\"2023-08-28 23:30:00\",\"tstamp_iso\":\"2023-30-28T00:30:00+10:30\","
+    "\"times\":\"1\"},"
+    "\"result_code\":1,\"result_message\":\"Success!\","
+    "\"result_output\":\"json\"}";
+
+static void test_learned_offset(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "open");
+	assert_int_equal(ac->map_report(&f.m, fx_parse(&f, live_open_page), &e),
+			 0);
+	assert_int_equal(f.b.n_events, 3);
+	/* tstamp_iso as given: 10:00Z. */
+	assert_int_equal(f.b.events[0].ts, 1704880800);
+	/* Naive only, at the learnt +09:30: 00:00Z (Chicago: 15:30Z). */
+	assert_int_equal(f.b.events[1].ts, 1704931200);
+	/* Invalid tstamp_iso: the naive tstamp at +09:30, 14:00Z. */
+	assert_int_equal(f.b.events[2].ts, 1693231200);
+	fx_release(&f);
+}
+
+/* Gap 5: a live bounce row whose ISO value lost the time of day. */
+static void test_bounce_midnight_iso(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "bounce");
+	assert_int_equal(
+	    ac->map_report(
+		&f.m,
+		fx_parse(&f, "{\"0\":{\"id\":\"9\",\"subscriberid\":\"4\","
+			     "\"email\":\"d@x.com\",\"campaignid\":\"7\","
+			     "\"tstamp\":\"2019-03-09 14:30:00\","
+			     "\"tstamp_iso\":\"2019-03-09T00:00:00-06:00\","
+			     "\"type\":\"hard\"},\"result_code\":1,"
+			     "\"result_message\":\"Success!\","
+			     "\"result_output\":\"json\"}"),
+		&e),
+	    0);
+	assert_int_equal(f.b.n_events, 1);
+	/* 14:30 at -06:00: 20:30Z. */
+	assert_int_equal(f.b.events[0].ts, 1552163400);
+	assert_string_equal(f.b.events[0].contact_id, "4");
+	fx_release(&f);
+}
+
+/* Gap 6: rows naming the contact by id + email or by email only, and
+ * a row naming no contact (counted, not stored, not "skipped"); the
+ * live unsubscribe keys a_unsub_date / a_unsub_time are ignored. */
+static void test_row_contacts(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	fx_init(&f, "unsubscribe");
+	assert_int_equal(
+	    ac->map_report(
+		&f.m,
+		fx_parse(&f,
+			 "{\"0\":{\"id\":\"555\",\"email\":\"A@X.com\","
+			 "\"tstamp\":\"2023-08-28 08:37:19\",\"tstamp_iso\":"
+			 "\"2023-08-28T07:37:19-05:00\",\"a_unsub_date\":"
+			 "\"2023-08-28\",\"a_unsub_time\":\"08:37:19\"},"
+			 "\"1\":{\"email\":\"Mixed@X.COM\",\"tstamp\":"
+			 "\"2023-08-28 09:00:00\"},"
+			 "\"2\":{\"tstamp\":\"2023-08-28 09:10:00\"},"
+			 "\"result_code\":1,\"result_message\":\"Success!\","
+			 "\"result_output\":\"json\"}"),
+		&e),
+	    0);
+	assert_int_equal(f.m.n_rows, 3);
+	assert_int_equal(f.b.n_participants, 2);
+	assert_string_equal(f.b.participants[0].contact_id, "555");
+	assert_string_equal(f.b.participants[1].contact_id, "mixed@x.com");
+	assert_int_equal(f.b.n_events, 2);
 	fx_release(&f);
 }
 
@@ -439,6 +631,11 @@ int main(void)
 	    cmocka_unit_test(test_campaign_paging),
 	    cmocka_unit_test(test_report_url_has_no_key),
 	    cmocka_unit_test(test_open_rows),
+	    cmocka_unit_test(test_automation_campaign),
+	    cmocka_unit_test(test_verified_opens),
+	    cmocka_unit_test(test_learned_offset),
+	    cmocka_unit_test(test_bounce_midnight_iso),
+	    cmocka_unit_test(test_row_contacts),
 	    cmocka_unit_test(test_report_end_and_bad_envelopes),
 	    cmocka_unit_test(test_report_full_page_continues),
 	    cmocka_unit_test(test_link_info_array_or_object),

@@ -166,7 +166,7 @@ static void test_schema_created(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	expect_columns(f->path, "campaigns",
@@ -174,7 +174,8 @@ static void test_schema_created(void **state)
 		       "from_email,status,created_at,sent_at,to_lists,sent,"
 		       "opened_unique,opened_total,clicked_unique,"
 		       "clicked_total,bounced_hard,bounced_soft,complained,"
-		       "unsubscribed,synced_at");
+		       "unsubscribed,synced_at,verified_opens,"
+		       "verified_unique_opens");
 	expect_columns(f->path, "campaign_links",
 		       "provider,account,campaign_id,url,clicked_total,"
 		       "clicked_unique,synced_at");
@@ -234,7 +235,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_non_null(strstr(err.msg, f->path));
-	raw_exec(f->path, "UPDATE meta SET value = '1'"
+	raw_exec(f->path, "UPDATE meta SET value = '2'"
 			  " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
 }
