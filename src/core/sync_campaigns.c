@@ -337,6 +337,8 @@ static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 		s = sync_stream_new(ctx, SRC_REPORT, cw);
 		s->kind = i;
 		s->status = k->status;
+		if (ctx->src->is_report_windowed)
+			s->since = cw->since;
 		if (ctx->is_tracking && st->has_state && !st->is_complete) {
 			sync_campaign_key(&key, "reports", cw->id, k->status);
 			if (sync_state_get(ctx, buf_str(&key), &val, &found) ==

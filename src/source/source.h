@@ -113,6 +113,14 @@ struct source {
 	int retry_403_attempts;
 	/* A 503 means "slow down" and is retried like a 429. */
 	int is_503_throttle;
+	/* A 403 without a JSON body means "slow down" (retried like a 429);
+	 * a 403 with one is an answer (retry_403_attempts). */
+	int is_bare_403_throttle;
+	/* The provider limits simultaneous requests, not requests per
+	 * second (its PROLE_CONNECTIONS key sets the in-flight cap): a
+	 * throttled answer lowers the cap for a while instead of pausing
+	 * every request (fetch_options.is_throttle_connections). */
+	int is_throttle_connections;
 	/* Response header with the remaining request tokens; NULL: none. */
 	const char *remaining_header;
 	/* Headers holding the wait before a retry, NULL-terminated. */
@@ -130,11 +138,19 @@ struct source {
 	 * back to a per-campaign window start (see source_map.cutoff);
 	 * `state show` prints its activities_today line even at 0. */
 	int is_report_windowed;
+	/* (Windowed sources get the window start as since_iso of their
+	 * SRC_REPORT queries, for servers that filter events by time.) */
 	int64_t default_lookback_s; /* 0: the engine's default */
 	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's
 	 * answer as that page instead of asking twice. */
 	int is_probe_campaigns_page;
 
+	/* The API base URL when none is configured (no PROLE_API_URL
+	 * value), from the key and the PROLE_REGION value (may be NULL):
+	 * a data center named by the key. -1 with err (ERR_CONFIG) when
+	 * they name none. NULL: the API URL key has a default. */
+	int (*api_url_for)(struct buf *out, const char *api_key,
+			   const char *region, struct err *err);
 	/* The header line carrying the key (added to out). */
 	int (*auth_header)(struct buf *out, const char *api_key);
 	/* Absolute URL of q under api_url (no trailing slash). */
