@@ -526,7 +526,9 @@ static int flag_arg(const struct sim_request *req, const char *name, int *out)
 }
 
 /* GET/POST /_sim/mc?throttle=json|bare429|bare403|mixed&wrong_dc_403=0|1&
- * tags_silent=0|1&insertion_order=0|1&disabled=0|1&keep_alive=0|1 */
+ * tags_silent=0|1&insertion_order=0|1&disabled=0|1&keep_alive=0|1&
+ * latency_ms=N&reset_reads=1; the answer also has "reads":{campaign id:
+ * requests for its per-recipient reports} */
 static int mc_control(void *state, const struct sim_request *req,
 		      struct buf *out)
 {
@@ -535,7 +537,8 @@ static int mc_control(void *state, const struct sim_request *req,
 	struct mc *mc = state;
 	struct mc_options o;
 	const char *v;
-	int bad = 0, k, rc;
+	int bad = 0, k, rc, reset = 0;
+	size_t i;
 
 	pthread_mutex_lock(&mc->lock);
 	o = mc->opt;
@@ -557,10 +560,19 @@ static int mc_control(void *state, const struct sim_request *req,
 		bad |= k == 4;
 		o.throttle = (enum mc_throttle)(k % 4);
 	}
+	bad |= flag_arg(req, "reset_reads", &reset);
 	if (!bad)
 		mc->opt = o;
-	rc = buf_printf(out,
-			"{\"throttle\":\"%s\",\"wrong_dc_403\":%d,"
+	for (i = 0; !bad && reset && i < mc->acct->n_camps; i++)
+		mc->acct->camps[i].reads = 0;
+	rc = buf_puts(out, "{\"reads\":{");
+	for (i = 0, k = 0; i < mc->acct->n_camps; i++)
+		if (mc->acct->camps[i].reads)
+			rc |= buf_printf(out, "%s\"%s\":%ld", k++ ? "," : "",
+					 mc->acct->camps[i].id,
+					 mc->acct->camps[i].reads);
+	rc |= buf_printf(out,
+			"},\"throttle\":\"%s\",\"wrong_dc_403\":%d,"
 			"\"tags_silent\":%d,\"insertion_order\":%d,"
 			"\"disabled\":%d,\"keep_alive\":%d,"
 			"\"latency_ms\":%ld,\"dc\":\"%s\"}\n",

@@ -85,6 +85,9 @@ struct mc_campaign {
 	struct mc_event *ev;
 	size_t n_ev, cap_ev;
 	size_t *ev_start;
+	/* Requests for its per-recipient reports since the last
+	 * /_sim/mc?reset_reads=1 (tests: what a run re-read). */
+	long reads;
 };
 
 struct mc_list {

@@ -574,8 +574,10 @@ int mc_report_route(struct mc *mc, const struct sim_request *req,
 		    struct sim_response *resp, char **segs, int n)
 {
 	const struct mc_account *a = mc->acct;
-	const struct mc_campaign *c = &a->camps[mc_find_campaign(a, segs[1])];
+	struct mc_campaign *c = &mc->acct->camps[mc_find_campaign(a, segs[1])];
 	int kind;
+
+	c->reads++;
 
 	if (n == 3 && !strcmp(segs[2], "click-details"))
 		return click_details(a, req, c, &resp->body);
