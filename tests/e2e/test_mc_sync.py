@@ -183,11 +183,11 @@ def test_mc_never_more_than_connections_in_flight(t):
 
 
 def test_mc_max_runtime_partial_runs_converge(t):
-    """At 150 ms per answer with --max-runtime 3s: runs exit 3 until one
+    """At 300 ms per answer with --max-runtime 3s: runs exit 3 until one
     exits 0; the union equals the truth without a duplicate; no run
     overruns its budget by more than 2 s."""
-    sim = mclib.setup(t, mc_campaigns=14, mc_contacts=600,
-                      mc_latency_ms=150)
+    sim = mclib.setup(t, mc_campaigns=30, mc_contacts=1500,
+                      mc_latency_ms=300)
     tr = mclib.truth(sim)
     rcs, times = [], []
     for _ in range(40):
