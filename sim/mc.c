@@ -55,10 +55,11 @@ static void request_id(struct mc *mc, char out[UUID_LEN + 1])
 {
 	struct rng r;
 	uint64_t hi, lo;
+	long n;
 
-	pthread_mutex_lock(&mc->lock);
-	rng_init(&r, rng_mix(mc->opt.seed, (uint64_t)++mc->n_ids << 20));
-	pthread_mutex_unlock(&mc->lock);
+	/* Atomic, not under mc->lock: routes answer errors holding it. */
+	n = __atomic_add_fetch(&mc->n_ids, 1, __ATOMIC_RELAXED);
+	rng_init(&r, rng_mix(mc->opt.seed, (uint64_t)n << 20));
 	rng_uuid(&r, &hi, &lo);
 	uuid_format(out, hi, lo);
 }
@@ -572,14 +573,14 @@ static int mc_control(void *state, const struct sim_request *req,
 					 mc->acct->camps[i].id,
 					 mc->acct->camps[i].reads);
 	rc |= buf_printf(out,
-			"},\"throttle\":\"%s\",\"wrong_dc_403\":%d,"
-			"\"tags_silent\":%d,\"insertion_order\":%d,"
-			"\"disabled\":%d,\"keep_alive\":%d,"
-			"\"latency_ms\":%ld,\"dc\":\"%s\"}\n",
-			modes[mc->opt.throttle], mc->opt.is_wrong_dc_403,
-			mc->opt.is_tags_silent, mc->opt.is_insertion,
-			mc->opt.is_disabled, mc->opt.is_keep_alive,
-			mc->opt.latency_ms, mc->dc);
+			 "},\"throttle\":\"%s\",\"wrong_dc_403\":%d,"
+			 "\"tags_silent\":%d,\"insertion_order\":%d,"
+			 "\"disabled\":%d,\"keep_alive\":%d,"
+			 "\"latency_ms\":%ld,\"dc\":\"%s\"}\n",
+			 modes[mc->opt.throttle], mc->opt.is_wrong_dc_403,
+			 mc->opt.is_tags_silent, mc->opt.is_insertion,
+			 mc->opt.is_disabled, mc->opt.is_keep_alive,
+			 mc->opt.latency_ms, mc->dc);
 	pthread_mutex_unlock(&mc->lock);
 	return bad ? -1 : rc < 0 ? -2 : 0;
 }
