@@ -317,6 +317,18 @@ static int mc_url(struct buf *out, const char *api_url,
 		return rc ? rc
 			  : source_put_param(out, &first, "exclude_fields",
 					     "urls_clicked._links,_links");
+	case SRC_CONTACT_PART:
+		/* a member's tags past the 50 of the listing */
+		rc = buf_puts(out, "/lists/");
+		rc = rc ? rc : put_id(out, q->list_id);
+		rc = rc ? rc : buf_puts(out, "/members/");
+		rc = rc ? rc : put_id(out, q->contact_id);
+		rc = rc ? rc : buf_puts(out, "/tags");
+		rc =
+		    rc ? rc : put_paging(out, &first, cursor_offset(q->cursor));
+		return rc ? rc
+			  : source_put_param(out, &first, "exclude_fields",
+					     "tags._links,_links");
 	case SRC_FIELDS: /* not Mailchimp requests */
 	case SRC_TAGS:
 		break;
@@ -333,6 +345,9 @@ const struct json *mc_items(const struct json *root,
 	switch (q->endpoint) {
 	case SRC_LISTS:
 		key = "lists";
+		break;
+	case SRC_CONTACT_PART:
+		key = "tags";
 		break;
 	case SRC_CONTACTS:
 		key = !strcmp(st, MC_ST_FIELDS) ? "merge_fields"

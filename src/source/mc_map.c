@@ -222,6 +222,28 @@ static const char *merge_string(struct source_map *m, const struct json *mf,
 	return json_type(v) == JSON_STRING ? str(m, v) : NULL;
 }
 
+/* A row whose tags_count exceeds the tags it lists (at most 50) is read
+ * again for its tags. */
+static int follow(struct source_map *m, const struct json *row, const char *id)
+{
+	int64_t n;
+
+	if (json_int(json_get(row, "tags_count"), &n) < 0 ||
+	    n <= (int64_t)json_len(json_get(row, "tags")))
+		return 0;
+	if (m->n_follow % 16 == 0) {
+		const char **more = arena_alloc(
+		    &m->batch->arena, (m->n_follow + 16) * sizeof(*more));
+
+		if (m->n_follow)
+			memcpy(more, m->follow_ids,
+			       m->n_follow * sizeof(*more));
+		m->follow_ids = more;
+	}
+	m->follow_ids[m->n_follow++] = id;
+	return 0;
+}
+
 static int map_members(struct source_map *m, const struct json *root,
 		       struct err *err)
 {
@@ -258,6 +280,8 @@ static int map_members(struct source_map *m, const struct json *root,
 		    tag_names(m, json_get(it, "tags"), &c->tags_json, err) < 0)
 			return -1;
 		c->lists_json = lists;
+		if (follow(m, it, c->contact_id) < 0)
+			return -1;
 		c->created_at = ts(m, json_get(it, "timestamp_signup"));
 		if (c->created_at == TIME_NULL)
 			c->created_at = ts(m, json_get(it, "timestamp_opt"));
@@ -270,9 +294,29 @@ static int map_members(struct source_map *m, const struct json *root,
 	return 0;
 }
 
+/* /lists/{id}/members/{hash}/tags: every tag of one member whose row
+ * carried only 50 (the other fields are unknown here, so they keep the
+ * values the row wrote). One page of up to 1000 tags. */
+static int map_member_tags(struct source_map *m, const struct json *root,
+			   struct err *err)
+{
+	const struct json *items = items_or_fail(root, "tags", err);
+	struct rec_contact *c;
+
+	if (!items)
+		return -1;
+	m->n_rows = json_len(items);
+	c = batch_add_contact(m->batch);
+	c->contact_id = arena_strdup(&m->batch->arena, m->contact_id);
+	c->deleted_at = TIME_NULL;
+	return tag_names(m, items, &c->tags_json, err);
+}
+
 int mc_map_contacts(struct source_map *m, const struct json *root,
 		    struct err *err)
 {
+	if (m->contact_id)
+		return map_member_tags(m, root, err);
 	if (m->status && strcmp(m->status, MC_ST_FIELDS) == 0)
 		return map_fields(m, root, err);
 	if (m->status && strcmp(m->status, MC_ST_TAGS) == 0)

@@ -29,14 +29,19 @@ enum source_endpoint {
 	SRC_REPORT,    /* paged per-contact report of campaign_id, status */
 	SRC_FIELDS,    /* paged custom field definitions (ActiveCampaign) */
 	SRC_TAGS,      /* paged tag definitions (ActiveCampaign) */
+	/* The rest of one contact (contact_id of list_id, status) that its
+	 * SRC_CONTACTS row left out (source_map.follow_ids), mapped by
+	 * map_contacts with source_map.contact_id set. */
+	SRC_CONTACT_PART,
 };
 
 struct source_query {
 	enum source_endpoint endpoint;
 	const char *list_id, *campaign_id;
-	const char *status;    /* contact or report status word */
-	const char *since_iso; /* contacts updated at or after; NULL: all */
-	const char *cursor;    /* NULL: first page */
+	const char *contact_id; /* SRC_CONTACT_PART */
+	const char *status;	/* contact or report status word */
+	const char *since_iso;	/* contacts updated at or after; NULL: all */
+	const char *cursor;	/* NULL: first page */
 };
 
 /* id -> name pairs learnt before contacts are mapped (ActiveCampaign field
@@ -74,6 +79,11 @@ struct source_map {
 	const char *list_id, *campaign_id, *campaign_name;
 	const struct source_report_kind *kind; /* SRC_REPORT */
 	const char *status;	/* SRC_CONTACTS: queried status */
+	const char *contact_id; /* SRC_CONTACT_PART: the contact */
+	/* Out (SRC_CONTACTS): ids of contacts whose row was incomplete; the
+	 * engine reads SRC_CONTACT_PART for each. Arena strings. */
+	const char **follow_ids;
+	size_t n_follow;
 	int64_t naive_offset_s; /* for timestamps without an offset */
 	const struct tz *tz;	/* account zone for naive times; NULL: UTC */
 	/* SRC_REPORT: events older than cutoff are not mapped (TIME_NULL:

@@ -849,6 +849,61 @@ static void test_problem(void **state)
 	assert_int_equal(mc_problem(NULL, 0, &st, out, sizeof(out)), -1);
 }
 
+/* A member with more tags than its row lists is read again for them. */
+static void test_member_tags_followup(void **state)
+{
+	const char *page =
+	    "{\"members\":[{\"id\":\"h1\",\"status\":\"subscribed\","
+	    "\"tags_count\":52,\"tags\":[{\"id\":1,\"name\":\"a\"}]},"
+	    "{\"id\":\"h2\",\"tags_count\":1,\"tags\":[{\"id\":1,"
+	    "\"name\":\"a\"}]}]}";
+	const char *tags = "{\"tags\":[{\"id\":1,\"name\":\"a\","
+			   "\"date_added\":\"\"},{\"id\":2,\"name\":\"b\"}],"
+			   "\"total_items\":2}";
+	struct source_query q = {.endpoint = SRC_CONTACT_PART};
+	struct json_doc *doc = NULL;
+	struct source_map m;
+	struct batch bt;
+	struct buf b = BUF_INIT;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	q.list_id = "l1";
+	q.contact_id = "h1";
+	assert_int_equal(mc->url(&b, API, &q), 0);
+	assert_string_equal(buf_str(&b),
+			    API "/lists/l1/members/h1/tags?count=1000&offset=0&"
+				"exclude_fields=tags._links%2C_links");
+	batch_init(&bt, "mailchimp", "default");
+	memset(&m, 0, sizeof(m));
+	m.batch = &bt;
+	m.list_id = "l1";
+	m.status = MC_ST_MEMBERS;
+	m.cutoff = m.newest_updated_at = TIME_NULL;
+	assert_int_equal(json_parse(&doc, page, strlen(page), NULL), 0);
+	assert_int_equal(mc->map_contacts(&m, json_root(doc), &err), 0);
+	assert_int_equal(m.n_follow, 1);
+	assert_string_equal(m.follow_ids[0], "h1");
+	json_doc_free(doc);
+	batch_clear(&bt);
+	memset(&m, 0, sizeof(m));
+	m.batch = &bt;
+	m.list_id = "l1";
+	m.status = MC_ST_MEMBERS;
+	m.contact_id = "h1";
+	m.cutoff = m.newest_updated_at = TIME_NULL;
+	assert_int_equal(json_parse(&doc, tags, strlen(tags), NULL), 0);
+	assert_int_equal(mc->map_contacts(&m, json_root(doc), &err), 0);
+	assert_int_equal(bt.n_contacts, 1);
+	assert_string_equal(bt.contacts[0].contact_id, "h1");
+	assert_string_equal(bt.contacts[0].tags_json, "[\"a\",\"b\"]");
+	assert_null(bt.contacts[0].status);
+	assert_null(bt.contacts[0].email);
+	json_doc_free(doc);
+	batch_release(&bt);
+	buf_release(&b);
+}
+
 static void test_descriptor(void **state)
 {
 	char probe[160];
@@ -888,6 +943,7 @@ int main(void)
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_problem),
+	    cmocka_unit_test(test_member_tags_followup),
 	    cmocka_unit_test(test_descriptor),
 	};
 
