@@ -11,6 +11,7 @@
 
 #include "ac.h"
 #include "eo.h"
+#include "mc.h"
 #include "ac_tz.h"
 #include "server.h"
 #include "simtime.h"
@@ -33,7 +34,11 @@ static const char usage[] =
     "   [--ac-rate R] [--ac-burst B] [--ac-fault-403 PCT] [--ac-throttle-503]\n"
     "   [--ac-inactive] [--ac-slow-offsets MS] [--ac-naive]\n"
     "   [--ac-limit-422] [--ac-v1-desc] [--ac-automations N] [--ac-live]\n"
-    "   [--ac-updated-after datetime|date|ignored]]\n";
+    "   [--ac-updated-after datetime|date|ignored]]\n"
+    "  [--mc-key KEY-DC [--mc-campaigns N] [--mc-contacts N] [--mc-lists N]\n"
+    "   [--mc-connections N] [--mc-latency-ms N]\n"
+    "   [--mc-throttle json|bare429|bare403|mixed] [--mc-wrong-dc-403]\n"
+    "   [--mc-tags-silent] [--mc-insertion-order] [--mc-keep-alive]]\n";
 
 enum {
 	OPT_PORT_FILE = 256,
@@ -84,7 +89,18 @@ enum {
 	OPT_AC_LIVE,
 	OPT_AC_422,
 	OPT_AC_V1_DESC,
-	OPT_AC_UPDATED
+	OPT_AC_UPDATED,
+	OPT_MC_KEY,
+	OPT_MC_CAMPAIGNS,
+	OPT_MC_CONTACTS,
+	OPT_MC_LISTS,
+	OPT_MC_CONNECTIONS,
+	OPT_MC_LATENCY,
+	OPT_MC_THROTTLE,
+	OPT_MC_WRONG_DC,
+	OPT_MC_TAGS_SILENT,
+	OPT_MC_INSERTION,
+	OPT_MC_KEEP_ALIVE
 };
 
 static const struct option long_opts[] = {
@@ -137,6 +153,17 @@ static const struct option long_opts[] = {
     {"ac-limit-422", no_argument, NULL, OPT_AC_422},
     {"ac-v1-desc", no_argument, NULL, OPT_AC_V1_DESC},
     {"ac-updated-after", required_argument, NULL, OPT_AC_UPDATED},
+    {"mc-key", required_argument, NULL, OPT_MC_KEY},
+    {"mc-campaigns", required_argument, NULL, OPT_MC_CAMPAIGNS},
+    {"mc-contacts", required_argument, NULL, OPT_MC_CONTACTS},
+    {"mc-lists", required_argument, NULL, OPT_MC_LISTS},
+    {"mc-connections", required_argument, NULL, OPT_MC_CONNECTIONS},
+    {"mc-latency-ms", required_argument, NULL, OPT_MC_LATENCY},
+    {"mc-throttle", required_argument, NULL, OPT_MC_THROTTLE},
+    {"mc-wrong-dc-403", no_argument, NULL, OPT_MC_WRONG_DC},
+    {"mc-tags-silent", no_argument, NULL, OPT_MC_TAGS_SILENT},
+    {"mc-insertion-order", no_argument, NULL, OPT_MC_INSERTION},
+    {"mc-keep-alive", no_argument, NULL, OPT_MC_KEEP_ALIVE},
     {NULL, 0, NULL, 0}};
 
 static int num_arg(const char *name, const char *v, double lo, double hi,
@@ -202,7 +229,63 @@ struct cli {
 	struct provider_limits v1;
 	struct ac_options ac;
 	struct provider_limits ac_lim;
+	struct mc_options mc;
+	struct provider_limits mc_lim;
 };
+
+/* The Mailchimp flags (see docs/simulator.md). */
+static int parse_mc_arg(int o, const char *name, struct cli *c)
+{
+	static const char *const modes[] = {"json", "bare429", "bare403",
+					    "mixed"};
+	long long n;
+	int rc = 0, k;
+
+	switch (o) {
+	case OPT_MC_KEY:
+		c->mc.key = optarg;
+		break;
+	case OPT_MC_CAMPAIGNS:
+		rc = int_arg(name, optarg, 0, 100000, &n);
+		c->mc.n_campaigns = (int)n;
+		break;
+	case OPT_MC_CONTACTS:
+		rc = int_arg(name, optarg, 0, 10000000, &n);
+		c->mc.n_contacts = (int)n;
+		break;
+	case OPT_MC_LISTS:
+		rc = int_arg(name, optarg, 1, 4, &n);
+		c->mc.n_lists = (int)n;
+		break;
+	case OPT_MC_CONNECTIONS:
+		rc = int_arg(name, optarg, 0, 100000, &n);
+		c->mc_lim.max_in_flight = (int)n;
+		break;
+	case OPT_MC_LATENCY:
+		rc = int_arg(name, optarg, 0, 3600000, &n);
+		c->mc.latency_ms = (long)n;
+		break;
+	case OPT_MC_THROTTLE:
+		for (k = 0; k < 4 && strcmp(optarg, modes[k]); k++)
+			;
+		if (k == 4)
+			rc = int_arg(name, optarg, 1, 0, &n);
+		c->mc.throttle = (enum mc_throttle)(k % 4);
+		break;
+	case OPT_MC_WRONG_DC:
+		c->mc.is_wrong_dc_403 = 1;
+		break;
+	case OPT_MC_TAGS_SILENT:
+		c->mc.is_tags_silent = 1;
+		break;
+	case OPT_MC_INSERTION:
+		c->mc.is_insertion = 1;
+		break;
+	default:
+		c->mc.is_keep_alive = 1;
+	}
+	return rc;
+}
 
 /* The ActiveCampaign flags (see docs/simulator.md). */
 static int parse_ac_arg(int o, const char *name, struct cli *c)
@@ -280,7 +363,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		const char *name = o >= OPT_PORT_FILE && o <= OPT_AC_UPDATED
+		const char *name = o >= OPT_PORT_FILE && o <= OPT_MC_KEEP_ALIVE
 				       ? long_opts[o - OPT_PORT_FILE].name
 				       : "?";
 		int rc = 0;
@@ -427,6 +510,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		default:
 			rc = o >= OPT_AC_KEY && o <= OPT_AC_UPDATED
 				 ? parse_ac_arg(o, name, c)
+			     : o >= OPT_MC_KEY && o <= OPT_MC_KEEP_ALIVE
+				 ? parse_mc_arg(o, name, c)
 				 : -1;
 		}
 		if (rc < 0)
@@ -445,6 +530,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		fprintf(stderr, "espsync-sim: --ac-key must not be empty\n");
 		return -1;
 	}
+	if (c->mc.key && !strrchr(c->mc.key, '-')) {
+		fprintf(stderr, "espsync-sim: --mc-key must end in -DC "
+				"(e.g. -us6)\n");
+		return -1;
+	}
 	if (c->eo.legacy_key && strcmp(c->eo.legacy_key, c->eo.key) == 0) {
 		fprintf(stderr, "espsync-sim: --eo-legacy-key must differ "
 				"from --eo-key\n");
@@ -459,6 +549,7 @@ int main(int argc, char **argv)
 	struct server *srv = NULL;
 	struct eo *eo = NULL;
 	struct ac *ac = NULL;
+	struct mc *mc = NULL;
 	struct provider_limits lim;
 	sigset_t set;
 	int port = 0, sig = 0, rc = 1;
@@ -483,6 +574,12 @@ int main(int argc, char **argv)
 	c.ac.n_contacts = 500;
 	c.ac_lim.rate_per_sec = 5;
 	c.ac_lim.burst = 1;
+	c.mc.n_campaigns = 12;
+	c.mc.n_contacts = 300;
+	c.mc.n_lists = 1;
+	c.mc_lim.rate_per_sec = 1e6; /* no quota: connections only */
+	c.mc_lim.burst = 1e6;
+	c.mc_lim.max_in_flight = 10;
 	if (parse_args(argc, argv, &c) < 0) {
 		fputs(usage, stderr);
 		return 2;
@@ -503,14 +600,21 @@ int main(int argc, char **argv)
 			c.ac.timezone, ac_tz_names());
 		return 2;
 	}
+	c.mc.seed = c.eo.account.seed;
+	c.mc.now = c.eo.account.now;
+	if (c.mc.key)
+		mc = mc_new(&c.mc);
 	eo = eo_new(&c.eo);
 	srv = server_new(&c.srv);
+	if (mc)
+		server_add_provider(srv, &mc_provider, mc, &c.mc_lim);
 	/* AC first: EmailOctopus v2 claims every remaining path. */
 	if (ac)
 		server_add_provider(srv, &ac_provider, ac, &c.ac_lim);
 	lim.rate_per_sec = c.eo_rate;
 	lim.burst = c.eo_burst;
 	lim.block_ms = 0;
+	lim.max_in_flight = 0;
 	server_add_provider(srv, &eo_v1_provider, eo, &c.v1);
 	server_add_provider(srv, &eo_provider, eo, &lim);
 	if (server_start(srv, &port) < 0) {
@@ -536,5 +640,6 @@ done:
 	server_free(srv);
 	eo_free(eo);
 	ac_free(ac);
+	mc_free(mc);
 	return rc;
 }

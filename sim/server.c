@@ -33,10 +33,12 @@ struct provider_slot {
 	/* Per-provider request counters (guarded by the server lock). */
 	long requests, throttled, faults;
 	long by_status[600];
+	long in_flight, peak_in_flight;
 };
 
 struct stats {
 	long requests, throttled, faults, dropped;
+	long in_flight, peak_in_flight;
 	long by_status[600];
 	uint64_t first_ms, last_ms;
 };
@@ -213,10 +215,26 @@ static void retry_after_value(const struct server *s, uint64_t wait_ms,
 	}
 }
 
+/* Counts a request in (d 1) or out (d -1) of flight, keeping the peaks. */
+static void flight(struct server *s, struct provider_slot *p, int d)
+{
+	s->stats.in_flight += d;
+	p->in_flight += d;
+	if (s->stats.in_flight > s->stats.peak_in_flight)
+		s->stats.peak_in_flight = s->stats.in_flight;
+	if (p->in_flight > p->peak_in_flight)
+		p->peak_in_flight = p->in_flight;
+}
+
+/* Counts the status, and the request out of flight before its response
+ * is queued: a client that sends its next request after reading this
+ * response never finds the old one still counted. */
 static void count_status(struct server *s, struct provider_slot *p,
 			 unsigned status)
 {
 	pthread_mutex_lock(&s->lock);
+	if (p)
+		flight(s, p, -1);
 	if (status < 600)
 		s->stats.by_status[status]++;
 	if (p && status < 600)
@@ -246,6 +264,8 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 	if (s->stats.requests++ == 0)
 		s->stats.first_ms = now;
 	s->stats.last_ms = now;
+	if (p)
+		flight(s, p, 1);
 	pthread_mutex_unlock(&s->lock);
 	if (!p) {
 		json_error(&resp, 404, "no provider serves this path");
@@ -262,6 +282,9 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 			s->opt.faults.storm_429--;
 			is_throttled = 1;
 			wait_ms = 1000;
+		} else if (p->lim.max_in_flight > 0 &&
+			   p->in_flight > p->lim.max_in_flight) {
+			is_throttled = 1; /* no wait hint: none is sent */
 		} else if (now < p->blocked_until_ms[slot]) {
 			is_throttled = 1;
 			wait_ms = p->blocked_until_ms[slot] - now;
@@ -300,6 +323,9 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 					    ra);
 	} else if (fault == FAULT_DROP) {
 		buf_release(&resp.body);
+		pthread_mutex_lock(&s->lock);
+		flight(s, p, -1);
+		pthread_mutex_unlock(&s->lock);
 		return MHD_NO;
 	} else if (fault == FAULT_5XX) {
 		p->ops->fault_error(p->state, 500, &resp);
@@ -378,13 +404,17 @@ static BUF_MUST_CHECK int faults_json(const struct server *s, struct buf *b)
 			 f->latency_ms, f->storm_429);
 	for (i = 0; i < s->n_providers; i++)
 		rc |= buf_printf(
-		    b, ",\"%s_rate\":%g,\"%s_burst\":%g,\"%s_block_ms\":%ld",
+		    b,
+		    ",\"%s_rate\":%g,\"%s_burst\":%g,\"%s_block_ms\":%ld,"
+		    "\"%s_connections\":%d",
 		    s->providers[i].ops->param_prefix,
 		    s->providers[i].lim.rate_per_sec,
 		    s->providers[i].ops->param_prefix,
 		    s->providers[i].lim.burst,
 		    s->providers[i].ops->param_prefix,
-		    s->providers[i].lim.block_ms);
+		    s->providers[i].lim.block_ms,
+		    s->providers[i].ops->param_prefix,
+		    s->providers[i].lim.max_in_flight);
 	rc |= buf_puts(b, "}\n");
 	return rc;
 }
@@ -447,6 +477,15 @@ static void set_faults(struct server *s, struct sim_request *req,
 			bad |= parse_long(v, 0, 3600000, &lim[i].block_ms) < 0;
 			changed[i] = 1;
 		}
+		snprintf(name, sizeof(name), "%s_connections",
+			 s->providers[i].ops->param_prefix);
+		if ((v = sim_request_arg(req, name))) {
+			long n = 0;
+
+			bad |= parse_long(v, 0, 100000, &n) < 0;
+			lim[i].max_in_flight = (int)n;
+			changed[i] = 1;
+		}
 	}
 	if (bad) {
 		json_error(resp, 400, "invalid fault parameter");
@@ -474,7 +513,8 @@ static void set_faults(struct server *s, struct sim_request *req,
 }
 
 /* "by_provider":{"NAME":{"requests":n,"by_status":{..},"throttled":n,
- * "faults":n},...}, (slots of the same name are summed). */
+ * "faults":n,"peak_in_flight":n},...}, (slots of the same name are summed;
+ * the peak is the largest slot's). */
 static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 {
 	int i, j, k, first, rc = 0;
@@ -482,7 +522,7 @@ static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 	rc |= buf_puts(b, "\"by_provider\":{");
 	for (i = 0; i < s->n_providers; i++) {
 		const char *name = s->providers[i].ops->name;
-		long req = 0, thr = 0, flt = 0, st;
+		long req = 0, thr = 0, flt = 0, st, peak = 0;
 
 		for (j = 0; j < i; j++)
 			if (!strcmp(s->providers[j].ops->name, name))
@@ -493,6 +533,8 @@ static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 			if (strcmp(s->providers[j].ops->name, name))
 				continue;
 			req += s->providers[j].requests;
+			if (s->providers[j].peak_in_flight > peak)
+				peak = s->providers[j].peak_in_flight;
 			thr += s->providers[j].throttled;
 			flt += s->providers[j].faults;
 		}
@@ -509,8 +551,10 @@ static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 					 st);
 			first = 0;
 		}
-		rc |= buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld}", thr,
-				 flt);
+		rc |= buf_printf(b,
+				 "},\"throttled\":%ld,\"faults\":%ld,"
+				 "\"peak_in_flight\":%ld}",
+				 thr, flt, peak);
 	}
 	rc |= buf_puts(b, "},");
 	return rc;
@@ -530,9 +574,11 @@ static BUF_MUST_CHECK int stats_json(struct server *s, struct buf *b)
 				 s->stats.by_status[i]);
 		first = 0;
 	}
-	rc |=
-	    buf_printf(b, "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,",
-		       s->stats.throttled, s->stats.faults, s->stats.dropped);
+	rc |= buf_printf(b,
+			 "},\"throttled\":%ld,\"faults\":%ld,\"dropped\":%ld,"
+			 "\"in_flight\":%ld,\"peak_in_flight\":%ld,",
+			 s->stats.throttled, s->stats.faults, s->stats.dropped,
+			 s->stats.in_flight, s->stats.peak_in_flight);
 	rc |= provider_stats_json(s, b);
 	if (s->stats.requests)
 		rc |= buf_printf(
@@ -630,12 +676,17 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	if (strcmp(op, "stats") == 0 && is_get) {
 		rc = stats_json(s, &resp.body);
 	} else if (strcmp(op, "reset-stats") == 0 && is_post) {
+		long fl;
+
 		pthread_mutex_lock(&s->lock);
+		fl = s->stats.in_flight;
 		memset(&s->stats, 0, sizeof(s->stats));
+		s->stats.in_flight = s->stats.peak_in_flight = fl;
 		for (i = 0; i < s->n_providers; i++) {
 			struct provider_slot *p = &s->providers[i];
 
 			p->requests = p->throttled = p->faults = 0;
+			p->peak_in_flight = p->in_flight;
 			memset(p->by_status, 0, sizeof(p->by_status));
 		}
 		pthread_mutex_unlock(&s->lock);

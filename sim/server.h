@@ -100,6 +100,9 @@ struct provider_limits {
 	/* > 0: once the bucket runs dry, every request of that key is
 	 * refused for this long (EmailOctopus v1.6: "up to a minute"). */
 	long block_ms;
+	/* > 0: a request arriving while this many of the provider's are in
+	 * flight is throttled (Mailchimp: 10 simultaneous connections). */
+	int max_in_flight;
 };
 
 /* The server borrows ops and state; one bucket per key slot. Paths go to

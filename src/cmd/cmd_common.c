@@ -188,7 +188,14 @@ void cmd_fill_request(struct sync_request *req, const struct config *cfg,
 	req->timezone = pc->timezone;
 	req->rate_per_sec = pc->rate_per_sec;
 	req->burst = pc->burst;
+	req->region = pc->region;
 	req->max_inflight = (int)cfg->v[OPT_MAX_INFLIGHT].i;
+	/* A provider's connection ceiling: that many in flight, fewer
+	 * only when --max-inflight asks for fewer. */
+	if (pc->connections > 0 &&
+	    (cfg->v[OPT_MAX_INFLIGHT].source <= SRC_DEFAULT ||
+	     req->max_inflight > pc->connections))
+		req->max_inflight = pc->connections;
 	req->mode = SYNC_DEFAULT;
 	req->hours = cfg->v[OPT_HOURS].i;
 	req->streams = STREAM_ALL;

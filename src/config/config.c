@@ -678,6 +678,10 @@ static void resolve_provider(struct config *cfg, struct account_config *pc)
 	pc->timezone = pc->v[PROLE_TIMEZONE].value;
 	pc->rate_per_sec = pc->v[PROLE_RATE].value ? pc->v[PROLE_RATE].d : 0;
 	pc->burst = pc->v[PROLE_BURST].value ? pc->v[PROLE_BURST].d : 0;
+	pc->connections = pc->v[PROLE_CONNECTIONS].value
+			      ? (int)pc->v[PROLE_CONNECTIONS].i
+			      : 0;
+	pc->region = pc->v[PROLE_REGION].value;
 	if (pk->is_account_url_host && pc->api_url)
 		pc->account_host = url_host(pc->api_url);
 	if (account)

@@ -52,6 +52,8 @@ struct account_config {
 	const char *timezone; /* IANA name; NULL: no key, the source's (UTC) */
 	/* 0 when the provider has no key for it: the source's own. */
 	double rate_per_sec, burst;
+	int connections;    /* PROLE_CONNECTIONS; 0: no such key */
+	const char *region; /* PROLE_REGION; NULL: unset */
 	int is_configured;
 	/* Some required key given (not by default), not all of them. */
 	int is_partly_configured;

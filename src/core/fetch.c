@@ -55,6 +55,10 @@ struct fetch {
 	struct freq *waiting; /* retries, sorted by not_before_ms */
 	struct freq *flying;  /* started, not finished */
 	int in_flight;
+	/* In-flight cap after connection throttling (is_throttle_connections)
+	 * and when it next climbs a step. */
+	int conn_cap;
+	int64_t conn_recover_ms;
 	uint64_t seq;
 	double debit; /* tokens removed so far on the server's word */
 	int64_t first_start_ms;
@@ -80,6 +84,7 @@ struct fetch *fetch_new(const struct fetch_options *opts, struct err *err)
 		f->opts.max_inflight = 1;
 	if (f->opts.max_attempts < 1)
 		f->opts.max_attempts = 1;
+	f->conn_cap = f->opts.max_inflight;
 	if (f->opts.max_throttle_attempts < 1) {
 		f->opts.max_throttle_attempts = 3 * f->opts.max_attempts;
 		if (f->opts.max_throttle_attempts < 10)
@@ -298,7 +303,31 @@ static int inflight_cap(const struct fetch *f, int64_t now)
 	if (f->opts.remaining_header && !f->has_answer && f->first_start_ms &&
 	    now - f->first_start_ms < WARMUP_MS)
 		return 1;
-	return f->opts.max_inflight;
+	return f->conn_cap;
+}
+
+/* Connection throttling: one connection fewer for a while. */
+static void conn_throttled(struct fetch *f, int64_t now)
+{
+	if (f->conn_cap > 1)
+		f->conn_cap--;
+	f->conn_recover_ms = now + FETCH_CONN_RECOVER_MS;
+	log_debug("too many simultaneous requests: at most %d in flight",
+		  f->conn_cap);
+}
+
+static void conn_recover(struct fetch *f, int64_t now)
+{
+	if (f->conn_cap < f->opts.max_inflight && now >= f->conn_recover_ms) {
+		f->conn_cap++;
+		f->conn_recover_ms = now + FETCH_CONN_RECOVER_MS;
+	}
+}
+
+/* A body that holds no JSON object (an empty or HTML 403). */
+static int is_bare_body(const char *body, size_t len)
+{
+	return !body || !memchr(body, '{', len);
 }
 
 static void finish(struct fetch *f, struct freq *r, struct fetch_result *res)
@@ -548,8 +577,14 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 		}
 		resp.is_body_unusable = 1;
 	}
+	if (resp.net == RETRY_NET_NONE && resp.status == 403 &&
+	    f->opts.is_bare_403_throttle && is_bare_body(body, len))
+		resp.is_throttle = 1;
 	retry_decide(&d, &f->pol, &r->rs, &resp, &f->rng);
-	if (d.is_throttle) {
+	if (d.is_throttle && f->opts.is_throttle_connections) {
+		f->stats.throttled++;
+		conn_throttled(f, now);
+	} else if (d.is_throttle) {
 		f->stats.throttled++;
 		pace_pause_until(&f->pace, now + d.delay_ms, now);
 		log_debug("throttled: pausing requests for %lld ms",
@@ -621,8 +656,10 @@ int fetch_run(struct fetch *f, struct err *err)
 			f->is_stopping = 1;
 			f->is_deadline_stop = !f->is_stopped;
 		}
-		if (!f->is_stopping)
+		if (!f->is_stopping) {
+			conn_recover(f, now);
 			start_due(f, now);
+		}
 		if (!f->in_flight) {
 			if (f->is_stopping) {
 				cancel_queued(f);

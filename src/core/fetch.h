@@ -26,6 +26,13 @@ struct fetch_options {
 	int max_throttle_attempts;
 	int retry_403_attempts; /* 403 retried this many times, then final */
 	int is_503_throttle; /* treat 503 like 429 (source.is_503_throttle) */
+	/* A 403 whose body is not JSON is a throttled answer. */
+	int is_bare_403_throttle;
+	/* The provider limits simultaneous requests, not their rate: a
+	 * throttled answer lowers the in-flight cap by one (down to 1)
+	 * instead of pausing every request, and the cap climbs back one
+	 * step per FETCH_CONN_RECOVER_MS without a throttled answer. */
+	int is_throttle_connections;
 	int64_t backoff_base_ms, backoff_max_ms; /* exponential, full jitter */
 	int64_t max_retry_after_ms; /* cap on a server-requested wait */
 	long timeout_ms;	    /* whole request */
@@ -58,6 +65,8 @@ struct fetch_options {
 		.timeout_ms = 30000, .connect_timeout_ms = 10000,              \
 		.max_body_bytes = (size_t)32 << 20                             \
 	}
+
+#define FETCH_CONN_RECOVER_MS 30000
 
 /* In-flight requests are abandoned (FETCH_CANCELLED) this long after the
  * deadline, so --max-runtime is kept even against a slow server. */

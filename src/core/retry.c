@@ -72,7 +72,8 @@ void retry_decide(struct retry_decision *out, const struct retry_policy *pol,
 	st->attempts++;
 	if (resp->net == RETRY_NET_FATAL)
 		return;
-	if (resp->net == RETRY_NET_NONE && is_throttle_status(pol, status)) {
+	if (resp->net == RETRY_NET_NONE &&
+	    (resp->is_throttle || is_throttle_status(pol, status))) {
 		st->throttles++;
 		out->is_throttle = 1;
 		if (st->throttles < pol->max_throttle_attempts) {

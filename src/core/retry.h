@@ -35,6 +35,9 @@ struct retry_response {
 	enum retry_net net;
 	int is_body_unusable;	/* 2xx whose body could not be used */
 	int64_t retry_after_ms; /* from retry_after_parse(); -1 when none */
+	/* The caller recognised a throttled answer by its shape (a 403
+	 * without a body where the provider throttles that way). */
+	int is_throttle;
 };
 
 enum retry_action {

@@ -86,8 +86,8 @@ static const char *probe_what(const struct source *src)
 static int validate(const struct sync_request *req, struct buf *api_url,
 		    struct err *err)
 {
-	struct buf origin = BUF_INIT;
-	const char *k;
+	struct buf origin = BUF_INIT, derived = BUF_INIT;
+	const char *k, *url;
 	int rc = -1;
 
 	if (!req) {
@@ -98,7 +98,19 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 		err_set(err, ERR_CONFIG, 0, "no provider to sync");
 		goto done;
 	}
-	if (!req->api_url || source_url_origin(&origin, req->api_url) < 0 ||
+	url = req->api_url;
+	if (!url && req->source->api_url_for && req->api_key && *req->api_key) {
+		/* The key names its data center. */
+		if (req->source->api_url_for(&derived, req->api_key,
+					     req->region, err) < 0)
+			goto done;
+		url = buf_str(&derived);
+	} else if (!url && req->source->api_url_for) {
+		err_set(err, ERR_CONFIG, 0, "no api key for %s: set %s",
+			req->source->name, api_key_name(req->source));
+		goto done;
+	}
+	if (!url || source_url_origin(&origin, url) < 0 ||
 	    (strncmp(buf_str(&origin), "https://", 8) != 0 &&
 	     strncmp(buf_str(&origin), "http://", 7) != 0)) {
 		/* A URL with user info may hold a password: not echoed. */
@@ -106,13 +118,13 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 			"invalid %s api url '%.80s': expected "
 			"https://host[:port]",
 			req->source->name,
-			!req->api_url		    ? ""
-			: strchr(req->api_url, '@') ? "***"
-						    : req->api_url);
+			!url		   ? ""
+			: strchr(url, '@') ? "***"
+					   : url);
 		goto done;
 	}
 	buf_reset(api_url);
-	if (buf_puts(api_url, req->api_url) < 0) {
+	if (buf_puts(api_url, url) < 0) {
 		err_set(err, ERR_CONFIG, 0,
 			"%s api url too long: more than %zu bytes",
 			req->source->name, api_url->max);
@@ -146,6 +158,7 @@ static int validate(const struct sync_request *req, struct buf *api_url,
 	rc = 0;
 done:
 	buf_release(&origin);
+	buf_release(&derived);
 	return rc;
 }
 
@@ -191,6 +204,8 @@ static void fetch_options_for(struct fetch_options *fo,
 		fo->max_inflight = MAX_INFLIGHT;
 	fo->retry_403_attempts = src->retry_403_attempts;
 	fo->is_503_throttle = src->is_503_throttle;
+	fo->is_bare_403_throttle = src->is_bare_403_throttle;
+	fo->is_throttle_connections = src->is_throttle_connections;
 	fo->deadline_mono_ms = req->deadline_mono_ms;
 	fo->seed = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
 	fo->headers = headers;

@@ -51,7 +51,8 @@ struct sync_request {
 	const struct source *source; /* the provider, from source_registry */
 	const char *api_url;	     /* base URL, no trailing slash */
 	const char *api_key;	     /* never logged */
-	const char *account;	     /* store account name */
+	const char *region;   /* data center (PROLE_REGION); NULL: none */
+	const char *account;  /* store account name */
 	const char *timezone; /* IANA zone for naive timestamps; NULL: UTC */
 	double rate_per_sec, burst; /* 0: the source's own */
 	int max_inflight;

@@ -359,6 +359,8 @@ static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 		s = sync_stream_new(ctx, SRC_REPORT, cw);
 		s->kind = i;
 		s->status = k->status;
+		if (ctx->src->is_report_windowed)
+			s->since = cw->since;
 		if (ctx->is_tracking && st->has_state && !st->is_complete)
 			resume_report(ctx, cw, s);
 		sync_stream_submit(s);

@@ -177,6 +177,9 @@ void sync_stream_free(struct stream *s)
 	if (!s)
 		return;
 	free(s->list_id);
+	free(s->contact_id);
+	free(s->held_key);
+	free(s->held_val);
 	free(s->cursor);
 	free(s->url);
 	buf_release(&s->next.url);
@@ -190,6 +193,7 @@ void sync_stream_query(const struct stream *s, struct source_query *q,
 	memset(q, 0, sizeof(*q));
 	q->endpoint = s->ep;
 	q->list_id = s->list_id;
+	q->contact_id = s->contact_id;
 	q->campaign_id = s->cw ? s->cw->id : NULL;
 	q->status = s->status;
 	q->cursor = s->cursor;

@@ -116,8 +116,15 @@ struct stream {
 	struct sync_ctx *ctx;
 	enum source_endpoint ep;
 	struct campaign_work *cw;
-	size_t kind;	    /* SRC_REPORT: index into report_kinds */
-	char *list_id;	    /* SRC_CONTACTS */
+	size_t kind;	  /* SRC_REPORT: index into report_kinds */
+	char *list_id;	  /* SRC_CONTACTS */
+	char *contact_id; /* SRC_CONTACT_PART */
+	/* SRC_CONTACTS waiting for the SRC_CONTACT_PART streams of its
+	 * page: their count, whether one was lost, and the page's
+	 * checkpoint, written only when all of them are done. */
+	struct stream *parent; /* SRC_CONTACT_PART: the page's stream */
+	int n_parts, is_part_lost;
+	char *held_key, *held_val;
 	const char *status; /* borrowed from the source's tables */
 	char *cursor;	    /* of the page in flight; NULL on the first */
 	char *url;	    /* of the page in flight */

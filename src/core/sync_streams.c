@@ -26,6 +26,10 @@ static void describe(const struct stream *s, char *out, size_t n)
 		snprintf(out, n, "%s contacts of list '%.60s'", s->status,
 			 s->list_id);
 		break;
+	case SRC_CONTACT_PART:
+		snprintf(out, n, "contact '%.40s' of list '%.40s'",
+			 s->contact_id, s->list_id);
+		break;
 	case SRC_CAMPAIGNS:
 		snprintf(out, n, "the campaign index");
 		break;
@@ -116,11 +120,57 @@ void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
 		sync_stream_submit(s);
 }
 
+static void stream_finish(struct stream *s, enum stream_end how);
+
+/* The next page of s, or its end. */
+static void stream_continue(struct stream *s)
+{
+	struct sync_ctx *ctx = s->ctx;
+
+	if (s->next.has_next && !ctx->is_fatal) {
+		free(s->cursor);
+		free(s->url);
+		s->cursor = s->next.cursor.len
+				? xstrdup(buf_str(&s->next.cursor))
+				: NULL;
+		s->url = xstrdup(buf_str(&s->next.url));
+		s->is_resumed = 0;
+		fetch_submit(ctx->fetch, s->url, sync_on_page, s);
+	} else {
+		stream_finish(s, s->next.has_next ? END_CUT : END_OK);
+	}
+}
+
+/* The last part of a contacts page is done: its checkpoint is written
+ * (unless a part was lost: the page is read again next run) and the
+ * stream goes on. */
+static void parts_done(struct stream *p)
+{
+	struct sync_ctx *ctx = p->ctx;
+
+	if (p->is_part_lost || ctx->is_fatal) {
+		stream_finish(p, END_CUT);
+		return;
+	}
+	if (p->held_key) {
+		batch_add_state(&ctx->batch, p->held_key, p->held_val);
+		if (sync_commit(ctx) < 0) {
+			stream_finish(p, END_CUT);
+			return;
+		}
+	}
+	free(p->held_key);
+	free(p->held_val);
+	p->held_key = p->held_val = NULL;
+	stream_continue(p);
+}
+
 /* The end of a stream, however it ended. */
 static void stream_finish(struct stream *s, enum stream_end how)
 {
 	struct sync_ctx *ctx = s->ctx;
 	struct campaign_work *cw = s->cw;
+	struct stream *parent = s->ep == SRC_CONTACT_PART ? s->parent : NULL;
 	int64_t now = clock_mono_ms();
 
 	if (how == END_CUT)
@@ -134,6 +184,7 @@ static void stream_finish(struct stream *s, enum stream_end how)
 					     now);
 		break;
 	case SRC_CONTACTS:
+	case SRC_CONTACT_PART:
 		ctx->contacts_active--;
 		if (ctx->lists_listing_done && ctx->contacts_active == 0)
 			progress_stream_done(&ctx->progress, PROG_CONTACTS,
@@ -159,6 +210,13 @@ static void stream_finish(struct stream *s, enum stream_end how)
 	sync_stream_free(s);
 	if (cw && --cw->pending == 0)
 		sync_campaign_finish(ctx, cw);
+	if (parent) {
+		/* a contact deleted meanwhile (gone) needs nothing more */
+		if (how == END_CUT || how == END_FAILED)
+			parent->is_part_lost = 1;
+		if (--parent->n_parts == 0)
+			parts_done(parent);
+	}
 }
 
 static enum fetch_verdict on_http_error(struct stream *s,
@@ -203,7 +261,8 @@ static enum fetch_verdict on_http_error(struct stream *s,
 		sync_stream_submit(s);
 		return FETCH_ACCEPT;
 	}
-	if (res->status == 404 && (s->ep == SRC_CONTACTS || s->cw)) {
+	if (res->status == 404 &&
+	    (s->ep == SRC_CONTACTS || s->ep == SRC_CONTACT_PART || s->cw)) {
 		if (!s->cw)
 			sync_warn(ctx,
 				  "%s not found on %s (deleted while "
@@ -240,6 +299,25 @@ static void after_lists(struct stream *s, size_t first)
 				       ctx->src->contact_statuses[j]);
 }
 
+/* Reads the rest of the contacts whose page row was incomplete. */
+static void start_parts(struct stream *s, const struct source_map *m)
+{
+	struct sync_ctx *ctx = s->ctx;
+	size_t i;
+
+	for (i = 0; i < m->n_follow && !ctx->is_fatal; i++) {
+		struct stream *p = sync_stream_new(ctx, SRC_CONTACT_PART, NULL);
+
+		p->list_id = xstrdup(s->list_id);
+		p->contact_id = xstrdup(m->follow_ids[i]);
+		p->status = s->status;
+		p->parent = s;
+		s->n_parts++;
+		ctx->contacts_active++;
+		sync_stream_submit(p);
+	}
+}
+
 static void after_contacts(struct stream *s, const struct source_map *m)
 {
 	struct sync_ctx *ctx = s->ctx;
@@ -248,6 +326,7 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 	int rc = 0;
 
 	ctx->report->records[SLOT_CONTACTS] += (int64_t)ctx->batch.n_contacts;
+	start_parts(s, m);
 	if (m->newest_updated_at != TIME_NULL &&
 	    (s->newest == TIME_NULL || m->newest_updated_at > s->newest))
 		s->newest = m->newest_updated_at;
@@ -265,9 +344,18 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 					   ctx->lookback_s);
 	}
 	rc |= ckpt_contacts_format(&val, &st);
-	if (sync_state_key(ctx, &key, "contacts:%s:%s", s->list_id,
-			   s->status) == 0)
-		sync_add_state(ctx, rc, buf_str(&key), &val);
+	if (sync_state_key(ctx, &key, "contacts:%s:%s", s->list_id, s->status) <
+	    0)
+		goto done;
+	if (rc < 0) {
+		sync_too_long(ctx, "checkpoint", val.max);
+	} else if (s->n_parts) {
+		/* after the page's parts (parts_done) */
+		s->held_key = xstrdup(buf_str(&key));
+		s->held_val = xstrdup(buf_str(&val));
+	} else {
+		batch_add_state(&ctx->batch, buf_str(&key), buf_str(&val));
+	}
 done:
 	ckpt_contacts_release(&st);
 	buf_release(&key);
@@ -354,7 +442,7 @@ done:
 static int is_paged(enum source_endpoint ep)
 {
 	return ep == SRC_LISTS || ep == SRC_CONTACTS || ep == SRC_CAMPAIGNS ||
-	       ep == SRC_REPORT;
+	       ep == SRC_REPORT || ep == SRC_CONTACT_PART;
 }
 
 static enum progress_kind progress_kind_of(enum source_endpoint ep)
@@ -363,6 +451,7 @@ static enum progress_kind progress_kind_of(enum source_endpoint ep)
 	case SRC_LISTS:
 		return PROG_LISTS;
 	case SRC_CONTACTS:
+	case SRC_CONTACT_PART:
 		return PROG_CONTACTS;
 	case SRC_CAMPAIGNS:
 		return PROG_CAMPAIGNS;
@@ -391,6 +480,9 @@ static int map_page(struct stream *s, const struct json *root,
 		rc = src->map_contacts(m, root, e);
 		if (rc == 0)
 			after_contacts(s, m);
+		break;
+	case SRC_CONTACT_PART:
+		rc = src->map_contacts(m, root, e);
 		break;
 	case SRC_CAMPAIGNS:
 		first = s->ctx->batch.n_campaigns;
@@ -475,6 +567,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 	m.campaign_name = s->cw ? s->cw->name : NULL;
 	m.kind = s->ep == SRC_REPORT ? &ctx->src->report_kinds[s->kind] : NULL;
 	m.status = s->status;
+	m.contact_id = s->contact_id;
 	m.want_events = ctx->want_events;
 	m.newest_updated_at = TIME_NULL;
 	m.tz = ctx->tz;
@@ -491,21 +584,16 @@ static enum fetch_verdict on_ok(struct stream *s,
 	progress_page(&ctx->progress, progress_kind_of(s->ep),
 		      (int64_t)m.n_rows, what, clock_mono_ms());
 	if (sync_commit(ctx) < 0) {
-		stream_finish(s, END_CUT);
+		/* with parts under way, the last one ends the stream */
+		if (s->n_parts)
+			s->is_part_lost = 1;
+		else
+			stream_finish(s, END_CUT);
 		goto done;
 	}
-	if (s->next.has_next && !ctx->is_fatal) {
-		free(s->cursor);
-		free(s->url);
-		s->cursor = s->next.cursor.len
-				? xstrdup(buf_str(&s->next.cursor))
-				: NULL;
-		s->url = xstrdup(buf_str(&s->next.url));
-		s->is_resumed = 0;
-		fetch_submit(ctx->fetch, s->url, sync_on_page, s);
-	} else {
-		stream_finish(s, s->next.has_next ? END_CUT : END_OK);
-	}
+	/* A contacts page with parts goes on when they are done. */
+	if (!s->n_parts)
+		stream_continue(s);
 done:
 	json_doc_free(doc);
 	return verdict;

@@ -90,6 +90,7 @@ static int eo_url(struct buf *out, const char *api_url,
 			: source_put_param(out, &first, "limit", EO_PAGE_LIMIT);
 		break;
 	case SRC_FIELDS: /* not an EmailOctopus request */
+	case SRC_CONTACT_PART:
 	case SRC_TAGS:
 		return -1;
 	}

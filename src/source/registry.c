@@ -12,7 +12,8 @@
  * defined in its own file. */
 #define SOURCES(X)                                                             \
 	X(emailoctopus)                                                        \
-	X(activecampaign)
+	X(activecampaign)                                                      \
+	X(mailchimp)
 
 #define SOURCE_DECLARE(name) extern const struct source source_##name;
 #define SOURCE_ENTRY(name) &source_##name,

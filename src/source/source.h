@@ -29,14 +29,19 @@ enum source_endpoint {
 	SRC_REPORT,    /* paged per-contact report of campaign_id, status */
 	SRC_FIELDS,    /* paged custom field definitions (ActiveCampaign) */
 	SRC_TAGS,      /* paged tag definitions (ActiveCampaign) */
+	/* The rest of one contact (contact_id of list_id, status) that its
+	 * SRC_CONTACTS row left out (source_map.follow_ids), mapped by
+	 * map_contacts with source_map.contact_id set. */
+	SRC_CONTACT_PART,
 };
 
 struct source_query {
 	enum source_endpoint endpoint;
 	const char *list_id, *campaign_id;
-	const char *status;    /* contact or report status word */
-	const char *since_iso; /* contacts updated at or after; NULL: all */
-	const char *cursor;    /* NULL: first page */
+	const char *contact_id; /* SRC_CONTACT_PART */
+	const char *status;	/* contact or report status word */
+	const char *since_iso;	/* contacts updated at or after; NULL: all */
+	const char *cursor;	/* NULL: first page */
 };
 
 /* id -> name pairs learnt before contacts are mapped (ActiveCampaign field
@@ -74,6 +79,11 @@ struct source_map {
 	const char *list_id, *campaign_id, *campaign_name;
 	const struct source_report_kind *kind; /* SRC_REPORT */
 	const char *status;	/* SRC_CONTACTS: queried status */
+	const char *contact_id; /* SRC_CONTACT_PART: the contact */
+	/* Out (SRC_CONTACTS): ids of contacts whose row was incomplete; the
+	 * engine reads SRC_CONTACT_PART for each. Arena strings. */
+	const char **follow_ids;
+	size_t n_follow;
 	int64_t naive_offset_s; /* for timestamps without an offset */
 	const struct tz *tz;	/* account zone for naive times; NULL: UTC */
 	/* SRC_REPORT: events older than cutoff are not mapped (TIME_NULL:
@@ -113,6 +123,14 @@ struct source {
 	int retry_403_attempts;
 	/* A 503 means "slow down" and is retried like a 429. */
 	int is_503_throttle;
+	/* A 403 without a JSON body means "slow down" (retried like a 429);
+	 * a 403 with one is an answer (retry_403_attempts). */
+	int is_bare_403_throttle;
+	/* The provider limits simultaneous requests, not requests per
+	 * second (its PROLE_CONNECTIONS key sets the in-flight cap): a
+	 * throttled answer lowers the cap for a while instead of pausing
+	 * every request (fetch_options.is_throttle_connections). */
+	int is_throttle_connections;
 	/* Response header with the remaining request tokens; NULL: none. */
 	const char *remaining_header;
 	/* Headers holding the wait before a retry, NULL-terminated. */
@@ -130,11 +148,19 @@ struct source {
 	 * back to a per-campaign window start (see source_map.cutoff);
 	 * `state show` prints its activities_today line even at 0. */
 	int is_report_windowed;
+	/* (Windowed sources get the window start as since_iso of their
+	 * SRC_REPORT queries, for servers that filter events by time.) */
 	int64_t default_lookback_s; /* 0: the engine's default */
 	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's
 	 * answer as that page instead of asking twice. */
 	int is_probe_campaigns_page;
 
+	/* The API base URL when none is configured (no PROLE_API_URL
+	 * value), from the key and the PROLE_REGION value (may be NULL):
+	 * a data center named by the key. -1 with err (ERR_CONFIG) when
+	 * they name none. NULL: the API URL key has a default. */
+	int (*api_url_for)(struct buf *out, const char *api_key,
+			   const char *region, struct err *err);
 	/* The header line carrying the key (added to out). */
 	int (*auth_header)(struct buf *out, const char *api_key);
 	/* Absolute URL of q under api_url (no trailing slash). */

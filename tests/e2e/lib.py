@@ -40,7 +40,12 @@ LEGACY_KEY = 'sim-eo-legacy-SECRET-4c1d2'
 WRONG_KEY = 'sim-eo-wrong-SECRET-9e8b7'
 AC_KEY = 'sim-ac-key-SECRET-3b6e1'
 AC_WRONG_KEY = 'sim-ac-wrong-SECRET-8d2f4'
-SECRETS = (KEY, LEGACY_KEY, WRONG_KEY, AC_KEY, AC_WRONG_KEY)
+# Mailchimp keys end in their data center; the stem alone is secret too.
+MC_KEY_STEM = 'simmcSECRET5a7c9e01'
+MC_KEY = MC_KEY_STEM + '-us6'
+MC_WRONG_KEY = 'simmcWRONGSECRET77-us6'
+SECRETS = (KEY, LEGACY_KEY, WRONG_KEY, AC_KEY, AC_WRONG_KEY, MC_KEY_STEM,
+           MC_WRONG_KEY)
 
 PROVIDER = 'emailoctopus'
 DATA_TABLES = ('campaigns', 'campaign_links', 'participants',

@@ -638,10 +638,12 @@ static void test_provider_resolution(void **state)
 
 	(void)state;
 	assert_int_equal(load(&cfg, &err, envp, 1, args), 0);
-	assert_int_equal(cfg.n_providers, 2);
+	assert_int_equal(cfg.n_providers, 3);
 	eo = config_account(&cfg, "emailoctopus");
 	ac = config_account(&cfg, "activecampaign");
-	assert_null(config_account(&cfg, "mailchimp"));
+	assert_non_null(config_account(&cfg, "mailchimp"));
+	assert_false(config_account(&cfg, "mailchimp")->is_configured);
+	assert_null(config_account(&cfg, "sendgrid"));
 	assert_true(ac->is_configured);
 	assert_false(eo->is_configured);
 	assert_string_equal(eo->missing, "EMAILOCTOPUS_API_KEY");
@@ -656,9 +658,14 @@ static void test_provider_resolution(void **state)
 	assert_null(eo->timezone);
 	assert_string_equal(eo->api_url, "http://127.0.0.1:8080");
 	config_setup_hint(&cfg, hint, sizeof(hint));
-	assert_string_equal(hint, "EMAILOCTOPUS_API_KEY or "
-				  "ACTIVECAMPAIGN_API_URL and "
-				  "ACTIVECAMPAIGN_API_KEY");
+	assert_string_equal(hint,
+			    "EMAILOCTOPUS_API_KEY or "
+			    "ACTIVECAMPAIGN_API_URL and "
+			    "ACTIVECAMPAIGN_API_KEY or MAILCHIMP_API_KEY");
+	/* the connection ceiling and the data center reach the account */
+	assert_int_equal(config_account(&cfg, "mailchimp")->connections, 6);
+	assert_null(config_account(&cfg, "mailchimp")->region);
+	assert_int_equal(eo->connections, 0);
 	config_release(&cfg);
 	assert_int_equal(load(&cfg, &err, envp, 3, named), 0);
 	assert_string_equal(config_account(&cfg, "activecampaign")->account,
@@ -725,9 +732,9 @@ static const struct bad_value bad_values[] = {
     {NULL, "--store", "", "must not be empty", NULL},
     {NULL, "--account", "a\x1b[2Jb", "control character", NULL},
     {NULL, "--env-file", "", "must not be empty", NULL},
-    {NULL, "--provider", "mailchimp",
-     "invalid value 'mailchimp' for '--provider': must be emailoctopus, "
-     "activecampaign or all",
+    {NULL, "--provider", "sendgrid",
+     "invalid value 'sendgrid' for '--provider': must be emailoctopus, "
+     "activecampaign, mailchimp or all",
      NULL},
 };
 

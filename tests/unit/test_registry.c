@@ -114,7 +114,8 @@ static void test_source_find(void **state)
 	assert_ptr_equal(source_find("EmailOctopus"),
 			 source_find("emailoctopus"));
 	assert_non_null(source_find("activecampaign"));
-	assert_null(source_find("mailchimp"));
+	assert_non_null(source_find("mailchimp"));
+	assert_null(source_find("sendgrid"));
 	assert_null(source_find(""));
 	assert_null(source_find(NULL));
 }
@@ -304,7 +305,7 @@ static void test_provider_choices_from_registry(void **state)
 					  sizeof(why)));
 	assert_string_equal(
 	    config_check_provider(&real.reg, "acme", why, sizeof(why)),
-	    "must be emailoctopus, activecampaign or all");
+	    "must be emailoctopus, activecampaign, mailchimp or all");
 	assert_null(config_check_provider(&acme_reg, "acme", why, sizeof(why)));
 }
 

@@ -85,8 +85,9 @@ static void test_single_answers(void **state)
 		const struct one_case *c = &CASES[i];
 		struct retry_policy pol = POLICY;
 		struct retry_state st = {0};
-		struct retry_response resp = {
-		    c->status, c->net, c->is_body_unusable, c->retry_after_ms};
+		struct retry_response resp = {c->status, c->net,
+					      c->is_body_unusable,
+					      c->retry_after_ms, 0};
 		struct retry_decision d;
 		uint64_t rng = 42 + i;
 
@@ -106,7 +107,7 @@ static void test_single_answers(void **state)
 static int run_sequence(const struct retry_policy *pol, long status,
 			struct retry_state *st)
 {
-	struct retry_response resp = {status, RETRY_NET_NONE, 0, -1};
+	struct retry_response resp = {status, RETRY_NET_NONE, 0, -1, 0};
 	struct retry_decision d;
 	uint64_t rng = 1;
 	int n = 0;
@@ -141,12 +142,29 @@ static void test_403_retried_then_final(void **state)
 	assert_int_equal(run_sequence(&pol, 403, &st), 4);
 }
 
+/* A 403 the caller recognised as throttling (no body) is a throttle:
+ * retried on the throttle budget, not the 403 one. */
+static void test_recognised_throttle(void **state)
+{
+	struct retry_state st = {0};
+	struct retry_response bare = {403, RETRY_NET_NONE, 0, -1, 1};
+	struct retry_decision d;
+	uint64_t rng = 9;
+
+	(void)state;
+	retry_decide(&d, &POLICY, &st, &bare, &rng);
+	assert_int_equal(d.action, RETRY_AGAIN);
+	assert_true(d.is_throttle);
+	assert_int_equal(st.throttles, 1);
+	assert_int_equal(st.forbidden, 0);
+}
+
 /* Throttling has its own budget: a request that met errors can still wait
  * out many 429s, and the reverse. */
 static void test_throttle_budget_is_separate(void **state)
 {
 	struct retry_state st = {0};
-	struct retry_response err500 = {500, RETRY_NET_NONE, 0, -1};
+	struct retry_response err500 = {500, RETRY_NET_NONE, 0, -1, 0};
 	struct retry_decision d;
 	uint64_t rng = 5;
 	int i;
@@ -262,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_single_answers),
 	    cmocka_unit_test(test_errors_bounded_by_max_attempts),
 	    cmocka_unit_test(test_403_retried_then_final),
+	    cmocka_unit_test(test_recognised_throttle),
 	    cmocka_unit_test(test_throttle_budget_is_separate),
 	    cmocka_unit_test(test_backoff_grows_and_caps),
 	    cmocka_unit_test(test_backoff_jitters_and_is_seeded),
