@@ -76,7 +76,7 @@ BAD_ARGS = (
     ['frobnicate'],
     ['sync', '--full', '--incremental'],
     ['sync', '--incremental', '--hours', 'abc'],
-    ['sync', '--provider', 'mailchimp'],
+    ['sync', '--provider', 'nosuchprovider'],
     ['--max-runtime', 'banana', 'sync'],
     ['--max-runtime', '-5s', 'sync'],
     ['export', 'tsv'],
