@@ -1,0 +1,385 @@
+/* SQLite report reads (store.h, "report reads"): every figure is aggregated
+ * by SQLite and streamed row by row. Times are stored as ISO-8601 UTC text
+ * of one width, so the period bounds compare as text. Parameters of every
+ * query: ?1 provider, ?2 account, ?3 since, ?4 until (NULL: all/open). */
+#include "store/sqlite_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+/* The period's four parameters; the ISO texts live in it. */
+struct period_args {
+	char since[21], until[21];
+	const char *v[5];
+};
+
+static void period_args(struct period_args *a, const struct store_period *p)
+{
+	time_format_iso(p->since, a->since);
+	time_format_iso(p->until, a->until);
+	a->v[0] = p->provider;
+	a->v[1] = p->account;
+	a->v[2] = p->since == TIME_NULL ? NULL : a->since;
+	a->v[3] = p->until == TIME_NULL ? NULL : a->until;
+	a->v[4] = NULL;
+}
+
+#define OWNER(t)                                                               \
+	" (?1 IS NULL OR " t ".provider = ?1)"                                 \
+	" AND (?2 IS NULL OR " t ".account = ?2)"
+#define IN_PERIOD(col)                                                         \
+	" (?3 IS NULL OR " col " >= ?3) AND (?4 IS NULL OR " col " < ?4)"
+/* The campaigns of the period, as table c. */
+#define CAMPAIGN_IN_PERIOD                                                     \
+	OWNER("c") " AND c.sent_at IS NOT NULL AND" IN_PERIOD("c.sent_at")
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int64_t col_count(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return -1;
+	return sqlite3_column_int64(st, i);
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return TIME_NULL;
+	return sqlite3_column_int64(st, i);
+}
+
+int sq_report_totals(struct store *store, const struct store_period *p,
+		     struct store_totals *out, struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct campaign_stats *x = &out->sums;
+	struct period_args a;
+	sqlite3_stmt *st = NULL;
+	enum event_type t;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	period_args(&a, p);
+	if (sq_prep(
+		s,
+		"SELECT count(*), count(*) FILTER (WHERE c.sent > 0),"
+		" ifnull(sum(c.sent), 0), ifnull(sum(c.opened_unique), 0),"
+		" ifnull(sum(c.opened_total), 0), "
+		"ifnull(sum(c.clicked_unique), 0),"
+		" ifnull(sum(c.clicked_total), 0), ifnull(sum(c.bounced_hard), "
+		"0),"
+		" ifnull(sum(c.bounced_soft), 0), ifnull(sum(c.complained), 0),"
+		" ifnull(sum(c.unsubscribed), 0) FROM campaigns AS c"
+		" WHERE" CAMPAIGN_IN_PERIOD,
+		4, a.v, &st, err) < 0)
+		goto done;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	out->campaigns = sqlite3_column_int64(st, 0);
+	out->campaigns_with_stats = sqlite3_column_int64(st, 1);
+	x->sent = sqlite3_column_int64(st, 2);
+	x->opened_unique = sqlite3_column_int64(st, 3);
+	x->opened_total = sqlite3_column_int64(st, 4);
+	x->clicked_unique = sqlite3_column_int64(st, 5);
+	x->clicked_total = sqlite3_column_int64(st, 6);
+	x->bounced_hard = sqlite3_column_int64(st, 7);
+	x->bounced_soft = sqlite3_column_int64(st, 8);
+	x->complained = sqlite3_column_int64(st, 9);
+	x->unsubscribed = sqlite3_column_int64(st, 10);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sq_prep(s,
+		    "SELECT e.event_type, count(*) FROM email_activities AS e"
+		    " WHERE" OWNER("e") " AND" IN_PERIOD(
+			"e.activity_timestamp") " GROUP BY e.event_type",
+		    4, a.v, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (event_type_parse(col_text(st, 0), &t) == 0)
+			out->events[t] = sqlite3_column_int64(st, 1);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	ret = 0;
+	goto done;
+fail:
+	sq_db_err(err, s, "read report totals from");
+done:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int sq_report_days(struct store *store, const struct store_period *p,
+		   store_day_fn fn, void *ctx, struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct period_args a;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	period_args(&a, p);
+	/* Types sort in enum order: the CASE gives each its number. */
+	if (sq_prep(s,
+		    "SELECT CAST(strftime('%s', e.activity_date) AS INTEGER),"
+		    " CASE e.event_type WHEN 'sent' THEN 0 WHEN 'open' THEN 1"
+		    " WHEN 'click' THEN 2 WHEN 'bounce' THEN 3"
+		    " WHEN 'complaint' THEN 4 WHEN 'unsubscribe' THEN 5 END"
+		    " AS t, count(*) FROM email_activities AS e"
+		    " WHERE" OWNER("e") " AND" IN_PERIOD(
+			"e.activity_timestamp") " GROUP BY e.activity_date, t "
+						"HAVING t IS NOT NULL"
+						" ORDER BY e.activity_date, t",
+		    4, a.v, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_day_row row;
+
+		row.day = sqlite3_column_int64(st, 0);
+		row.type = (enum event_type)sqlite3_column_int(st, 1);
+		row.events = sqlite3_column_int64(st, 2);
+		ret = fn(ctx, &row);
+		if (ret)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_db_err(err, s, "read daily events from");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int sq_report_campaigns(struct store *store, const struct store_period *p,
+			store_campaign_fn fn, void *ctx, struct err *err)
+{
+	struct period_args a;
+
+	period_args(&a, p);
+	return sq_campaigns_query((struct sqlite_store *)store,
+				  "WHERE" CAMPAIGN_IN_PERIOD
+				  " ORDER BY c.sent_at DESC, c.provider,"
+				  " c.account, c.campaign_id",
+				  4, a.v, fn, ctx, err);
+}
+
+/* One row per url: the window orders a url's campaigns for the names'
+ * array (SQLite 3.40 has no ORDER BY inside an aggregate). */
+int sq_report_links(struct store *store, const struct store_period *p,
+		    int64_t limit, store_link_fn fn, void *ctx, struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct period_args a;
+	char lim[24];
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	period_args(&a, p);
+	snprintf(lim, sizeof(lim), "%lld", (long long)(limit > 0 ? limit : -1));
+	a.v[4] = lim;
+	if (sq_prep(
+		s,
+		"SELECT url, clicks, uniq, n, names FROM (SELECT l.url,"
+		" sum(l.clicked_total) OVER w AS clicks,"
+		" sum(l.clicked_unique) OVER w AS uniq, count(*) OVER w AS n,"
+		" json_group_array(coalesce(c.name, c.campaign_id)) OVER w"
+		" AS names, row_number() OVER w AS rn"
+		" FROM campaign_links AS l JOIN campaigns AS c"
+		" ON c.provider = l.provider AND c.account = l.account"
+		" AND c.campaign_id = l.campaign_id WHERE" CAMPAIGN_IN_PERIOD
+		" WINDOW w AS (PARTITION BY l.url ORDER BY l.clicked_total"
+		" DESC, c.sent_at DESC, c.provider, c.account, c.campaign_id"
+		" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))"
+		" WHERE rn = 1 ORDER BY clicks DESC, uniq DESC, url"
+		" LIMIT CAST(?5 AS INTEGER)",
+		5, a.v, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_link_row row;
+
+		row.url = col_text(st, 0);
+		row.clicks = sqlite3_column_int64(st, 1);
+		row.unique_clicks = sqlite3_column_int64(st, 2);
+		row.campaigns = sqlite3_column_int64(st, 3);
+		row.campaigns_json = col_text(st, 4);
+		ret = fn(ctx, &row);
+		if (ret)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_db_err(err, s, "read links from");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Contacts per list in one pass over the owner's contacts: a contact's
+ * lists column is a JSON array of list ids (malformed reads as none). */
+int sq_report_lists(struct store *store, const struct store_period *p,
+		    store_list_fn fn, void *ctx, struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct period_args a;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	period_args(&a, p);
+	if (sq_prep(
+		s,
+		"WITH m AS (SELECT k.provider, k.account,"
+		" CAST(j.value AS TEXT) AS list_id,"
+		" sum(k.deleted_at IS NULL) AS live,"
+		" sum(k.created_at IS NOT NULL AND" IN_PERIOD(
+		    "k.created_at") ") AS added,"
+				    " sum(k.deleted_at IS NOT NULL "
+				    "AND" IN_PERIOD(
+					"k.deleted_at") ") AS deleted FROM "
+							"contacts AS k,"
+							" json_each(iif(json_"
+							"valid(k.lists), "
+							"k.lists, '[]')) AS j"
+							" WHERE" OWNER(
+							    "k") " GROUP BY 1, "
+								 "2, 3)"
+								 " SELECT "
+								 "l.provider, "
+								 "l.account, "
+								 "l.list_id, "
+								 "l.name,"
+								 " l."
+								 "subscribed, "
+								 "l."
+								 "unsubscribed,"
+								 " l.pending,"
+								 " coalesce(m."
+								 "live, 0), "
+								 "coalesce(m."
+								 "added, 0),"
+								 " coalesce(m."
+								 "deleted, 0) "
+								 "FROM lists "
+								 "AS l LEFT "
+								 "JOIN m"
+								 " ON "
+								 "m.provider = "
+								 "l.provider "
+								 "AND "
+								 "m.account = "
+								 "l.account"
+								 " AND "
+								 "m.list_id = "
+								 "l.list_id "
+								 "WHERE" OWNER(
+								     "l") " ORD"
+									  "ER "
+									  "BY "
+									  "l."
+									  "prov"
+									  "ider"
+									  ", "
+									  "l."
+									  "acco"
+									  "unt,"
+									  " l."
+									  "list"
+									  "_id",
+		4, a.v, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_list_row row;
+
+		row.provider = col_text(st, 0);
+		row.account = col_text(st, 1);
+		row.list_id = col_text(st, 2);
+		row.name = col_text(st, 3);
+		row.subscribed = col_count(st, 4);
+		row.unsubscribed = col_count(st, 5);
+		row.pending = col_count(st, 6);
+		row.contacts = sqlite3_column_int64(st, 7);
+		row.added = sqlite3_column_int64(st, 8);
+		row.deleted = sqlite3_column_int64(st, 9);
+		ret = fn(ctx, &row);
+		if (ret)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_db_err(err, s, "read lists from");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int sq_report_accounts(struct store *store, const struct store_period *p,
+		       store_account_fn fn, void *ctx, struct err *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct period_args a;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	period_args(&a, p);
+	if (sq_prep(s,
+		    "WITH a AS (SELECT provider, account FROM campaigns"
+		    " UNION SELECT provider, account FROM contacts"
+		    " UNION SELECT provider, account FROM lists"
+		    " UNION SELECT provider, account FROM sync_runs"
+		    " WHERE provider IS NOT NULL AND account IS NOT NULL)"
+		    " SELECT a.provider, a.account, (SELECT count(*)"
+		    " FROM campaigns AS c WHERE c.provider = a.provider"
+		    " AND c.account = a.account), r.run_id,"
+		    " CAST(strftime('%s', r.started_at) AS INTEGER),"
+		    " CAST(strftime('%s', r.finished_at) AS INTEGER), r.status,"
+		    " r.requests, r.retries, r.throttled, r.records, r.error"
+		    " FROM a LEFT JOIN sync_runs AS r ON r.run_id = (SELECT"
+		    " max(x.run_id) FROM sync_runs AS x WHERE x.provider ="
+		    " a.provider AND x.account = a.account)"
+		    " WHERE" OWNER("a") " ORDER BY a.provider, a.account",
+		    2, a.v, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_account_row row;
+
+		memset(&row, 0, sizeof(row));
+		row.provider = col_text(st, 0);
+		row.account = col_text(st, 1);
+		row.campaigns = sqlite3_column_int64(st, 2);
+		row.has_run = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		if (row.has_run) {
+			row.run.run_id = sqlite3_column_int64(st, 3);
+			row.run.provider = row.provider;
+			row.run.account = row.account;
+			row.run.started_at = col_time(st, 4);
+			row.run.finished_at = col_time(st, 5);
+			row.run.status =
+			    store_run_status_parse(col_text(st, 6));
+			row.run.requests = sqlite3_column_int64(st, 7);
+			row.run.retries = sqlite3_column_int64(st, 8);
+			row.run.throttled = sqlite3_column_int64(st, 9);
+			row.run.records_json = col_text(st, 10);
+			row.run.error = col_text(st, 11);
+		}
+		ret = fn(ctx, &row);
+		if (ret)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_db_err(err, s, "read accounts from");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	return ret;
+}
