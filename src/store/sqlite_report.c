@@ -5,7 +5,10 @@
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/xalloc.h"
 
 #include "util/banned.h"
 
@@ -114,44 +117,114 @@ done:
 	return ret;
 }
 
+/* Counts of one day, per type. */
+struct day_counts {
+	int64_t day; /* days since the epoch */
+	int64_t n[EV__COUNT];
+};
+
+/* The day of "YYYY-MM-DD"; -1 when malformed. */
+static int parse_day(const char *s, int64_t *out)
+{
+	unsigned v[3] = {0, 0, 0};
+	int i, k = 0;
+
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			k++;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v[k] = v[k] * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
+		return -1;
+	*out = time_days_from_civil(v[0], v[1], v[2]);
+	return 0;
+}
+
+/* The slot of day in the sorted array (added, zeroed, when new). */
+static struct day_counts *day_slot(struct day_counts **days, size_t *n,
+				   size_t *cap, size_t *last, int64_t day)
+{
+	size_t lo = 0, hi = *n;
+
+	if (*last < *n && (*days)[*last].day == day)
+		return &(*days)[*last];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((*days)[mid].day == day)
+			return &(*days)[*last = mid];
+		if ((*days)[mid].day < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 256;
+		*days = xrealloc(*days, *cap * sizeof(**days));
+	}
+	memmove(&(*days)[lo + 1], &(*days)[lo], (*n - lo) * sizeof(**days));
+	memset(&(*days)[lo], 0, sizeof(**days));
+	(*days)[lo].day = day;
+	(*n)++;
+	return &(*days)[*last = lo];
+}
+
+/* One scan without a sort: SQLite's GROUP BY of a million events by day
+ * and type sorts them all (about three times slower). The counts are kept
+ * per distinct day, however many events there are. */
 int sq_report_days(struct store *store, const struct store_period *p,
 		   store_day_fn fn, void *ctx, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct day_counts *days = NULL;
+	size_t n = 0, cap = 0, last = 0, i;
 	struct period_args a;
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	enum event_type t;
+	int64_t day;
+	int rc, k, ret = -1;
 
 	period_args(&a, p);
-	/* Types sort in enum order: the CASE gives each its number. */
-	if (sq_prep(s,
-		    "SELECT CAST(strftime('%s', e.activity_date) AS INTEGER),"
-		    " CASE e.event_type WHEN 'sent' THEN 0 WHEN 'open' THEN 1"
-		    " WHEN 'click' THEN 2 WHEN 'bounce' THEN 3"
-		    " WHEN 'complaint' THEN 4 WHEN 'unsubscribe' THEN 5 END"
-		    " AS t, count(*) FROM email_activities AS e"
-		    " WHERE" OWNER("e") " AND" IN_PERIOD(
-			"e.activity_timestamp") " GROUP BY e.activity_date, t "
-						"HAVING t IS NOT NULL"
-						" ORDER BY e.activity_date, t",
-		    4, a.v, &st, err) < 0)
+	if (sq_prep(
+		s,
+		"SELECT e.activity_date, e.event_type"
+		" FROM email_activities AS e"
+		" WHERE" OWNER("e") " AND" IN_PERIOD("e.activity_timestamp"),
+		4, a.v, &st, err) < 0)
 		goto done;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_day_row row;
-
-		row.day = sqlite3_column_int64(st, 0);
-		row.type = (enum event_type)sqlite3_column_int(st, 1);
-		row.events = sqlite3_column_int64(st, 2);
-		ret = fn(ctx, &row);
-		if (ret)
-			goto done;
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (parse_day(col_text(st, 0), &day) == 0 &&
+		    event_type_parse(col_text(st, 1), &t) == 0)
+			day_slot(&days, &n, &cap, &last, day)->n[t]++;
 	if (rc != SQLITE_DONE) {
 		ret = sq_db_err(err, s, "read daily events from");
 		goto done;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < EV__COUNT; k++) {
+			struct store_day_row row;
+
+			if (!days[i].n[k])
+				continue;
+			row.day = days[i].day * 86400;
+			row.type = (enum event_type)k;
+			row.events = days[i].n[k];
+			ret = fn(ctx, &row);
+			if (ret)
+				goto done;
+		}
+	}
 	ret = 0;
 done:
+	free(days);
 	sqlite3_finalize(st);
 	return ret;
 }
