@@ -1,9 +1,10 @@
-/* Shared by the files of the SQLite store (sqlite.c: open, cached
- * statements, transactions and the ops table; sqlite_schema.c: migrations;
+/* Shared by the files of the SQLite store (sqlite.c: open, cached statements,
+ * transactions and the ops table; sqlite_schema.c: migrations;
  * sqlite_write.c: upserts, checkpoints, runs and reconciliation;
- * sqlite_read.c: state, runs and reads), which are the only files that
- * include sqlite3.h. The store owns its connection and cached statements;
- * a statement from sq_prep is the caller's to finalize. */
+ * sqlite_read.c: state, runs and reads; sqlite_report.c: the report's reads),
+ * which are the only files that include sqlite3.h. The store owns its
+ * connection and cached statements; a statement from sq_prep is the caller's
+ * to finalize. */
 #ifndef ESPSYNC_STORE_SQLITE_INTERNAL_H
 #define ESPSYNC_STORE_SQLITE_INTERNAL_H
 
