@@ -24,6 +24,17 @@ const struct command_spec cmd_table[] = {
      "show what the store holds",
      "Prints campaign, participant and event totals, csv files and the "
      "last run."},
+    {"report", CMDB_REPORT, cmd_report,
+     "html [--provider P] [--account A] [--since DATE] [--until DATE] "
+     "[--out FILE]",
+     "write an html engagement report",
+     "Writes one self-contained HTML file (inline CSS and SVG charts, "
+     "no script, nothing fetched; prints on A4 or Letter) from the "
+     "store: headline figures against the previous period of the same "
+     "length, daily activity, weekly open and click rates, campaigns, "
+     "top links and the funnel, deliverability, lists, and each "
+     "account's last sync. Without --since and --until it covers every "
+     "day the store holds data of."},
     {"state", CMDB_STATE, cmd_state, "show | reset [--provider P] [--stream S]",
      "show or reset sync checkpoints",
      "show prints the last sync and the saved checkpoints (all of them "
