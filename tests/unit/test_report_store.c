@@ -207,6 +207,18 @@ static void add_link(struct batch *b, const char *campaign_id, const char *url,
 	l->clicked_unique = uniq;
 }
 
+static void participant(struct batch *b, const char *campaign_id,
+			const char *contact_id, const char *email,
+			unsigned flags)
+{
+	struct rec_participant *r = batch_add_participant(b);
+
+	r->campaign_id = campaign_id;
+	r->contact_id = contact_id;
+	r->email = email;
+	r->flags = flags;
+}
+
 static void event(struct batch *b, const char *campaign_id, const char *contact,
 		  enum event_type t, int64_t ts)
 {
@@ -274,6 +286,8 @@ static void write_campaigns(void)
 	add_link(&b, "c1", "https://a.example/", 10, 8);
 	add_link(&b, "c1", "https://b.example/", 5, 2);
 	add_link(&b, "c2", "https://a.example/", 3, 3);
+	participant(&b, "c1", "1", "b@x", ENG_SENT | ENG_OPENED);
+	participant(&b, "c1", "2", "a@x", ENG_SENT);
 	list(&b, "L1", "Main", 3, 1, -1);
 	list(&b, "L2", NULL, -1, -1, -1);
 	contact(&b, "1", "[\"L1\"]", MAR1 + DAY, TIME_NULL);
@@ -285,6 +299,7 @@ static void write_campaigns(void)
 	campaign(&b, "d1", NULL, MAR1 + 2 * DAY, d1);
 	campaign(&b, "d2", "Old", MAR1 - 10 * DAY, d2);
 	add_link(&b, "d1", "https://c.example/", 7, 2);
+	participant(&b, "d1", "9", "c@x", ENG_CLICKED);
 	add_link(&b, "d2", "https://a.example/", 100, 50);
 	put(&b);
 }
@@ -498,6 +513,44 @@ static void test_stop(void **state)
 	    S->ops->report_accounts(S, &march, on_account, &r, &err), 7);
 }
 
+/* `export csv --combined`: each_participant inside each_campaign reads the
+ * participants of every campaign (a backend must allow the nesting). */
+struct nested {
+	struct rows out;
+	const char *campaign;
+};
+
+static int on_participant(void *ctx, const struct export_row *row)
+{
+	struct nested *n = ctx;
+
+	addf(&n->out, "%s:%s;", n->campaign, row->email);
+	return 0;
+}
+
+static int on_any_campaign(void *ctx, const char *provider, const char *account,
+			   const struct rec_campaign *c)
+{
+	struct nested *n = ctx;
+	struct err err = ERR_INIT;
+
+	n->campaign = c->campaign_id;
+	return S->ops->each_participant(S, provider, account, c->campaign_id,
+					on_participant, n, &err);
+}
+
+static void test_participants_of_all_campaigns(void **state)
+{
+	struct nested n;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(
+	    S->ops->each_campaign(S, NULL, NULL, on_any_campaign, &n, &err), 0);
+	assert_string_equal(n.out.text, "c1:a@x;c1:b@x;d1:c@x;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_reads),
 	    cmocka_unit_test(test_filters_and_limit),
 	    cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_participants_of_all_campaigns),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
