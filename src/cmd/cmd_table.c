@@ -15,11 +15,13 @@ const struct command_spec cmd_table[] = {
      "Without --full, reports are re-read only for campaigns whose "
      "counters changed."},
     {"export", CMDB_EXPORT, cmd_export,
-     "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
-     "[--no-formula-protect]",
+     "csv [--campaign ID] [--export-dir DIR | --combined FILE] "
+     "[--csv-columns MAP] [--no-formula-protect]",
      "write one csv file per sent campaign",
      "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
-     "from the store, atomically; nothing is fetched."},
+     "from the store, atomically; nothing is fetched. With --combined, "
+     "one file of every campaign's participants instead, with "
+     "campaign_id and provider columns first."},
     {"stats", CMDB_STATS, cmd_stats, "[--provider P]",
      "show what the store holds",
      "Prints campaign, participant and event totals, csv files and the "
