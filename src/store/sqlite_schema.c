@@ -71,6 +71,10 @@ static const char *const migrations[] = {
     " status TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
     " retries INTEGER NOT NULL DEFAULT 0,"
     " throttled INTEGER NOT NULL DEFAULT 0, records TEXT, error TEXT);",
+    /* 2: the report's reads of events per day and type in a period read
+     * this index alone (sqlite_report.c). */
+    "CREATE INDEX IF NOT EXISTS email_activities_day ON email_activities"
+    " (activity_date, event_type, provider, account);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -166,7 +166,7 @@ static void test_schema_created(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	expect_columns(f->path, "campaigns",
@@ -234,9 +234,33 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_non_null(strstr(err.msg, f->path));
-	raw_exec(f->path, "UPDATE meta SET value = '1'"
+	raw_exec(f->path, "UPDATE meta SET value = '2'"
 			  " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
+}
+
+/* A version 1 database gets migration 2 (the report's event index). */
+static void test_migrates_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	char v[64];
+
+	store_close(f->s);
+	f->s = NULL;
+	raw_exec(f->path, "DROP INDEX email_activities_day;"
+			  " UPDATE meta SET value = '1'"
+			  " WHERE key = 'schema_version'");
+	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
+	raw_query(f->path,
+		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
+		  sizeof(v));
+	assert_string_equal(v, "2");
+	raw_query(f->path,
+		  "SELECT group_concat(name) FROM pragma_index_info("
+		  "'email_activities_day')",
+		  v, sizeof(v));
+	assert_string_equal(v, "activity_date,event_type,provider,account");
 }
 
 static void test_open_errors(void **state)
@@ -954,6 +978,7 @@ int main(void)
 	    T(test_schema_created),
 	    T(test_reopen_keeps_data),
 	    T(test_newer_version_refused),
+	    T(test_migrates_version_1),
 	    T(test_open_errors),
 	    T(test_store_open_dispatch),
 	    cmocka_unit_test(test_redact_url),
