@@ -21,6 +21,7 @@ extern const size_t cmd_table_len;
 int cmd_sync(int argc, const char *const *argv, const struct config *cfg);
 int cmd_export(int argc, const char *const *argv, const struct config *cfg);
 int cmd_stats(int argc, const char *const *argv, const struct config *cfg);
+int cmd_report(int argc, const char *const *argv, const struct config *cfg);
 int cmd_state(int argc, const char *const *argv, const struct config *cfg);
 int cmd_check(int argc, const char *const *argv, const struct config *cfg);
 

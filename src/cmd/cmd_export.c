@@ -17,8 +17,13 @@ static int print_result(const struct config *cfg,
 	struct buf b = BUF_INIT;
 	int rc = 0, code;
 
+	const char *combined = config_str(cfg, OPT_COMBINED);
+
 	if (!cfg->is_json) {
-		if (cfg->verbosity >= 0)
+		if (cfg->verbosity >= 0 && combined)
+			printf("exported %lld rows to %s\n",
+			       (long long)res->rows, combined);
+		else if (cfg->verbosity >= 0)
 			printf("exported %lld files (%lld rows) to %s\n",
 			       (long long)res->files, (long long)res->rows,
 			       opts->dir);
@@ -60,7 +65,11 @@ int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 	code = cmd_open_store(&store, cfg, "export");
 	if (code)
 		goto done;
-	if (export_csv(store, &opts, &res, &err) < 0) {
+	if (config_str(cfg, OPT_COMBINED)
+		? export_csv_combined(store, &opts,
+				      config_str(cfg, OPT_COMBINED), &res,
+				      &err) < 0
+		: export_csv(store, &opts, &res, &err) < 0) {
 		/* export messages name the campaign or directory already */
 		code = cmd_fail(&err, "export csv");
 		cmd_json_failure(cfg, "export", &err, code);

@@ -15,15 +15,28 @@ const struct command_spec cmd_table[] = {
      "Without --full, reports are re-read only for campaigns whose "
      "counters changed."},
     {"export", CMDB_EXPORT, cmd_export,
-     "csv [--campaign ID] [--export-dir DIR] [--csv-columns MAP] "
-     "[--no-formula-protect]",
+     "csv [--campaign ID] [--export-dir DIR | --combined FILE] "
+     "[--csv-columns MAP] [--no-formula-protect]",
      "write one csv file per sent campaign",
      "Writes campaign_{id}_{name}.csv for every sent campaign (or one) "
-     "from the store, atomically; nothing is fetched."},
+     "from the store, atomically; nothing is fetched. With --combined, "
+     "one file of every campaign's participants instead, with "
+     "campaign_id and provider columns first."},
     {"stats", CMDB_STATS, cmd_stats, "[--provider P]",
      "show what the store holds",
      "Prints campaign, participant and event totals, csv files and the "
      "last run."},
+    {"report", CMDB_REPORT, cmd_report,
+     "html [--provider P] [--account A] [--since DATE] [--until DATE] "
+     "[--out FILE]",
+     "write an html engagement report",
+     "Writes one self-contained HTML file (inline CSS and SVG charts, "
+     "no script, nothing fetched; prints on A4 or Letter) from the "
+     "store: headline figures against the previous period of the same "
+     "length, daily activity, weekly open and click rates, campaigns, "
+     "top links and the funnel, deliverability, lists, and each "
+     "account's last sync. Without --since and --until it covers every "
+     "day the store holds data of."},
     {"state", CMDB_STATE, cmd_state, "show | reset [--provider P] [--stream S]",
      "show or reset sync checkpoints",
      "show prints the last sync and the saved checkpoints (all of them "

@@ -35,6 +35,10 @@ enum option_id {
 	OPT_STREAMS,
 	OPT_NO_FORMULA_PROTECT,
 	OPT_STREAM,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_OUT,
+	OPT_COMBINED,
 	/* seed-compatible form only */
 	OPT_SEED_ALL,
 	OPT_SEED_EXPORT_CSV,
@@ -71,6 +75,7 @@ enum cmd_bits {
 	CMDB_CHECK = 1 << 5,
 	CMDB_HELP = 1 << 6,
 	CMDB_SEED = 1 << 7, /* the earlier tool's flags, without a command */
+	CMDB_REPORT = 1 << 8,
 };
 
 enum opt_flags {

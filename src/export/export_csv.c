@@ -27,6 +27,12 @@ struct colmap_item {
 	const char *tag, *name;
 };
 
+/* Field tags collected over campaigns (--combined). */
+struct export_tags {
+	char **tags;
+	size_t n;
+};
+
 struct export_ctx {
 	struct store *s;
 	const struct export_options *opts;
@@ -44,6 +50,10 @@ struct export_ctx {
 	FILE *fp;
 	struct buf line;
 	int64_t rows;
+	/* --combined: every row starts with its campaign id and provider. */
+	int is_combined;
+	const char *row_campaign_id, *row_provider;
+	struct export_tags *all;
 };
 
 int export_csv_cell(struct buf *out, const char *value, int is_formula_protect)
@@ -324,7 +334,11 @@ static int write_header(struct export_ctx *x)
 	int rc = 0;
 
 	buf_reset(&x->line);
-	rc |= put_cell(x, "campaign_name", 1);
+	if (x->is_combined) {
+		rc |= put_cell(x, "campaign_id", 1);
+		rc |= put_cell(x, "provider", 0);
+	}
+	rc |= put_cell(x, "campaign_name", !x->is_combined);
 	rc |= put_cell(x, "campaign_sent_at", 0);
 	rc |= put_cell(x, "email", 0);
 	for (i = 0; i < x->n_tags; i++) {
@@ -411,7 +425,11 @@ static int on_participant(void *ctx, const struct export_row *row)
 					   strlen(row->fields_json), NULL) == 0)
 		root = json_root(doc);
 	buf_reset(&x->line);
-	rc |= put_cell(x, x->campaign_name, 1);
+	if (x->is_combined) {
+		rc |= put_cell(x, x->row_campaign_id, 1);
+		rc |= put_cell(x, x->row_provider, 0);
+	}
+	rc |= put_cell(x, x->campaign_name, !x->is_combined);
 	rc |= put_cell(x, x->sent_date, 0);
 	rc |= put_cell(x, row->email, 0);
 	for (i = 0; i < x->n_tags; i++) {
@@ -652,6 +670,150 @@ done:
 	if (out)
 		*out = x.res;
 	free_tags(&x);
+	free(x.map);
+	free(x.map_text);
+	buf_release(&x.line);
+	return ret;
+}
+
+/* --combined, first pass: the field tags of every sent campaign, in order
+ * of first appearance (case-insensitively once), into all. */
+static int on_campaign_tags(void *ctx, const char *provider,
+			    const char *account, const struct rec_campaign *c)
+{
+	struct export_ctx *x = ctx;
+	struct export_tags *all = x->all;
+	size_t i, k;
+	int ret = 0;
+
+	if (c->sent_at == TIME_NULL)
+		return 0;
+	if (load_tags(x, provider, account, c->campaign_id) < 0) {
+		ret = -1;
+		goto done;
+	}
+	for (i = 0; i < x->n_tags; i++) {
+		for (k = 0; k < all->n; k++)
+			if (!strcasecmp(all->tags[k], x->tags[i]))
+				break;
+		if (k < all->n)
+			continue;
+		all->tags = xrealloc(all->tags, (all->n + 1) * sizeof(char *));
+		all->tags[all->n++] = xstrdup(x->tags[i]);
+	}
+done:
+	free_tags(x);
+	return ret;
+}
+
+/* --combined, second pass: every sent campaign's participants. */
+static int on_campaign_rows(void *ctx, const char *provider,
+			    const char *account, const struct rec_campaign *c)
+{
+	struct export_ctx *x = ctx;
+
+	if (c->sent_at == TIME_NULL)
+		return 0;
+	x->campaign_name = c->name;
+	time_format_date(c->sent_at, x->sent_date);
+	x->row_provider = provider;
+	x->row_campaign_id = c->campaign_id;
+	x->res.files = 1;
+	return x->s->ops->each_participant(
+	    x->s, provider, account, c->campaign_id, on_participant, x, x->err);
+}
+
+static int write_combined(struct export_ctx *x, const char *path)
+{
+	struct buf tmp = BUF_INIT;
+	int fd = -1, ret = -1, is_tmp = 0;
+
+	if (buf_printf(&tmp, "%s.XXXXXX", path) < 0) {
+		err_set(x->err, ERR_IO, 0,
+			"export path too long: more than %zu bytes", tmp.max);
+		goto done;
+	}
+	fd = mkstemp(tmp.data);
+	is_tmp = fd >= 0;
+	if (fd < 0 || fchmod(fd, 0644) < 0 || !(x->fp = fdopen(fd, "w"))) {
+		err_set(x->err, ERR_IO, errno, "cannot create '%s': %s", path,
+			strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	x->rows = 0;
+	if (write_header(x) < 0) {
+		err_set(x->err, ERR_IO, errno, "cannot write '%s': %s", path,
+			strerror(errno));
+		goto done;
+	}
+	if (x->s->ops->each_campaign(x->s, x->opts->provider,
+				     x->opts->campaign_id, on_campaign_rows, x,
+				     x->err) != 0)
+		goto done;
+	if (fflush(x->fp) != 0 || fsync(fileno(x->fp)) < 0 ||
+	    fclose(x->fp) != 0) {
+		err_set(x->err, ERR_IO, errno, "cannot write '%s': %s", path,
+			strerror(errno));
+		x->fp = NULL;
+		goto done;
+	}
+	x->fp = NULL;
+	if (rename(tmp.data, path) < 0) {
+		err_set(x->err, ERR_IO, errno, "cannot write '%s': %s", path,
+			strerror(errno));
+		goto done;
+	}
+	is_tmp = 0;
+	x->res.rows = x->rows;
+	ret = 0;
+done:
+	if (x->fp)
+		fclose(x->fp);
+	x->fp = NULL;
+	if (fd >= 0)
+		close(fd);
+	if (is_tmp)
+		unlink(tmp.data);
+	buf_release(&tmp);
+	return ret;
+}
+
+int export_csv_combined(struct store *s, const struct export_options *opts,
+			const char *path, struct export_result *out,
+			struct err *err)
+{
+	struct export_tags all = {NULL, 0};
+	struct export_ctx x;
+	size_t i;
+	int ret = -1;
+
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.opts = opts;
+	x.err = err;
+	x.is_combined = 1;
+	x.all = &all;
+	buf_init(&x.line, 0);
+	if (parse_columns_map(&x, opts->columns_map) < 0)
+		goto done;
+	if (s->ops->each_campaign(s, opts->provider, opts->campaign_id,
+				  on_campaign_tags, &x, err) != 0)
+		goto done;
+	/* the union is the file's one header */
+	x.tags = all.tags;
+	x.n_tags = all.n;
+	all.tags = NULL;
+	if (write_combined(&x, path) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (out)
+		*out = x.res;
+	free_tags(&x);
+	for (i = 0; all.tags && i < all.n; i++)
+		free(all.tags[i]);
+	free(all.tags);
 	free(x.map);
 	free(x.map_text);
 	buf_release(&x.line);

@@ -31,6 +31,13 @@ struct export_result {
 /* ERR_NOT_FOUND when campaign_id names no stored campaign. */
 int export_csv(struct store *s, const struct export_options *opts,
 	       struct export_result *out, struct err *err);
+/* One file at path of every sent campaign's participants (or one's), with
+ * campaign_id and provider before the per-campaign columns and the union of
+ * the campaigns' field columns; written atomically. out->files is 1 when a
+ * campaign was written, 0 when none. */
+int export_csv_combined(struct store *s, const struct export_options *opts,
+			const char *path, struct export_result *out,
+			struct err *err);
 /* Number of campaign_*.csv files in dir (0 when dir is missing). */
 int export_count_files(const char *dir, int64_t *out, struct err *err);
 /* "campaign_{id}_{safe name}.csv" into out (size bytes). */

@@ -1,9 +1,9 @@
 /* Shared by the files of the MongoDB store (mongodb.c: connection, messages
  * and the ops table; mongo_schema.c: indexes; mongo_bson.c: values and field
  * reads; mongo_write.c: batches, links, deletion marks; mongo_read.c: state,
- * runs and reads), which are the only files that include mongoc.h/bson.h.
- * The store owns its client and collections; a bson_value_t from mg_str()
- * borrows the string it was given. */
+ * runs and reads; mongo_report.c: the report's reads), which are the only files
+ * that include mongoc.h/bson.h. The store owns its client and collections; a
+ * bson_value_t from mg_str() borrows the string it was given. */
 #ifndef ESPSYNC_STORE_MONGO_INTERNAL_H
 #define ESPSYNC_STORE_MONGO_INTERNAL_H
 
@@ -131,5 +131,24 @@ int mg_each_participant(struct store *store, const char *provider,
 int mg_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
+/* Campaigns matching filter in sort order (mg_find_docs' spec). */
+int mg_campaigns_query(struct mongo_store *s, const bson_t *filter,
+		       const char *sort, store_campaign_fn fn, void *ctx,
+		       struct err *err);
+
+/* mongo_report.c: the report reads (store.h) */
+int mg_report_totals(struct store *store, const struct store_period *p,
+		     struct store_totals *out, struct err *err);
+int mg_report_days(struct store *store, const struct store_period *p,
+		   store_day_fn fn, void *ctx, struct err *err);
+int mg_report_campaigns(struct store *store, const struct store_period *p,
+			store_campaign_fn fn, void *ctx, struct err *err);
+int mg_report_links(struct store *store, const struct store_period *p,
+		    int64_t limit, store_link_fn fn, void *ctx,
+		    struct err *err);
+int mg_report_lists(struct store *store, const struct store_period *p,
+		    store_list_fn fn, void *ctx, struct err *err);
+int mg_report_accounts(struct store *store, const struct store_period *p,
+		       store_account_fn fn, void *ctx, struct err *err);
 
 #endif

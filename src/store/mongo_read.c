@@ -492,3 +492,29 @@ done:
 	bson_destroy(&f);
 	return ret;
 }
+
+/* Campaigns matching filter in sort order (mg_find_docs' spec), for the
+ * report's reads. */
+int mg_campaigns_query(struct mongo_store *s, const bson_t *filter,
+		       const char *sort, store_campaign_fn fn, void *ctx,
+		       struct err *err)
+{
+	mongoc_cursor_t *cur = mg_find_docs(s, K_CAMPAIGNS, filter, sort, 0);
+	const bson_t *doc;
+	bson_error_t e;
+	int ret = 0;
+
+	while (!ret && mongoc_cursor_next(cur, &doc)) {
+		struct arena a = ARENA_INIT;
+		struct rec_campaign c;
+
+		read_campaign(doc, &c, &a);
+		ret = fn(ctx, mg_get_str(doc, "provider"),
+			 mg_get_str(doc, "account"), &c);
+		arena_release(&a);
+	}
+	if (!ret && mongoc_cursor_error(cur, &e))
+		ret = mg_err(err, s, "read campaigns from", &e);
+	mongoc_cursor_destroy(cur);
+	return ret;
+}

@@ -377,6 +377,12 @@ const struct store_ops mongodb_store_ops = {
     .each_participant = mg_each_participant,
     .campaign_fields = mg_campaign_fields,
     .reconcile_contacts = mg_reconcile_contacts,
+    .report_totals = mg_report_totals,
+    .report_days = mg_report_days,
+    .report_campaigns = mg_report_campaigns,
+    .report_links = mg_report_links,
+    .report_lists = mg_report_lists,
+    .report_accounts = mg_report_accounts,
 };
 
 const struct store_backend mongodb_store_backend = {

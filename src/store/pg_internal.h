@@ -1,9 +1,10 @@
 /* Shared by the files of the PostgreSQL store (postgresql.c: connection and
  * the ops table; pg_schema.c: migrations, partitions, retention; pg_write.c:
- * staging, COPY and merges; pg_rows.c: COPY text rows; pg_read.c: state,
- * runs and reads; pg_reconcile.c: contact deletion marks), which are the
- * only files that include libpq-fe.h. A PGresult returned here is the
- * caller's to PQclear; the store owns everything it points to. */
+ * staging, COPY and merges; pg_rows.c: COPY text rows; pg_read.c: state, runs
+ * and reads; pg_report.c: the report's reads; pg_reconcile.c: contact
+ * deletion marks), which are the only files that include libpq-fe.h. A
+ * PGresult returned here is the caller's to PQclear; the store owns
+ * everything it points to. */
 #ifndef ESPSYNC_STORE_PG_INTERNAL_H
 #define ESPSYNC_STORE_PG_INTERNAL_H
 
@@ -144,6 +145,25 @@ int pg_each_participant(struct store *store, const char *provider,
 int pg_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
+/* Campaign rows of "SELECT <columns> FROM campaigns AS c <tail>". */
+int pg_campaigns_query(struct pg_store *s, const char *tail, int n,
+		       const char *const *params, store_campaign_fn fn,
+		       void *ctx, struct err *err);
+
+/* pg_report.c: the report reads (store.h) */
+int pg_report_totals(struct store *store, const struct store_period *p,
+		     struct store_totals *out, struct err *err);
+int pg_report_days(struct store *store, const struct store_period *p,
+		   store_day_fn fn, void *ctx, struct err *err);
+int pg_report_campaigns(struct store *store, const struct store_period *p,
+			store_campaign_fn fn, void *ctx, struct err *err);
+int pg_report_links(struct store *store, const struct store_period *p,
+		    int64_t limit, store_link_fn fn, void *ctx,
+		    struct err *err);
+int pg_report_lists(struct store *store, const struct store_period *p,
+		    store_list_fn fn, void *ctx, struct err *err);
+int pg_report_accounts(struct store *store, const struct store_period *p,
+		       store_account_fn fn, void *ctx, struct err *err);
 
 /* pg_reconcile.c */
 int pg_reconcile_contacts(struct store *store, const char *provider,

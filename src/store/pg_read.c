@@ -475,3 +475,36 @@ done:
 	PQclear(r);
 	return ret;
 }
+
+/* Campaign rows of "SELECT <the columns read_campaign reads> FROM campaigns
+ * AS c <tail>" (the report's reads), with n text params. */
+int pg_campaigns_query(struct pg_store *s, const char *tail, int n,
+		       const char *const *params, store_campaign_fn fn,
+		       void *ctx, struct err *err)
+{
+	struct buf q = BUF_INIT;
+	PGresult *r = NULL;
+	int i, ret = -1;
+
+	if (buf_puts(&q, "SELECT " CAMPAIGN_COLS " FROM campaigns AS c ") < 0 ||
+	    buf_puts(&q, tail) < 0) {
+		err_set(err, ERR_STORE, 0, "campaign query too long");
+		goto done;
+	}
+	r = pg_query(s, buf_str(&q), n, params, "read campaigns from", err);
+	if (!r)
+		goto done;
+	for (i = 0; i < PQntuples(r); i++) {
+		struct rec_campaign c;
+
+		read_campaign(r, i, &c, NULL);
+		ret = fn(ctx, pg_val(r, i, 0), pg_val(r, i, 1), &c);
+		if (ret)
+			goto done;
+	}
+	ret = 0;
+done:
+	PQclear(r);
+	buf_release(&q);
+	return ret;
+}

@@ -271,6 +271,12 @@ const struct store_ops postgresql_store_ops = {
     .each_participant = pg_each_participant,
     .campaign_fields = pg_campaign_fields,
     .reconcile_contacts = pg_reconcile_contacts,
+    .report_totals = pg_report_totals,
+    .report_days = pg_report_days,
+    .report_campaigns = pg_report_campaigns,
+    .report_links = pg_report_links,
+    .report_lists = pg_report_lists,
+    .report_accounts = pg_report_accounts,
 };
 
 const struct store_backend postgresql_store_backend = {

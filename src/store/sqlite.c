@@ -245,6 +245,12 @@ const struct store_ops sqlite_store_ops = {
     .each_participant = sq_each_participant,
     .campaign_fields = sq_campaign_fields,
     .reconcile_contacts = sq_reconcile_contacts,
+    .report_totals = sq_report_totals,
+    .report_days = sq_report_days,
+    .report_campaigns = sq_report_campaigns,
+    .report_links = sq_report_links,
+    .report_lists = sq_report_lists,
+    .report_accounts = sq_report_accounts,
 };
 
 const struct store_backend sqlite_store_backend = {

@@ -1,9 +1,10 @@
-/* Shared by the files of the SQLite store (sqlite.c: open, cached
- * statements, transactions and the ops table; sqlite_schema.c: migrations;
+/* Shared by the files of the SQLite store (sqlite.c: open, cached statements,
+ * transactions and the ops table; sqlite_schema.c: migrations;
  * sqlite_write.c: upserts, checkpoints, runs and reconciliation;
- * sqlite_read.c: state, runs and reads), which are the only files that
- * include sqlite3.h. The store owns its connection and cached statements;
- * a statement from sq_prep is the caller's to finalize. */
+ * sqlite_read.c: state, runs and reads; sqlite_report.c: the report's reads),
+ * which are the only files that include sqlite3.h. The store owns its
+ * connection and cached statements; a statement from sq_prep is the caller's
+ * to finalize. */
 #ifndef ESPSYNC_STORE_SQLITE_INTERNAL_H
 #define ESPSYNC_STORE_SQLITE_INTERNAL_H
 
@@ -110,5 +111,24 @@ int sq_each_participant(struct store *store, const char *provider,
 int sq_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
+/* Campaign rows of "SELECT <columns> FROM campaigns AS c <tail>". */
+int sq_campaigns_query(struct sqlite_store *s, const char *tail, int n,
+		       const char *const *params, store_campaign_fn fn,
+		       void *ctx, struct err *err);
+
+/* sqlite_report.c: the report reads (store.h) */
+int sq_report_totals(struct store *store, const struct store_period *p,
+		     struct store_totals *out, struct err *err);
+int sq_report_days(struct store *store, const struct store_period *p,
+		   store_day_fn fn, void *ctx, struct err *err);
+int sq_report_campaigns(struct store *store, const struct store_period *p,
+			store_campaign_fn fn, void *ctx, struct err *err);
+int sq_report_links(struct store *store, const struct store_period *p,
+		    int64_t limit, store_link_fn fn, void *ctx,
+		    struct err *err);
+int sq_report_lists(struct store *store, const struct store_period *p,
+		    store_list_fn fn, void *ctx, struct err *err);
+int sq_report_accounts(struct store *store, const struct store_period *p,
+		       store_account_fn fn, void *ctx, struct err *err);
 
 #endif

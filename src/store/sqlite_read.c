@@ -416,3 +416,39 @@ done:
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* Campaign rows of "SELECT <the columns read_campaign reads> FROM campaigns
+ * AS c <tail>" (the report's reads), with n text params. */
+int sq_campaigns_query(struct sqlite_store *s, const char *tail, int n,
+		       const char *const *params, store_campaign_fn fn,
+		       void *ctx, struct err *err)
+{
+	struct buf q = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (buf_puts(&q, "SELECT " CAMPAIGN_COLS " FROM campaigns AS c ") < 0 ||
+	    buf_puts(&q, tail) < 0) {
+		err_set(err, ERR_STORE, 0, "campaign query too long");
+		goto done;
+	}
+	if (sq_prep(s, buf_str(&q), n, params, &st, err) < 0)
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct rec_campaign c;
+
+		read_campaign(st, &c, NULL);
+		ret = fn(ctx, col_text(st, 0), col_text(st, 1), &c);
+		if (ret)
+			goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = sq_db_err(err, s, "read campaigns from");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	buf_release(&q);
+	return ret;
+}

@@ -75,6 +75,10 @@ static const char *const migrations[] = {
      * unknown, as for providers that do not report them). */
     "ALTER TABLE campaigns ADD COLUMN verified_opens INTEGER;"
     "ALTER TABLE campaigns ADD COLUMN verified_unique_opens INTEGER;",
+    /* 3: the report's reads of events per day and type in a period read
+     * this index alone (sqlite_report.c). */
+    "CREATE INDEX IF NOT EXISTS email_activities_day ON email_activities"
+    " (activity_date, event_type, provider, account);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

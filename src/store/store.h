@@ -63,6 +63,90 @@ typedef int (*store_campaign_fn)(void *ctx, const char *provider,
 				 const struct rec_campaign *c);
 typedef int (*store_participant_fn)(void *ctx, const struct export_row *row);
 
+/* ------------------------------------------------------------ report reads
+ * What `espsync report` reads, aggregated inside the database and streamed
+ * through callbacks so memory stays flat however many events there are.
+ *
+ * The period: provider and account NULL mean all; since and until are epoch
+ * seconds of a half-open [since, until), TIME_NULL meaning unbounded.
+ * - A campaign is in the period when its sent_at is set and inside it:
+ *   drafts and campaigns never sent are in no period, not even an
+ *   unbounded one.
+ * - An event is in the period when its activity_timestamp is; days are UTC
+ *   (activity_date), so with since and until at UTC midnights the events of
+ *   the period are exactly those of its days.
+ * Counters are the stored campaign statistics, 0 where the provider gave
+ * none. These are the figures of the PostgreSQL views: report_totals'
+ * sums are sum(recipients), sum(opens), ... of campaign_engagement over the
+ * campaigns in the period, its events[t] the sum(events) of daily_activity
+ * over the period's days; with an unbounded period and no provider,
+ * events[] equals store_stats.events of `espsync stats`. */
+struct store_period {
+	const char *provider, *account; /* NULL: all */
+	int64_t since, until;		/* [since, until); TIME_NULL: open */
+};
+
+/* Every provider and account, all time. */
+#define STORE_PERIOD_ALL                                                       \
+	{                                                                      \
+		NULL, NULL, TIME_NULL, TIME_NULL                               \
+	}
+
+struct store_totals {
+	int64_t campaigns;	      /* campaigns sent in the period */
+	int64_t campaigns_with_stats; /* of those, with sent > 0 */
+	/* Their counters summed: sent (recipients), opened_unique (unique
+	 * opens), clicked_unique (unique clicks), bounced_hard, bounced_soft,
+	 * complained, unsubscribed, and the totals. MongoDB keeps one bounce
+	 * counter (the earlier tool's schema): it reads back as hard. */
+	struct campaign_stats sums;
+	int64_t events[EV__COUNT]; /* events in the period, per type */
+};
+
+/* Events of one UTC day and type; types the store does not know are left
+ * out, and so are (day, type) pairs without events. */
+struct store_day_row {
+	int64_t day; /* epoch seconds of the day's UTC midnight */
+	enum event_type type;
+	int64_t events;
+};
+
+/* One clicked link of the period's campaigns (campaign_links rows). */
+struct store_link_row {
+	const char *url;
+	int64_t clicks;	       /* sum of clicked_total */
+	int64_t unique_clicks; /* sum of clicked_unique */
+	int64_t campaigns;     /* campaigns of the period holding the link */
+	/* JSON array of those campaigns' names (the campaign id where the
+	 * name is NULL), most clicks first, then newest sent first. */
+	const char *campaigns_json;
+};
+
+/* One stored list with what the store knows of its contacts. */
+struct store_list_row {
+	const char *provider, *account, *list_id, *name;
+	/* The provider's counts; -1 when it gave none. */
+	int64_t subscribed, unsubscribed, pending;
+	int64_t
+	    contacts;	 /* stored contacts on the list, not deleted upstream */
+	int64_t added;	 /* stored contacts on it with created_at in period */
+	int64_t deleted; /* contacts on it with deleted_at in the period */
+};
+
+/* One provider account the store holds data of (campaigns, contacts, lists
+ * or runs), with its newest run. */
+struct store_account_row {
+	const char *provider, *account;
+	int64_t campaigns; /* stored campaigns, sent or not, of any period */
+	int has_run;	   /* 0: no run recorded; run is zeroed */
+	struct run_row run;
+};
+
+typedef int (*store_day_fn)(void *ctx, const struct store_day_row *row);
+typedef int (*store_link_fn)(void *ctx, const struct store_link_row *row);
+typedef int (*store_list_fn)(void *ctx, const struct store_list_row *row);
+typedef int (*store_account_fn)(void *ctx, const struct store_account_row *row);
+
 /* Settings from the configuration that a backend may use. */
 struct store_options {
 	/* PostgreSQL: days of email_activities kept, 0 = all; -1 = the
@@ -149,6 +233,35 @@ struct store_ops {
 				  int64_t upto_id, const char *const *live_ids,
 				  size_t n_live, int64_t at, int64_t *changed,
 				  struct err *err);
+
+	/* Report reads over a period (see struct store_period). Each
+	 * callback's non-zero return stops the read and is returned; strings
+	 * handed to it live until it returns. */
+	/* Totals of the period; all zeros for an empty store. */
+	int (*report_totals)(struct store *s, const struct store_period *p,
+			     struct store_totals *out, struct err *err);
+	/* Events per UTC day and type in the period, ordered by day then
+	 * type (enum order). */
+	int (*report_days)(struct store *s, const struct store_period *p,
+			   store_day_fn fn, void *ctx, struct err *err);
+	/* Campaigns sent in the period, newest first (sent_at descending,
+	 * then provider, account, campaign_id), with their counters. */
+	int (*report_campaigns)(struct store *s, const struct store_period *p,
+				store_campaign_fn fn, void *ctx,
+				struct err *err);
+	/* The links of the period's campaigns by url, most clicks first
+	 * (then unique clicks, then url); at most limit rows (0: all). */
+	int (*report_links)(struct store *s, const struct store_period *p,
+			    int64_t limit, store_link_fn fn, void *ctx,
+			    struct err *err);
+	/* Stored lists of the period's provider/account ordered by
+	 * provider, account, list_id; since/until bound added and deleted. */
+	int (*report_lists)(struct store *s, const struct store_period *p,
+			    store_list_fn fn, void *ctx, struct err *err);
+	/* Accounts of the period's provider/account (times ignored) ordered
+	 * by provider, account, each with its newest run (by run_id). */
+	int (*report_accounts)(struct store *s, const struct store_period *p,
+			       store_account_fn fn, void *ctx, struct err *err);
 };
 
 /* Decimal ids of one length in [lo, hi]: within one length, numeric

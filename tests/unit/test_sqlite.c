@@ -166,7 +166,7 @@ static void test_schema_created(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	expect_columns(f->path, "campaigns",
@@ -238,6 +238,34 @@ static void test_newer_version_refused(void **state)
 	raw_exec(f->path, "UPDATE meta SET value = '2'"
 			  " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
+}
+
+/* A version 1 database gets migrations 2 and 3 (verified opens, the
+ * report's event index). */
+static void test_migrates_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	char v[64];
+
+	store_close(f->s);
+	f->s = NULL;
+	raw_exec(f->path, "DROP INDEX email_activities_day;"
+			  " ALTER TABLE campaigns DROP COLUMN verified_opens;"
+			  " ALTER TABLE campaigns DROP COLUMN"
+			  " verified_unique_opens;"
+			  " UPDATE meta SET value = '1'"
+			  " WHERE key = 'schema_version'");
+	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
+	raw_query(f->path,
+		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
+		  sizeof(v));
+	assert_string_equal(v, "3");
+	raw_query(f->path,
+		  "SELECT group_concat(name) FROM pragma_index_info("
+		  "'email_activities_day')",
+		  v, sizeof(v));
+	assert_string_equal(v, "activity_date,event_type,provider,account");
 }
 
 static void test_open_errors(void **state)
@@ -955,6 +983,7 @@ int main(void)
 	    T(test_schema_created),
 	    T(test_reopen_keeps_data),
 	    T(test_newer_version_refused),
+	    T(test_migrates_version_1),
 	    T(test_open_errors),
 	    T(test_store_open_dispatch),
 	    cmocka_unit_test(test_redact_url),
