@@ -164,6 +164,7 @@ static int on_campaign(void *ctx, const char *provider, const char *account,
 	rc->name = arena_strdup(&r->arena, c->name);
 	rc->sent_at = c->sent_at;
 	rc->st = c->stats;
+	rc->verified_unique_opens = c->verified_unique_opens;
 	return 0;
 }
 

@@ -13,6 +13,9 @@ struct report_campaign {
 	const char *provider, *account, *campaign_id, *name;
 	int64_t sent_at;
 	struct campaign_stats st;
+	/* Unique opens the provider does not count as machine opens; -1:
+	 * not reported. */
+	int64_t verified_unique_opens;
 };
 
 struct report_link {

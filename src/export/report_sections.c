@@ -78,6 +78,7 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 {
 	double max_open = 0, max_click = 0;
 	long best, worst;
+	int has_verified = 0;
 	size_t i;
 
 	chart_puts(o, "<section id=\"campaigns\"><h2>3. Campaigns</h2>\n");
@@ -87,6 +88,9 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 		return;
 	}
 	rank(r, &best, &worst);
+	for (i = 0; i < r->n_campaigns; i++)
+		if (r->campaigns[i].verified_unique_opens >= 0)
+			has_verified = 1;
 	for (i = 0; i < r->n_campaigns; i++) {
 		const struct campaign_stats *s = &r->campaigns[i].st;
 		double op = report_rate(s->opened_unique, s->sent);
@@ -101,7 +105,10 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 	if (is_multi_account(r))
 		chart_puts(o, "<th>Account</th>");
 	chart_puts(o, "<th class=\"num\">Recipients</th><th class=\"num\">"
-		      "Open rate</th><th class=\"num\">Click rate</th>"
+		      "Open rate</th>");
+	if (has_verified)
+		chart_puts(o, "<th class=\"num\">Verified open rate</th>");
+	chart_puts(o, "<th class=\"num\">Click rate</th>"
 		      "<th class=\"num\">Bounce rate</th><th class=\"num\">"
 		      "Unsubscribe rate</th></tr></thead><tbody>\n");
 	for (i = 0; i < r->n_campaigns; i++) {
@@ -128,11 +135,11 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 			chart_puts(o, "</td>");
 		}
 		if (s->sent <= 0) {
-			chart_puts(o,
-				   "<td class=\"num\">0</td><td colspan=\"4\" "
-				   "class=\"note\">no statistics: the "
-				   "provider reported no recipients</td>"
-				   "</tr>\n");
+			chart_puts(o, "<td class=\"num\">0</td><td colspan=\"");
+			chart_puts(o, has_verified ? "5" : "4");
+			chart_puts(o, "\" class=\"note\">no statistics: the "
+				      "provider reported no recipients</td>"
+				      "</tr>\n");
 			continue;
 		}
 		chart_puts(o, "<td class=\"num\">");
@@ -140,6 +147,15 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 		chart_puts(o, "</td>");
 		rate_cell(o, report_rate(s->opened_unique, s->sent), max_open,
 			  "#0072B2");
+		if (has_verified) {
+			chart_puts(o, "<td class=\"num\">");
+			report_put_rate(
+			    o, c->verified_unique_opens < 0
+				   ? NAN
+				   : report_rate(c->verified_unique_opens,
+						 s->sent));
+			chart_puts(o, "</td>");
+		}
 		rate_cell(o, report_rate(s->clicked_unique, s->sent), max_click,
 			  "#009E73");
 		chart_puts(o, "<td class=\"num\">");
@@ -152,7 +168,14 @@ void report_write_campaigns(struct chart_out *o, const struct report *r)
 	chart_puts(o, "</tbody></table>\n<p class=\"note\">Newest first. Best "
 		      "and worst: the highest and lowest click rate (then "
 		      "open rate) among the campaigns with recipients, when "
-		      "there are at least two.</p></section>\n");
+		      "there are at least two.");
+	if (has_verified)
+		chart_puts(o,
+			   " Verified open rate: unique opens the provider "
+			   "does not count as machine opens (Apple Mail "
+			   "Privacy Protection, security scanners), where it "
+			   "reports them.");
+	chart_puts(o, "</p></section>\n");
 }
 
 /* "Spring sale, Newsletter 3 and 2 more" from a JSON array of names. */

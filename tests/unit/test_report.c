@@ -101,8 +101,9 @@ static void seed(struct store *s)
 	struct err err = ERR_INIT;
 
 	batch_init(&b, "emailoctopus", "default");
-	campaign(&b, "c1", "<script>alert(1)</script>", T0 + 3600, 1000, 400,
-		 100);
+	c = campaign(&b, "c1", "<script>alert(1)</script>", T0 + 3600, 1000,
+		     400, 100);
+	c->verified_unique_opens = 250; /* 25.0 % of 1000 */
 	c = campaign(&b, "c2", "Spring & \"sale\"", T0 + DAY + 3600, 500, 100,
 		     10);
 	c->stats.bounced_hard = 8;
@@ -232,6 +233,11 @@ static void test_figures(void **state)
 	assert_non_null(strstr(doc, "No per-recipient sent events"));
 	assert_null(strstr(doc, ">Draft<"));
 	assert_null(strstr(doc, "Last week"));
+	/* verified opens: labelled, 25.0 % for c1, a dash where unknown */
+	assert_non_null(strstr(doc, "<th class=\"num\">Verified open rate"));
+	assert_non_null(strstr(doc, "<td class=\"num\">25.0%</td>"));
+	assert_non_null(strstr(doc, "<td class=\"num\">\xe2\x80\x94</td>"));
+	assert_non_null(strstr(doc, "does not count as machine opens"));
 	assert_inert(doc);
 	buf_release(&b);
 }
