@@ -449,7 +449,7 @@ int bq_schema_ensure(struct bq_store *s, struct err *err)
 	}
 	if (create_all(s, err) < 0)
 		goto done;
-	rc = buf_puts(&q, "MERGE ");
+	rc = buf_puts(&q, "MERGE INTO ");
 	rc |= bq_table_ref(&q, &s->c, "meta");
 	rc |= buf_printf(&q,
 			 " T USING (SELECT 'schema_version' AS key, '%d' AS"

@@ -299,7 +299,7 @@ static int merge_sql(struct buf *q, struct bq_store *s, const char *stage,
 	const char *sep;
 	int rc = 0, n;
 
-	rc |= buf_puts(q, "MERGE ");
+	rc |= buf_puts(q, "MERGE INTO ");
 	rc |= bq_table_ref(q, &s->c, bq_tables[t].name);
 	rc |= buf_puts(q, " T USING (SELECT ");
 	for (sep = "", c = cols; c->name; c++) {
@@ -434,7 +434,7 @@ static int merge_sql(struct buf *q, struct bq_store *s, const char *stage,
 
 static int run_merge_sql(struct buf *q, struct bq_store *s)
 {
-	int rc = buf_puts(q, "MERGE ");
+	int rc = buf_puts(q, "MERGE INTO ");
 
 	rc |= bq_table_ref(q, &s->c, "sync_runs");
 	rc |= buf_puts(
