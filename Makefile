@@ -9,7 +9,7 @@ ifeq ($(SANITIZE),1)
 BUILD := build-san
 endif
 
-PKGS := libcurl sqlite3 libcjson libpq libmongoc-1.0
+PKGS := libcurl sqlite3 libcjson libpq libmongoc-1.0 libcrypto
 SIM_PKGS := libmicrohttpd libcjson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -202,7 +202,15 @@ static int setup_easy(struct http_xfer *x, const struct http_get *req)
 		x->headers = l;
 	}
 	c |= curl_easy_setopt(e, CURLOPT_URL, req->url);
-	c |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (req->method) {
+		c |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				      (curl_off_t)req->body_len);
+		c |= curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+				      req->body ? req->body : "");
+		c |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+	} else {
+		c |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
 	c |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
 	c |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	c |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -411,4 +419,26 @@ const char *http_xfer_header(const struct http_xfer *x, const char *name)
 		if (!strcasecmp(x->capture[i], name))
 			return x->values[i];
 	return NULL;
+}
+
+int http_do(struct http_xfer **out, struct http *h, const struct http_get *req,
+	    struct err *err)
+{
+	struct http_xfer *x = NULL, *d;
+
+	*out = NULL;
+	if (http_start(&x, h, req, err) < 0)
+		return -1;
+	for (;;) {
+		if (http_poll(h, 1000, err) < 0) {
+			http_xfer_free(x);
+			return -1;
+		}
+		while ((d = http_next_done(h)) != NULL) {
+			if (d == x) {
+				*out = x;
+				return 0;
+			}
+		}
+	}
 }

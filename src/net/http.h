@@ -33,11 +33,16 @@ struct http_get {
 	long connect_timeout_ms; /* 0: curl's default */
 	size_t max_body_bytes;	 /* 0: BUF_DEFAULT_MAX */
 	void *userdata;
+	/* NULL: GET. Else the method ("POST", "PUT", ...) sending body_len
+	 * bytes of body (borrowed for the transfer's life). */
+	const char *method;
+	const char *body;
+	size_t body_len;
 };
 
 #define HTTP_GET_INIT                                                          \
 	{                                                                      \
-		NULL, NULL, NULL, 30000, 10000, 0, NULL                        \
+		NULL, NULL, NULL, 30000, 10000, 0, NULL, NULL, NULL, 0         \
 	}
 
 /* max_connections bounds the connection cache and the connections per host;
@@ -67,5 +72,11 @@ const char *http_xfer_body(const struct http_xfer *x, size_t *len_out);
 const char *http_xfer_header(const struct http_xfer *x, const char *name);
 /* Aborts the transfer if still running. NULL is fine. */
 void http_xfer_free(struct http_xfer *x);
+
+/* Runs one request to its end on h (which must have no other transfer
+ * running): *out is the finished transfer, freed by the caller. -1 only
+ * when it could not be started or polled; a network error is in *out. */
+int http_do(struct http_xfer **out, struct http *h, const struct http_get *req,
+	    struct err *err);
 
 #endif

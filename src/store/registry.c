@@ -13,7 +13,8 @@
 #define STORES(X)                                                              \
 	X(sqlite)                                                              \
 	X(postgresql)                                                          \
-	X(mongodb)
+	X(mongodb)                                                             \
+	X(bigquery)
 
 #define STORE_DECLARE(name)                                                    \
 	extern const struct store_backend name##_store_backend;

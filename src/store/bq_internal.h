@@ -1,0 +1,236 @@
+/* What the bigquery_*.c and bq_*.c files share: credentials and tokens
+ * (bq_auth.c, the only file that includes OpenSSL), the REST client with
+ * retries and error mapping (bq_rest.c), the schema (bq_schema.c), the
+ * spool and flush (bq_write.c) and the reads (bq_read.c). */
+#ifndef ESPSYNC_BQ_INTERNAL_H
+#define ESPSYNC_BQ_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "net/http.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/json.h"
+
+#define BQ_SCOPE "https://www.googleapis.com/auth/bigquery"
+#define BQ_TOKEN_URI "https://oauth2.googleapis.com/token"
+#define BQ_API_ROOT "https://bigquery.googleapis.com"
+#define BQ_SCHEMA_VERSION 1
+/* A token is renewed this long before it expires (Google's clients use
+ * 3 min 45 s). */
+#define BQ_REFRESH_EARLY_S 225
+
+/* ---- credentials (bq_auth.c) ------------------------------------------ */
+
+enum bq_cred_kind { BQ_CRED_SERVICE_ACCOUNT, BQ_CRED_USER, BQ_CRED_METADATA };
+
+struct bq_cred {
+	enum bq_cred_kind kind;
+	char *source;	     /* file path or "metadata server", for messages */
+	char *email;	     /* client_email; metadata: read on demand */
+	char *key_id;	     /* private_key_id, may be NULL */
+	char *private_key;   /* PEM; never printed */
+	char *token_uri;     /* where tokens come from */
+	char *client_id;     /* authorized_user */
+	char *client_secret; /* authorized_user; never printed */
+	char *refresh_token; /* authorized_user; never printed */
+	char *project_id;    /* from the key file, may be NULL */
+	char *metadata_root; /* http://HOST/computeMetadata/v1 */
+	/* The current access token (never printed) and when it expires. */
+	char *token;
+	int64_t expires_at;
+};
+
+/* Finds credentials in Google's order: GOOGLE_APPLICATION_CREDENTIALS,
+ * the gcloud application-default file, the metadata server. ERR_STORE
+ * naming the file and what is wrong with it. */
+int bq_cred_load(struct bq_cred *c, struct err *err);
+/* Reads a key file's JSON (service_account or authorized_user). */
+int bq_cred_parse(struct bq_cred *c, const char *json, size_t len,
+		  const char *source, struct err *err);
+void bq_cred_release(struct bq_cred *c);
+
+/* base64url without padding. */
+BUF_MUST_CHECK int bq_b64url(struct buf *out, const void *data, size_t n);
+/* The RS256-signed assertion of the JWT-bearer grant. */
+int bq_jwt_make(struct buf *out, const struct bq_cred *c, int64_t now,
+		struct err *err);
+/* Parses a token endpoint's answer: access_token and expires_in (number
+ * or string). ERR_STORE with the endpoint's error and description. */
+int bq_token_parse(const char *body, size_t len, long status, char **token,
+		   int64_t *expires_in, struct err *err);
+/* Fetches a new token into c->token (through h). */
+int bq_token_fetch(struct bq_cred *c, struct http *h, struct err *err);
+/* The service account's email: the key file's, or the metadata
+ * server's; NULL for a user's refresh token. */
+const char *bq_cred_email(struct bq_cred *c, struct http *h);
+
+/* ---- REST client (bq_rest.c) ------------------------------------------ */
+
+struct bq_client {
+	struct http *http;
+	struct bq_cred cred;
+	char *api;    /* ROOT/bigquery/v2 */
+	char *upload; /* ROOT/upload/bigquery/v2 */
+	char *project, *dataset, *location;
+	char *safe; /* "bigquery://project/dataset", for messages */
+	int backoff_ms;
+	int max_attempts;
+	/* per process: what the -v line and the summary show */
+	int64_t requests, jobs, bytes_up;
+	int64_t job_seq;
+	char run_tag[32];
+};
+
+struct bq_resp {
+	long status;
+	struct buf body;
+	char *location; /* Location header (resumable uploads) */
+	char *range;	/* Range header (resumable uploads) */
+};
+
+/* One request with a fresh token: retries network errors, 5xx, 429 and
+ * 403 rateLimitExceeded with backoff, refreshes the token once on 401.
+ * 0 with any final status in r (the caller judges it); -1 when no answer
+ * came. ctype may be NULL. */
+int bq_call(struct bq_client *c, const char *method, const char *url,
+	    const char *ctype, const char *body, size_t len,
+	    const char *const *headers, struct bq_resp *r, struct err *err);
+void bq_resp_release(struct bq_resp *r);
+/* The reason and message of an error body (empty when absent). */
+void bq_error_parse(const char *body, size_t len, char *reason,
+		    size_t reason_size, char *msg, size_t msg_size);
+/* 1 when an HTTP answer with this status and reason is worth a retry. */
+int bq_is_retryable(long status, const char *reason);
+/* 1 when a job's error means "run it again under a new id". */
+int bq_job_is_retryable(const char *reason, const char *message);
+/* Fills err from a failed answer: what failed, the object, the cause and,
+ * for access errors, the roles to grant. Returns -1. */
+int bq_fail(struct bq_client *c, const struct bq_resp *r, const char *what,
+	    struct err *err);
+
+/* Runs a job (configuration JSON object text, e.g. {"query":{...}}) to
+ * its end under an id espsync makes; data (may be NULL) is uploaded with
+ * a load job. A job that fails retryably runs again under a new id.
+ * *job_out (may be NULL) gets the finished job's JSON. */
+int bq_job_run(struct bq_client *c, const char *config, FILE *data,
+	       int64_t data_len, struct buf *job_out, struct err *err);
+
+/* A query parameter: name and BigQuery type ("STRING", "INT64", ...);
+ * value NULL is NULL. ARRAY<STRING> when values is set. */
+struct bq_param {
+	const char *name, *type, *value;
+	const char *const *values;
+	size_t n_values;
+};
+
+/* Called with each row's cells as text (NULL for NULL). */
+typedef int (*bq_row_fn)(void *ctx, const char *const *cells, size_t n);
+
+/* Runs a query (jobs.query, then getQueryResults page by page) and hands
+ * each row to fn; a non-zero return from fn stops and is returned. */
+int bq_query(struct bq_client *c, const char *sql,
+	     const struct bq_param *params, size_t n_params, bq_row_fn fn,
+	     void *ctx, struct err *err);
+/* A DML statement or script as a job (own id); no rows. */
+int bq_exec(struct bq_client *c, const char *sql, const struct bq_param *params,
+	    size_t n_params, struct err *err);
+/* Appends the JSON "queryParameters":[...] member (with a leading comma). */
+BUF_MUST_CHECK int bq_params_json(struct buf *b, const struct bq_param *p,
+				  size_t n);
+/* `project.dataset.table` quoted for SQL. */
+BUF_MUST_CHECK int bq_table_ref(struct buf *b, const struct bq_client *c,
+				const char *table);
+
+/* ---- the store --------------------------------------------------------- */
+
+/* The staging table's kinds of rows (column _t). */
+enum bq_kind {
+	BK_CAMPAIGNS,
+	BK_LINKS,
+	BK_PARTICIPANTS,
+	BK_EVENTS,
+	BK_CONTACTS,
+	BK_LISTS,
+	BK_STATE,
+	BK__COUNT
+};
+
+struct bq_state_entry {
+	char *stream, *value; /* value NULL: deleted */
+};
+
+struct bq_store {
+	struct store base;
+	struct bq_client c;
+	int retention_days;
+	int64_t flush_rows, flush_seconds;
+	/* The spool: NDJSON rows of the staging table since the last flush. */
+	FILE *spool;
+	int64_t spool_rows, spool_bytes, spool_since_ms;
+	int64_t kind_rows[BK__COUNT];
+	int64_t day_lo, day_hi; /* activity_date range of spooled events */
+	int64_t seq;
+	int64_t flushes;
+	/* sync_state of one provider/account, read once, kept current. */
+	char *cache_provider, *cache_account;
+	struct bq_state_entry *cache;
+	size_t n_cache, cap_cache;
+	int is_cached;
+	/* The run of this process (run_begin): recorded with the flushes. */
+	int64_t run_id;
+	int has_run, run_flushed;
+};
+
+extern const struct store_ops bigquery_store_backend_ops;
+
+int bq_schema_ensure(struct bq_store *s, struct err *err);
+void bq_cache_put(struct bq_store *s, const char *stream, const char *value);
+/* The JSON schema fields of the staging table. */
+BUF_MUST_CHECK int bq_stage_schema(struct buf *b);
+
+int bq_write_batch(struct store *st, const struct batch *b,
+		   struct store_counts *out, struct err *err);
+/* Loads the spool and merges it with its checkpoints (and run, may be
+ * NULL) in one transaction; nothing when both are empty. */
+int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err);
+int bq_run_begin(struct store *st, struct run_row *run, struct err *err);
+int bq_run_finish(struct store *st, const struct run_row *run, struct err *err);
+int bq_link_participants(struct store *st, const char *provider,
+			 const char *account, int64_t *changed,
+			 struct err *err);
+int bq_reconcile_contacts(struct store *st, const char *provider,
+			  const char *account, int64_t after_id,
+			  int64_t upto_id, const char *const *live_ids,
+			  size_t n_live, int64_t at, int64_t *changed,
+			  struct err *err);
+
+int bq_state_get(struct store *st, const char *provider, const char *account,
+		 const char *stream, struct buf *out, int *found,
+		 struct err *err);
+int bq_state_reset(struct store *st, const char *provider,
+		   const char *stream_prefix, int64_t *removed,
+		   struct err *err);
+int bq_state_each(struct store *st, const char *provider, store_state_fn fn,
+		  void *ctx, struct err *err);
+int bq_run_newest(struct store *st, const char *provider, const char *status,
+		  struct run_row *out, struct arena *arena, int *found,
+		  struct err *err);
+int bq_campaign_get(struct store *st, const char *provider, const char *account,
+		    const char *campaign_id, struct rec_campaign *out,
+		    struct arena *arena, int *found, struct err *err);
+int bq_stats(struct store *st, const char *provider, struct store_stats *out,
+	     struct err *err);
+int bq_each_campaign(struct store *st, const char *provider,
+		     const char *campaign_id, store_campaign_fn fn, void *ctx,
+		     struct err *err);
+int bq_each_participant(struct store *st, const char *provider,
+			const char *account, const char *campaign_id,
+			store_participant_fn fn, void *ctx, struct err *err);
+int bq_campaign_fields(struct store *st, const char *provider,
+		       const char *account, const char *campaign_id,
+		       struct buf *out, struct err *err);
+
+#endif

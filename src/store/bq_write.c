@@ -1,0 +1,732 @@
+/* BigQuery writes. Batches are not sent one by one: write_batch appends
+ * their rows (and checkpoints) as NDJSON to a local spool file; a flush
+ * (ESPSYNC_BQ_FLUSH_ROWS rows, ESPSYNC_BQ_FLUSH_SECONDS, the end of the
+ * run) loads the spool into a new staging table with one load job, then
+ * runs one multi-statement transaction that MERGEs it into every target
+ * and writes the checkpoints into sync_state. A checkpoint is never
+ * committed before its data; a run that spooled nothing costs no job. */
+#include "store/bq_schema.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/jsonw.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static const char *const kind_names[BK__COUNT] = {
+    [BK_CAMPAIGNS] = "campaigns",	[BK_LINKS] = "campaign_links",
+    [BK_PARTICIPANTS] = "participants", [BK_EVENTS] = "email_activities",
+    [BK_CONTACTS] = "contacts",		[BK_LISTS] = "lists",
+    [BK_STATE] = "sync_state",
+};
+
+/* ---- the spool ---------------------------------------------------------- */
+
+static int put_str(struct buf *b, const char *key, const char *v)
+{
+	int rc;
+
+	if (!v)
+		return 0;
+	rc = buf_printf(b, ",\"%s\":", key);
+	rc |= jsonw_string(b, v);
+	return rc;
+}
+
+static int put_int(struct buf *b, const char *key, int64_t v)
+{
+	return buf_printf(b, ",\"%s\":%" PRId64, key, v);
+}
+
+static int put_ts(struct buf *b, const char *key, int64_t t)
+{
+	char iso[32];
+
+	if (t == TIME_NULL)
+		return 0;
+	time_format_iso(t, iso);
+	iso[10] = ' ';
+	iso[19] = '\0';
+	return buf_printf(b, ",\"%s\":\"%s\"", key, iso);
+}
+
+static int row_head(struct bq_store *s, struct buf *b, enum bq_kind k,
+		    const struct batch *bt)
+{
+	int rc = buf_printf(b, "{\"_t\":\"%s\",\"_seq\":%" PRId64,
+			    kind_names[k], ++s->seq);
+
+	rc |= put_str(b, "provider", bt->provider);
+	rc |= put_str(b, "account", bt->account);
+	return rc;
+}
+
+static int flag(unsigned flags, unsigned bit)
+{
+	return (flags & bit) ? 1 : 0;
+}
+
+static int spool_rows(struct bq_store *s, const struct batch *bt, struct buf *b)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < bt->n_campaigns; i++) {
+		const struct rec_campaign *c = &bt->campaigns[i];
+
+		rc |= row_head(s, b, BK_CAMPAIGNS, bt);
+		rc |= put_str(b, "campaign_id", c->campaign_id);
+		rc |= put_str(b, "name", c->name);
+		rc |= put_str(b, "subject", c->subject);
+		rc |= put_str(b, "from_name", c->from_name);
+		rc |= put_str(b, "from_email", c->from_email);
+		rc |= put_str(b, "status", c->status);
+		rc |= put_ts(b, "created_at", c->created_at);
+		rc |= put_ts(b, "sent_at", c->sent_at);
+		rc |= put_str(b, "to_lists", c->to_lists_json);
+		rc |= put_int(b, "has_stats", c->has_stats ? 1 : 0);
+		rc |= put_int(b, "sent", c->stats.sent);
+		rc |= put_int(b, "opened_unique", c->stats.opened_unique);
+		rc |= put_int(b, "opened_total", c->stats.opened_total);
+		rc |= put_int(b, "clicked_unique", c->stats.clicked_unique);
+		rc |= put_int(b, "clicked_total", c->stats.clicked_total);
+		rc |= put_int(b, "bounced_hard", c->stats.bounced_hard);
+		rc |= put_int(b, "bounced_soft", c->stats.bounced_soft);
+		rc |= put_int(b, "complained", c->stats.complained);
+		rc |= put_int(b, "unsubscribed", c->stats.unsubscribed);
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_CAMPAIGNS]++;
+	}
+	for (i = 0; i < bt->n_links; i++) {
+		const struct rec_link *l = &bt->links[i];
+
+		rc |= row_head(s, b, BK_LINKS, bt);
+		rc |= put_str(b, "campaign_id", l->campaign_id);
+		rc |= put_str(b, "url", l->url);
+		rc |= put_int(b, "clicked_total", l->clicked_total);
+		rc |= put_int(b, "clicked_unique", l->clicked_unique);
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_LINKS]++;
+	}
+	for (i = 0; i < bt->n_participants; i++) {
+		const struct rec_participant *p = &bt->participants[i];
+		static const char *const names[STORE_PARTICIPANT_FLAGS] = {
+		    "sent",    "opened",     "clicked",
+		    "bounced", "complained", "unsubscribed"};
+
+		rc |= row_head(s, b, BK_PARTICIPANTS, bt);
+		rc |= put_str(b, "campaign_id", p->campaign_id);
+		rc |= put_str(b, "contact_id", p->contact_id);
+		rc |= put_str(b, "email_address", p->email);
+		for (k = 0; k < STORE_PARTICIPANT_FLAGS; k++)
+			rc |=
+			    put_int(b, names[k],
+				    flag(p->flags, store_participant_flags[k]));
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_PARTICIPANTS]++;
+	}
+	for (i = 0; i < bt->n_events; i++) {
+		const struct rec_event *e = &bt->events[i];
+		char date[16];
+		int64_t day =
+		    e->ts >= 0 ? e->ts / 86400 : -((-e->ts + 86399) / 86400);
+
+		time_format_date(e->ts, date);
+		rc |= row_head(s, b, BK_EVENTS, bt);
+		rc |= put_str(b, "event_id", e->event_id);
+		rc |= put_str(b, "campaign_id", e->campaign_id);
+		rc |= put_str(b, "campaign_name", e->campaign_name);
+		rc |= put_str(b, "contact_id", e->contact_id);
+		rc |= put_str(b, "contact_email", e->contact_email);
+		rc |= put_str(b, "event_type", event_type_name(e->type));
+		rc |= put_ts(b, "activity_timestamp", e->ts);
+		rc |= put_str(b, "activity_date", date);
+		rc |= put_int(b, "times", e->times);
+		rc |= put_str(b, "link_url", e->link_url);
+		rc |= put_str(b, "bounce_type", e->bounce_type);
+		rc |= buf_puts(b, "}\n");
+		if (!s->kind_rows[BK_EVENTS] || day < s->day_lo)
+			s->day_lo = day;
+		if (!s->kind_rows[BK_EVENTS] || day > s->day_hi)
+			s->day_hi = day;
+		s->kind_rows[BK_EVENTS]++;
+	}
+	for (i = 0; i < bt->n_contacts; i++) {
+		const struct rec_contact *c = &bt->contacts[i];
+
+		rc |= row_head(s, b, BK_CONTACTS, bt);
+		rc |= put_str(b, "contact_id", c->contact_id);
+		rc |= put_str(b, "email", c->email);
+		rc |= put_str(b, "first_name", c->first_name);
+		rc |= put_str(b, "last_name", c->last_name);
+		rc |= put_str(b, "phone", c->phone);
+		rc |= put_str(b, "status", c->status);
+		rc |= put_str(b, "fields", c->fields_json);
+		rc |= put_str(b, "tags", c->tags_json);
+		rc |= put_str(b, "lists", c->lists_json);
+		rc |= put_ts(b, "created_at", c->created_at);
+		rc |= put_ts(b, "updated_at", c->updated_at);
+		rc |= put_ts(b, "deleted_at", c->deleted_at);
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_CONTACTS]++;
+	}
+	for (i = 0; i < bt->n_lists; i++) {
+		const struct rec_list *l = &bt->lists[i];
+
+		rc |= row_head(s, b, BK_LISTS, bt);
+		rc |= put_str(b, "list_id", l->list_id);
+		rc |= put_str(b, "name", l->name);
+		rc |= put_str(b, "fields", l->fields_json);
+		rc |= put_str(b, "tags", l->tags_json);
+		if (l->subscribed >= 0)
+			rc |= put_int(b, "subscribed", l->subscribed);
+		if (l->unsubscribed >= 0)
+			rc |= put_int(b, "unsubscribed", l->unsubscribed);
+		if (l->pending >= 0)
+			rc |= put_int(b, "pending", l->pending);
+		rc |= put_ts(b, "created_at", l->created_at);
+		rc |= put_ts(b, "updated_at", l->updated_at);
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_LISTS]++;
+	}
+	for (i = 0; i < bt->n_states; i++) {
+		rc |= row_head(s, b, BK_STATE, bt);
+		rc |= put_str(b, "stream", bt->states[i].stream);
+		rc |= put_str(b, "value", bt->states[i].value);
+		rc |= buf_puts(b, "}\n");
+		s->kind_rows[BK_STATE]++;
+	}
+	return rc;
+}
+
+/* Keeps the cached checkpoints current (read-your-writes before a
+ * flush). */
+void bq_cache_put(struct bq_store *s, const char *stream, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_cache; i++) {
+		if (!strcmp(s->cache[i].stream, stream)) {
+			free(s->cache[i].value);
+			s->cache[i].value = value ? xstrdup(value) : NULL;
+			return;
+		}
+	}
+	if (s->n_cache == s->cap_cache) {
+		s->cap_cache = s->cap_cache ? 2 * s->cap_cache : 64;
+		s->cache = xrealloc(s->cache, s->cap_cache * sizeof(*s->cache));
+	}
+	s->cache[s->n_cache].stream = xstrdup(stream);
+	s->cache[s->n_cache].value = value ? xstrdup(value) : NULL;
+	s->n_cache++;
+}
+
+int bq_write_batch(struct store *st, const struct batch *bt,
+		   struct store_counts *out, struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->spool && !(s->spool = tmpfile())) {
+		err_set(err, ERR_IO, 0,
+			"cannot create the bigquery spool file");
+		goto done;
+	}
+	if (spool_rows(s, bt, &b) < 0) {
+		err_set(err, ERR_STORE, 0,
+			"batch too large for the bigquery spool: more than "
+			"%zu bytes",
+			b.max);
+		goto done;
+	}
+	if (b.len && fwrite(b.data, 1, b.len, s->spool) != b.len) {
+		err_set(err, ERR_IO, 0, "cannot write the bigquery spool file");
+		goto done;
+	}
+	if (!s->spool_rows)
+		s->spool_since_ms = clock_mono_ms();
+	s->spool_bytes += (int64_t)b.len;
+	s->spool_rows = 0;
+	for (i = 0; i < BK__COUNT; i++)
+		s->spool_rows += s->kind_rows[i];
+	if (s->is_cached && bt->provider && s->cache_provider &&
+	    !strcmp(bt->provider, s->cache_provider) && bt->account &&
+	    s->cache_account && !strcmp(bt->account, s->cache_account))
+		for (i = 0; i < bt->n_states; i++)
+			bq_cache_put(s, bt->states[i].stream,
+				     bt->states[i].value);
+	if (s->spool_rows >= s->flush_rows ||
+	    (s->spool_rows && s->flush_seconds >= 0 &&
+	     clock_mono_ms() - s->spool_since_ms >= s->flush_seconds * 1000)) {
+		if (bq_flush(s, NULL, err) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	buf_release(&b);
+	return ret;
+}
+
+/* ---- the flush ---------------------------------------------------------- */
+
+static int key_list(struct buf *q, const struct bq_col *cols,
+		    const char *prefix)
+{
+	const struct bq_col *c;
+	int rc = 0, n = 0;
+
+	for (c = cols; c->name; c++)
+		if (c->mode == BM_KEY)
+			rc |= buf_printf(q, "%s%s%s", n++ ? ", " : "", prefix,
+					 c->name);
+	return rc;
+}
+
+/* One MERGE from the staging table into table t (gate: has_stats value
+ * of the campaign rows it takes, -1 for other tables). */
+static int merge_sql(struct buf *q, struct bq_store *s, const char *stage,
+		     enum bq_table_id t, int gate)
+{
+	const struct bq_col *c, *cols = bq_tables[t].cols;
+	const char *sep;
+	int rc = 0, n;
+
+	rc |= buf_puts(q, "MERGE INTO ");
+	rc |= bq_table_ref(q, &s->c, bq_tables[t].name);
+	rc |= buf_puts(q, " T USING (SELECT ");
+	for (sep = "", c = cols; c->name; c++) {
+		if (c->mode == BM_NOW || c->mode == BM_BORN ||
+		    c->mode == BM_LINK || (c->mode == BM_STAT && gate != 1))
+			continue;
+		if (c->mode == BM_OR) {
+			rc |= buf_printf(q, "%sMAX(%s) OVER (PARTITION BY ",
+					 sep, c->name);
+			rc |= key_list(q, cols, "");
+			rc |= buf_printf(q, ") AS %s", c->name);
+		} else {
+			rc |= buf_printf(q, "%s%s", sep, c->name);
+		}
+		sep = ", ";
+	}
+	rc |= buf_puts(q, " FROM ");
+	rc |= bq_table_ref(q, &s->c, stage);
+	rc |= buf_printf(q, " WHERE _t = '%s'", bq_tables[t].name);
+	if (gate >= 0)
+		rc |= buf_printf(q, " AND has_stats = %d", gate);
+	rc |= buf_puts(q, " QUALIFY ROW_NUMBER() OVER (PARTITION BY ");
+	rc |= key_list(q, cols, "");
+	rc |= buf_puts(q, " ORDER BY _seq DESC) = 1) S ON ");
+	for (n = 0, c = cols; c->name; c++)
+		if (c->mode == BM_KEY)
+			rc |= buf_printf(q, "%sT.%s = S.%s", n++ ? " AND " : "",
+					 c->name, c->name);
+	if (t == BT_EVENTS) {
+		char lo[16], hi[16];
+
+		/* constants, so BigQuery prunes the target's partitions */
+		time_format_date(s->day_lo * 86400, lo);
+		time_format_date(s->day_hi * 86400, hi);
+		rc |= buf_printf(q,
+				 " AND T.activity_date BETWEEN DATE '%s' AND"
+				 " DATE '%s'",
+				 lo, hi);
+	}
+	if (t == BT_STATE)
+		rc |= buf_puts(q, " WHEN MATCHED AND S.value IS NULL THEN"
+				  " DELETE");
+	/* update only rows whose content changes */
+	rc |= buf_puts(q, " WHEN MATCHED AND (");
+	for (n = 0, c = cols; c->name; c++) {
+		const char *o = n ? " OR " : "";
+
+		switch (c->mode) {
+		case BM_KEEP:
+			rc |= buf_printf(q,
+					 "%sT.%s IS DISTINCT FROM "
+					 "COALESCE(S.%s, T.%s)",
+					 o, c->name, c->name, c->name);
+			n++;
+			break;
+		case BM_STAT:
+			if (gate != 1)
+				break;
+			/* fall through */
+		case BM_SET:
+			rc |= buf_printf(q, "%sT.%s IS DISTINCT FROM S.%s", o,
+					 c->name, c->name);
+			n++;
+			break;
+		case BM_OR:
+			rc |=
+			    buf_printf(q,
+				       "%sT.%s IS DISTINCT FROM (COALESCE(T.%s,"
+				       " 0) | COALESCE(S.%s, 0))",
+				       o, c->name, c->name, c->name);
+			n++;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!n)
+		rc |= buf_puts(q, "FALSE");
+	rc |= buf_puts(q, ") THEN UPDATE SET ");
+	for (sep = "", c = cols; c->name; c++) {
+		switch (c->mode) {
+		case BM_KEEP:
+			rc |= buf_printf(q, "%s%s = COALESCE(S.%s, T.%s)", sep,
+					 c->name, c->name, c->name);
+			break;
+		case BM_STAT:
+			if (gate != 1)
+				continue;
+			/* fall through */
+		case BM_SET:
+			rc |=
+			    buf_printf(q, "%s%s = S.%s", sep, c->name, c->name);
+			break;
+		case BM_OR:
+			rc |= buf_printf(q,
+					 "%s%s = COALESCE(T.%s, 0) | "
+					 "COALESCE(S.%s, 0)",
+					 sep, c->name, c->name, c->name);
+			break;
+		case BM_NOW:
+			rc |= buf_printf(q, "%s%s = CURRENT_TIMESTAMP()", sep,
+					 c->name);
+			break;
+		default:
+			continue;
+		}
+		sep = ", ";
+	}
+	rc |= buf_puts(q, " WHEN NOT MATCHED");
+	if (t == BT_STATE)
+		rc |= buf_puts(q, " AND S.value IS NOT NULL");
+	rc |= buf_puts(q, " THEN INSERT (");
+	for (sep = "", c = cols; c->name; c++) {
+		rc |= buf_printf(q, "%s%s", sep, c->name);
+		sep = ", ";
+	}
+	rc |= buf_puts(q, ") VALUES (");
+	for (sep = "", c = cols; c->name; c++) {
+		if (c->mode == BM_NOW || c->mode == BM_BORN)
+			rc |= buf_printf(q, "%sCURRENT_TIMESTAMP()", sep);
+		else if (c->mode == BM_LINK)
+			rc |= buf_printf(q, "%sNULL", sep);
+		else if (c->mode == BM_STAT && gate != 1)
+			rc |= buf_printf(q, "%s0", sep);
+		else
+			rc |= buf_printf(q, "%sS.%s", sep, c->name);
+		sep = ", ";
+	}
+	rc |= buf_puts(q, ");\n");
+	return rc;
+}
+
+static int run_merge_sql(struct buf *q, struct bq_store *s)
+{
+	int rc = buf_puts(q, "MERGE INTO ");
+
+	rc |= bq_table_ref(q, &s->c, "sync_runs");
+	rc |= buf_puts(
+	    q, " T USING (SELECT @run_id AS run_id, @provider AS provider,"
+	       " @account AS account, TIMESTAMP_SECONDS(@started_at) AS"
+	       " started_at, TIMESTAMP_SECONDS(@finished_at) AS finished_at,"
+	       " @status AS status, @requests AS requests, @retries AS"
+	       " retries, @throttled AS throttled, @records AS records,"
+	       " @error AS error) S ON T.run_id = S.run_id WHEN MATCHED THEN"
+	       " UPDATE SET finished_at = S.finished_at, status = S.status,"
+	       " requests = S.requests, retries = S.retries, throttled ="
+	       " S.throttled, records = S.records, error = S.error WHEN NOT"
+	       " MATCHED THEN INSERT (run_id, provider, account, started_at,"
+	       " finished_at, status, requests, retries, throttled, records,"
+	       " error) VALUES (S.run_id, S.provider, S.account,"
+	       " S.started_at, S.finished_at, S.status, S.requests,"
+	       " S.retries, S.throttled, S.records, S.error);\n");
+	return rc;
+}
+
+static int stage_create(struct bq_store *s, const char *stage, struct err *err)
+{
+	struct bq_resp r = {0, BUF_INIT, NULL, NULL};
+	struct buf u = BUF_INIT, b = BUF_INIT;
+	int rc, ret = -1;
+
+	rc = buf_printf(&u, "%s/projects/%s/datasets/%s/tables", s->c.api,
+			s->c.project, s->c.dataset);
+	rc |= buf_puts(&b, "{\"tableReference\":{\"projectId\":");
+	rc |= jsonw_string(&b, s->c.project);
+	rc |= buf_puts(&b, ",\"datasetId\":");
+	rc |= jsonw_string(&b, s->c.dataset);
+	rc |= buf_printf(&b,
+			 ",\"tableId\":\"%s\"},\"schema\":{\"fields\":", stage);
+	rc |= bq_stage_schema(&b);
+	/* leftovers of a killed run disappear on their own */
+	rc |= buf_printf(&b, "},\"expirationTime\":\"%" PRId64 "\"}",
+			 clock_wall_ms() + 86400000);
+	if (rc) {
+		err_set(err, ERR_STORE, 0, "bigquery request too long");
+		goto done;
+	}
+	if (bq_call(&s->c, "POST", buf_str(&u), "application/json", b.data,
+		    b.len, NULL, &r, err) < 0)
+		goto done;
+	if (r.status / 100 != 2 && r.status != 409) {
+		bq_fail(&s->c, &r, "create a staging table in", err);
+		goto done;
+	}
+	ret = 0;
+done:
+	bq_resp_release(&r);
+	buf_release(&u);
+	buf_release(&b);
+	return ret;
+}
+
+static void stage_drop(struct bq_store *s, const char *stage)
+{
+	struct bq_resp r = {0, BUF_INIT, NULL, NULL};
+	struct buf u = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	if (buf_printf(&u, "%s/projects/%s/datasets/%s/tables/%s", s->c.api,
+		       s->c.project, s->c.dataset, stage) == 0 &&
+	    bq_call(&s->c, "DELETE", buf_str(&u), NULL, NULL, 0, NULL, &r,
+		    &e) == 0 &&
+	    r.status / 100 != 2 && r.status != 404)
+		log_debug("bigquery: staging table %s stays until it expires",
+			  stage);
+	bq_resp_release(&r);
+	buf_release(&u);
+}
+
+static int stage_load(struct bq_store *s, const char *stage, struct err *err)
+{
+	struct buf cfg = BUF_INIT;
+	int rc, ret;
+
+	rc = buf_puts(&cfg, "{\"load\":{\"destinationTable\":{\"projectId\":");
+	rc |= jsonw_string(&cfg, s->c.project);
+	rc |= buf_puts(&cfg, ",\"datasetId\":");
+	rc |= jsonw_string(&cfg, s->c.dataset);
+	rc |= buf_printf(&cfg,
+			 ",\"tableId\":\"%s\"},\"sourceFormat\":"
+			 "\"NEWLINE_DELIMITED_JSON\",\"writeDisposition\":"
+			 "\"WRITE_APPEND\",\"createDisposition\":"
+			 "\"CREATE_NEVER\",\"ignoreUnknownValues\":false,"
+			 "\"maxBadRecords\":0},\"labels\":{\"app\":"
+			 "\"espsync\"}}",
+			 stage);
+	if (rc) {
+		buf_release(&cfg);
+		return err_set(err, ERR_STORE, 0, "bigquery job too long");
+	}
+	if (fflush(s->spool) != 0) {
+		buf_release(&cfg);
+		return err_set(err, ERR_IO, 0,
+			       "cannot write the bigquery spool file");
+	}
+	ret = bq_job_run(&s->c, buf_str(&cfg), s->spool, s->spool_bytes, NULL,
+			 err);
+	buf_release(&cfg);
+	return ret;
+}
+
+static void spool_reset(struct bq_store *s)
+{
+	size_t i;
+
+	if (s->spool) {
+		rewind(s->spool);
+		if (ftruncate(fileno(s->spool), 0) != 0) {
+			fclose(s->spool);
+			s->spool = NULL;
+		}
+	}
+	s->spool_rows = s->spool_bytes = 0;
+	for (i = 0; i < BK__COUNT; i++)
+		s->kind_rows[i] = 0;
+	s->day_lo = s->day_hi = 0;
+}
+
+static int run_params(struct bq_param p[11], char num[5][24],
+		      const struct run_row *run)
+{
+	snprintf(num[0], 24, "%" PRId64, run->run_id);
+	snprintf(num[1], 24, "%" PRId64, store_time_or_now(run->started_at));
+	snprintf(num[2], 24, "%" PRId64, run->requests);
+	snprintf(num[3], 24, "%" PRId64, run->retries);
+	snprintf(num[4], 24, "%" PRId64, run->throttled);
+	p[0] = (struct bq_param){"run_id", "INT64", num[0], NULL, 0};
+	p[1] = (struct bq_param){"provider", "STRING", run->provider, NULL, 0};
+	p[2] = (struct bq_param){"account", "STRING", run->account, NULL, 0};
+	p[3] = (struct bq_param){"started_at", "INT64", num[1], NULL, 0};
+	p[4] = (struct bq_param){"finished_at", "INT64", NULL, NULL, 0};
+	p[5] = (struct bq_param){"status", "STRING",
+				 store_run_status_name(run->status), NULL, 0};
+	p[6] = (struct bq_param){"requests", "INT64", num[2], NULL, 0};
+	p[7] = (struct bq_param){"retries", "INT64", num[3], NULL, 0};
+	p[8] = (struct bq_param){"throttled", "INT64", num[4], NULL, 0};
+	p[9] =
+	    (struct bq_param){"records", "STRING", run->records_json, NULL, 0};
+	p[10] = (struct bq_param){"error", "STRING", run->error, NULL, 0};
+	return 11;
+}
+
+int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
+{
+	struct buf q = BUF_INIT;
+	struct bq_param p[11];
+	char num[5][24], fin[24], stage[96];
+	int64_t t0 = clock_mono_ms();
+	size_t n_params = 0;
+	int rc = 0, ret = -1, has_data = s->spool_rows > 0;
+
+	if (!has_data && !run)
+		return 0;
+	snprintf(stage, sizeof(stage), "_stage_%s_f%" PRId64, s->c.run_tag,
+		 ++s->flushes);
+	if (has_data &&
+	    (stage_create(s, stage, err) < 0 || stage_load(s, stage, err) < 0))
+		goto done;
+	rc |= buf_puts(&q, "BEGIN TRANSACTION;\n");
+	if (s->kind_rows[BK_CAMPAIGNS]) {
+		rc |= merge_sql(&q, s, stage, BT_CAMPAIGNS, 0);
+		rc |= merge_sql(&q, s, stage, BT_CAMPAIGNS, 1);
+	}
+	if (s->kind_rows[BK_LINKS])
+		rc |= merge_sql(&q, s, stage, BT_LINKS, -1);
+	if (s->kind_rows[BK_PARTICIPANTS])
+		rc |= merge_sql(&q, s, stage, BT_PARTICIPANTS, -1);
+	if (s->kind_rows[BK_EVENTS])
+		rc |= merge_sql(&q, s, stage, BT_EVENTS, -1);
+	if (s->kind_rows[BK_CONTACTS])
+		rc |= merge_sql(&q, s, stage, BT_CONTACTS, -1);
+	if (s->kind_rows[BK_LISTS])
+		rc |= merge_sql(&q, s, stage, BT_LISTS, -1);
+	if (s->kind_rows[BK_STATE])
+		rc |= merge_sql(&q, s, stage, BT_STATE, -1);
+	if (run) {
+		n_params = (size_t)run_params(p, num, run);
+		if (run->finished_at != TIME_NULL &&
+		    run->status != RUN_RUNNING) {
+			snprintf(fin, sizeof(fin), "%" PRId64,
+				 store_time_or_now(run->finished_at));
+			p[4].value = fin;
+		}
+		rc |= run_merge_sql(&q, s);
+	}
+	rc |= buf_puts(&q, "COMMIT TRANSACTION;");
+	if (rc) {
+		err_set(err, ERR_STORE, 0, "bigquery script too long");
+		goto done;
+	}
+	if (bq_exec(&s->c, buf_str(&q), p, n_params, err) < 0)
+		goto done;
+	if (has_data) {
+		stage_drop(s, stage);
+		log_debug("bigquery: flushed %" PRId64 " rows (%" PRId64
+			  " bytes) in %lld ms",
+			  s->spool_rows, s->spool_bytes,
+			  (long long)(clock_mono_ms() - t0));
+		if (s->has_run)
+			s->run_flushed = 1;
+	}
+	spool_reset(s);
+	ret = 0;
+done:
+	buf_release(&q);
+	return ret;
+}
+
+/* ---- runs ----------------------------------------------------------- */
+
+int bq_run_begin(struct store *st, struct run_row *run, struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+
+	(void)err;
+	/* No job: the run is recorded with its first flush, or at its end
+	 * when it wrote anything or did not complete. */
+	run->run_id = clock_wall_ms() * 1000 + (getpid() % 1000);
+	s->run_id = run->run_id;
+	s->has_run = 1;
+	s->run_flushed = 0;
+	return 0;
+}
+
+int bq_run_finish(struct store *st, const struct run_row *run, struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+	struct err fe = ERR_INIT;
+	struct run_row failed;
+	int is_idle =
+	    !s->spool_rows && !s->run_flushed && run->status == RUN_COMPLETE;
+
+	if (is_idle) {
+		log_debug("bigquery: nothing new; the run costs no job");
+		s->has_run = 0;
+		return 0;
+	}
+	if (bq_flush(s, run, &fe) == 0) {
+		s->has_run = 0;
+		return 0;
+	}
+	/* The data could not be committed: record the run failed (its
+	 * checkpoints stay where they were). */
+	failed = *run;
+	failed.status = RUN_FAILED;
+	failed.error = fe.msg;
+	spool_reset(s);
+	if (bq_flush(s, &failed, NULL) < 0)
+		log_debug("bigquery: cannot record the failed run");
+	s->has_run = 0;
+	if (err)
+		*err = fe;
+	return -1;
+}
+
+int bq_link_participants(struct store *st, const char *provider,
+			 const char *account, int64_t *changed, struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+	struct buf q = BUF_INIT;
+	struct bq_param p[2] = {{"provider", "STRING", provider, NULL, 0},
+				{"account", "STRING", account, NULL, 0}};
+	int rc, ret = -1;
+
+	if (changed)
+		*changed = 0;
+	/* Nothing written in this run: nothing to link, no job. */
+	if (!s->spool_rows && !s->run_flushed)
+		return 0;
+	if (bq_flush(s, NULL, err) < 0)
+		return -1;
+	rc = buf_puts(&q, "UPDATE ");
+	rc |= bq_table_ref(&q, &s->c, "participants");
+	rc |= buf_puts(&q, " P SET status = C.status, fields = C.fields,"
+			   " synced_at = CURRENT_TIMESTAMP() FROM ");
+	rc |= bq_table_ref(&q, &s->c, "contacts");
+	rc |= buf_puts(&q, " C WHERE P.provider = @provider AND P.account ="
+			   " @account AND C.provider = P.provider AND"
+			   " C.account = P.account AND C.contact_id ="
+			   " P.contact_id AND (P.status IS DISTINCT FROM"
+			   " C.status OR P.fields IS DISTINCT FROM C.fields)");
+	if (rc) {
+		err_set(err, ERR_STORE, 0, "bigquery query too long");
+		goto done;
+	}
+	ret = bq_exec(&s->c, buf_str(&q), p, 2, err);
+done:
+	buf_release(&q);
+	return ret;
+}

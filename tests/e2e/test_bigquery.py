@@ -1,0 +1,152 @@
+"""BigQuery store against the fake (tests/e2e/bq-fake): a sync equals the
+truth, a re-run adds no row, a killed run resumes to the truth, the events
+table is partitioned and clustered, a 401 mid-run refreshes the token once,
+5xx and rateLimitExceeded are retried, a failing transaction leaves the
+checkpoints in place, credential failures are one line with exit 5 and no
+key material, and CSV exports equal the SQLite store's."""
+
+import filecmp
+import os
+import signal
+import subprocess
+import time
+
+import bqutil
+import lib
+from lib import check, fail
+
+
+def setup(t, **sim_opts):
+    sim = t.sim(**sim_opts)
+    t.write_env(sim)
+    bq = bqutil.start(t)
+    return sim, bq
+
+
+def no_secrets(bq, *results):
+    body = bq.private_key.split('-----')[2].strip().splitlines()
+    for r in results:
+        for text in (r.out, r.err):
+            check(not any(line in text for line in body if len(line) > 20),
+                  'private key material in the output of %s' % r.argv)
+            check('ya29.' not in text, 'a token in the output')
+
+
+def bq_run(t, bq, *args, expect=0, env=None):
+    e = bq.env(t)
+    if env:
+        e.update(env)
+    return t.espsync('--store', bq.store_url(), *args, env=e, expect=expect)
+
+
+def test_bq_sync_equals_truth(t):
+    """A sync equals the truth; a re-run adds no row; stats and state read
+    the store; the events table has its partitioning and clustering."""
+    sim, bq = setup(t)
+    truth = sim.truth()
+    r1 = bq_run(t, bq, 'sync', '-v')
+    lib.assert_equals_truth(bq.to_sqlite(t.path('bq1.db')), truth,
+                            what='bigquery store')
+    before = lib.dump(t.path('bq1.db'))
+    r2 = bq_run(t, bq, 'sync', '-v')
+    after = lib.dump(bq.to_sqlite(t.path('bq2.db')))
+    check(before == after, 're-run changed data rows',
+          lib.diff_dumps(before, after))
+    lib.assert_no_duplicate_events(t.path('bq2.db'))
+    st = bq_run(t, bq, 'stats')
+    check('complete' in st.out, 'stats shows no last run: %s' % st.out)
+    ev = bq.table('email_activities')
+    check(ev.get('timePartitioning', {}).get('field') == 'activity_date',
+          'events not partitioned by activity_date: %s' % ev)
+    check(ev.get('timePartitioning', {}).get('expirationMs') ==
+          str(730 * 86400000), 'partition expiration is not 730 days')
+    check(ev.get('clustering', {}).get('fields') ==
+          ['contact_email', 'campaign_id', 'event_type'],
+          'events clustering: %s' % ev.get('clustering'))
+    no_secrets(bq, r1, r2, st)
+
+
+def test_bq_export_equals_sqlite(t):
+    """export csv from BigQuery equals the SQLite store's export."""
+    sim, bq = setup(t)
+    bq_run(t, bq, 'sync')
+    t.sync(expect=0)
+    bq_run(t, bq, 'export', 'csv', '--export-dir', t.path('bqx'))
+    t.espsync('export', 'csv', '--export-dir', t.path('sqx'), expect=0)
+    a = sorted(os.listdir(t.path('sqx')))
+    b = sorted(os.listdir(t.path('bqx')))
+    check(a == b and a, 'exported files differ: %s vs %s' % (a, b))
+    differ = [f for f in a if not filecmp.cmp(
+        os.path.join(t.path('sqx'), f), os.path.join(t.path('bqx'), f),
+        shallow=False)]
+    check(not differ, 'CSV files differ from the SQLite export: %s' % differ)
+
+
+def test_bq_kill_resume(t):
+    """SIGKILL at several points, then a re-run equals the truth with no
+    duplicate events."""
+    sim, bq = setup(t, eo_rate=200, eo_burst=20)
+    truth = sim.truth()
+    env = bq.env(t)
+    env['ESPSYNC_BQ_FLUSH_ROWS'] = '300'
+    for delay in (0.3, 0.8):
+        p = subprocess.Popen([lib.ESPSYNC, '--store', bq.store_url(), 'sync'],
+                             cwd=t.scratch, env=env,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    bq_run(t, bq, 'sync', env={'ESPSYNC_BQ_FLUSH_ROWS': '300'})
+    db = bq.to_sqlite(t.path('bq.db'))
+    lib.assert_equals_truth(db, truth, what='bigquery store after kills')
+    lib.assert_no_duplicate_events(db)
+
+
+def test_bq_faults_retried(t):
+    """A 401 mid-run refreshes the token once; 503 backendError and 403
+    rateLimitExceeded are retried; the sync still equals the truth."""
+    sim, bq = setup(t)
+    truth = sim.truth()
+    bq.faults(unauth=1, http5xx=2, rateLimit=2)
+    bq_run(t, bq, 'sync')
+    s = bq.stats()
+    check(s['tokens'] >= 2, 'no token refresh after a 401: %s' % s)
+    lib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), truth,
+                            what='bigquery store after faults')
+
+
+def test_bq_failed_transaction_keeps_checkpoint(t):
+    """A transaction that fails (not retryable) fails the run with exit 5;
+    no checkpoint was committed without its data; a re-run converges."""
+    sim, bq = setup(t)
+    truth = sim.truth()
+    bq_run(t, bq, 'state', 'show')  # creates the schema
+    bq.faults(jobError={'count': 1, 'reason': 'invalidQuery',
+                        'message': 'injected failure'})
+    r = bq_run(t, bq, 'sync', expect=5)
+    check('injected failure' in r.err, 'no job error line: %s' % r.err)
+    rows = bq.sql('SELECT count(*) FROM `demo-proj.marketing.sync_state`')
+    check(rows['rows'][0][0] in (0, '0'),
+          'checkpoints committed without data: %s' % rows)
+    bq_run(t, bq, 'sync')
+    lib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), truth,
+                            what='bigquery store after a failed flush')
+
+
+def test_bq_credential_failures(t):
+    """A missing key file, a key the token endpoint refuses: exit 5 with
+    one line naming the file, no key material."""
+    sim, bq = setup(t)
+    r1 = bq_run(t, bq, 'sync', expect=5,
+                env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('nope.json')})
+    check('nope.json' in r1.err, 'missing key file not named: %s' % r1.err)
+    other = bqutil.Fake(t.path('.bq2'))
+    pem = bqutil.make_key(other.workdir)
+    with open(pem) as f:
+        other._write_key(f.read(), bq.url + '/token')
+    r2 = bq_run(t, bq, 'sync', expect=5,
+                env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
+    check('invalid_grant' in r2.err, 'refused key not said: %s' % r2.err)
+    no_secrets(bq, r1, r2)
