@@ -251,6 +251,13 @@ int report_load(struct report *r, struct store *s,
 	memset(r, 0, sizeof(*r));
 	r->opts = opts;
 	r->arena = (struct arena)ARENA_INIT;
+	if (!s->ops->report_totals || !s->ops->report_days ||
+	    !s->ops->report_campaigns || !s->ops->report_links ||
+	    !s->ops->report_lists || !s->ops->report_accounts) {
+		err_set(err, ERR_STORE, 0,
+			"the %s store cannot read a report yet", s->ops->name);
+		goto done;
+	}
 	if (resolve_period(r, s, &sp, err) < 0)
 		goto done;
 	r->days = xcalloc((size_t)r->n_days, sizeof(*r->days));
