@@ -45,7 +45,8 @@ static char *shown_value(const struct option_def *def, const char *v)
 }
 
 /* The i-th configuration entry: the providers' keys (registry order),
- * the option table, then the stores' seed keys; 0 past the last. */
+ * the option table, then the stores' seed keys and settings; 0 past the
+ * last. */
 static int key_at(const struct config *cfg, size_t i,
 		  const struct option_def **def, const struct config_value **v)
 {
@@ -68,10 +69,16 @@ static int key_at(const struct config *cfg, size_t i,
 		return 1;
 	}
 	i -= OPT__COUNT;
-	if (i >= cfg->n_seed_keys)
+	if (i < cfg->n_seed_keys) {
+		*def = cfg->seed_keys[i].def;
+		*v = &cfg->seed_keys[i].v;
+		return 1;
+	}
+	i -= cfg->n_seed_keys;
+	if (i >= cfg->n_store_settings)
 		return 0;
-	*def = cfg->seed_keys[i].def;
-	*v = &cfg->seed_keys[i].v;
+	*def = cfg->store_settings[i].def;
+	*v = &cfg->store_settings[i].v;
 	return 1;
 }
 

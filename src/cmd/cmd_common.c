@@ -11,6 +11,7 @@
 #include "source/source.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 /* fmt formatted into b, or a placeholder when it would pass b's maximum:
@@ -117,7 +118,19 @@ int cmd_exit_worse(int a, int b)
 
 void cmd_store_options(struct store_options *out, const struct config *cfg)
 {
+	size_t i;
+
 	out->retention_days = (int)cfg->v[OPT_RETENTION_DAYS].i;
+	out->n_settings = 0;
+	for (i = 0; i < cfg->n_store_settings; i++) {
+		struct store_setting *st = &out->settings[out->n_settings];
+
+		if (out->n_settings == STORE_MAX_SETTINGS)
+			BUG("more store settings than STORE_MAX_SETTINGS");
+		st->key = cfg->store_settings[i].def->key;
+		st->value = cfg->store_settings[i].v.value;
+		out->n_settings++;
+	}
 }
 
 int cmd_open_store(struct store **out, const struct config *cfg,

@@ -514,26 +514,42 @@ static int load_layers(struct config *cfg, const struct cli *cli,
 		if (validate(cfg, k->def, &k->v, err) < 0)
 			return -1;
 	}
+	for (i = 0; i < cfg->n_store_settings; i++) {
+		struct config_key *k = &cfg->store_settings[i];
+
+		load_key(&k->v, k->def, envf, envp);
+		if (validate(cfg, k->def, &k->v, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
-/* cfg->seed_keys: one entry per seed key of every store in cfg->reg. */
+/* cfg->seed_keys and cfg->store_settings: one entry per seed key and per
+ * own setting of every store in cfg->reg. */
 static void list_seed_keys(struct config *cfg)
 {
 	const struct config_registry *reg = cfg->reg;
-	size_t i, k, n = 0;
+	size_t i, k, n = 0, m = 0;
 
-	for (i = 0; reg && i < reg->n_stores; i++)
+	for (i = 0; reg && i < reg->n_stores; i++) {
 		n += reg->stores[i]->n_seed_keys;
+		m += reg->stores[i]->n_keys;
+	}
 	cfg->seed_keys = n ? xcalloc(n, sizeof(*cfg->seed_keys)) : NULL;
-	for (i = 0; reg && i < reg->n_stores; i++)
+	cfg->store_settings =
+	    m ? xcalloc(m, sizeof(*cfg->store_settings)) : NULL;
+	for (i = 0; reg && i < reg->n_stores; i++) {
 		for (k = 0; k < reg->stores[i]->n_seed_keys; k++)
 			cfg->seed_keys[cfg->n_seed_keys++].def =
 			    &reg->stores[i]->seed_keys[k];
+		for (k = 0; k < reg->stores[i]->n_keys; k++)
+			cfg->store_settings[cfg->n_store_settings++].def =
+			    &reg->stores[i]->keys[k];
+	}
 }
 
-/* The table option, provider key or seed key named key; NULL when
- * unknown. */
+/* The table option, provider key, store seed key or store setting named
+ * key; NULL when unknown. */
 static const struct option_def *find_key(const struct config *cfg,
 					 const char *key)
 {
@@ -550,6 +566,9 @@ static const struct option_def *find_key(const struct config *cfg,
 	for (i = 0; !def && i < cfg->n_seed_keys; i++)
 		if (!strcmp(cfg->seed_keys[i].def->key, key))
 			def = cfg->seed_keys[i].def;
+	for (i = 0; !def && i < cfg->n_store_settings; i++)
+		if (!strcmp(cfg->store_settings[i].def->key, key))
+			def = cfg->store_settings[i].def;
 	return def;
 }
 
@@ -783,6 +802,9 @@ void config_release(struct config *cfg)
 	for (i = 0; i < cfg->n_seed_keys; i++)
 		free(cfg->seed_keys[i].v.value);
 	free(cfg->seed_keys);
+	for (i = 0; i < cfg->n_store_settings; i++)
+		free(cfg->store_settings[i].v.value);
+	free(cfg->store_settings);
 	free(cfg->env_file);
 	free(cfg->store_url);
 	for (i = 0; i < cfg->n_providers; i++) {

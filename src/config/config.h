@@ -85,6 +85,10 @@ struct config {
 	/* Every store's seed keys (struct store_keys), in registry order. */
 	struct config_key *seed_keys;
 	size_t n_seed_keys;
+	/* Every store's own settings (struct store_keys .keys), in registry
+	 * order. */
+	struct config_key *store_settings;
+	size_t n_store_settings;
 	/* One per provider of reg, in the registry's order. */
 	struct account_config providers[CONFIG_MAX_PROVIDERS];
 	size_t n_providers;

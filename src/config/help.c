@@ -217,7 +217,7 @@ static void help_options(struct buf *out, const struct config_registry *reg,
 }
 
 /* Every configuration key: the providers' (registry order), the table's,
- * then the stores' seed keys; NULL after the last. */
+ * then the stores' seed keys and settings; NULL after the last. */
 static const struct option_def *key_at(const struct config_registry *reg,
 				       size_t i)
 {
@@ -236,6 +236,11 @@ static const struct option_def *key_at(const struct config_registry *reg,
 			return &reg->stores[k]->seed_keys[i];
 		i -= reg->stores[k]->n_seed_keys;
 	}
+	for (k = 0; reg && k < reg->n_stores; k++) {
+		if (i < reg->stores[k]->n_keys)
+			return &reg->stores[k]->keys[i];
+		i -= reg->stores[k]->n_keys;
+	}
 	return NULL;
 }
 
@@ -246,7 +251,7 @@ static void help_keys(struct buf *out, const struct config_registry *reg)
 	size_t i;
 
 	for (i = 0; (def = key_at(reg, i)); i++) {
-		if (!def->key)
+		if (!def->key || (def->flags & OPTF_HIDDEN))
 			continue;
 		buf_reset(&text);
 		option_text(&text, reg, def, 1);
@@ -430,7 +435,7 @@ void help_man(struct buf *out, const struct config_registry *reg)
 		      "the .env file (\\fB\\-\\-env\\-file\\fR) < environment "
 		      "< flags.\n");
 	for (i = 0; (def = key_at(reg, i)); i++) {
-		if (!def->key)
+		if (!def->key || (def->flags & OPTF_HIDDEN))
 			continue;
 		out_printf(out, ".TP\n.B %s\n", def->key);
 		buf_reset(&text);

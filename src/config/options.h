@@ -167,6 +167,12 @@ struct store_keys {
 	/* The earlier tool's flag that means --store in the seed form
 	 * (.alias_of OPT_STORE, .commands CMDB_SEED); NULL: none. */
 	const struct option_def *seed_flag;
+	/* The store's own settings: key-only options (no flag) with their
+	 * defaults and checks, loaded for every store like any key (default
+	 * < .env < environment), listed by check (OPTF_HIDDEN: not in help)
+	 * and handed to the store's open through struct store_options. */
+	const struct option_def *keys;
+	size_t n_keys;
 };
 
 struct config;

@@ -2,9 +2,10 @@
  * (credentials, the dataset and the schema), closing (a last flush) and
  * the ops table. Credentials and tokens live in bq_auth.c, the REST
  * client in bq_rest.c, the schema in bq_schema.c, writes in bq_write.c
- * and reads in bq_read.c. Settings come from the environment:
- * GOOGLE_APPLICATION_CREDENTIALS, BIGQUERY_API_URL (tests),
- * ESPSYNC_BQ_FLUSH_ROWS, ESPSYNC_BQ_FLUSH_SECONDS. */
+ * and reads in bq_read.c. Its settings (bq_settings: credentials, the API
+ * root, flush sizes) are configuration keys the configuration resolves
+ * and passes in through struct store_options; nothing here reads the
+ * environment. */
 #include "store/bq_internal.h"
 
 #include <ctype.h>
@@ -15,21 +16,103 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 #define SCHEME "bigquery://"
 
-static int64_t env_int(const char *name, int64_t dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	long long n;
+/* The store's settings (struct store_keys .keys), in this order. */
+enum bq_setting {
+	BQS_CREDENTIALS,
+	BQS_GCLOUD_DIR,
+	BQS_HOME,
+	BQS_METADATA_HOST,
+	BQS_METADATA_ROOT,
+	BQS_API_URL,
+	BQS_FLUSH_ROWS,
+	BQS_FLUSH_SECONDS,
+	BQS_BACKOFF_MS,
+	BQS_ATTEMPTS,
+	BQS__COUNT
+};
 
-	if (!v || !*v)
-		return dflt;
-	n = strtoll(v, &end, 10);
-	return *end ? dflt : n;
+/* The flush defaults are sized in docs/bigquery.md: 100,000 rows keep a
+ * backfill far below 1,500 load jobs per table and day, 300 s bound how
+ * much a crash repeats; every flush's MERGE bills at least 10 MB per table
+ * it references, so fewer, larger flushes cost less. */
+static const struct option_def bq_settings[BQS__COUNT] = {
+    [BQS_CREDENTIALS] = {.key = "GOOGLE_APPLICATION_CREDENTIALS",
+			 .kind = OPTK_PATH,
+			 .help = "bigquery: service-account key file; else "
+				 "gcloud's application-default file, else "
+				 "the metadata server"},
+    [BQS_GCLOUD_DIR] = {.key = "CLOUDSDK_CONFIG",
+			.kind = OPTK_PATH,
+			.help = "bigquery: gcloud's configuration directory "
+				"(default ~/.config/gcloud), where the "
+				"application-default file is looked for"},
+    [BQS_HOME] = {.key = "HOME",
+		  .kind = OPTK_PATH,
+		  .flags = OPTF_HIDDEN,
+		  .help = "home directory, for gcloud's configuration"},
+    [BQS_METADATA_HOST] = {.key = "GCE_METADATA_HOST",
+			   .kind = OPTK_HOST,
+			   .help = "bigquery: metadata server host[:port] "
+				   "(default metadata.google.internal)"},
+    [BQS_METADATA_ROOT] = {.key = "GCE_METADATA_ROOT",
+			   .kind = OPTK_HOST,
+			   .flags = OPTF_HIDDEN,
+			   .help = "bigquery: older name of "
+				   "GCE_METADATA_HOST"},
+    [BQS_API_URL] = {.key = "BIGQUERY_API_URL",
+		     .kind = OPTK_URL,
+		     .def = BQ_API_ROOT,
+		     .help = "bigquery api root; the tests point it at a fake"},
+    [BQS_FLUSH_ROWS] = {.key = "ESPSYNC_BQ_FLUSH_ROWS",
+			.kind = OPTK_INT,
+			.def = "100000",
+			.min = 1,
+			.max = 100000000,
+			.help = "bigquery: rows spooled before a flush (one "
+				"load job and one merge transaction)"},
+    [BQS_FLUSH_SECONDS] = {.key = "ESPSYNC_BQ_FLUSH_SECONDS",
+			   .kind = OPTK_INT,
+			   .def = "300",
+			   .min = 0,
+			   .max = 86400,
+			   .help = "bigquery: seconds spooled rows wait at "
+				   "most before a flush"},
+    [BQS_BACKOFF_MS] = {.key = "ESPSYNC_BQ_BACKOFF_MS",
+			.kind = OPTK_INT,
+			.def = "1000",
+			.min = 1,
+			.max = 600000,
+			.flags = OPTF_HIDDEN,
+			.help = "bigquery: first retry wait in milliseconds"},
+    [BQS_ATTEMPTS] = {.key = "ESPSYNC_BQ_ATTEMPTS",
+		      .kind = OPTK_INT,
+		      .def = "6",
+		      .min = 1,
+		      .max = 100,
+		      .flags = OPTF_HIDDEN,
+		      .help = "bigquery: attempts per request or job"},
+};
+
+static const char *setting(const struct store_options *opts, enum bq_setting k)
+{
+	const char *v =
+	    store_option_get(opts, bq_settings[k].key, &bq_settings[k]);
+
+	return v && *v ? v : NULL;
+}
+
+static int64_t setting_int(const struct store_options *opts, enum bq_setting k)
+{
+	int64_t dflt = 0;
+
+	num_parse_i64(bq_settings[k].def, &dflt);
+	return store_option_int(opts, &bq_settings[k], dflt);
 }
 
 static int is_name(const char *s, size_t n, int is_project)
@@ -100,7 +183,10 @@ static int bq_open(struct store **out, const char *url,
 		   const struct store_options *opts, struct err *err)
 {
 	struct bq_store *s = NULL;
-	const char *why, *p, *slash, *q, *root = getenv("BIGQUERY_API_URL");
+	const char *why, *p, *slash, *q, *root = setting(opts, BQS_API_URL);
+	struct bq_cred_env env = {
+	    setting(opts, BQS_CREDENTIALS), setting(opts, BQS_GCLOUD_DIR),
+	    setting(opts, BQS_HOME), setting(opts, BQS_METADATA_HOST)};
 	struct buf b = BUF_INIT;
 	int ret = -1;
 
@@ -131,19 +217,21 @@ static int bq_open(struct store **out, const char *url,
 	s->c.upload = buf_detach(&b, NULL);
 	snprintf(s->c.run_tag, sizeof(s->c.run_tag), "%" PRId64 "_%d",
 		 clock_wall_ms(), (int)getpid());
-	s->c.backoff_ms = (int)env_int("ESPSYNC_BQ_BACKOFF_MS", 1000);
-	s->c.max_attempts = (int)env_int("ESPSYNC_BQ_ATTEMPTS", 6);
+	s->c.backoff_ms = (int)setting_int(opts, BQS_BACKOFF_MS);
+	s->c.max_attempts = (int)setting_int(opts, BQS_ATTEMPTS);
 	if (s->c.max_attempts < 1)
 		s->c.max_attempts = 1;
-	s->flush_rows = env_int("ESPSYNC_BQ_FLUSH_ROWS", 100000);
-	s->flush_seconds = env_int("ESPSYNC_BQ_FLUSH_SECONDS", 300);
+	s->flush_rows = setting_int(opts, BQS_FLUSH_ROWS);
+	s->flush_seconds = setting_int(opts, BQS_FLUSH_SECONDS);
 	if (s->flush_rows < 1)
 		s->flush_rows = 1;
+	if (!env.metadata_host)
+		env.metadata_host = setting(opts, BQS_METADATA_ROOT);
 	s->retention_days =
 	    opts && opts->retention_days >= 0 ? opts->retention_days : 730;
 	if (http_new(&s->c.http, 2, err) < 0)
 		goto done;
-	if (bq_cred_load(&s->c.cred, err) < 0)
+	if (bq_cred_load(&s->c.cred, &env, err) < 0)
 		goto done;
 	if (bq_schema_ensure(s, err) < 0)
 		goto done;
@@ -166,6 +254,8 @@ static const struct store_keys bq_keys = {
     .schemes = bq_schemes,
     .url_help = "bigquery://PROJECT/DATASET[?location=L]",
     .check_url = bq_check_url,
+    .keys = bq_settings,
+    .n_keys = BQS__COUNT,
 };
 
 const struct store_ops bigquery_store_backend_ops = {

@@ -160,12 +160,11 @@ static int load_file(struct bq_cred *c, const char *path, struct err *err)
 	return ret;
 }
 
-int bq_cred_load(struct bq_cred *c, struct err *err)
+int bq_cred_load(struct bq_cred *c, const struct bq_cred_env *env,
+		 struct err *err)
 {
-	const char *path = getenv("GOOGLE_APPLICATION_CREDENTIALS");
-	const char *dir = getenv("CLOUDSDK_CONFIG");
-	const char *home = getenv("HOME");
-	const char *host = getenv("GCE_METADATA_HOST");
+	const char *path = env->key_file, *dir = env->gcloud_dir;
+	const char *home = env->home, *host = env->metadata_host;
 	struct buf adc = BUF_INIT;
 	int ret = -1;
 
@@ -186,8 +185,6 @@ int bq_cred_load(struct bq_cred *c, struct err *err)
 		return ret;
 	}
 	buf_release(&adc);
-	if (!host || !*host)
-		host = getenv("GCE_METADATA_ROOT");
 	if (!host || !*host)
 		host = "metadata.google.internal";
 	c->kind = BQ_CRED_METADATA;

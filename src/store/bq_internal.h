@@ -43,10 +43,20 @@ struct bq_cred {
 	int64_t expires_at;
 };
 
+/* Where credentials are looked for: the settings of the same names
+ * (struct store_options), each NULL when unset. */
+struct bq_cred_env {
+	const char *key_file;	   /* GOOGLE_APPLICATION_CREDENTIALS */
+	const char *gcloud_dir;	   /* CLOUDSDK_CONFIG */
+	const char *home;	   /* HOME */
+	const char *metadata_host; /* GCE_METADATA_HOST, else _ROOT */
+};
+
 /* Finds credentials in Google's order: GOOGLE_APPLICATION_CREDENTIALS,
  * the gcloud application-default file, the metadata server. ERR_STORE
  * naming the file and what is wrong with it. */
-int bq_cred_load(struct bq_cred *c, struct err *err);
+int bq_cred_load(struct bq_cred *c, const struct bq_cred_env *env,
+		 struct err *err);
 /* Reads a key file's JSON (service_account or authorized_user). */
 int bq_cred_parse(struct bq_cred *c, const char *json, size_t len,
 		  const char *source, struct err *err);

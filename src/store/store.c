@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/jsonw.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -29,6 +30,29 @@ const unsigned store_participant_flags[STORE_PARTICIPANT_FLAGS] = {
 static int has_prefix(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
+}
+
+const char *store_option_get(const struct store_options *opts, const char *key,
+			     const struct option_def *def)
+{
+	size_t i;
+
+	for (i = 0; opts && i < opts->n_settings; i++)
+		if (opts->settings[i].key &&
+		    !strcmp(opts->settings[i].key, key))
+			return opts->settings[i].value;
+	return def ? def->def : NULL;
+}
+
+int64_t store_option_int(const struct store_options *opts,
+			 const struct option_def *def, int64_t dflt)
+{
+	const char *v = store_option_get(opts, def->key, def);
+	int64_t n;
+
+	if (!v || num_parse_i64(v, &n) < 0)
+		return dflt;
+	return n;
 }
 
 int store_open(struct store **out, const char *url, struct err *err)

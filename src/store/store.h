@@ -147,17 +147,40 @@ typedef int (*store_link_fn)(void *ctx, const struct store_link_row *row);
 typedef int (*store_list_fn)(void *ctx, const struct store_list_row *row);
 typedef int (*store_account_fn)(void *ctx, const struct store_account_row *row);
 
-/* Settings from the configuration that a backend may use. */
+/* One store setting (struct store_keys .keys) as the configuration
+ * resolved it: the key and its value text, validated against the key's
+ * definition; value NULL when unset and without a default. */
+struct store_setting {
+	const char *key, *value;
+};
+
+#define STORE_MAX_SETTINGS 32
+
+/* Settings from the configuration that a backend may use; the strings are
+ * borrowed from the configuration. */
 struct store_options {
 	/* PostgreSQL: days of email_activities kept, 0 = all; -1 = the
 	 * built-in 730. A retention_days=N in the URL wins over it. */
 	int retention_days;
+	/* Every store's own settings: a backend looks up its keys with
+	 * store_option_get. */
+	struct store_setting settings[STORE_MAX_SETTINGS];
+	size_t n_settings;
 };
 
 #define STORE_OPTIONS_INIT                                                     \
 	{                                                                      \
-		-1                                                             \
+		-1, {{NULL, NULL}}, 0                                          \
 	}
+
+/* The value of setting key in opts (may be NULL); else def's default
+ * when def is given (the key's definition), else NULL. */
+const char *store_option_get(const struct store_options *opts, const char *key,
+			     const struct option_def *def);
+/* The same as a whole number (def's checks made it one); dflt when
+ * unset or not a number. */
+int64_t store_option_int(const struct store_options *opts,
+			 const struct option_def *def, int64_t dflt);
 
 struct store_ops {
 	const char *name; /* the store's name, as its store_keys */

@@ -150,3 +150,32 @@ def test_bq_credential_failures(t):
                 env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
     check('invalid_grant' in r2.err, 'refused key not said: %s' % r2.err)
     no_secrets(bq, r1, r2)
+
+
+def test_bq_settings_from_env_file(t):
+    """The store's settings (key file, API root, flush size) work from the
+    .env file like every key, and check lists them with their source."""
+    sim = t.sim()
+    bq = bqutil.start(t)
+    t.write_env(sim, extra='GOOGLE_APPLICATION_CREDENTIALS=%s\n'
+                'BIGQUERY_API_URL=%s\nESPSYNC_BQ_FLUSH_ROWS=50\n'
+                'ESPSYNC_BQ_BACKOFF_MS=20\n' % (bq.key_path, bq.url))
+    truth = sim.truth()
+    t.espsync('--store', bq.store_url(), 'sync', expect=0)
+    lib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), truth,
+                            what='bigquery store configured by .env')
+    s = bq.stats()
+    check(s['loads'] >= 3, 'ESPSYNC_BQ_FLUSH_ROWS=50 from .env not used: '
+          '%d load jobs' % s['loads'])
+    r = t.espsync('--store', bq.store_url(), 'check', '--json')
+    keys = {k['key']: k for k in lib.jload(r.out, {})['config']}
+    for key in ('GOOGLE_APPLICATION_CREDENTIALS', 'BIGQUERY_API_URL',
+                'ESPSYNC_BQ_FLUSH_ROWS'):
+        check(key in keys and keys[key]['source'] == '.env',
+              'check does not list %s from .env: %s' % (key, keys.get(key)))
+    check(keys['ESPSYNC_BQ_FLUSH_SECONDS']['source'] == 'default',
+          'flush seconds not listed with its default')
+    bad = t.espsync('--store', bq.store_url(), 'sync', expect=2,
+                    env={'ESPSYNC_BQ_FLUSH_ROWS': '0'})
+    check("'ESPSYNC_BQ_FLUSH_ROWS'" in bad.err,
+          'an invalid flush size is not a configuration error: %s' % bad.err)

@@ -484,6 +484,17 @@ static const struct option_def fake_seed_flag = {
     .help = "same as --store",
 };
 
+/* The fake store's own settings. */
+static const struct option_def fake_settings[] = {
+    {.key = "FAKE_FLUSH_ROWS",
+     .kind = OPTK_INT,
+     .def = "1000",
+     .min = 1,
+     .max = 5000,
+     .help = "fake rows per flush"},
+    {.key = "FAKE_KEY_FILE", .kind = OPTK_PATH, .help = "fake key file"},
+};
+
 static const char *const fake_schemes[] = {"fake://", NULL};
 
 static const struct store_keys fake_store = {
@@ -495,6 +506,8 @@ static const struct store_keys fake_store = {
     .n_seed_keys = 2,
     .seed_url = fake_seed_url,
     .seed_flag = &fake_seed_flag,
+    .keys = fake_settings,
+    .n_keys = 2,
 };
 
 /* The real registries with the fake store alone (is_alone) or first. */
@@ -897,6 +910,82 @@ static void test_check_value_kinds(void **state)
 					   "nosuchprovider", why, sizeof(why)));
 }
 
+/* The value of a store setting of cfg; NULL when cfg has no such key. */
+static const struct config_value *setting(const struct config *cfg,
+					  const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_store_settings; i++)
+		if (!strcmp(cfg->store_settings[i].def->key, key))
+			return &cfg->store_settings[i].v;
+	return NULL;
+}
+
+/* A store's own settings go through the same layers as every key:
+ * default < .env < environment, validated, and reach the store's open
+ * through struct store_options. */
+static void test_store_settings(void **state)
+{
+	struct config cfg;
+	struct err err = ERR_INIT;
+	struct store_options opts = STORE_OPTIONS_INIT;
+	const char *const none[] = {NULL};
+	const char *const env[] = {"FAKE_FLUSH_ROWS=300", NULL};
+	const char *const bad[] = {"FAKE_FLUSH_ROWS=9000", NULL};
+	const char *path =
+	    write_file("settings.env",
+		       "FAKE_FLUSH_ROWS=200\nFAKE_KEY_FILE=/k.json\n", 0600);
+	const char *args[] = {"--env-file", path, "sync"};
+	const char *sync[] = {"sync"};
+	const struct config_value *v;
+
+	(void)state;
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), none, 1, sync),
+			 0);
+	v = setting(&cfg, "FAKE_FLUSH_ROWS");
+	assert_non_null(v);
+	assert_string_equal(v->value, "1000");
+	assert_int_equal(v->source, SRC_DEFAULT);
+	assert_null(setting(&cfg, "FAKE_KEY_FILE")->value);
+	config_release(&cfg);
+	/* .env */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), none, 3, args),
+			 0);
+	v = setting(&cfg, "FAKE_FLUSH_ROWS");
+	assert_string_equal(v->value, "200");
+	assert_int_equal(v->source, SRC_ENV_FILE);
+	assert_string_equal(setting(&cfg, "FAKE_KEY_FILE")->value, "/k.json");
+	cmd_store_options(&opts, &cfg);
+	assert_string_equal(store_option_get(&opts, "FAKE_KEY_FILE", NULL),
+			    "/k.json");
+	assert_int_equal(store_option_int(&opts, &fake_settings[0], 0), 200);
+	config_release(&cfg);
+	/* the environment wins over .env */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), env, 3, args),
+			 0);
+	v = setting(&cfg, "FAKE_FLUSH_ROWS");
+	assert_string_equal(v->value, "300");
+	assert_int_equal(v->source, SRC_ENVIRONMENT);
+	config_release(&cfg);
+	/* validated like any key */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), bad, 1, sync),
+			 -1);
+	assert_non_null(
+	    strstr(err.msg, "'FAKE_FLUSH_ROWS' (from environment)"));
+	config_release(&cfg);
+	/* without a configuration: the key's default */
+	assert_string_equal(
+	    store_option_get(NULL, "FAKE_FLUSH_ROWS", &fake_settings[0]),
+	    "1000");
+	/* every real store's settings are loaded the same way */
+	assert_int_equal(load(&cfg, &err, none, 1, sync), 0);
+	v = setting(&cfg, "ESPSYNC_BQ_FLUSH_ROWS");
+	assert_non_null(v);
+	assert_string_equal(v->value, "100000");
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +1000,7 @@ int main(void)
 	    cmocka_unit_test(test_store_resolution),
 	    cmocka_unit_test(test_store_url_checks_ask_the_registry),
 	    cmocka_unit_test(test_store_seed_keys),
+	    cmocka_unit_test(test_store_settings),
 	    cmocka_unit_test(test_provider_resolution),
 	    cmocka_unit_test(test_validation_errors),
 	    cmocka_unit_test(test_validation_names_env_file_line),
