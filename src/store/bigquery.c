@@ -276,6 +276,12 @@ const struct store_ops bigquery_store_backend_ops = {
     .each_participant = bq_each_participant,
     .campaign_fields = bq_campaign_fields,
     .reconcile_contacts = NULL,
+    .report_totals = bq_report_totals,
+    .report_days = bq_report_days,
+    .report_campaigns = bq_report_campaigns,
+    .report_links = bq_report_links,
+    .report_lists = bq_report_lists,
+    .report_accounts = bq_report_accounts,
 };
 
 const struct store_backend bigquery_store_backend = {

@@ -217,6 +217,17 @@ int bq_reconcile_contacts(struct store *st, const char *provider,
 			  size_t n_live, int64_t at, int64_t *changed,
 			  struct err *err);
 
+/* A query whose {table} names get the dataset put before them, after a
+ * flush of what the spool holds. */
+int bq_read_query(struct bq_store *s, const char *tmpl,
+		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
+		  struct err *err);
+/* Campaign rows "SELECT <the campaign columns> FROM {campaigns} tail",
+ * tail (WHERE ... ORDER BY ...) naming the table campaigns, to fn. */
+int bq_campaigns_where(struct bq_store *s, const char *tail,
+		       const struct bq_param *p, size_t n, store_campaign_fn fn,
+		       void *ctx, struct err *err);
+
 int bq_state_get(struct store *st, const char *provider, const char *account,
 		 const char *stream, struct buf *out, int *found,
 		 struct err *err);
@@ -242,5 +253,18 @@ int bq_each_participant(struct store *st, const char *provider,
 int bq_campaign_fields(struct store *st, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
+int bq_report_totals(struct store *st, const struct store_period *p,
+		     struct store_totals *out, struct err *err);
+int bq_report_days(struct store *st, const struct store_period *p,
+		   store_day_fn fn, void *ctx, struct err *err);
+int bq_report_campaigns(struct store *st, const struct store_period *p,
+			store_campaign_fn fn, void *ctx, struct err *err);
+int bq_report_links(struct store *st, const struct store_period *p,
+		    int64_t limit, store_link_fn fn, void *ctx,
+		    struct err *err);
+int bq_report_lists(struct store *st, const struct store_period *p,
+		    store_list_fn fn, void *ctx, struct err *err);
+int bq_report_accounts(struct store *st, const struct store_period *p,
+		       store_account_fn fn, void *ctx, struct err *err);
 
 #endif

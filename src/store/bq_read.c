@@ -46,8 +46,9 @@ static int sql_of(struct buf *q, const struct bq_store *s, const char *tmpl,
 	return rc ? err_set(err, ERR_STORE, 0, "bigquery query too long") : 0;
 }
 
-static int query(struct bq_store *s, const char *tmpl, const struct bq_param *p,
-		 size_t n, bq_row_fn fn, void *ctx, struct err *err)
+int bq_read_query(struct bq_store *s, const char *tmpl,
+		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
+		  struct err *err)
 {
 	struct buf q = BUF_INIT;
 	int ret = -1;
@@ -92,10 +93,11 @@ int bq_state_get(struct store *st, const char *provider, const char *account,
 		s->cache_provider = xstrdup(provider);
 		s->cache_account = xstrdup(account);
 		s->is_cached = 0;
-		if (query(s,
-			  "SELECT stream, value FROM {sync_state} WHERE"
-			  " provider = @provider AND account = @account",
-			  p, 2, on_cache_row, s, err) < 0)
+		if (bq_read_query(
+			s,
+			"SELECT stream, value FROM {sync_state} WHERE"
+			" provider = @provider AND account = @account",
+			p, 2, on_cache_row, s, err) < 0)
 			return -1;
 		s->is_cached = 1;
 	}
@@ -129,8 +131,8 @@ int bq_state_reset(struct store *st, const char *provider,
 	" WHERE (@provider IS NULL OR provider = @provider) AND (@prefix IS"   \
 	" NULL OR STARTS_WITH(stream, @prefix))"
 
-	if (query(s, "SELECT COUNT(*) FROM {sync_state}" RESET_WHERE, p, 2,
-		  on_count, &n, err) < 0)
+	if (bq_read_query(s, "SELECT COUNT(*) FROM {sync_state}" RESET_WHERE, p,
+			  2, on_count, &n, err) < 0)
 		goto done;
 	if (n &&
 	    (sql_of(&q, s, "DELETE FROM {sync_state}" RESET_WHERE, err) < 0 ||
@@ -171,12 +173,12 @@ int bq_state_each(struct store *st, const char *provider, store_state_fn fn,
 	struct bq_param p[1] = {{"provider", "STRING", provider, NULL, 0}};
 	struct each_state x = {fn, ctx};
 
-	return query((struct bq_store *)st,
-		     "SELECT provider, account, stream, value,"
-		     " UNIX_SECONDS(updated_at) FROM {sync_state}"
-		     " WHERE @provider IS NULL OR provider = @provider"
-		     " ORDER BY provider, account, stream",
-		     p, 1, on_state, &x, err);
+	return bq_read_query((struct bq_store *)st,
+			     "SELECT provider, account, stream, value,"
+			     " UNIX_SECONDS(updated_at) FROM {sync_state}"
+			     " WHERE @provider IS NULL OR provider = @provider"
+			     " ORDER BY provider, account, stream",
+			     p, 1, on_state, &x, err);
 }
 
 /* ---- runs ------------------------------------------------------------- */
@@ -219,14 +221,15 @@ int bq_run_newest(struct store *st, const char *provider, const char *status,
 
 	*found = 0;
 	memset(out, 0, sizeof(*out));
-	return query((struct bq_store *)st,
-		     "SELECT run_id, provider, account,"
-		     " UNIX_SECONDS(started_at), UNIX_SECONDS(finished_at),"
-		     " status, requests, retries, throttled, records, error"
-		     " FROM {sync_runs} WHERE (@provider IS NULL OR provider ="
-		     " @provider) AND (@status IS NULL OR status = @status)"
-		     " ORDER BY run_id DESC LIMIT 1",
-		     p, 2, on_run, &x, err);
+	return bq_read_query(
+	    (struct bq_store *)st,
+	    "SELECT run_id, provider, account,"
+	    " UNIX_SECONDS(started_at), UNIX_SECONDS(finished_at),"
+	    " status, requests, retries, throttled, records, error"
+	    " FROM {sync_runs} WHERE (@provider IS NULL OR provider ="
+	    " @provider) AND (@status IS NULL OR status = @status)"
+	    " ORDER BY run_id DESC LIMIT 1",
+	    p, 2, on_run, &x, err);
 }
 
 /* ---- campaigns ------------------------------------------------------- */
@@ -264,6 +267,9 @@ static void read_campaign(const char *const *v, struct rec_campaign *c,
 	x->complained = cell_int(v[18]);
 	x->unsubscribed = cell_int(v[19]);
 	c->synced_at = cell_time(v[20]);
+	/* not kept by this store yet (docs/bigquery.md): unknown */
+	c->verified_opens = -1;
+	c->verified_unique_opens = -1;
 }
 
 struct campaign_out {
@@ -300,11 +306,28 @@ int bq_campaign_get(struct store *st, const char *provider, const char *account,
 	struct campaign_out x = {out, arena, found, NULL, NULL};
 
 	*found = 0;
-	return query((struct bq_store *)st,
-		     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
-		     " provider = @provider AND account = @account AND"
-		     " campaign_id = @id",
-		     p, 3, on_campaign, &x, err);
+	return bq_read_query((struct bq_store *)st,
+			     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+			     " provider = @provider AND account = @account AND"
+			     " campaign_id = @id",
+			     p, 3, on_campaign, &x, err);
+}
+
+int bq_campaigns_where(struct bq_store *s, const char *tail,
+		       const struct bq_param *p, size_t n, store_campaign_fn fn,
+		       void *ctx, struct err *err)
+{
+	struct campaign_out x = {NULL, NULL, NULL, fn, ctx};
+	struct buf q = BUF_INIT;
+	int ret = -1;
+
+	if (buf_printf(&q, "SELECT " CAMPAIGN_COLS " FROM {campaigns} %s",
+		       tail) < 0)
+		err_set(err, ERR_STORE, 0, "bigquery query too long");
+	else
+		ret = bq_read_query(s, buf_str(&q), p, n, on_campaign, &x, err);
+	buf_release(&q);
+	return ret;
 }
 
 int bq_each_campaign(struct store *st, const char *provider,
@@ -315,12 +338,12 @@ int bq_each_campaign(struct store *st, const char *provider,
 				{"id", "STRING", campaign_id, NULL, 0}};
 	struct campaign_out x = {NULL, NULL, NULL, fn, ctx};
 
-	return query((struct bq_store *)st,
-		     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
-		     " (@provider IS NULL OR provider = @provider) AND"
-		     " (@id IS NULL OR campaign_id = @id)"
-		     " ORDER BY provider, account, campaign_id",
-		     p, 2, on_campaign, &x, err);
+	return bq_read_query((struct bq_store *)st,
+			     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+			     " (@provider IS NULL OR provider = @provider) AND"
+			     " (@id IS NULL OR campaign_id = @id)"
+			     " ORDER BY provider, account, campaign_id",
+			     p, 2, on_campaign, &x, err);
 }
 
 /* ---- stats -------------------------------------------------------------- */
@@ -354,18 +377,18 @@ int bq_stats(struct store *st, const char *provider, struct store_stats *out,
 #define WP " WHERE @provider IS NULL OR provider = @provider"
 
 	memset(out, 0, sizeof(*out));
-	return query((struct bq_store *)st,
-		     "SELECT '~campaigns', COUNT(*) FROM {campaigns}" WP
-		     " UNION ALL SELECT '~participants', COUNT(*) FROM"
-		     " {participants}" WP
-		     " UNION ALL SELECT '~links', COUNT(*) FROM"
-		     " {campaign_links}" WP
-		     " UNION ALL SELECT '~contacts', COUNT(*) FROM"
-		     " {contacts}" WP
-		     " UNION ALL SELECT '~lists', COUNT(*) FROM {lists}" WP
-		     " UNION ALL SELECT event_type, COUNT(*) FROM"
-		     " {email_activities}" WP " GROUP BY event_type",
-		     p, 1, on_stats, out, err);
+	return bq_read_query(
+	    (struct bq_store *)st,
+	    "SELECT '~campaigns', COUNT(*) FROM {campaigns}" WP
+	    " UNION ALL SELECT '~participants', COUNT(*) FROM"
+	    " {participants}" WP " UNION ALL SELECT '~links', COUNT(*) FROM"
+	    " {campaign_links}" WP
+	    " UNION ALL SELECT '~contacts', COUNT(*) FROM"
+	    " {contacts}" WP
+	    " UNION ALL SELECT '~lists', COUNT(*) FROM {lists}" WP
+	    " UNION ALL SELECT event_type, COUNT(*) FROM"
+	    " {email_activities}" WP " GROUP BY event_type",
+	    p, 1, on_stats, out, err);
 }
 
 /* ---- export ------------------------------------------------------------ */
@@ -403,13 +426,14 @@ int bq_each_participant(struct store *st, const char *provider,
 				{"id", "STRING", campaign_id, NULL, 0}};
 	struct part_out x = {fn, ctx};
 
-	return query((struct bq_store *)st,
-		     "SELECT contact_id, email_address, status, fields, sent,"
-		     " opened, clicked, bounced, complained, unsubscribed"
-		     " FROM {participants} WHERE provider = @provider AND"
-		     " account = @account AND campaign_id = @id"
-		     " ORDER BY email_address, contact_id",
-		     p, 3, on_participant, &x, err);
+	return bq_read_query(
+	    (struct bq_store *)st,
+	    "SELECT contact_id, email_address, status, fields, sent,"
+	    " opened, clicked, bounced, complained, unsubscribed"
+	    " FROM {participants} WHERE provider = @provider AND"
+	    " account = @account AND campaign_id = @id"
+	    " ORDER BY email_address, contact_id",
+	    p, 3, on_participant, &x, err);
 }
 
 struct fields_out {
@@ -464,10 +488,11 @@ int bq_campaign_fields(struct store *st, const char *provider,
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.lists, 0);
 	store_tags_init(&tags, out);
-	if (query(s,
-		  "SELECT to_lists FROM {campaigns} WHERE provider = @provider"
-		  " AND account = @account AND campaign_id = @id",
-		  p, 3, on_to_lists, &x, err) != 0)
+	if (bq_read_query(
+		s,
+		"SELECT to_lists FROM {campaigns} WHERE provider = @provider"
+		" AND account = @account AND campaign_id = @id",
+		p, 3, on_to_lists, &x, err) != 0)
 		goto done;
 	if (!x.lists.len ||
 	    json_parse(&lists, x.lists.data, x.lists.len, NULL) < 0 ||
@@ -476,10 +501,10 @@ int bq_campaign_fields(struct store *st, const char *provider,
 		ret = 0;
 		goto done;
 	}
-	if (query(s,
-		  "SELECT list_id, fields FROM {lists} WHERE provider ="
-		  " @provider AND account = @account",
-		  p, 2, on_list_fields, &x, err) != 0)
+	if (bq_read_query(s,
+			  "SELECT list_id, fields FROM {lists} WHERE provider ="
+			  " @provider AND account = @account",
+			  p, 2, on_list_fields, &x, err) != 0)
 		goto done;
 	for (i = 0; i < json_len(json_root(lists)); i++) {
 		const char *id = json_str(json_at(json_root(lists), i));

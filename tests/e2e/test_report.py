@@ -421,3 +421,53 @@ def test_export_combined_csv(t):
     con.close()
     check(len(rows) - 1 == n[0], '%d rows, %d participants' %
           (len(rows) - 1, n[0]))
+
+
+def test_report_bigquery(t):
+    """On BigQuery (the fake) the report equals stats, the store's
+    campaigns, and the SQLite store's report of the same account, all time
+    and over a period."""
+    import bqutil
+    sim = t.sim(**DEMO)
+    t.write_env(sim)
+    bq = bqutil.start(t)
+    env = bq.env(t)
+    url = bq.store_url()
+    t.espsync('--store', url, 'sync', env=env, expect=0)
+    t.sync(expect=0)
+    pages = {}
+    for name, store, e in (('bq', url, env), ('sq', 'sqlite:data/espsync.db',
+                                               None)):
+        for extra in ((), ('--since', '2025-11-01', '--until',
+                           '2025-12-31')):
+            out = '%s%d.html' % (name, len(extra))
+            r = t.espsync('--store', store, 'report', 'html', '--out', out,
+                          '--json', *extra, env=e, expect=0)
+            check(r.summary().get('status') == 'complete',
+                  'report summary %r' % r.summary())
+            with open(t.path(out), encoding='utf-8') as f:
+                pages[out] = f.read()
+            assert_inert(pages[out], out)
+    r = t.espsync('--store', url, 'stats', '--json', env=env, expect=0)
+    ev = r.summary()['events']
+    want = {'ev-' + k: '{:,}'.format(ev[k]) for k in EVENTS}
+    want.update(campaign_want(*sqlite_campaigns(bq.to_sqlite(
+        t.path('bq.db')))))
+    check_figures(figures(pages['bq0.html']), want, 'stats and the store')
+    for n in (0, 4):
+        a, b = figures(pages['bq%d.html' % n]), figures(pages['sq%d.html' % n])
+        check(a == b and a, 'bigquery report %r differs from sqlite\'s %r' %
+              (a, b))
+    # every section (links, lists, accounts) as SQLite's, but the store
+    # line and the times of generation and of the runs
+    def body(text):
+        text = re.sub(r'bigquery://[^<"]*|sqlite:[^<"]*', 'STORE', text)
+        return re.sub(r'\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?', 'TIME',
+                      text)
+    for n in (0, 4):
+        a, b = body(pages['bq%d.html' % n]), body(pages['sq%d.html' % n])
+        if a != b:
+            al, bl = a.splitlines(), b.splitlines()
+            diff = [(x, y) for x, y in zip(al, bl) if x != y][:3]
+            fail('bigquery report differs from sqlite\'s', diff)
+    in_browser(t, 'bq0.html', want, 'stats and the store')

@@ -1,7 +1,8 @@
 // A fake of the BigQuery REST surface espsync uses, for the end-to-end
 // tests. SQL runs for real in DuckDB after a small translation (backtick
 // names, CURRENT_TIMESTAMP(), UNIX_SECONDS, TIMESTAMP_SECONDS,
-// SAFE_DIVIDE, named parameters). Also serves the OAuth token endpoint
+// SAFE_DIVIDE, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, UNNEST aliases,
+// named parameters). Also serves the OAuth token endpoint
 // (checks the RS256 JWT against the test key) and a metadata server.
 //
 // usage: node server.mjs PORT_FILE [--key SA_KEY_JSON] [--refresh TOKEN]
@@ -31,6 +32,9 @@ await db.run('CREATE MACRO unix_seconds(t) AS CAST(floor(epoch_us(t) / 1000000) 
 await db.run('CREATE MACRO timestamp_seconds(s) AS make_timestamp(CAST(s AS BIGINT) * 1000000)');
 await db.run('CREATE MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END');
 await db.run('CREATE MACRO _now() AS make_timestamp(epoch_us(now()))');
+await db.run('CREATE MACRO to_json_string(x) AS CAST(to_json(x) AS VARCHAR)');
+// BigQuery's JSON_EXTRACT_STRING_ARRAY: NULL for text that is not a JSON array
+await db.run("CREATE MACRO json_extract_string_array(j) AS CASE WHEN json_valid(j) AND json_type(j) = 'ARRAY' THEN CAST(json_extract_string(j, '$[*]') AS VARCHAR[]) END");
 
 const tokens = new Map(); // token -> expiry ms
 const datasets = new Map(); // id -> resource
@@ -66,7 +70,10 @@ const lit = (s) => "'" + String(s).replace(/'/g, "''") + "'";
 function translate(sql) {
 	return sql
 		.replace(/`([^`.]+)\.([^`.]+)\.([^`]+)`/g, (m, p, d, t) => `${q(d)}.${q(t)}`)
-		.replace(/CURRENT_TIMESTAMP\(\)/gi, '_now()');
+		.replace(/CURRENT_TIMESTAMP\(\)/gi, '_now()')
+		// BigQuery's "UNNEST(a) AS x" names the element; DuckDB's names
+		// the table
+		.replace(/(UNNEST\((?:[^()]|\([^()]*\))*\)) AS ([A-Za-z_][A-Za-z0-9_]*)/gi, '$1 AS $2($2)');
 }
 function bindParams(sql, params) {
 	const byName = new Map((params || []).map((p) => [p.name, p]));
