@@ -1,6 +1,7 @@
 /* `espsync check`: every configuration key with where its value came from
- * (secrets only as their length, store URLs redacted), then the store and
- * one probe request per configured provider. */
+ * (secrets only as their length, store URLs redacted), then the store with
+ * what it says about itself (store_ops.describe) and one probe request per
+ * configured provider. */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
@@ -19,11 +20,21 @@ struct probe_view {
 	int code; /* -1: not configured */
 };
 
+/* What the store said about itself (store_ops.describe). */
+struct store_line {
+	char *label, *value;
+};
+
+#define CHECK_MAX_STORE_LINES 32
+
 struct check_view {
 	char *store_shown;
 	const char *store_backend;
 	struct err store_err;
 	int store_code;
+	struct store_line lines[CHECK_MAX_STORE_LINES];
+	size_t n_lines;
+	char describe_err[256]; /* empty: described (or nothing to say) */
 	struct probe_view probes[CONFIG_MAX_PROVIDERS];
 	int code;
 };
@@ -148,6 +159,18 @@ static int json_keys(struct buf *b, const struct config *cfg)
 	return rc;
 }
 
+static int on_store_line(void *ctx, const char *label, const char *value)
+{
+	struct check_view *v = ctx;
+
+	if (v->n_lines == CHECK_MAX_STORE_LINES)
+		return 0;
+	v->lines[v->n_lines].label = xstrdup(label);
+	v->lines[v->n_lines].value = xstrdup(value ? value : "-");
+	v->n_lines++;
+	return 0;
+}
+
 static void check_store(struct check_view *v, const struct config *cfg)
 {
 	struct store *store = NULL;
@@ -162,6 +185,13 @@ static void check_store(struct check_view *v, const struct config *cfg)
 		return;
 	}
 	v->store_backend = store->ops->name;
+	if (store->ops->describe) {
+		struct err e = ERR_INIT;
+
+		if (store->ops->describe(store, on_store_line, v, &e) < 0)
+			snprintf(v->describe_err, sizeof(v->describe_err), "%s",
+				 e.msg[0] ? e.msg : "cannot describe");
+	}
 	store_close(store);
 }
 
@@ -203,6 +233,10 @@ static void print_text(const struct check_view *v, const struct config *cfg)
 		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
 	else
 		printf("ok (%s)\n", v->store_backend);
+	for (i = 0; i < v->n_lines; i++)
+		printf("  %-28s %s\n", v->lines[i].label, v->lines[i].value);
+	if (v->describe_err[0])
+		printf("  %-28s %s\n", "details", v->describe_err);
 	for (i = 0; i < cfg->n_providers; i++) {
 		const struct probe_view *pv = &v->probes[i];
 
@@ -248,6 +282,25 @@ static int json_probe(struct buf *b, const struct probe_view *pv, int is_first)
 	return rc;
 }
 
+/* ,"details":[{"label":..,"value":..}],"details_error":.. */
+static int json_store_lines(struct buf *b, const struct check_view *v)
+{
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_puts(b, ",\"details\":[");
+	for (i = 0; i < v->n_lines; i++) {
+		rc |= buf_puts(b, i ? ",{\"label\":" : "{\"label\":");
+		rc |= jsonw_string(b, v->lines[i].label);
+		rc |= jsonw_key(b, "value", 0);
+		rc |= jsonw_string(b, v->lines[i].value);
+		rc |= buf_putc(b, '}');
+	}
+	rc |= buf_puts(b, "],\"details_error\":");
+	rc |= jsonw_string(b, v->describe_err[0] ? v->describe_err : NULL);
+	return rc;
+}
+
 /* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
 static int print_json(const struct check_view *v, const struct config *cfg)
 {
@@ -264,6 +317,7 @@ static int print_json(const struct check_view *v, const struct config *cfg)
 	rc |= buf_printf(
 	    &b, ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
 	rc |= jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
+	rc |= json_store_lines(&b, v);
 	rc |= buf_puts(&b, "},\"providers\":[");
 	for (i = 0; i < cfg->n_providers; i++)
 		rc |= json_probe(&b, &v->probes[i], i == 0);
@@ -317,5 +371,9 @@ int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 	else
 		print_text(&v, cfg);
 	free(v.store_shown);
+	for (i = 0; i < v.n_lines; i++) {
+		free(v.lines[i].label);
+		free(v.lines[i].value);
+	}
 	return v.code;
 }

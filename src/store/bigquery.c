@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/bq_schema.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/num.h"
 #include "util/xalloc.h"
@@ -247,6 +249,126 @@ done:
 	return ret;
 }
 
+/* "partitioned by F, clustered by A, B, C, partitions expire after N
+ * days" from a table resource, or what is missing of the expected. */
+static int table_layout(struct buf *b, const struct json *t, int is_events,
+			int retention_days)
+{
+	const struct json *tp = json_get(t, "timePartitioning");
+	const struct json *cl = json_get(json_get(t, "clustering"), "fields");
+	const char *field = json_str(json_get(tp, "field"));
+	const char *exp = json_str(json_get(tp, "expirationMs"));
+	char want[32];
+	size_t i;
+	int rc = 0;
+
+	if (!is_events)
+		return buf_puts(b, "ok");
+	if (!field || strcmp(field, "activity_date"))
+		rc |= buf_puts(b, "NOT partitioned by activity_date");
+	else
+		rc |= buf_puts(b, "ok, partitioned by activity_date");
+	rc |= buf_puts(b, json_len(cl) ? ", clustered by " : ", NOT clustered");
+	for (i = 0; i < json_len(cl); i++)
+		rc |= buf_printf(
+		    b, "%s%s", i ? ", " : "",
+		    json_str(json_at(cl, i)) ? json_str(json_at(cl, i)) : "?");
+	if (json_len(cl) != 3 ||
+	    strcmp(json_str(json_at(cl, 0)) ? json_str(json_at(cl, 0)) : "",
+		   "contact_email") ||
+	    strcmp(json_str(json_at(cl, 1)) ? json_str(json_at(cl, 1)) : "",
+		   "campaign_id") ||
+	    strcmp(json_str(json_at(cl, 2)) ? json_str(json_at(cl, 2)) : "",
+		   "event_type"))
+		rc |= buf_puts(b, " (expected contact_email, campaign_id, "
+				  "event_type)");
+	snprintf(want, sizeof(want), "%" PRId64,
+		 (int64_t)retention_days * 86400000);
+	if (exp)
+		rc |= buf_printf(b, ", partitions expire after %lld days",
+				 strtoll(exp, NULL, 10) / 86400000);
+	else
+		rc |= buf_puts(b, ", partitions never expire");
+	if (retention_days > 0 ? !exp || strcmp(exp, want) : exp != NULL)
+		rc |= buf_printf(b, " (ESPSYNC_RETENTION_DAYS says %d)",
+				 retention_days);
+	return rc;
+}
+
+/* What check shows: the identity, the dataset and each table's state. */
+static int bq_describe(struct store *st, store_describe_fn fn, void *ctx,
+		       struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+	const struct bq_cred *cr = &s->c.cred;
+	const char *email = bq_cred_email(&s->c.cred, s->c.http);
+	struct buf v = BUF_INIT, u = BUF_INIT;
+	struct bq_resp r = {0, BUF_INIT, NULL, NULL};
+	struct json_doc *doc = NULL;
+	char label[64];
+	size_t i, n;
+	int rc = 0, ret = -1;
+
+	if ((ret = fn(ctx, "account", email ? email : "(a user's login)")))
+		goto done;
+	ret = -1;
+	n = cr->key_id ? strlen(cr->key_id) : 0;
+	if (n >= 4 && buf_printf(&v, "...%s", cr->key_id + n - 4) < 0)
+		goto too_long;
+	if ((ret = fn(ctx, "key id", n >= 4 ? buf_str(&v) : "-")) ||
+	    (ret = fn(ctx, "credentials", cr->source)))
+		goto done;
+	ret = -1;
+	buf_reset(&v);
+	if (buf_printf(&v, "%s.%s", s->c.project, s->c.dataset) < 0)
+		goto too_long;
+	if ((ret = fn(ctx, "dataset", buf_str(&v))) ||
+	    (ret = fn(ctx, "location", s->c.location)))
+		goto done;
+	ret = -1;
+	for (i = 0; i < BT__COUNT; i++) {
+		const char *name = bq_tables[i].name;
+
+		buf_reset(&u);
+		buf_reset(&v);
+		json_doc_free(doc);
+		doc = NULL;
+		bq_resp_release(&r);
+		if (buf_printf(&u, "%s/projects/%s/datasets/%s/tables/%s",
+			       s->c.api, s->c.project, s->c.dataset, name) < 0)
+			goto too_long;
+		if (bq_call(&s->c, "GET", buf_str(&u), NULL, NULL, 0, NULL, &r,
+			    err) < 0)
+			goto done;
+		if (r.status == 404)
+			rc = buf_puts(&v, "missing");
+		else if (r.status / 100 != 2) {
+			bq_fail(&s->c, &r, "describe", err);
+			goto done;
+		} else if (json_parse(&doc, r.body.data, r.body.len, NULL) < 0)
+			rc = buf_puts(&v, "unreadable table resource");
+		else
+			rc = table_layout(&v, json_root(doc), i == BT_EVENTS,
+					  s->retention_days);
+		if (rc)
+			goto too_long;
+		snprintf(label, sizeof(label), "table %s", name);
+		if ((ret = fn(ctx, label, buf_str(&v))))
+			goto done;
+		ret = -1;
+	}
+	ret = 0;
+	goto done;
+too_long:
+	err_set(err, ERR_STORE, 0, "bigquery description too long");
+done:
+	json_doc_free(doc);
+	bq_resp_release(&r);
+	buf_release(&u);
+	buf_release(&v);
+	return ret;
+}
+
 static const char *const bq_schemes[] = {SCHEME, NULL};
 
 static const struct store_keys bq_keys = {
@@ -282,6 +404,7 @@ const struct store_ops bigquery_store_backend_ops = {
     .report_links = bq_report_links,
     .report_lists = bq_report_lists,
     .report_accounts = bq_report_accounts,
+    .describe = bq_describe,
 };
 
 const struct store_backend bigquery_store_backend = {

@@ -146,6 +146,9 @@ typedef int (*store_day_fn)(void *ctx, const struct store_day_row *row);
 typedef int (*store_link_fn)(void *ctx, const struct store_link_row *row);
 typedef int (*store_list_fn)(void *ctx, const struct store_list_row *row);
 typedef int (*store_account_fn)(void *ctx, const struct store_account_row *row);
+/* One line of what a store says about itself ("dataset", "a.b (US)"). */
+typedef int (*store_describe_fn)(void *ctx, const char *label,
+				 const char *value);
 
 /* One store setting (struct store_keys .keys) as the configuration
  * resolved it: the key and its value text, validated against the key's
@@ -285,6 +288,13 @@ struct store_ops {
 	 * by provider, account, each with its newest run (by run_id). */
 	int (*report_accounts)(struct store *s, const struct store_period *p,
 			       store_account_fn fn, void *ctx, struct err *err);
+
+	/* Optional (NULL: nothing to say): what `check` shows under the
+	 * store line, as label/value lines: the identity it connects as,
+	 * where the data lives, whether its tables are as expected. Never a
+	 * secret. A non-zero return from fn stops and is returned. */
+	int (*describe)(struct store *s, store_describe_fn fn, void *ctx,
+			struct err *err);
 };
 
 /* Decimal ids of one length in [lo, hi]: within one length, numeric

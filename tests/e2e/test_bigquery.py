@@ -6,6 +6,7 @@ checkpoints in place, credential failures are one line with exit 5 and no
 key material, and CSV exports equal the SQLite store's."""
 
 import filecmp
+import json
 import os
 import signal
 import subprocess
@@ -179,3 +180,32 @@ def test_bq_settings_from_env_file(t):
                     env={'ESPSYNC_BQ_FLUSH_ROWS': '0'})
     check("'ESPSYNC_BQ_FLUSH_ROWS'" in bad.err,
           'an invalid flush size is not a configuration error: %s' % bad.err)
+
+
+def test_bq_check_describes_store(t):
+    """check shows the account's email, the key id's last 4 characters,
+    the dataset, its location and each table's partitioning and
+    clustering (text and --json), never key material."""
+    sim, bq = setup(t)
+    with open(bq.key_path) as f:
+        key = json.load(f)
+    r = bq_run(t, bq, 'check')
+    for want in (key['client_email'], '...' + key['private_key_id'][-4:],
+                 'demo-proj.marketing', 'location', 'US',
+                 'table email_activities',
+                 'partitioned by activity_date, clustered by contact_email,'
+                 ' campaign_id, event_type, partitions expire after 730'
+                 ' days', 'table sync_state'):
+        check(want in r.out, 'check does not show %r:\n%s' % (want, r.out))
+    check(key['private_key_id'] not in r.out, 'the whole key id is shown')
+    j = bq_run(t, bq, 'check', '--json')
+    d = {x['label']: x['value'] for x in
+         lib.jload(j.out, {})['store']['details']}
+    check(d.get('account') == key['client_email'] and
+          d.get('dataset') == 'demo-proj.marketing' and
+          d.get('table campaigns') == 'ok', 'check --json details %r' % d)
+    no_secrets(bq, r, j)
+    # a partition expiration unlike the setting is named
+    r = bq_run(t, bq, 'check', env={'ESPSYNC_RETENTION_DAYS': '90'})
+    check('ESPSYNC_RETENTION_DAYS says 90' in r.out,
+          'a partition expiration unlike the setting is not said: %s' % r.out)
