@@ -514,11 +514,26 @@ static int load_layers(struct config *cfg, const struct cli *cli,
 		if (validate(cfg, k->def, &k->v, err) < 0)
 			return -1;
 	}
-	for (i = 0; i < cfg->n_store_settings; i++) {
+	/* Validated once the store is known (validate_store_settings). */
+	for (i = 0; i < cfg->n_store_settings; i++)
+		load_key(&cfg->store_settings[i].v, cfg->store_settings[i].def,
+			 envf, envp);
+	return 0;
+}
+
+/* The settings of the store in use must be valid; another store's are
+ * not read, so what the environment holds for them (HOME, a metadata
+ * host of another tool) cannot stop this run. */
+static int validate_store_settings(struct config *cfg, struct err *err)
+{
+	const struct store_keys *sk = store_for(cfg->reg, cfg->store_url);
+	size_t i;
+
+	for (i = 0; sk && i < cfg->n_store_settings; i++) {
 		struct config_key *k = &cfg->store_settings[i];
 
-		load_key(&k->v, k->def, envf, envp);
-		if (validate(cfg, k->def, &k->v, err) < 0)
+		if (k->def >= sk->keys && k->def < sk->keys + sk->n_keys &&
+		    validate(cfg, k->def, &k->v, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -780,6 +795,8 @@ int config_load(struct config *out, const struct cli *cli,
 	if (load_layers(out, cli, &envf, envp, err) < 0)
 		goto done;
 	resolve_store(out);
+	if (validate_store_settings(out, err) < 0)
+		goto done;
 	resolve_providers(out);
 	out->verbosity = cli->opt[OPT_QUIET].value ? -1 : cli->verbose_count;
 	out->is_json = cli->opt[OPT_JSON].value != NULL;

@@ -938,6 +938,7 @@ static void test_store_settings(void **state)
 		       "FAKE_FLUSH_ROWS=200\nFAKE_KEY_FILE=/k.json\n", 0600);
 	const char *args[] = {"--env-file", path, "sync"};
 	const char *sync[] = {"sync"};
+	const char *fake_sync[] = {"--store", "fake://h", "sync"};
 	const struct config_value *v;
 
 	(void)state;
@@ -968,11 +969,15 @@ static void test_store_settings(void **state)
 	assert_string_equal(v->value, "300");
 	assert_int_equal(v->source, SRC_ENVIRONMENT);
 	config_release(&cfg);
-	/* validated like any key */
-	assert_int_equal(load_with(&cfg, &err, fake_registry(), bad, 1, sync),
-			 -1);
+	/* validated like any key when its store is the one in use */
+	assert_int_equal(
+	    load_with(&cfg, &err, fake_registry(), bad, 3, fake_sync), -1);
 	assert_non_null(
 	    strstr(err.msg, "'FAKE_FLUSH_ROWS' (from environment)"));
+	config_release(&cfg);
+	/* another store's settings are not read: they cannot stop a run */
+	assert_int_equal(load_with(&cfg, &err, fake_registry(), bad, 1, sync),
+			 0);
 	config_release(&cfg);
 	/* without a configuration: the key's default */
 	assert_string_equal(
