@@ -674,6 +674,7 @@ static void run_start_streams(struct run *r)
 	struct sync_ctx *ctx = &r->ctx;
 	struct err e = ERR_INIT;
 
+	sync_scan_plan(ctx);
 	if ((ctx->want_lists || ctx->want_contacts) &&
 	    r->src->has_contacts_keyset)
 		sync_start_contacts(ctx);
@@ -711,6 +712,8 @@ static void run_streams(struct run *r)
 	} else {
 		sync_fatal(ctx, &e);
 	}
+	if (!ctx->is_fatal && ctx->fetch)
+		sync_scan_finish(ctx);
 	if (!ctx->is_fatal && ctx->want_participants &&
 	    store->ops->link_participants(store, r->src->name, r->req.account,
 					  &changed, &e) < 0) {
@@ -783,6 +786,7 @@ static void run_release(struct run *r)
 	if (r->has_ctx) {
 		sync_campaigns_release(&r->ctx);
 		sync_contacts_release(&r->ctx);
+		sync_scan_release(&r->ctx);
 		fetch_free(r->ctx.fetch);
 		tz_free(r->ctx.tz);
 		batch_release(&r->ctx.batch);

@@ -631,6 +631,8 @@ const struct source source_mailchimp = {
     .probe_what = "the ping endpoint",
     .probe_detail = mc_probe_detail,
     .has_contacts_keyset = 0,
+    /* members and archived members from the start see every member */
+    .has_contact_scan = 1,
     .map_lists = mc_map_lists,
     .map_contacts = mc_map_contacts,
     .map_campaigns = mc_map_campaigns,

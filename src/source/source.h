@@ -190,6 +190,12 @@ struct source {
 	/* Contacts are one account-wide keyset stream (core/sync_contacts.c)
 	 * instead of per list and status: contact_statuses is unused. */
 	int has_contacts_keyset;
+	/* A walk of every list's contact streams from the start (no since)
+	 * sees every live contact of the account: on --full and every
+	 * ESPSYNC_RECONCILE the engine walks so, and when such a walk
+	 * completes within a run, stored contacts it did not see are marked
+	 * deleted (store reconcile_contact_set). Per-list sources only. */
+	int has_contact_scan;
 
 	source_map_fn map_lists;
 	source_map_fn map_contacts;

@@ -377,6 +377,7 @@ const struct store_ops mongodb_store_ops = {
     .each_participant = mg_each_participant,
     .campaign_fields = mg_campaign_fields,
     .reconcile_contacts = mg_reconcile_contacts,
+    .reconcile_contact_set = mg_reconcile_contact_set,
 };
 
 const struct store_backend mongodb_store_backend = {

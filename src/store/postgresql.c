@@ -271,6 +271,7 @@ const struct store_ops postgresql_store_ops = {
     .each_participant = pg_each_participant,
     .campaign_fields = pg_campaign_fields,
     .reconcile_contacts = pg_reconcile_contacts,
+    .reconcile_contact_set = pg_reconcile_contact_set,
 };
 
 const struct store_backend postgresql_store_backend = {

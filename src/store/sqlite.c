@@ -245,6 +245,7 @@ const struct store_ops sqlite_store_ops = {
     .each_participant = sq_each_participant,
     .campaign_fields = sq_campaign_fields,
     .reconcile_contacts = sq_reconcile_contacts,
+    .reconcile_contact_set = sq_reconcile_contact_set,
 };
 
 const struct store_backend sqlite_store_backend = {
