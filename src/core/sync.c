@@ -206,6 +206,8 @@ static void fetch_options_for(struct fetch_options *fo,
 	fo->is_503_throttle = src->is_503_throttle;
 	fo->is_bare_403_throttle = src->is_bare_403_throttle;
 	fo->is_throttle_connections = src->is_throttle_connections;
+	if (src->timeout_s > 0)
+		fo->timeout_ms = src->timeout_s * 1000;
 	fo->deadline_mono_ms = req->deadline_mono_ms;
 	fo->seed = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
 	fo->headers = headers;

@@ -220,6 +220,9 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 			 int is_complete);
 /* The summary arrived: skip the campaign or start what is left. */
 void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw);
+/* Starts queued campaigns when a connection would sit idle (after each
+ * page). */
+void sync_campaigns_fill(struct sync_ctx *ctx);
 /* The campaign's last stream ended: checkpoint, report and free it. */
 void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw);
 /* Frees the campaigns a run left (after fetch_run returned). */

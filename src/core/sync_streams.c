@@ -469,10 +469,11 @@ done:
 	buf_release(&val);
 }
 
-static int is_paged(enum source_endpoint ep)
+static int is_paged(const struct source *src, enum source_endpoint ep)
 {
 	return ep == SRC_LISTS || ep == SRC_CONTACTS || ep == SRC_CAMPAIGNS ||
-	       ep == SRC_REPORT || ep == SRC_CONTACT_PART;
+	       ep == SRC_REPORT || ep == SRC_CONTACT_PART ||
+	       (ep == SRC_LINKS && src->is_links_paged);
 }
 
 static enum progress_kind progress_kind_of(enum source_endpoint ep)
@@ -532,6 +533,9 @@ static int map_page(struct stream *s, const struct json *root,
 			s->cw->links += (int64_t)s->ctx->batch.n_links;
 			s->ctx->report->records[SLOT_REPORTS] +=
 			    (int64_t)s->ctx->batch.n_links;
+		}
+		/* done with its last page (is_links_paged) */
+		if (rc == 0 && !s->next.has_next) {
 			s->cw->done_mask |= sync_links_bit(s->ctx);
 			sync_campaign_state(s->ctx, s->cw, 0);
 		}
@@ -583,7 +587,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 	buf_reset(&s->next.url);
 	buf_reset(&s->next.cursor);
 	s->next.has_next = 0;
-	if (is_paged(s->ep)) {
+	if (is_paged(ctx->src, s->ep)) {
 		ctx->src->next_page(&s->next, json_root(doc), ctx->req->api_url,
 				    &q);
 		if (s->next.has_next && s->url &&
@@ -633,6 +637,7 @@ enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 {
 	struct stream *s = userdata;
 	struct sync_ctx *ctx = s->ctx;
+	enum fetch_verdict verdict;
 	struct err e;
 	char what[128];
 
@@ -642,7 +647,9 @@ enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 	}
 	switch (res->outcome) {
 	case FETCH_OK:
-		return on_ok(s, res);
+		verdict = on_ok(s, res);
+		sync_campaigns_fill(ctx);
+		return verdict;
 	case FETCH_HTTP_ERROR:
 		return on_http_error(s, res);
 	case FETCH_FAILED:

@@ -151,6 +151,11 @@ struct source {
 	/* (Windowed sources get the window start as since_iso of their
 	 * SRC_REPORT queries, for servers that filter events by time.) */
 	int64_t default_lookback_s; /* 0: the engine's default */
+	/* The link report (SRC_LINKS) is paged: next_page is asked for the
+	 * page after each one. */
+	int is_links_paged;
+	/* Whole-request timeout in seconds; 0: the engine's default. */
+	long timeout_s;
 	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's
 	 * answer as that page instead of asking twice. */
 	int is_probe_campaigns_page;
