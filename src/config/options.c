@@ -89,9 +89,8 @@ static const struct option_def options[OPT__COUNT] = {
 	 .def = "24h",
 	 .min = 0,
 	 .max = 365 * DAY_MS,
-	 .help = "keyset contact providers: read all contacts (and mark "
-		 "deleted ones) when the last full read is "
-		 "older; 0: every run"},
+	 .help = "read all contacts (and mark deleted ones) when the last "
+		 "full read is older; 0: every run"},
     [OPT_ENV_FILE] =
 	{.id = OPT_ENV_FILE,
 	 .flag = "env-file",

@@ -185,6 +185,12 @@ int fetch_is_cut_short(const struct fetch *f)
 	return f->is_cut_short;
 }
 
+int fetch_has_room(const struct fetch *f)
+{
+	return !f->ready_head && !f->is_stopped && !f->is_stopping &&
+	       f->in_flight < f->conn_cap;
+}
+
 int fetch_is_deadline_near(const struct fetch *f)
 {
 	return f->opts.deadline_mono_ms > 0 &&

@@ -128,6 +128,9 @@ void fetch_stop(struct fetch *f);
 /* 1 when the deadline stopped work that was still queued or wanted. */
 int fetch_is_cut_short(const struct fetch *f);
 int fetch_is_deadline_near(const struct fetch *f);
+/* 1 when a connection would sit idle: no new request waits to start and
+ * fewer than the in-flight cap are under way. */
+int fetch_has_room(const struct fetch *f);
 void fetch_get_stats(const struct fetch *f, struct fetch_stats *out);
 /* Redacts values of secret query parameters; owned by caller. A url past
  * the buffer maximum comes back as "(url too long to show)". */

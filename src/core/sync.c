@@ -206,6 +206,8 @@ static void fetch_options_for(struct fetch_options *fo,
 	fo->is_503_throttle = src->is_503_throttle;
 	fo->is_bare_403_throttle = src->is_bare_403_throttle;
 	fo->is_throttle_connections = src->is_throttle_connections;
+	if (src->timeout_s > 0)
+		fo->timeout_ms = src->timeout_s * 1000;
 	fo->deadline_mono_ms = req->deadline_mono_ms;
 	fo->seed = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
 	fo->headers = headers;
@@ -674,6 +676,7 @@ static void run_start_streams(struct run *r)
 	struct sync_ctx *ctx = &r->ctx;
 	struct err e = ERR_INIT;
 
+	sync_scan_plan(ctx);
 	if ((ctx->want_lists || ctx->want_contacts) &&
 	    r->src->has_contacts_keyset)
 		sync_start_contacts(ctx);
@@ -711,6 +714,8 @@ static void run_streams(struct run *r)
 	} else {
 		sync_fatal(ctx, &e);
 	}
+	if (!ctx->is_fatal && ctx->fetch)
+		sync_scan_finish(ctx);
 	if (!ctx->is_fatal && ctx->want_participants &&
 	    store->ops->link_participants(store, r->src->name, r->req.account,
 					  &changed, &e) < 0) {
@@ -783,6 +788,7 @@ static void run_release(struct run *r)
 	if (r->has_ctx) {
 		sync_campaigns_release(&r->ctx);
 		sync_contacts_release(&r->ctx);
+		sync_scan_release(&r->ctx);
 		fetch_free(r->ctx.fetch);
 		tz_free(r->ctx.tz);
 		batch_release(&r->ctx.batch);

@@ -62,9 +62,10 @@ struct sync_request {
 	unsigned streams;	  /* enum sync_stream bits */
 	int64_t deadline_mono_ms; /* 0: none */
 	int64_t lookback_s;	  /* overlap for time windows */
-	/* Keyset contacts (source.has_contacts_keyset): a full pass that also
-	 * finds deletions when the last one started this long ago; 0: the
-	 * default (a day), negative: every run. */
+	/* Keyset contacts (source.has_contacts_keyset) and contact scans
+	 * (source.has_contact_scan): a full pass that also finds deletions
+	 * when the last one started this long ago; 0: the default (a day),
+	 * negative: every run. */
 	int64_t reconcile_s;
 	enum progress_mode progress;
 };

@@ -134,11 +134,23 @@ static void plan_from_listing(struct sync_ctx *ctx, struct campaign_work *cw)
 		finish_one(ctx, cw, 0);
 }
 
+/* Room for one more campaign: fewer than max_running run, or the
+ * connections are the limit (is_throttle_connections) and one would sit
+ * idle because the running campaigns are down to their last serial
+ * pages. */
+static int has_room(const struct sync_ctx *ctx)
+{
+	if (ctx->campaigns_running < ctx->max_running)
+		return 1;
+	return ctx->src->is_throttle_connections && ctx->fetch &&
+	       fetch_has_room(ctx->fetch);
+}
+
 /* Starts queued campaigns while there is room. After a fatal error they
  * stay unsynced for the next run. */
 static void run_queued(struct sync_ctx *ctx)
 {
-	while (ctx->queue_head && ctx->campaigns_running < ctx->max_running) {
+	while (ctx->queue_head && has_room(ctx)) {
 		struct campaign_work *cw = ctx->queue_head;
 
 		ctx->queue_head = cw->queue_next;
@@ -197,6 +209,11 @@ static void finish_one(struct sync_ctx *ctx, struct campaign_work *cw,
 	ctx->campaigns_running--;
 	campaign_unlink(ctx, cw);
 	campaign_free(cw);
+}
+
+void sync_campaigns_fill(struct sync_ctx *ctx)
+{
+	run_queued(ctx);
 }
 
 void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw)

@@ -82,6 +82,12 @@ struct sync_ctx {
 	 * read ones); running counts those past the queue. */
 	struct campaign_work *queue_head, *queue_tail;
 	int64_t campaigns_running, max_running;
+	/* Contact scan (source.has_contact_scan): this run walks every
+	 * list's contacts from the start; is_scan_broken once a part of the
+	 * walk was resumed, filtered or lost; the live ids seen (heap). */
+	int is_scan, is_scan_broken;
+	char **scan_ids;
+	size_t n_scan_ids, cap_scan_ids;
 	/* The fetch callback of every stream (sync_on_page): streams are
 	 * queued from below the page loop without calling up into it. */
 	fetch_done_fn on_page;
@@ -186,6 +192,14 @@ void sync_start_campaigns_from(struct sync_ctx *ctx, const char *body,
 /* The fetch callback of every stream: maps, commits, asks for the next. */
 enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res);
 
+/* Contact scan (source.has_contact_scan): decides whether this run walks
+ * every list's contacts from the start (before the streams start), and
+ * after fetch_run, when that walk completed, marks the stored contacts it
+ * did not see deleted; sync_scan_release frees the ids. */
+void sync_scan_plan(struct sync_ctx *ctx);
+void sync_scan_finish(struct sync_ctx *ctx);
+void sync_scan_release(struct sync_ctx *ctx);
+
 /* Keyset sources: fields, tags, lists, then account-wide contacts
  * (sync_contacts.c); sync_contacts_release frees what a run left. */
 void sync_start_contacts(struct sync_ctx *ctx);
@@ -206,6 +220,9 @@ void sync_campaign_state(struct sync_ctx *ctx, struct campaign_work *cw,
 			 int is_complete);
 /* The summary arrived: skip the campaign or start what is left. */
 void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw);
+/* Starts queued campaigns when a connection would sit idle (after each
+ * page). */
+void sync_campaigns_fill(struct sync_ctx *ctx);
 /* The campaign's last stream ended: checkpoint, report and free it. */
 void sync_campaign_finish(struct sync_ctx *ctx, struct campaign_work *cw);
 /* Frees the campaigns a run left (after fetch_run returned). */

@@ -57,7 +57,7 @@ static void contacts_start(struct sync_ctx *ctx, const char *list_id,
 	struct stream *s = sync_stream_new(ctx, SRC_CONTACTS, NULL);
 	struct ckpt_contacts st;
 	struct buf key = BUF_INIT, val = BUF_INIT;
-	int found = 0;
+	int found = 0, is_full = ctx->req->mode == SYNC_FULL || ctx->is_scan;
 
 	ckpt_contacts_init(&st);
 	s->list_id = xstrdup(list_id);
@@ -69,11 +69,13 @@ static void contacts_start(struct sync_ctx *ctx, const char *list_id,
 	}
 	if (found)
 		ckpt_contacts_parse(&st, buf_str(&val));
-	if (ctx->req->mode != SYNC_FULL || st.since == TIME_NULL) {
-		s->since = ctx->req->mode == SYNC_FULL ? TIME_NULL : st.since;
+	if (!is_full || st.since == TIME_NULL) {
+		s->since = is_full ? TIME_NULL : st.since;
 		if (st.cursor.len) {
 			s->cursor = xstrdup(buf_str(&st.cursor));
 			s->is_resumed = 1;
+			/* the walk's start was in an earlier run */
+			ctx->is_scan_broken = 1;
 			if (st.pass_started_at != TIME_NULL)
 				s->pass_started_at = st.pass_started_at;
 			s->newest = st.newest;
@@ -175,6 +177,10 @@ static void stream_finish(struct stream *s, enum stream_end how)
 
 	if (how == END_CUT)
 		ctx->n_cut++;
+	if (how != END_OK && how != END_GONE &&
+	    (s->ep == SRC_LISTS || s->ep == SRC_CONTACTS ||
+	     s->ep == SRC_CONTACT_PART))
+		ctx->is_scan_broken = 1;
 	switch (s->ep) {
 	case SRC_LISTS:
 		ctx->lists_listing_done = 1;
@@ -299,6 +305,28 @@ static void after_lists(struct stream *s, size_t first)
 				       ctx->src->contact_statuses[j]);
 }
 
+/* The live contacts of a page of the scan. */
+static void scan_add(struct sync_ctx *ctx)
+{
+	const struct batch *b = &ctx->batch;
+	size_t i;
+
+	for (i = 0; i < b->n_contacts; i++) {
+		if (b->contacts[i].deleted_at != TIME_NULL ||
+		    !b->contacts[i].contact_id)
+			continue;
+		if (ctx->n_scan_ids == ctx->cap_scan_ids) {
+			ctx->cap_scan_ids =
+			    ctx->cap_scan_ids ? 2 * ctx->cap_scan_ids : 1024;
+			ctx->scan_ids =
+			    xrealloc(ctx->scan_ids, ctx->cap_scan_ids *
+							sizeof(*ctx->scan_ids));
+		}
+		ctx->scan_ids[ctx->n_scan_ids++] =
+		    xstrdup(b->contacts[i].contact_id);
+	}
+}
+
 /* Reads the rest of the contacts whose page row was incomplete. */
 static void start_parts(struct stream *s, const struct source_map *m)
 {
@@ -326,6 +354,8 @@ static void after_contacts(struct stream *s, const struct source_map *m)
 	int rc = 0;
 
 	ctx->report->records[SLOT_CONTACTS] += (int64_t)ctx->batch.n_contacts;
+	if (ctx->is_scan)
+		scan_add(ctx);
 	start_parts(s, m);
 	if (m->newest_updated_at != TIME_NULL &&
 	    (s->newest == TIME_NULL || m->newest_updated_at > s->newest))
@@ -439,10 +469,11 @@ done:
 	buf_release(&val);
 }
 
-static int is_paged(enum source_endpoint ep)
+static int is_paged(const struct source *src, enum source_endpoint ep)
 {
 	return ep == SRC_LISTS || ep == SRC_CONTACTS || ep == SRC_CAMPAIGNS ||
-	       ep == SRC_REPORT || ep == SRC_CONTACT_PART;
+	       ep == SRC_REPORT || ep == SRC_CONTACT_PART ||
+	       (ep == SRC_LINKS && src->is_links_paged);
 }
 
 static enum progress_kind progress_kind_of(enum source_endpoint ep)
@@ -502,6 +533,9 @@ static int map_page(struct stream *s, const struct json *root,
 			s->cw->links += (int64_t)s->ctx->batch.n_links;
 			s->ctx->report->records[SLOT_REPORTS] +=
 			    (int64_t)s->ctx->batch.n_links;
+		}
+		/* done with its last page (is_links_paged) */
+		if (rc == 0 && !s->next.has_next) {
 			s->cw->done_mask |= sync_links_bit(s->ctx);
 			sync_campaign_state(s->ctx, s->cw, 0);
 		}
@@ -553,7 +587,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 	buf_reset(&s->next.url);
 	buf_reset(&s->next.cursor);
 	s->next.has_next = 0;
-	if (is_paged(s->ep)) {
+	if (is_paged(ctx->src, s->ep)) {
 		ctx->src->next_page(&s->next, json_root(doc), ctx->req->api_url,
 				    &q);
 		if (s->next.has_next && s->url &&
@@ -603,6 +637,7 @@ enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 {
 	struct stream *s = userdata;
 	struct sync_ctx *ctx = s->ctx;
+	enum fetch_verdict verdict;
 	struct err e;
 	char what[128];
 
@@ -612,7 +647,9 @@ enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 	}
 	switch (res->outcome) {
 	case FETCH_OK:
-		return on_ok(s, res);
+		verdict = on_ok(s, res);
+		sync_campaigns_fill(ctx);
+		return verdict;
 	case FETCH_HTTP_ERROR:
 		return on_http_error(s, res);
 	case FETCH_FAILED:
@@ -630,4 +667,98 @@ enum fetch_verdict sync_on_page(void *userdata, const struct fetch_result *res)
 		break;
 	}
 	return FETCH_ACCEPT;
+}
+
+/* sync_state SCAN_STREAM = {"full_at":N}: the start of the run whose walk
+ * of every list's contacts last completed. */
+#define SCAN_STREAM "contacts:scan"
+#define SCAN_DEFAULT_S 86400 /* as the keyset reconcile: a day */
+
+void sync_scan_plan(struct sync_ctx *ctx)
+{
+	struct buf val = BUF_INIT;
+	struct json_doc *doc = NULL;
+	int64_t every = ctx->req->reconcile_s > 0   ? ctx->req->reconcile_s
+			: ctx->req->reconcile_s < 0 ? 0
+						    : SCAN_DEFAULT_S;
+	int64_t at = TIME_NULL;
+	int found = 0;
+
+	if (!ctx->src->has_contact_scan || ctx->src->has_contacts_keyset ||
+	    !ctx->want_contacts)
+		return;
+	if (ctx->req->mode == SYNC_FULL) {
+		ctx->is_scan = 1;
+		return;
+	}
+	if (sync_state_get(ctx, SCAN_STREAM, &val, &found) < 0)
+		goto done;
+	if (found && json_parse(&doc, buf_str(&val), val.len, NULL) == 0 &&
+	    json_int(json_get(json_root(doc), "full_at"), &at) < 0)
+		at = TIME_NULL;
+	ctx->is_scan = at == TIME_NULL || ctx->run_started_s - at >= every;
+done:
+	json_doc_free(doc);
+	buf_release(&val);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void sync_scan_finish(struct sync_ctx *ctx)
+{
+	struct store *store = ctx->store;
+	struct buf val = BUF_INIT;
+	struct err e = ERR_INIT;
+	int64_t changed = 0;
+	size_t i, n = 0;
+	int rc;
+
+	if (!ctx->is_scan || ctx->is_scan_broken || ctx->is_fatal ||
+	    !ctx->lists_listing_done || fetch_is_cut_short(ctx->fetch) ||
+	    !store->ops->reconcile_contact_set)
+		return;
+	if (ctx->n_scan_ids)
+		qsort(ctx->scan_ids, ctx->n_scan_ids, sizeof(*ctx->scan_ids),
+		      cmp_id);
+	for (i = 0; i < ctx->n_scan_ids; i++) {
+		if (n && strcmp(ctx->scan_ids[n - 1], ctx->scan_ids[i]) == 0) {
+			free(ctx->scan_ids[i]);
+			continue;
+		}
+		ctx->scan_ids[n++] = ctx->scan_ids[i];
+	}
+	ctx->n_scan_ids = n;
+	if (store->ops->reconcile_contact_set(
+		store, ctx->src->name, ctx->req->account,
+		(const char *const *)ctx->scan_ids, n, clock_wall_s(), &changed,
+		&e) < 0) {
+		if (e.kind == ERR_NONE)
+			e.kind = ERR_STORE;
+		sync_fatal(ctx, &e);
+		return;
+	}
+	ctx->report->rows_updated += changed;
+	if (changed)
+		log_info("%s: %lld contacts gone upstream marked deleted (or "
+			 "back)",
+			 ctx->src->name, (long long)changed);
+	rc = buf_printf(&val, "{\"full_at\":%lld}",
+			(long long)ctx->run_started_s);
+	sync_add_state(ctx, rc, SCAN_STREAM, &val);
+	(void)sync_commit(ctx);
+	buf_release(&val);
+}
+
+void sync_scan_release(struct sync_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_scan_ids; i++)
+		free(ctx->scan_ids[i]);
+	free(ctx->scan_ids);
+	ctx->scan_ids = NULL;
+	ctx->n_scan_ids = ctx->cap_scan_ids = 0;
 }

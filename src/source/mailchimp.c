@@ -313,7 +313,8 @@ static int mc_url(struct buf *out, const char *api_url,
 						"industry_stats,list_stats,"
 						"timewarp");
 		rc = buf_puts(out, "/click-details");
-		rc = rc ? rc : put_paging(out, &first, 0);
+		rc =
+		    rc ? rc : put_paging(out, &first, cursor_offset(q->cursor));
 		return rc ? rc
 			  : source_put_param(out, &first, "exclude_fields",
 					     "urls_clicked._links,_links");
@@ -622,6 +623,10 @@ const struct source source_mailchimp = {
     .is_report_windowed = 1,
     .default_lookback_s = 600,
     .is_probe_campaigns_page = 0,
+    /* click-details pages by 1000 links like the others */
+    .is_links_paged = 1,
+    /* the server cuts a call at 120 s (reference §2.1) */
+    .timeout_s = 130,
     .api_url_for = mc_api_url_for,
     .auth_header = mc_auth_header,
     .url = mc_url,
@@ -631,6 +636,8 @@ const struct source source_mailchimp = {
     .probe_what = "the ping endpoint",
     .probe_detail = mc_probe_detail,
     .has_contacts_keyset = 0,
+    /* members and archived members from the start see every member */
+    .has_contact_scan = 1,
     .map_lists = mc_map_lists,
     .map_contacts = mc_map_contacts,
     .map_campaigns = mc_map_campaigns,

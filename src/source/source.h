@@ -151,6 +151,11 @@ struct source {
 	/* (Windowed sources get the window start as since_iso of their
 	 * SRC_REPORT queries, for servers that filter events by time.) */
 	int64_t default_lookback_s; /* 0: the engine's default */
+	/* The link report (SRC_LINKS) is paged: next_page is asked for the
+	 * page after each one. */
+	int is_links_paged;
+	/* Whole-request timeout in seconds; 0: the engine's default. */
+	long timeout_s;
 	/* SRC_PROBE is the first SRC_CAMPAIGNS page: a sync maps the probe's
 	 * answer as that page instead of asking twice. */
 	int is_probe_campaigns_page;
@@ -190,6 +195,12 @@ struct source {
 	/* Contacts are one account-wide keyset stream (core/sync_contacts.c)
 	 * instead of per list and status: contact_statuses is unused. */
 	int has_contacts_keyset;
+	/* A walk of every list's contact streams from the start (no since)
+	 * sees every live contact of the account: on --full and every
+	 * ESPSYNC_RECONCILE the engine walks so, and when such a walk
+	 * completes within a run, stored contacts it did not see are marked
+	 * deleted (store reconcile_contact_set). Per-list sources only. */
+	int has_contact_scan;
 
 	source_map_fn map_lists;
 	source_map_fn map_contacts;

@@ -100,6 +100,10 @@ int mg_reconcile_contacts(struct store *store, const char *provider,
 			  int64_t upto_id, const char *const *live_ids,
 			  size_t n_live, int64_t at, int64_t *changed,
 			  struct err *err);
+int mg_reconcile_contact_set(struct store *store, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err);
 
 /* mongo_read.c */
 int mg_state_get(struct store *store, const char *provider, const char *account,

@@ -750,3 +750,119 @@ done:
 	bson_destroy(&set_gone);
 	return ret;
 }
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ids[from, from + n) get deleted_at = value: one unordered bulk of one
+ * update per id, *total += the documents changed. */
+static int mark_chunk(struct mongo_store *s, const char *provider,
+		      const char *account, char *const *ids, size_t n,
+		      bson_value_t value, int64_t *total, struct err *err)
+{
+	mongoc_bulk_operation_t *bulk = new_bulk(s, K_CONTACTS);
+	bson_value_t now = mg_date(clock_wall_s());
+	bson_error_t e;
+	bson_t reply;
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < n && ok; i++) {
+		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER;
+
+		mg_filter_owner(&sel, provider, account);
+		BSON_APPEND_UTF8(&sel, "contact_id", ids[i]);
+		set_deleted(&upd, value, now);
+		ok = mongoc_bulk_operation_update_one_with_opts(bulk, &sel,
+								&upd, NULL, &e);
+		bson_destroy(&sel);
+		bson_destroy(&upd);
+	}
+	if (ok) {
+		ok = run_bulk(bulk, &reply, &e) == 0;
+		*total += mg_reply_int(&reply, "nModified");
+		bson_destroy(&reply);
+	}
+	mongoc_bulk_operation_destroy(bulk);
+	return ok ? 0 : mg_err(err, s, "reconcile contacts in", &e);
+}
+
+/* Deletion marks of a complete scan (store.h): the stored contacts of
+ * provider/account are read once and compared with the sorted live ids
+ * (no query carries the whole set: a document is at most 16 MB), then
+ * the ones to mark or clear are updated in bulks. */
+int mg_reconcile_contact_set(struct store *store, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err)
+{
+	struct mongo_store *s = (struct mongo_store *)store;
+	bson_t f = BSON_INITIALIZER;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_error_t e;
+	char **gone = NULL, **back = NULL;
+	size_t n_gone = 0, n_back = 0, cap_gone = 0, cap_back = 0, i, m;
+	int64_t total = 0;
+	int ret = -1;
+
+	mg_filter_owner(&f, provider, account);
+	cur = mg_find_docs(s, K_CONTACTS, &f, NULL, 0);
+	while (mongoc_cursor_next(cur, &doc)) {
+		const char *id = mg_get_str(doc, "contact_id");
+		int is_deleted = mg_get_time(doc, "deleted_at") != TIME_NULL;
+		int is_live = id && bsearch(&id, live_ids, n_live,
+					    sizeof(*live_ids), cmp_id) != NULL;
+
+		if (!id || is_live == !is_deleted)
+			continue;
+		if (is_live) {
+			if (n_back == cap_back) {
+				cap_back = cap_back ? 2 * cap_back : 64;
+				back = xrealloc(back, cap_back * sizeof(*back));
+			}
+			back[n_back++] = xstrdup(id);
+		} else {
+			if (n_gone == cap_gone) {
+				cap_gone = cap_gone ? 2 * cap_gone : 64;
+				gone = xrealloc(gone, cap_gone * sizeof(*gone));
+			}
+			gone[n_gone++] = xstrdup(id);
+		}
+	}
+	if (mongoc_cursor_error(cur, &e)) {
+		mg_err(err, s, "read contacts from", &e);
+		goto done;
+	}
+	for (i = 0; i < n_back; i += m) {
+		m = n_back - i < STORE_MONGODB_BULK_MAX
+			? n_back - i
+			: STORE_MONGODB_BULK_MAX;
+		if (mark_chunk(s, provider, account, back + i, m, mg_null(),
+			       &total, err) < 0)
+			goto done;
+	}
+	for (i = 0; i < n_gone; i += m) {
+		m = n_gone - i < STORE_MONGODB_BULK_MAX
+			? n_gone - i
+			: STORE_MONGODB_BULK_MAX;
+		if (mark_chunk(s, provider, account, gone + i, m, mg_date(at),
+			       &total, err) < 0)
+			goto done;
+	}
+	if (changed)
+		*changed = total;
+	ret = 0;
+done:
+	for (i = 0; i < n_gone; i++)
+		free(gone[i]);
+	for (i = 0; i < n_back; i++)
+		free(back[i]);
+	free(gone);
+	free(back);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&f);
+	return ret;
+}

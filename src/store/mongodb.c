@@ -383,6 +383,7 @@ const struct store_ops mongodb_store_ops = {
     .report_links = mg_report_links,
     .report_lists = mg_report_lists,
     .report_accounts = mg_report_accounts,
+    .reconcile_contact_set = mg_reconcile_contact_set,
 };
 
 const struct store_backend mongodb_store_backend = {

@@ -171,5 +171,9 @@ int pg_reconcile_contacts(struct store *store, const char *provider,
 			  int64_t upto_id, const char *const *live_ids,
 			  size_t n_live, int64_t at, int64_t *changed,
 			  struct err *err);
+int pg_reconcile_contact_set(struct store *store, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err);
 
 #endif

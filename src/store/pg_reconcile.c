@@ -92,3 +92,61 @@ done:
 	buf_release(&ids);
 	return ret;
 }
+
+/* Deletion marks of a complete scan (store.h): one statement, the live ids
+ * as one JSON array. */
+int pg_reconcile_contact_set(struct store *store, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err)
+{
+	struct pg_store *s = (struct pg_store *)store;
+	struct buf ids = BUF_INIT;
+	char now[21], when[21];
+	const char *p[5];
+	PGresult *r = NULL;
+	int ret = -1;
+
+	time_format_iso(clock_wall_s(), now);
+	time_format_iso(at, when);
+	if (store_ids_json(&ids, live_ids, n_live) < 0) {
+		err_set(err, ERR_STORE, 0,
+			"cannot reconcile contacts in store '%s': ids too "
+			"long: more than %zu bytes",
+			s->safe_url, ids.max);
+		goto done;
+	}
+	p[0] = provider;
+	p[1] = account;
+	p[2] = now;
+	p[3] = buf_str(&ids);
+	p[4] = when;
+	if (pg_exec(s, "BEGIN; " PG_WRITE_LOCK, "begin a transaction in", err) <
+	    0)
+		goto done;
+	r = pg_query(
+	    s,
+	    "WITH live AS (SELECT json_array_elements_text($4::json) AS id),"
+	    " back AS (UPDATE contacts SET deleted_at = NULL,"
+	    " synced_at = $3::timestamptz WHERE provider = $1"
+	    " AND account = $2 AND deleted_at IS NOT NULL"
+	    " AND contact_id IN (SELECT id FROM live) RETURNING 1),"
+	    " gone AS (UPDATE contacts SET deleted_at = $5::timestamptz,"
+	    " synced_at = $3::timestamptz WHERE provider = $1"
+	    " AND account = $2 AND deleted_at IS NULL"
+	    " AND NOT EXISTS (SELECT 1 FROM live WHERE live.id ="
+	    " contacts.contact_id) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM back) + (SELECT count(*) FROM gone)",
+	    5, p, "reconcile contacts in", err);
+	if (!r || pg_exec(s, "COMMIT", "commit to", err) < 0)
+		goto done;
+	if (changed)
+		*changed = pg_val_int(r, 0, 0);
+	ret = 0;
+done:
+	if (ret < 0)
+		pg_rollback(s);
+	PQclear(r);
+	buf_release(&ids);
+	return ret;
+}

@@ -277,6 +277,7 @@ const struct store_ops postgresql_store_ops = {
     .report_links = pg_report_links,
     .report_lists = pg_report_lists,
     .report_accounts = pg_report_accounts,
+    .reconcile_contact_set = pg_reconcile_contact_set,
 };
 
 const struct store_backend postgresql_store_backend = {

@@ -251,6 +251,7 @@ const struct store_ops sqlite_store_ops = {
     .report_links = sq_report_links,
     .report_lists = sq_report_lists,
     .report_accounts = sq_report_accounts,
+    .reconcile_contact_set = sq_reconcile_contact_set,
 };
 
 const struct store_backend sqlite_store_backend = {

@@ -651,3 +651,63 @@ done:
 	buf_release(&ids);
 	return ret;
 }
+
+/* Deletion marks of a complete scan (store.h): the live ids go to SQL as
+ * one JSON array; contacts among them lose a deleted_at, the others of
+ * provider/account get one. */
+int sq_reconcile_contact_set(struct store *store, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err)
+{
+	static const char *const sql[2] = {
+	    "UPDATE contacts SET deleted_at = NULL, synced_at = ?3"
+	    " WHERE provider = ?1 AND account = ?2"
+	    " AND deleted_at IS NOT NULL"
+	    " AND contact_id IN (SELECT value FROM json_each(?4))",
+	    "UPDATE contacts SET deleted_at = ?5, synced_at = ?3"
+	    " WHERE provider = ?1 AND account = ?2 AND deleted_at IS NULL"
+	    " AND contact_id NOT IN (SELECT value FROM json_each(?4))"};
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct buf ids = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	char now[21];
+	int64_t total = 0;
+	int ret = -1, in_tx = 0, i;
+
+	time_format_iso(clock_wall_s(), now);
+	if (store_ids_json(&ids, live_ids, n_live) < 0) {
+		err_set(err, ERR_STORE, 0,
+			"cannot reconcile contacts in store '%s': ids too "
+			"long: more than %zu bytes",
+			s->path, ids.max);
+		goto done;
+	}
+	if (sq_begin(s, err) < 0)
+		goto done;
+	in_tx = 1;
+	for (i = 0; i < 2; i++) {
+		const char *args[4] = {provider, account, now, buf_str(&ids)};
+
+		if (sq_prep(s, sql[i], 4, args, &st, err) < 0)
+			goto done;
+		if (i == 1)
+			bind_time(st, 5, at);
+		if (step_update(s, st, &total, err) < 0)
+			goto done;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sq_commit(s, "commit to", err) < 0)
+		goto done;
+	in_tx = 0;
+	if (changed)
+		*changed = total;
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	if (in_tx)
+		sq_rollback(s);
+	buf_release(&ids);
+	return ret;
+}

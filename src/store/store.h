@@ -295,6 +295,17 @@ struct store_ops {
 	 * secret. A non-zero return from fn stops and is returned. */
 	int (*describe)(struct store *s, store_describe_fn fn, void *ctx,
 			struct err *err);
+	/* Reconciles the stored contacts of provider/account with a complete
+	 * scan upstream that found exactly live_ids (sorted by strcmp, no
+	 * duplicates; ids of any shape): a stored contact not among them is
+	 * gone and gets deleted_at = at unless it has one; one among them
+	 * that has a deleted_at loses it. Rows are never removed; *changed
+	 * counts marked and cleared rows (may be NULL). */
+	int (*reconcile_contact_set)(struct store *s, const char *provider,
+				     const char *account,
+				     const char *const *live_ids, size_t n_live,
+				     int64_t at, int64_t *changed,
+				     struct err *err);
 };
 
 /* Decimal ids of one length in [lo, hi]: within one length, numeric

@@ -356,8 +356,6 @@ def compare_contacts(con, tr):
                'status': (r['status'] or '').lower(),
                'tags': _tags(lib.jload(r['tags'], [])),
                'updated_at': r['updated_at'], 'deleted_at': r['deleted_at']}
-        if os.environ.get('MC_E2E_SKIP_TAGS'):  # local triage only
-            got['tags'] = want['tags']
         for f in want:
             if want[f] != got[f]:
                 nbad[f].append((k, got[f], want[f]))

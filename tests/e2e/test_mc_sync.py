@@ -156,6 +156,85 @@ def test_mc_deleted_members_after_full(t):
                                           live[:1]))
 
 
+def _deleted_at(db):
+    con = lib.connect(db)
+    try:
+        return {r['contact_id']: r['deleted_at'] for r in con.execute(
+            'SELECT contact_id, deleted_at FROM contacts WHERE provider = ?',
+            (mclib.PROVIDER,))}
+    finally:
+        con.close()
+
+
+def test_mc_deleted_members_periodic_scan(t):
+    """Without --full the id scan runs when the last one is ESPSYNC_RECONCILE
+    old (default 24 h): a run right after a scan marks nothing and reads
+    only changed members; with ESPSYNC_RECONCILE=0s (every run) the next
+    run marks exactly the deleted members."""
+    sim = mclib.setup(t)
+    mclib.sync(t)
+    sim.advance(2 * 86400)
+    tr = mclib.truth(sim)
+    gone = sorted(m['id'] for m in tr['members'] if m['deleted'])
+    check(gone, 'advance of 2 days deleted no member')
+    mclib.sync(t)
+    rows = _deleted_at(t.db())
+    early = [m for m in gone if rows.get(m)]
+    check(not early, '%d deleted members marked by a run within 24 h of '
+          'the last scan' % len(early))
+    mclib.sync(t, env={'ESPSYNC_RECONCILE': '0s'})
+    mclib.assert_equals_truth(t.db(), tr, what='store after the scan')
+    rows = _deleted_at(t.db())
+    live = [m for m in gone if m in rows and not rows[m]]
+    check(not live, '%d of %d deleted members still live after the '
+          'periodic scan, e.g. %s' % (len(live), len(gone), live[:1]))
+    t.note('%d deleted members marked' % len(gone))
+
+
+def _deleted_in_store(t, store, dump):
+    sim = mclib.setup(t)
+    mclib.sync(t, '--store', store)
+    sim.advance(2 * 86400)
+    tr = mclib.truth(sim)
+    gone = sorted(m['id'] for m in tr['members'] if m['deleted'])
+    check(gone, 'advance of 2 days deleted no member')
+    mclib.sync(t, '--store', store, '--full')
+    mclib.sync(t, '--store', store, '--full')
+    path = dump(t.path('copy.db'))
+    con = lib.connect(path)
+    try:
+        diffs = mclib.compare_contacts(con, tr)
+    finally:
+        con.close()
+    if diffs:
+        fail('store differs from truth: %s' % diffs[0], diffs[1:8])
+    rows = _deleted_at(path)
+    live = [m for m in gone if m not in rows or not rows[m]]
+    check(not live, 'deleted members without deleted_at: %s' % live[:5])
+    return len(gone)
+
+
+def test_mc_deleted_members_postgresql(t):
+    """Deletion marks of the id scan on PostgreSQL, twice in a row."""
+    import pgutil
+    db = pgutil.new_db(t)
+    n = _deleted_in_store(t, pgutil.cluster().url(db),
+                          lambda p: pgutil.dump_to_sqlite(db, p) or p)
+    t.note('%d deleted members marked' % n)
+
+
+def test_mc_deleted_members_mongodb(t):
+    """Deletion marks of the id scan on MongoDB (CongoDB test server)."""
+    import mongoutil
+    from test_ac_contacts import _mongo_contacts_to_sqlite
+    srv = mongoutil.start(t)
+    db = 'espsync_mc'
+    n = _deleted_in_store(
+        t, srv.url(db),
+        lambda p: _mongo_contacts_to_sqlite(srv.client(), db, p))
+    t.note('%d deleted members marked' % n)
+
+
 def test_mc_never_more_than_connections_in_flight(t):
     """At 50 ms per answer the simulator counts its peak of simultaneous
     Mailchimp requests: espsync stays at its default 6, and at 10 with

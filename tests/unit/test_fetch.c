@@ -975,6 +975,30 @@ static void test_pacing(void **state)
 	server_stop(s);
 }
 
+/* Room for more work: a fetch with nothing queued has it, one with a
+ * request waiting to start or stopped has none. */
+static void test_has_room(void **state)
+{
+	struct fetch_options o = fast_opts();
+	struct err e = ERR_INIT;
+	struct got g = {0};
+	struct fetch *f;
+
+	(void)state;
+	f = fetch_new(&o, &e);
+	assert_non_null(f);
+	assert_int_equal(fetch_has_room(f), 1);
+	assert_int_equal(fetch_submit(f, "http://127.0.0.1:9/x", on_result, &g),
+			 0);
+	assert_int_equal(fetch_has_room(f), 0);
+	fetch_free(f);
+	f = fetch_new(&o, &e);
+	assert_non_null(f);
+	fetch_stop(f);
+	assert_int_equal(fetch_has_room(f), 0);
+	fetch_free(f);
+}
+
 /* Requests start at the bucket's pace, not one after another: 16 requests
  * with 100 ms latency and 4 in flight take about 400 ms, over at most 4
  * kept-alive connections. */
@@ -1182,6 +1206,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_from_callback),
 	    cmocka_unit_test(test_pacing),
 	    cmocka_unit_test(test_concurrency_and_keepalive),
+	    cmocka_unit_test(test_has_room),
 	    cmocka_unit_test(test_rate_reached_with_latency),
 	    cmocka_unit_test(test_remaining_header_resyncs),
 	    cmocka_unit_test(test_callback_submits_more),

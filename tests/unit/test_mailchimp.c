@@ -354,6 +354,7 @@ static void test_paging(void **state)
 	char *campaigns = page_of("campaigns", MC_PAGE, NULL, 0);
 	char *emails = page_of("emails", MC_PAGE, NULL, 0);
 	char *abuse = page_of("abuse_reports", MC_PAGE, NULL, 0);
+	char *links = page_of("urls_clicked", MC_PAGE, NULL, 0);
 
 	(void)state;
 	memset(&nx, 0, sizeof(nx));
@@ -401,6 +402,22 @@ static void test_paging(void **state)
 	q.status = MC_RK_ABUSE;
 	next_of(&nx, abuse, &q);
 	assert_false(nx.has_next);
+	/* click-details past its first 1000 links */
+	q.endpoint = SRC_LINKS;
+	q.status = NULL;
+	q.since_iso = NULL;
+	q.cursor = NULL;
+	next_of(&nx, links, &q);
+	assert_true(mc->is_links_paged);
+	assert_true(nx.has_next);
+	assert_string_equal(buf_str(&nx.cursor), "1000");
+	assert_string_equal(buf_str(&nx.url),
+			    API "/reports/c1/click-details?count=1000&"
+				"offset=1000&exclude_fields=urls_clicked."
+				"_links%2C_links");
+	q.cursor = "1000";
+	next_of(&nx, "{\"urls_clicked\":[]}", &q);
+	assert_false(nx.has_next);
 
 	free(full);
 	free(small);
@@ -408,6 +425,7 @@ static void test_paging(void **state)
 	free(campaigns);
 	free(emails);
 	free(abuse);
+	free(links);
 	buf_release(&nx.url);
 	buf_release(&nx.cursor);
 }
@@ -915,6 +933,8 @@ static void test_descriptor(void **state)
 	assert_true(mc->is_bare_403_throttle);
 	assert_true(mc->is_summary_in_listing);
 	assert_true(mc->is_report_windowed);
+	/* the server cuts calls at 120 s: the client waits longer */
+	assert_true(mc->timeout_s >= 130);
 	assert_true(mc->is_reportable("sent"));
 	assert_true(mc->is_reportable("sending"));
 	assert_false(mc->is_reportable("save"));

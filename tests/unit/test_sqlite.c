@@ -901,6 +901,72 @@ static void test_link_participants(void **state)
 	batch_release(&b);
 }
 
+/* A complete scan found live: every other contact of provider/account is
+ * marked, a marked one that is live again is cleared, other accounts and
+ * providers are untouched. */
+static void test_reconcile_contact_set(void **state)
+{
+	static const char *const ids[] = {"0a1f", "3c", "9e", "b7", "ff"};
+	const char *live[] = {"3c", "b7"};
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct batch b;
+	char out[160];
+	int64_t changed = -1;
+	size_t i;
+
+	batch_init(&b, "mailchimp", "acct");
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct rec_contact *c = batch_add_contact(&b);
+
+		c->contact_id = ids[i];
+		c->email = "x@example.org";
+	}
+	assert_int_equal(write_b(f->s, &b, NULL), 0);
+	batch_release(&b);
+	batch_init(&b, "mailchimp", "other");
+	batch_add_contact(&b)->contact_id = "9e";
+	assert_int_equal(write_b(f->s, &b, NULL), 0);
+	batch_release(&b);
+	assert_int_equal(
+	    f->s->ops->reconcile_contact_set(f->s, "mailchimp", "acct", live, 2,
+					     1767225600, &changed, &err),
+	    0);
+	assert_int_equal(changed, 3);
+	raw_query(f->path,
+		  "SELECT group_concat(contact_id || '=' ||"
+		  " coalesce(deleted_at, '-'), ' ') FROM (SELECT * FROM"
+		  " contacts ORDER BY account, contact_id)",
+		  out, sizeof(out));
+	assert_string_equal(out, "0a1f=2026-01-01T00:00:00Z 3c=- "
+				 "9e=2026-01-01T00:00:00Z b7=- "
+				 "ff=2026-01-01T00:00:00Z 9e=-");
+	/* Again: nothing to do. Then 9e is back and b7 gone. */
+	assert_int_equal(
+	    f->s->ops->reconcile_contact_set(f->s, "mailchimp", "acct", live, 2,
+					     1767225600, &changed, &err),
+	    0);
+	assert_int_equal(changed, 0);
+	live[1] = "9e";
+	assert_int_equal(
+	    f->s->ops->reconcile_contact_set(f->s, "mailchimp", "acct", live, 2,
+					     1767225600, &changed, &err),
+	    0);
+	assert_int_equal(changed, 2);
+	raw_query(f->path,
+		  "SELECT group_concat(contact_id, ' ') FROM (SELECT * FROM"
+		  " contacts WHERE deleted_at IS NULL ORDER BY account,"
+		  " contact_id)",
+		  out, sizeof(out));
+	assert_string_equal(out, "3c 9e 9e");
+	/* An empty scan marks every contact of the account. */
+	assert_int_equal(
+	    f->s->ops->reconcile_contact_set(f->s, "mailchimp", "acct", NULL, 0,
+					     1767225600, &changed, &err),
+	    0);
+	assert_int_equal(changed, 2);
+}
+
 static int collect_campaign(void *ctx, const char *provider,
 			    const char *account, const struct rec_campaign *c)
 {
@@ -1000,6 +1066,7 @@ int main(void)
 	    T(test_stats),
 	    T(test_campaign_fields_order),
 	    T(test_link_participants),
+	    T(test_reconcile_contact_set),
 	    T(test_campaign_reads),
 	};
 
