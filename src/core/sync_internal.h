@@ -119,6 +119,10 @@ struct stream {
 	size_t kind;	  /* SRC_REPORT: index into report_kinds */
 	char *list_id;	  /* SRC_CONTACTS */
 	char *contact_id; /* SRC_CONTACT_PART */
+	/* SRC_CAMPAIGN_DETAIL: the campaign and what its steps told so far
+	 * (heap copies, written as one row after the last step). */
+	char *campaign_id;
+	char *subject, *from_name, *from_email, *to_lists;
 	/* SRC_CONTACTS waiting for the SRC_CONTACT_PART streams of its
 	 * page: their count, whether one was lost, and the page's
 	 * checkpoint, written only when all of them are done. */
@@ -195,6 +199,9 @@ void sync_contacts_release(struct sync_ctx *ctx);
 /* Starts the report work of one campaign object from a listing or from
  * GET /campaigns/{id}; r is borrowed. */
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);
+/* Reads the details of a sent campaign whose stored row lacks them
+ * (source map_campaign_detail), once; r is borrowed. */
+void sync_campaign_detail(struct sync_ctx *ctx, const struct rec_campaign *r);
 /* The done-mask bit of the links report (after the report kinds). */
 unsigned sync_links_bit(const struct sync_ctx *ctx);
 /* "prefix:id[:suffix]" into b, as sync_state_key. */
