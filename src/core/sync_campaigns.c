@@ -11,6 +11,9 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+/* Campaign detail chains read at a time (sync_details_run). */
+#define DETAILS_RUNNING 2
+
 static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 			  unsigned mask);
 
@@ -259,7 +262,30 @@ void sync_campaign_detail(struct sync_ctx *ctx, const struct rec_campaign *r)
 		return;
 	s = sync_stream_new(ctx, SRC_CAMPAIGN_DETAIL, NULL);
 	s->campaign_id = xstrdup(r->campaign_id);
-	sync_stream_submit(s);
+	if (ctx->details_tail)
+		ctx->details_tail->queue_next = s;
+	else
+		ctx->details_head = s;
+	ctx->details_tail = s;
+	sync_details_run(ctx);
+}
+
+void sync_details_run(struct sync_ctx *ctx)
+{
+	while (ctx->details_head && ctx->details_running < DETAILS_RUNNING) {
+		struct stream *s = ctx->details_head;
+
+		ctx->details_head = s->queue_next;
+		if (!ctx->details_head)
+			ctx->details_tail = NULL;
+		if (ctx->is_fatal) {
+			ctx->n_cut++;
+			sync_stream_free(s);
+			continue;
+		}
+		ctx->details_running++;
+		sync_stream_submit(s);
+	}
 }
 
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
@@ -435,6 +461,13 @@ void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 
 void sync_campaigns_release(struct sync_ctx *ctx)
 {
+	while (ctx->details_head) {
+		struct stream *s = ctx->details_head;
+
+		ctx->details_head = s->queue_next;
+		sync_stream_free(s);
+	}
+	ctx->details_tail = NULL;
 	while (ctx->campaigns) {
 		struct campaign_work *cw = ctx->campaigns;
 

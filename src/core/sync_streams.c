@@ -174,6 +174,7 @@ static void stream_finish(struct stream *s, enum stream_end how)
 	struct sync_ctx *ctx = s->ctx;
 	struct campaign_work *cw = s->cw;
 	struct stream *parent = s->ep == SRC_CONTACT_PART ? s->parent : NULL;
+	enum source_endpoint ep = s->ep;
 	int64_t now = clock_mono_ms();
 
 	if (how == END_CUT)
@@ -211,6 +212,10 @@ static void stream_finish(struct stream *s, enum stream_end how)
 			cw->is_gone = 1;
 	}
 	sync_stream_free(s);
+	if (ep == SRC_CAMPAIGN_DETAIL) {
+		ctx->details_running--;
+		sync_details_run(ctx);
+	}
 	if (cw && --cw->pending == 0)
 		sync_campaign_finish(ctx, cw);
 	if (parent) {
