@@ -209,9 +209,12 @@ static BUF_MUST_CHECK int put_campaign(const struct ac_account *a,
 	    buf_printf(b,
 		       "\"links\":{\"links\":\"" LINK_BASE
 		       "/campaigns/%ld/links\",\"campaignMessage\":\"" LINK_BASE
-		       "/campaigns/%ld/campaignMessage\"},\"id\":\"%ld\","
+		       "/campaigns/%ld/campaignMessage\",\"campaignMessages\":"
+		       "\"" LINK_BASE "/campaigns/%ld/campaignMessages\","
+		       "\"campaignLists\":\"" LINK_BASE
+		       "/campaigns/%ld/campaignLists\"},\"id\":\"%ld\","
 		       "\"user\":\"1\",\"automation\":",
-		       c->id, c->id, c->id);
+		       c->id, c->id, c->id, c->id, c->id);
 	if (c->automation)
 		rc |= buf_printf(b, "\"%ld\"}", c->automation);
 	else
@@ -481,8 +484,16 @@ static BUF_MUST_CHECK int route_v3(struct ac *ac, const struct sim_request *req,
 		} else if (!strcmp(segs[2], "links")) {
 			rc |= campaign_links(a, &a->camps[i], &resp->body);
 		} else {
-			not_found_errors(resp);
+			int d =
+			    ac_detail_route(ac, resp, &a->camps[i], segs[2]);
+
+			if (d > 0)
+				not_found_errors(resp);
+			else
+				rc |= d;
 		}
+	} else if (n == 2 && !strcmp(segs[0], "messages")) {
+		rc |= ac_message_route(ac, resp, segs[1]);
 	} else if (n == 1 && !strcmp(segs[0], "lists")) {
 		rc |= small_collection(ac, req, resp, "lists", AC_N_LISTS,
 				       put_list);
@@ -711,11 +722,12 @@ static int flag_arg(const struct sim_request *req, const char *name, int *out)
 
 /* GET/POST /_sim/ac?inactive=0|1&throttle_503=0|1&fault_403=PCT&
  * slow_offsets_ms=N&naive=0|1&limit_422=0|1&v1_desc=0|1&
- * updated_after=datetime|date|ignored */
+ * updated_after=datetime|date|ignored&detail=plural|singular|lean */
 static int ac_control(void *state, const struct sim_request *req,
 		      struct buf *out)
 {
 	static const char *const modes[] = {"datetime", "date", "ignored"};
+	static const char *const details[] = {"plural", "singular", "lean"};
 	struct ac *ac = state;
 	struct ac_options o;
 	const char *v;
@@ -745,6 +757,12 @@ static int ac_control(void *state, const struct sim_request *req,
 		bad |= k == 3;
 		o.updated_mode = (enum ac_updated_mode)(k % 3);
 	}
+	if ((v = sim_request_arg(req, "detail"))) {
+		for (k = 0; k < 3 && strcmp(v, details[k]); k++)
+			;
+		bad |= k == 3;
+		o.detail_mode = (enum ac_detail_mode)(k % 3);
+	}
 	if (!bad) {
 		ac->opt = o;
 		ac->acct->is_live = o.is_live;
@@ -753,11 +771,12 @@ static int ac_control(void *state, const struct sim_request *req,
 	    out,
 	    "{\"inactive\":%d,\"throttle_503\":%d,\"fault_403\":%g,"
 	    "\"slow_offsets_ms\":%ld,\"naive\":%d,\"limit_422\":%d,"
-	    "\"v1_desc\":%d,\"updated_after\":\"%s\","
+	    "\"v1_desc\":%d,\"updated_after\":\"%s\",\"detail\":\"%s\","
 	    "\"timezone\":\"%s\"}\n",
 	    ac->opt.is_inactive, ac->opt.is_throttle_503, ac->opt.pct_403,
 	    ac->opt.slow_offset_ms, ac->opt.is_naive, ac->opt.is_limit_422,
-	    ac->opt.is_v1_desc, modes[ac->opt.updated_mode], ac->tz.name);
+	    ac->opt.is_v1_desc, modes[ac->opt.updated_mode],
+	    details[ac->opt.detail_mode], ac->tz.name);
 	pthread_mutex_unlock(&ac->lock);
 	return bad ? -1 : rc < 0 ? -2 : 0;
 }

@@ -11,6 +11,8 @@
 #include "server.h"
 
 enum ac_updated_mode { AC_UPD_DATETIME, AC_UPD_DATE, AC_UPD_IGNORED };
+/* Campaign detail shapes (ac_detail.c). */
+enum ac_detail_mode { AC_DETAIL_PLURAL, AC_DETAIL_SINGULAR, AC_DETAIL_LEAN };
 
 struct ac_options {
 	const char *key;      /* borrowed; valid on v3 and v1 */
@@ -37,6 +39,7 @@ struct ac_options {
 	 * result_message "Success!". */
 	int is_live;
 	enum ac_updated_mode updated_mode;
+	enum ac_detail_mode detail_mode;
 };
 
 struct ac;

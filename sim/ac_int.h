@@ -158,6 +158,21 @@ BUF_MUST_CHECK int ac_contacts_route(struct ac *ac,
 				     const struct sim_request *req,
 				     struct sim_response *resp, char **segs,
 				     int n_segs);
+/* The route name (/_sim/stats by_route) of the campaign detail requests:
+ * campaignMessage(s), campaignLists, messages/{id}. */
+#define AC_DETAIL_ROUTE "campaign_detail"
+/* The sender and subject of a campaign's message (ac_detail.c). */
+const char *ac_from_name(const struct ac_campaign *c);
+const char *ac_from_email(const struct ac_campaign *c);
+BUF_MUST_CHECK int ac_put_subject(struct buf *b, const struct ac_campaign *c);
+/* /campaigns/{id}/<what> for what in campaignMessages, campaignMessage,
+ * campaignLists: 0 or -1 as above, 1 when what is none of them. */
+BUF_MUST_CHECK int ac_detail_route(struct ac *ac, struct sim_response *resp,
+				   const struct ac_campaign *c,
+				   const char *what);
+/* /messages/{id} */
+BUF_MUST_CHECK int ac_message_route(struct ac *ac, struct sim_response *resp,
+				    const char *seg);
 /* /admin/api.php */
 BUF_MUST_CHECK int ac_v1_handle(struct ac *ac, const struct sim_request *req,
 				struct sim_response *resp);

@@ -41,6 +41,12 @@ static BUF_MUST_CHECK int truth_campaigns(const struct ac_account *a,
 				 c->is_draft ? "true" : "false", c->message_id,
 				 c->list + 1);
 		rc |= put_utc(b, c->cdate);
+		rc |= buf_puts(b, ",\"subject\":");
+		rc |= ac_put_subject(b, c);
+		rc |= buf_puts(b, ",\"from_name\":");
+		rc |= jsonw_string(b, ac_from_name(c));
+		rc |= buf_puts(b, ",\"from_email\":");
+		rc |= jsonw_string(b, ac_from_email(c));
 		if (c->automation)
 			rc |= buf_printf(b, ",\"automation\":\"%ld\"",
 					 c->automation);

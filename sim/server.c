@@ -23,6 +23,7 @@
 
 #define MAX_PROVIDERS 4
 #define MAX_KEYS 4
+#define MAX_ROUTES 8 /* route names counted per provider slot */
 
 struct provider_slot {
 	const struct sim_provider *ops;
@@ -34,6 +35,9 @@ struct provider_slot {
 	long requests, throttled, faults;
 	long by_status[600];
 	long in_flight, peak_in_flight;
+	/* Requests per sim_response.route name (static strings). */
+	const char *route_names[MAX_ROUTES];
+	long by_route[MAX_ROUTES];
 };
 
 struct stats {
@@ -229,10 +233,26 @@ static void flight(struct server *s, struct provider_slot *p, int d)
 /* Counts the status, and the request out of flight before its response
  * is queued: a client that sends its next request after reading this
  * response never finds the old one still counted. */
+static void count_route(struct provider_slot *p, const char *route)
+{
+	int i;
+
+	for (i = 0; route && i < MAX_ROUTES; i++) {
+		if (!p->route_names[i])
+			p->route_names[i] = route;
+		if (!strcmp(p->route_names[i], route)) {
+			p->by_route[i]++;
+			return;
+		}
+	}
+}
+
 static void count_status(struct server *s, struct provider_slot *p,
-			 unsigned status)
+			 unsigned status, const char *route)
 {
 	pthread_mutex_lock(&s->lock);
+	if (p)
+		count_route(p, route);
 	if (p)
 		flight(s, p, -1);
 	if (status < 600)
@@ -269,7 +289,7 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 	pthread_mutex_unlock(&s->lock);
 	if (!p) {
 		json_error(&resp, 404, "no provider serves this path");
-		count_status(s, NULL, resp.status);
+		count_status(s, NULL, resp.status, NULL);
 		return queue(req->conn, &resp);
 	}
 	slot = p->ops->authenticate(p->state, req, &resp);
@@ -358,7 +378,7 @@ static enum MHD_Result handle_api(struct server *s, struct sim_request *req)
 		snprintf(v, sizeof(v), "%.0f", ceil(p->lim.rate_per_sec));
 		sim_response_header(&resp, p->ops->limit_header, v);
 	}
-	count_status(s, p, resp.status);
+	count_status(s, p, resp.status, resp.route);
 	ret = queue(req->conn, &resp);
 	return ret;
 }
@@ -512,9 +532,10 @@ static void set_faults(struct server *s, struct sim_request *req,
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* "by_provider":{"NAME":{"requests":n,"by_status":{..},"throttled":n,
- * "faults":n,"peak_in_flight":n},...}, (slots of the same name are summed;
- * the peak is the largest slot's). */
+/* "by_provider":{"NAME":{"requests":n,"by_status":{..},"by_route":{..},
+ * "throttled":n,"faults":n,"peak_in_flight":n},...}, (slots of the same
+ * name are summed; the peak is the largest slot's; by_route names the
+ * routes the first slot saw). */
 static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 {
 	int i, j, k, first, rc = 0;
@@ -548,6 +569,28 @@ static BUF_MUST_CHECK int provider_stats_json(struct server *s, struct buf *b)
 			if (!st)
 				continue;
 			rc |= buf_printf(b, "%s\"%d\":%ld", first ? "" : ",", k,
+					 st);
+			first = 0;
+		}
+		rc |= buf_puts(b, "},\"by_route\":{");
+		for (k = 0, first = 1; k < MAX_ROUTES; k++) {
+			const char *r = s->providers[i].route_names[k];
+
+			if (!r)
+				break;
+			for (j = i, st = 0; j < s->n_providers; j++) {
+				const struct provider_slot *q =
+				    &s->providers[j];
+				int m;
+
+				if (strcmp(q->ops->name, name))
+					continue;
+				for (m = 0; m < MAX_ROUTES && q->route_names[m];
+				     m++)
+					if (!strcmp(q->route_names[m], r))
+						st += q->by_route[m];
+			}
+			rc |= buf_printf(b, "%s\"%s\":%ld", first ? "" : ",", r,
 					 st);
 			first = 0;
 		}
@@ -688,6 +731,7 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 			p->requests = p->throttled = p->faults = 0;
 			p->peak_in_flight = p->in_flight;
 			memset(p->by_status, 0, sizeof(p->by_status));
+			memset(p->by_route, 0, sizeof(p->by_route));
 		}
 		pthread_mutex_unlock(&s->lock);
 		rc = buf_puts(&resp.body, "{\"ok\":true}\n");

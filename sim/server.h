@@ -26,6 +26,9 @@ struct sim_response {
 	unsigned int status;
 	struct buf body;
 	const char *content_type; /* static string; NULL: no header */
+	/* Static name of the route class the provider served (counted per
+	 * provider in /_sim/stats "by_route"); NULL: not counted. */
+	const char *route;
 	int n_headers;
 	char header_name[SIM_MAX_HEADERS][48];
 	char header_value[SIM_MAX_HEADERS][96];

@@ -11,6 +11,9 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+/* Campaign detail chains read at a time (sync_details_run). */
+#define DETAILS_RUNNING 2
+
 static void start_streams(struct sync_ctx *ctx, struct campaign_work *cw,
 			  unsigned mask);
 
@@ -249,6 +252,59 @@ static void window_init(struct sync_ctx *ctx, struct campaign_work *cw)
 	}
 }
 
+void sync_campaign_detail(struct sync_ctx *ctx, const struct rec_campaign *r)
+{
+	struct rec_campaign stored;
+	struct arena a;
+	struct err e = ERR_INIT;
+	struct stream *s;
+	int found = 0;
+
+	if (!ctx->src->map_campaign_detail || !ctx->want_campaign_rows ||
+	    ctx->is_fatal || !r->campaign_id || r->to_lists_json)
+		return;
+	/* Details do not change after a send: a stored row that has its
+	 * target lists has them all. */
+	memset(&a, 0, sizeof(a));
+	if (ctx->store->ops->campaign_get(ctx->store, ctx->src->name,
+					  ctx->req->account, r->campaign_id,
+					  &stored, &a, &found, &e) < 0) {
+		arena_release(&a);
+		sync_fatal(ctx, &e);
+		return;
+	}
+	found = found && stored.to_lists_json;
+	arena_release(&a);
+	if (found)
+		return;
+	s = sync_stream_new(ctx, SRC_CAMPAIGN_DETAIL, NULL);
+	s->campaign_id = xstrdup(r->campaign_id);
+	if (ctx->details_tail)
+		ctx->details_tail->queue_next = s;
+	else
+		ctx->details_head = s;
+	ctx->details_tail = s;
+	sync_details_run(ctx);
+}
+
+void sync_details_run(struct sync_ctx *ctx)
+{
+	while (ctx->details_head && ctx->details_running < DETAILS_RUNNING) {
+		struct stream *s = ctx->details_head;
+
+		ctx->details_head = s->queue_next;
+		if (!ctx->details_head)
+			ctx->details_tail = NULL;
+		if (ctx->is_fatal) {
+			ctx->n_cut++;
+			sync_stream_free(s);
+			continue;
+		}
+		ctx->details_running++;
+		sync_stream_submit(s);
+	}
+}
+
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 {
 	struct campaign_work *cw;
@@ -258,6 +314,7 @@ void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r)
 	if (ctx->is_fatal || !r->campaign_id ||
 	    !(r->has_sends || ctx->src->is_reportable(r->status)))
 		return;
+	sync_campaign_detail(ctx, r);
 	if (!ctx->want_reports && !ctx->want_participants && !ctx->want_events)
 		return;
 	cw = xcalloc(1, sizeof(*cw));
@@ -421,6 +478,13 @@ void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 
 void sync_campaigns_release(struct sync_ctx *ctx)
 {
+	while (ctx->details_head) {
+		struct stream *s = ctx->details_head;
+
+		ctx->details_head = s->queue_next;
+		sync_stream_free(s);
+	}
+	ctx->details_tail = NULL;
 	while (ctx->campaigns) {
 		struct campaign_work *cw = ctx->campaigns;
 

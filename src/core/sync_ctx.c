@@ -178,6 +178,11 @@ void sync_stream_free(struct stream *s)
 		return;
 	free(s->list_id);
 	free(s->contact_id);
+	free(s->campaign_id);
+	free(s->subject);
+	free(s->from_name);
+	free(s->from_email);
+	free(s->to_lists);
 	free(s->held_key);
 	free(s->held_val);
 	free(s->cursor);
@@ -194,7 +199,7 @@ void sync_stream_query(const struct stream *s, struct source_query *q,
 	q->endpoint = s->ep;
 	q->list_id = s->list_id;
 	q->contact_id = s->contact_id;
-	q->campaign_id = s->cw ? s->cw->id : NULL;
+	q->campaign_id = s->cw ? s->cw->id : s->campaign_id;
 	q->status = s->status;
 	q->cursor = s->cursor;
 	if (s->since != TIME_NULL) {

@@ -88,6 +88,11 @@ struct sync_ctx {
 	int is_scan, is_scan_broken;
 	char **scan_ids;
 	size_t n_scan_ids, cap_scan_ids;
+	/* Campaign detail streams wait here so that a few chains run to
+	 * their end at a time (a chain writes only after its last step, so
+	 * a budget shared by many half-read chains would finish none). */
+	struct stream *details_head, *details_tail;
+	int64_t details_running;
 	/* The fetch callback of every stream (sync_on_page): streams are
 	 * queued from below the page loop without calling up into it. */
 	fetch_done_fn on_page;
@@ -125,6 +130,11 @@ struct stream {
 	size_t kind;	  /* SRC_REPORT: index into report_kinds */
 	char *list_id;	  /* SRC_CONTACTS */
 	char *contact_id; /* SRC_CONTACT_PART */
+	/* SRC_CAMPAIGN_DETAIL: the campaign and what its steps told so far
+	 * (heap copies, written as one row after the last step). */
+	char *campaign_id;
+	char *subject, *from_name, *from_email, *to_lists;
+	struct stream *queue_next; /* in ctx->details_head */
 	/* SRC_CONTACTS waiting for the SRC_CONTACT_PART streams of its
 	 * page: their count, whether one was lost, and the page's
 	 * checkpoint, written only when all of them are done. */
@@ -209,6 +219,12 @@ void sync_contacts_release(struct sync_ctx *ctx);
 /* Starts the report work of one campaign object from a listing or from
  * GET /campaigns/{id}; r is borrowed. */
 void sync_start_campaign(struct sync_ctx *ctx, const struct rec_campaign *r);
+/* Reads the details of a sent campaign whose stored row lacks them
+ * (source map_campaign_detail), once; r is borrowed. */
+void sync_campaign_detail(struct sync_ctx *ctx, const struct rec_campaign *r);
+/* Starts queued detail streams while there is room; called when one
+ * ends. */
+void sync_details_run(struct sync_ctx *ctx);
 /* The done-mask bit of the links report (after the report kinds). */
 unsigned sync_links_bit(const struct sync_ctx *ctx);
 /* "prefix:id[:suffix]" into b, as sync_state_key. */

@@ -43,6 +43,9 @@ static void describe(const struct stream *s, char *out, size_t n)
 		snprintf(out, n, "campaign '%.60s' %s report", s->cw->id,
 			 s->status);
 		break;
+	case SRC_CAMPAIGN_DETAIL:
+		snprintf(out, n, "campaign '%.60s' details", s->campaign_id);
+		break;
 	default:
 		snprintf(out, n, "request");
 		break;
@@ -173,6 +176,7 @@ static void stream_finish(struct stream *s, enum stream_end how)
 	struct sync_ctx *ctx = s->ctx;
 	struct campaign_work *cw = s->cw;
 	struct stream *parent = s->ep == SRC_CONTACT_PART ? s->parent : NULL;
+	enum source_endpoint ep = s->ep;
 	int64_t now = clock_mono_ms();
 
 	if (how == END_CUT)
@@ -214,6 +218,10 @@ static void stream_finish(struct stream *s, enum stream_end how)
 			cw->is_gone = 1;
 	}
 	sync_stream_free(s);
+	if (ep == SRC_CAMPAIGN_DETAIL) {
+		ctx->details_running--;
+		sync_details_run(ctx);
+	}
 	if (cw && --cw->pending == 0)
 		sync_campaign_finish(ctx, cw);
 	if (parent) {
@@ -223,6 +231,64 @@ static void stream_finish(struct stream *s, enum stream_end how)
 		if (--parent->n_parts == 0)
 			parts_done(parent);
 	}
+}
+
+/* Keeps what a detail step told that earlier steps did not. */
+static void detail_take(char **have, const char *v)
+{
+	if (!*have && v)
+		*have = xstrdup(v);
+}
+
+/* After a detail step: merges what it mapped into the stream; after the
+ * last step the campaign's details go into the batch as one row (the
+ * target lists "[]" when no step named any, so they are not asked for
+ * again). */
+static void after_detail(struct stream *s, size_t first)
+{
+	struct batch *b = &s->ctx->batch;
+	struct rec_campaign *r;
+	size_t i;
+
+	for (i = first; i < b->n_campaigns; i++) {
+		detail_take(&s->subject, b->campaigns[i].subject);
+		detail_take(&s->from_name, b->campaigns[i].from_name);
+		detail_take(&s->from_email, b->campaigns[i].from_email);
+		detail_take(&s->to_lists, b->campaigns[i].to_lists_json);
+	}
+	b->n_campaigns = first;
+	if (s->next.has_next)
+		return;
+	r = batch_add_campaign(b);
+	r->campaign_id = arena_strdup(&b->arena, s->campaign_id);
+	r->subject = arena_strdup(&b->arena, s->subject);
+	r->from_name = arena_strdup(&b->arena, s->from_name);
+	r->from_email = arena_strdup(&b->arena, s->from_email);
+	r->to_lists_json =
+	    arena_strdup(&b->arena, s->to_lists ? s->to_lists : "[]");
+}
+
+/* A detail step answered 404: the source names the step to try instead
+ * (or none, and what earlier steps told is written). */
+static void detail_not_found(struct stream *s)
+{
+	struct sync_ctx *ctx = s->ctx;
+	struct source_query q;
+	char since[21];
+
+	sync_stream_query(s, &q, since);
+	buf_reset(&s->next.url);
+	buf_reset(&s->next.cursor);
+	s->next.has_next = 0;
+	ctx->src->next_page(&s->next, NULL, ctx->req->api_url, &q);
+	if (!s->next.has_next &&
+	    (s->subject || s->from_name || s->from_email || s->to_lists))
+		after_detail(s, ctx->batch.n_campaigns);
+	if (sync_commit(ctx) < 0) {
+		stream_finish(s, END_CUT);
+		return;
+	}
+	stream_continue(s);
 }
 
 static enum fetch_verdict on_http_error(struct stream *s,
@@ -249,6 +315,11 @@ static enum fetch_verdict on_http_error(struct stream *s,
 	if (e.kind == ERR_AUTH || e.kind == ERR_INACTIVE) {
 		sync_fatal(ctx, &e);
 		stream_finish(s, END_CUT);
+		return FETCH_ACCEPT;
+	}
+	if (res->status == 404 && s->ep == SRC_CAMPAIGN_DETAIL) {
+		log_debug("%s: not found; next step", what);
+		detail_not_found(s);
 		return FETCH_ACCEPT;
 	}
 	/* A saved cursor the provider no longer accepts: start over. */
@@ -473,6 +544,7 @@ static int is_paged(const struct source *src, enum source_endpoint ep)
 {
 	return ep == SRC_LISTS || ep == SRC_CONTACTS || ep == SRC_CAMPAIGNS ||
 	       ep == SRC_REPORT || ep == SRC_CONTACT_PART ||
+	       ep == SRC_CAMPAIGN_DETAIL ||
 	       (ep == SRC_LINKS && src->is_links_paged);
 }
 
@@ -486,6 +558,8 @@ static enum progress_kind progress_kind_of(enum source_endpoint ep)
 		return PROG_CONTACTS;
 	case SRC_CAMPAIGNS:
 		return PROG_CAMPAIGNS;
+	case SRC_CAMPAIGN_DETAIL:
+		return PROG__COUNT; /* no progress of its own */
 	default:
 		return PROG_REPORTS;
 	}
@@ -539,6 +613,12 @@ static int map_page(struct stream *s, const struct json *root,
 			s->cw->done_mask |= sync_links_bit(s->ctx);
 			sync_campaign_state(s->ctx, s->cw, 0);
 		}
+		break;
+	case SRC_CAMPAIGN_DETAIL:
+		first = s->ctx->batch.n_campaigns;
+		rc = src->map_campaign_detail(m, root, e);
+		if (rc == 0)
+			after_detail(s, first);
 		break;
 	case SRC_REPORT:
 		rc = src->map_report(m, root, e);
@@ -597,7 +677,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 	memset(&m, 0, sizeof(m));
 	m.batch = &ctx->batch;
 	m.list_id = s->list_id;
-	m.campaign_id = s->cw ? s->cw->id : NULL;
+	m.campaign_id = s->cw ? s->cw->id : s->campaign_id;
 	m.campaign_name = s->cw ? s->cw->name : NULL;
 	m.kind = s->ep == SRC_REPORT ? &ctx->src->report_kinds[s->kind] : NULL;
 	m.status = s->status;

@@ -12,6 +12,7 @@
 
 #include "source/ac_contacts.h"
 #include "util/log.h"
+#include "util/jsonw.h"
 #include "util/num.h"
 #include "util/timeparse.h"
 #include "util/banned.h"
@@ -84,6 +85,37 @@ static int64_t cursor_num(const char *s)
 	return n;
 }
 
+/* Campaign details come in steps named by the cursor: the campaign's
+ * message link (NULL: /campaignMessages, DETAIL_MESSAGE1: the singular
+ * /campaignMessage some accounts link instead), the message by id
+ * (DETAIL_MESSAGE_AT "<id>": sender and subject), then the target lists. */
+#define DETAIL_MESSAGE1 "campaignMessage"
+#define DETAIL_MESSAGE_AT "message:"
+#define DETAIL_LISTS "lists"
+
+static int detail_path(struct buf *out, const struct source_query *q)
+{
+	const char *c = q->cursor;
+	size_t at = strlen(DETAIL_MESSAGE_AT);
+	int rc = 0;
+
+	if (c && !strncmp(c, DETAIL_MESSAGE_AT, at)) {
+		if (cursor_num(c + at) < 1)
+			return -1;
+		rc = rc ? rc : buf_puts(out, "/api/3/messages/");
+		return rc ? rc : buf_puts(out, c + at);
+	}
+	rc = rc ? rc : buf_puts(out, "/api/3/campaigns/");
+	rc = rc ? rc : source_urlencode(out, q->campaign_id);
+	if (!c)
+		return rc ? rc : buf_puts(out, "/campaignMessages");
+	if (!strcmp(c, DETAIL_MESSAGE1))
+		return rc ? rc : buf_puts(out, "/campaignMessage");
+	if (!strcmp(c, DETAIL_LISTS))
+		return rc ? rc : buf_puts(out, "/campaignLists");
+	return -1;
+}
+
 static int ac_url(struct buf *out, const char *api_url,
 		  const struct source_query *q)
 {
@@ -112,6 +144,11 @@ static int ac_url(struct buf *out, const char *api_url,
 		rc = rc ? rc : source_urlencode(out, q->campaign_id);
 		if (q->endpoint == SRC_LINKS)
 			rc = rc ? rc : buf_puts(out, "/links");
+		break;
+	case SRC_CAMPAIGN_DETAIL:
+		if (!q->campaign_id)
+			return -1;
+		rc = rc ? rc : detail_path(out, q);
 		break;
 	case SRC_REPORT:
 		k = kind_of(q->status);
@@ -160,6 +197,55 @@ static size_t v1_row_count(const struct json *root)
 	return n;
 }
 
+/* The campaign's message row: the first of "campaignMessages" (split
+ * tests have more; their first carries the campaign's sender), or the
+ * "campaignMessage" object; NULL when the answer has neither. */
+static const struct json *campaign_message(const struct json *root)
+{
+	const struct json *v = json_get(root, "campaignMessages");
+
+	if (json_type(v) == JSON_ARRAY)
+		v = json_at(v, 0);
+	else
+		v = json_get(root, "campaignMessage");
+	return json_type(v) == JSON_OBJECT ? v : NULL;
+}
+
+/* The message id of a campaign message row: "messageid", else the
+ * relation key "message"; NULL when neither is a positive decimal. */
+static const char *message_id(const struct json *row)
+{
+	const char *id = source_nonempty(json_str(json_get(row, "messageid")));
+
+	if (cursor_num(id) < 1)
+		id = source_nonempty(json_str(json_get(row, "message")));
+	return cursor_num(id) < 1 || strlen(id) > 18 ? NULL : id;
+}
+
+/* The detail step after q's (root NULL: q's answered 404). */
+static void detail_next(struct source_next *out, const struct json *root,
+			const char *api_url, const struct source_query *q)
+{
+	struct source_query nq = *q;
+	const char *c = q->cursor, *mid = NULL;
+	char next[64];
+
+	if (c && !strncmp(c, DETAIL_MESSAGE_AT, strlen(DETAIL_MESSAGE_AT)))
+		snprintf(next, sizeof(next), "%s", DETAIL_LISTS);
+	else if (c && strcmp(c, DETAIL_MESSAGE1))
+		return; /* the lists were the last step */
+	else if (!root && !c)
+		snprintf(next, sizeof(next), "%s", DETAIL_MESSAGE1);
+	else if (root && (mid = message_id(campaign_message(root))))
+		snprintf(next, sizeof(next), "%s%s", DETAIL_MESSAGE_AT, mid);
+	else
+		snprintf(next, sizeof(next), "%s", DETAIL_LISTS);
+	nq.cursor = next;
+	if (buf_puts(&out->cursor, next) || ac_url(&out->url, api_url, &nq))
+		return;
+	out->has_next = 1;
+}
+
 /* Campaigns: offset pages of 100 until a short page or meta.total (a
  * string). Reports: v1 pages of 20 until a short page or result_code 0. */
 static void ac_next_page(struct source_next *out, const struct json *root,
@@ -177,6 +263,10 @@ static void ac_next_page(struct source_next *out, const struct json *root,
 	out->has_next = 0;
 	buf_reset(&out->url);
 	buf_reset(&out->cursor);
+	if (q->endpoint == SRC_CAMPAIGN_DETAIL) {
+		detail_next(out, root, api_url, q);
+		return;
+	}
 	if (q->endpoint == SRC_CAMPAIGNS) {
 		rows = json_len(json_get(root, "campaigns"));
 		if (json_type(json_get(root, "campaigns")) != JSON_ARRAY ||
@@ -458,6 +548,74 @@ static int ac_map_campaign(struct source_map *m, const struct json *root,
 			       "activecampaign campaign has no \"id\"");
 	m->n_rows = 1;
 	return map_one_campaign(m, c);
+}
+
+/* The target lists of a campaign: ids of "campaignLists" rows ("list",
+ * else "listid") as a JSON array of strings. */
+static int lists_array(struct source_map *m, const struct json *rows,
+		       const char **out, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i, n = json_len(rows);
+	int rc = buf_putc(&b, '['), first = 1;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct json *row = json_at(rows, i);
+		const char *id =
+		    source_nonempty(json_str(json_get(row, "list")));
+
+		if (!id)
+			id = source_nonempty(json_str(json_get(row, "listid")));
+		if (!id || !strcmp(id, "0"))
+			continue;
+		rc = first ? 0 : buf_putc(&b, ',');
+		rc = rc ? rc : jsonw_string(&b, id);
+		first = 0;
+	}
+	rc = rc ? rc : buf_putc(&b, ']');
+	if (rc)
+		err_set(err, ERR_PARSE, 0,
+			"activecampaign target lists too large: more than %zu "
+			"bytes",
+			b.max);
+	else
+		*out = arena_strndup(&m->batch->arena, buf_str(&b), b.len);
+	buf_release(&b);
+	return rc ? -1 : 0;
+}
+
+/* One step of a campaign's details, told apart by its wrapper: the
+ * campaign message (subject), the message (sender, subject) or the
+ * campaign lists (target list ids). */
+static int ac_map_campaign_detail(struct source_map *m, const struct json *root,
+				  struct err *err)
+{
+	const struct json *msg = json_get(root, "message");
+	const struct json *lists = json_get(root, "campaignLists");
+	const struct json *cm = campaign_message(root);
+	struct rec_campaign *r;
+
+	if (!m->campaign_id)
+		return err_set(err, ERR_RUNTIME, 0, "no campaign id");
+	if (json_type(msg) != JSON_OBJECT && json_type(lists) != JSON_ARRAY &&
+	    !cm && json_type(json_get(root, "campaignMessages")) != JSON_ARRAY)
+		return err_set(err, ERR_PARSE, 0,
+			       "activecampaign campaign details have no "
+			       "\"campaignMessages\", \"message\" or "
+			       "\"campaignLists\"");
+	r = batch_add_campaign(m->batch);
+	r->campaign_id = arena_strdup(&m->batch->arena, m->campaign_id);
+	m->n_rows = 1;
+	if (json_type(lists) == JSON_ARRAY)
+		return lists_array(m, lists, &r->to_lists_json, err);
+	if (json_type(msg) == JSON_OBJECT) {
+		r->subject = str(m, json_get(msg, "subject"));
+		r->from_name = str(m, json_get(msg, "fromname"));
+		r->from_email = str(m, json_get(msg, "fromemail"));
+	} else if (cm) {
+		r->subject = str(m, json_get(cm, "subject"));
+	}
+	return 0;
 }
 
 static int ac_map_summary(struct campaign_stats *out, const struct json *root,
@@ -894,6 +1052,7 @@ const struct source source_activecampaign = {
     .map_tags = ac_map_tags,
     .map_campaigns = ac_map_campaigns,
     .map_campaign = ac_map_campaign,
+    .map_campaign_detail = ac_map_campaign_detail,
     .map_links = NULL, /* links come with the click report */
     .map_report = ac_map_report,
     .map_summary = ac_map_summary,

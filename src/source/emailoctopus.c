@@ -92,6 +92,7 @@ static int eo_url(struct buf *out, const char *api_url,
 	case SRC_FIELDS: /* not an EmailOctopus request */
 	case SRC_CONTACT_PART:
 	case SRC_TAGS:
+	case SRC_CAMPAIGN_DETAIL:
 		return -1;
 	}
 	if (rc == 0 && q->cursor && *q->cursor)

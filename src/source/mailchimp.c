@@ -332,6 +332,7 @@ static int mc_url(struct buf *out, const char *api_url,
 					     "tags._links,_links");
 	case SRC_FIELDS: /* not Mailchimp requests */
 	case SRC_TAGS:
+	case SRC_CAMPAIGN_DETAIL:
 		break;
 	}
 	return -1;

@@ -33,6 +33,14 @@ enum source_endpoint {
 	 * SRC_CONTACTS row left out (source_map.follow_ids), mapped by
 	 * map_contacts with source_map.contact_id set. */
 	SRC_CONTACT_PART,
+	/* The parts of campaign_id its listing leaves out (subject, sender,
+	 * target lists), read once per sent campaign whose stored row has no
+	 * to_lists yet, in steps: the cursor names the step (NULL: the
+	 * first), next_page the one after it (with root NULL when the step
+	 * answered 404: the step to try instead, or none). Each step is
+	 * mapped by map_campaign_detail; the engine writes the merged row
+	 * after the last one. */
+	SRC_CAMPAIGN_DETAIL,
 };
 
 struct source_query {
@@ -208,6 +216,11 @@ struct source {
 	source_map_fn map_tags;	     /* SRC_TAGS page into m->tag_names */
 	source_map_fn map_campaigns; /* a page of campaigns */
 	source_map_fn map_campaign;  /* one campaign object */
+	/* One SRC_CAMPAIGN_DETAIL step: at most one campaign (campaign_id
+	 * of the map) with the detail fields that step carries; to_lists
+	 * is set by the step that reads the target lists ("[]" for none).
+	 * NULL: the listing carries everything. */
+	source_map_fn map_campaign_detail;
 	source_map_fn map_links;
 	source_map_fn map_report;
 	/* Summary counters of one campaign. */

@@ -166,6 +166,153 @@ static void test_campaign_paging(void **state)
 	buf_release(&page);
 }
 
+/* Campaign details (issue 15): the campaign's message link (Singer's
+ * campaign_messages shape, or only relation keys), the message (the
+ * reference's /messages example) and the campaign lists, in steps named by
+ * the cursor. */
+static const char detail_messages[] =
+    "{\"campaignMessages\":[{\"campaignid\":\"7\",\"messageid\":\"107\","
+    "\"percentage\":\"100\",\"sourcesize\":\"0\",\"send_amt\":\"277\","
+    "\"subject\":\"Spring sale\",\"screenshot\":null,\"id\":\"107\","
+    "\"campaign\":\"7\",\"message\":\"107\"}]}";
+static const char detail_message_lean[] =
+    "{\"campaignMessage\":{\"links\":{},\"id\":\"9\",\"campaign\":\"7\","
+    "\"message\":\"108\"}}";
+static const char detail_message[] =
+    "{\"message\":{\"userid\":\"1\",\"cdate\":\"2018-08-17T13:48:45-05:00\","
+    "\"mdate\":\"2018-08-17T13:48:45-05:00\",\"name\":\"testing\","
+    "\"fromname\":\"John Doe\",\"fromemail\":\"noreply@example.com\","
+    "\"subject\":\"testing\",\"html\":\"<br>\\ntesting testing testing\","
+    "\"preview_data\":null,\"id\":\"4\",\"user\":\"1\"}}";
+static const char detail_lists[] =
+    "{\"campaignLists\":[{\"campaignid\":\"7\",\"listid\":\"1\","
+    "\"userid\":\"1\",\"list_amt\":\"277\",\"name\":\"Newsletter\","
+    "\"id\":\"71\",\"user\":\"1\",\"list\":\"1\",\"campaign\":\"7\"},"
+    "{\"id\":\"72\",\"list\":\"3\",\"campaign\":\"7\"},{\"listid\":\"2\"},"
+    "{\"list\":\"0\"}]}";
+
+static const struct rec_campaign *detail_of(struct fixture *f, const char *body)
+{
+	struct err e = ERR_INIT;
+
+	f->m.n_rows = 0;
+	assert_int_equal(ac->map_campaign_detail(&f->m, fx_parse(f, body), &e),
+			 0);
+	assert_int_equal(f->b.n_campaigns, 1);
+	assert_string_equal(f->b.campaigns[0].campaign_id, "7");
+	return &f->b.campaigns[0];
+}
+
+static void detail_next_is(const char *body, const char *cursor,
+			   const char *want_cursor, const char *want_url)
+{
+	struct source_query q = {.endpoint = SRC_CAMPAIGN_DETAIL,
+				 .campaign_id = "7"};
+	struct source_next n;
+
+	q.cursor = cursor;
+	if (body) {
+		next_of(&n, body, &q);
+	} else { /* the step answered 404 */
+		buf_init(&n.url, 4096);
+		buf_init(&n.cursor, 64);
+		ac->next_page(&n, NULL, API, &q);
+	}
+	assert_int_equal(n.has_next, want_cursor != NULL);
+	if (want_cursor) {
+		assert_string_equal(buf_str(&n.cursor), want_cursor);
+		assert_string_equal(buf_str(&n.url), want_url);
+	}
+	next_release(&n);
+}
+
+static void test_campaign_details(void **state)
+{
+	struct fixture f;
+	const struct rec_campaign *r;
+	struct source_query q = {.endpoint = SRC_CAMPAIGN_DETAIL,
+				 .campaign_id = "7"};
+	struct buf u = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_non_null(ac->map_campaign_detail);
+	assert_int_equal(ac->url(&u, API, &q), 0);
+	assert_string_equal(buf_str(&u),
+			    API "/api/3/campaigns/7/campaignMessages");
+	buf_reset(&u);
+	q.cursor = "message:x";
+	assert_int_equal(ac->url(&u, API, &q), -1);
+	buf_release(&u);
+
+	fx_init(&f, NULL);
+	r = detail_of(&f, detail_messages);
+	assert_string_equal(r->subject, "Spring sale");
+	assert_null(r->from_name);
+	assert_null(r->to_lists_json);
+	detail_next_is(detail_messages, NULL, "message:107",
+		       API "/api/3/messages/107");
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	/* Relation keys only: the message id from "message", no subject. */
+	r = detail_of(&f, detail_message_lean);
+	assert_null(r->subject);
+	detail_next_is(detail_message_lean, "campaignMessage", "message:108",
+		       API "/api/3/messages/108");
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	r = detail_of(&f, detail_message);
+	assert_string_equal(r->subject, "testing");
+	assert_string_equal(r->from_name, "John Doe");
+	assert_string_equal(r->from_email, "noreply@example.com");
+	assert_null(r->to_lists_json);
+	detail_next_is(detail_message, "message:4", "lists",
+		       API "/api/3/campaigns/7/campaignLists");
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	/* "list", else "listid"; "0" is no list. The last step. */
+	r = detail_of(&f, detail_lists);
+	assert_string_equal(r->to_lists_json, "[\"1\",\"3\",\"2\"]");
+	assert_null(r->subject);
+	detail_next_is(detail_lists, "lists", NULL, NULL);
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	r = detail_of(&f, "{\"campaignLists\":[]}");
+	assert_string_equal(r->to_lists_json, "[]");
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	/* No message row: straight to the lists. */
+	r = detail_of(&f, "{\"campaignMessages\":[]}");
+	assert_null(r->subject);
+	detail_next_is("{\"campaignMessages\":[]}", NULL, "lists",
+		       API "/api/3/campaigns/7/campaignLists");
+	json_doc_free(f.doc);
+	batch_clear(&f.b);
+
+	/* 404s: the plural link falls back to the singular one, that one
+	 * and the message to the lists; the lists end. */
+	detail_next_is(NULL, NULL, "campaignMessage",
+		       API "/api/3/campaigns/7/campaignMessage");
+	detail_next_is(NULL, "campaignMessage", "lists",
+		       API "/api/3/campaigns/7/campaignLists");
+	detail_next_is(NULL, "message:4", "lists",
+		       API "/api/3/campaigns/7/campaignLists");
+	detail_next_is(NULL, "lists", NULL, NULL);
+
+	/* Anything else is not a detail answer (the page is retried). */
+	f.doc = NULL;
+	assert_int_equal(ac->map_campaign_detail(
+			     &f.m, fx_parse(&f, "{\"campaign\":{}}"), &e),
+			 -1);
+	assert_int_equal(e.kind, ERR_PARSE);
+	fx_release(&f);
+}
+
 static void test_report_url_has_no_key(void **state)
 {
 	struct buf u = BUF_INIT;
@@ -629,6 +776,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_campaigns_page),
 	    cmocka_unit_test(test_campaign_paging),
+	    cmocka_unit_test(test_campaign_details),
 	    cmocka_unit_test(test_report_url_has_no_key),
 	    cmocka_unit_test(test_open_rows),
 	    cmocka_unit_test(test_automation_campaign),
