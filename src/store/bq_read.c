@@ -239,7 +239,8 @@ int bq_run_newest(struct store *st, const char *provider, const char *status,
 	" from_email, status, UNIX_SECONDS(created_at),"                       \
 	" UNIX_SECONDS(sent_at), to_lists, sent, opened_unique,"               \
 	" opened_total, clicked_unique, clicked_total, bounced_hard,"          \
-	" bounced_soft, complained, unsubscribed, UNIX_SECONDS(synced_at)"
+	" bounced_soft, complained, unsubscribed, UNIX_SECONDS(synced_at),"    \
+	" verified_opens, verified_unique_opens"
 
 static void read_campaign(const char *const *v, struct rec_campaign *c,
 			  struct arena *a)
@@ -267,9 +268,9 @@ static void read_campaign(const char *const *v, struct rec_campaign *c,
 	x->complained = cell_int(v[18]);
 	x->unsubscribed = cell_int(v[19]);
 	c->synced_at = cell_time(v[20]);
-	/* not kept by this store yet (docs/bigquery.md): unknown */
-	c->verified_opens = -1;
-	c->verified_unique_opens = -1;
+	/* NULL: unknown */
+	c->verified_opens = v[21] ? cell_int(v[21]) : -1;
+	c->verified_unique_opens = v[22] ? cell_int(v[22]) : -1;
 }
 
 struct campaign_out {
@@ -285,7 +286,7 @@ static int on_campaign(void *ctx, const char *const *v, size_t n)
 	struct campaign_out *x = ctx;
 	struct rec_campaign c;
 
-	if (n < 21)
+	if (n < 23)
 		return 0;
 	if (x->found) {
 		read_campaign(v, x->c, x->arena);

@@ -26,17 +26,31 @@
 	}
 
 static const struct bq_col campaigns_cols[] = {
-    C("provider", "STRING", BM_KEY),	   C("account", "STRING", BM_KEY),
-    C("campaign_id", "STRING", BM_KEY),	   C("name", "STRING", BM_KEEP),
-    C("subject", "STRING", BM_KEEP),	   C("from_name", "STRING", BM_KEEP),
-    C("from_email", "STRING", BM_KEEP),	   C("status", "STRING", BM_KEEP),
-    C("created_at", "TIMESTAMP", BM_KEEP), C("sent_at", "TIMESTAMP", BM_KEEP),
-    C("to_lists", "STRING", BM_KEEP),	   C("sent", "INT64", BM_STAT),
-    C("opened_unique", "INT64", BM_STAT),  C("opened_total", "INT64", BM_STAT),
-    C("clicked_unique", "INT64", BM_STAT), C("clicked_total", "INT64", BM_STAT),
-    C("bounced_hard", "INT64", BM_STAT),   C("bounced_soft", "INT64", BM_STAT),
-    C("complained", "INT64", BM_STAT),	   C("unsubscribed", "INT64", BM_STAT),
-    C("synced_at", "TIMESTAMP", BM_NOW),   END,
+    C("provider", "STRING", BM_KEY),
+    C("account", "STRING", BM_KEY),
+    C("campaign_id", "STRING", BM_KEY),
+    C("name", "STRING", BM_KEEP),
+    C("subject", "STRING", BM_KEEP),
+    C("from_name", "STRING", BM_KEEP),
+    C("from_email", "STRING", BM_KEEP),
+    C("status", "STRING", BM_KEEP),
+    C("created_at", "TIMESTAMP", BM_KEEP),
+    C("sent_at", "TIMESTAMP", BM_KEEP),
+    C("to_lists", "STRING", BM_KEEP),
+    C("sent", "INT64", BM_STAT),
+    C("opened_unique", "INT64", BM_STAT),
+    C("opened_total", "INT64", BM_STAT),
+    C("clicked_unique", "INT64", BM_STAT),
+    C("clicked_total", "INT64", BM_STAT),
+    C("bounced_hard", "INT64", BM_STAT),
+    C("bounced_soft", "INT64", BM_STAT),
+    C("complained", "INT64", BM_STAT),
+    C("unsubscribed", "INT64", BM_STAT),
+    C("synced_at", "TIMESTAMP", BM_NOW),
+    /* schema version 2 (added by a tables.patch on version 1) */
+    C("verified_opens", "INT64", BM_KEEP),
+    C("verified_unique_opens", "INT64", BM_KEEP),
+    END,
 };
 
 static const struct bq_col links_cols[] = {
@@ -226,7 +240,7 @@ int bq_stage_schema(struct buf *b)
 	return rc;
 }
 
-/* tables.insert of one table or view; 409 (it exists) is fine. */
+/* tables.insert of one table or view; 409 (it exists) is fine: 1. */
 static int create(struct bq_store *s, const char *table, const char *body,
 		  struct err *err)
 {
@@ -249,10 +263,82 @@ static int create(struct bq_store *s, const char *table, const char *body,
 	}
 	log_debug("bigquery: table %s %s", table,
 		  r.status == 409 ? "exists" : "created");
+	ret = r.status == 409;
+done:
+	bq_resp_release(&r);
+	buf_release(&u);
+	return ret;
+}
+
+/* tables.patch of an existing table: body is a partial Table resource
+ * (the fields it names are replaced). */
+static int patch(struct bq_store *s, const char *table, const char *body,
+		 struct err *err)
+{
+	struct bq_resp r = {0, BUF_INIT, NULL, NULL};
+	struct buf u = BUF_INIT;
+	int ret = -1;
+
+	if (buf_printf(&u, "%s/projects/%s/datasets/%s/tables/%s", s->c.api,
+		       s->c.project, s->c.dataset, table) < 0) {
+		err_set(err, ERR_STORE, 0, "bigquery request too long");
+		goto done;
+	}
+	if (bq_call(&s->c, "PATCH", buf_str(&u), "application/json", body,
+		    strlen(body), NULL, &r, err) < 0)
+		goto done;
+	if (r.status / 100 != 2) {
+		bq_fail(&s->c, &r, "update a table in", err);
+		err_prefix(err, "table '%s'", table);
+		goto done;
+	}
 	ret = 0;
 done:
 	bq_resp_release(&r);
 	buf_release(&u);
+	return ret;
+}
+
+/* Gives an existing table the columns it lacks: a patch with the whole
+ * field list, the new fields NULLABLE at the end (BigQuery adds them; the
+ * rows it has read NULL there). Same list again: nothing changes. */
+static int patch_fields(struct bq_store *s, enum bq_table_id t, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int rc, ret = -1;
+
+	rc = buf_puts(&b, "{\"schema\":{\"fields\":");
+	rc |= bq_fields_json(&b, bq_tables[t].cols);
+	rc |= buf_puts(&b, "}}");
+	if (rc)
+		err_set(err, ERR_STORE, 0, "bigquery request too long");
+	else
+		ret = patch(s, bq_tables[t].name, buf_str(&b), err);
+	buf_release(&b);
+	if (ret == 0)
+		log_info("bigquery: table %s has the columns of schema "
+			 "version %d",
+			 bq_tables[t].name, BQ_SCHEMA_VERSION);
+	return ret;
+}
+
+/* Version 1 to 2: campaigns.verified_opens and verified_unique_opens. */
+static int migrate(struct bq_store *s, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int ret = -1;
+
+	if (patch_fields(s, BT_CAMPAIGNS, err) < 0)
+		goto done;
+	/* the label last: it says the schema is complete */
+	if (buf_printf(&b, "{\"labels\":{\"espsync_schema\":\"%d\"}}",
+		       BQ_SCHEMA_VERSION) < 0) {
+		err_set(err, ERR_STORE, 0, "bigquery request too long");
+		goto done;
+	}
+	ret = patch(s, bq_tables[BT_META].name, buf_str(&b), err);
+done:
+	buf_release(&b);
 	return ret;
 }
 
@@ -341,7 +427,12 @@ static int create_all(struct bq_store *s, struct err *err)
 			err_set(err, ERR_STORE, 0, "bigquery table too long");
 			goto done;
 		}
-		if (create(s, bq_tables[i].name, buf_str(&b), err) < 0)
+		rc = create(s, bq_tables[i].name, buf_str(&b), err);
+		if (rc < 0)
+			goto done;
+		/* left by an earlier version's interrupted creation */
+		if (rc == 1 && i == BT_CAMPAIGNS &&
+		    patch_fields(s, BT_CAMPAIGNS, err) < 0)
 			goto done;
 	}
 	ret = 0;
@@ -447,7 +538,7 @@ int bq_schema_ensure(struct bq_store *s, struct err *err)
 		ret = 0;
 		goto done;
 	}
-	if (create_all(s, err) < 0)
+	if (version == 0 ? create_all(s, err) < 0 : migrate(s, err) < 0)
 		goto done;
 	rc = buf_puts(&q, "MERGE INTO ");
 	rc |= bq_table_ref(&q, &s->c, "meta");

@@ -99,6 +99,12 @@ static int spool_rows(struct bq_store *s, const struct batch *bt, struct buf *b)
 		rc |= put_int(b, "bounced_soft", c->stats.bounced_soft);
 		rc |= put_int(b, "complained", c->stats.complained);
 		rc |= put_int(b, "unsubscribed", c->stats.unsubscribed);
+		/* absent (NULL): unknown, the stored value stays */
+		if (c->verified_opens >= 0)
+			rc |= put_int(b, "verified_opens", c->verified_opens);
+		if (c->verified_unique_opens >= 0)
+			rc |= put_int(b, "verified_unique_opens",
+				      c->verified_unique_opens);
 		rc |= buf_puts(b, "}\n");
 		s->kind_rows[BK_CAMPAIGNS]++;
 	}

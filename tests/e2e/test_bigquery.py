@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 
+import aclib
 import bqutil
 import lib
 from lib import check, fail
@@ -209,3 +210,84 @@ def test_bq_check_describes_store(t):
     r = bq_run(t, bq, 'check', env={'ESPSYNC_RETENTION_DAYS': '90'})
     check('ESPSYNC_RETENTION_DAYS says 90' in r.out,
           'a partition expiration unlike the setting is not said: %s' % r.out)
+
+
+def verified_by_campaign(db):
+    con = lib.connect(db)
+    try:
+        return {r['campaign_id']: (r['verified_opens'],
+                                   r['verified_unique_opens'])
+                for r in con.execute(
+                    'SELECT campaign_id, verified_opens, '
+                    'verified_unique_opens FROM campaigns WHERE '
+                    'provider = ?', (aclib.PROVIDER,))}
+    finally:
+        con.close()
+
+
+def test_bq_ac_sync_equals_truth(t):
+    """An ActiveCampaign sync into BigQuery equals the simulator's truth;
+    its verified opens equal the SQLite store's, and stats and the report
+    show them."""
+    sim = aclib.setup(t, ac_live=True)
+    bq = bqutil.start(t)
+    tr = aclib.truth(sim)
+    bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
+    db = bq.to_sqlite(t.path('bq.db'))
+    aclib.assert_equals_truth(db, tr, what='bigquery store (activecampaign)')
+    aclib.assert_no_duplicates(db, what='bigquery store (activecampaign)')
+    aclib.sync(t)
+    want = verified_by_campaign(t.db())
+    got = verified_by_campaign(db)
+    check(want and any(v[0] is not None for v in want.values()),
+          'the SQLite store has no verified opens: %r' % want)
+    check(got == want, 'verified opens in BigQuery %r, SQLite %r' %
+          (got, want))
+    st = bq_run(t, bq, 'stats')
+    check('Verified opens' in st.out, '`stats` on BigQuery shows no '
+          'verified opens:\n%s' % st.out)
+    sq = t.espsync('stats', expect=0)
+    line = [x for x in sq.out.splitlines() if 'Verified opens' in x]
+    check(line and line[0] in st.out, 'verified-opens line %r not in the '
+          'BigQuery stats:\n%s' % (line, st.out))
+
+
+def test_bq_migrates_schema_v1(t):
+    """A dataset of schema version 1 (campaigns without verified opens)
+    gets the columns by a tables.patch on open; the label and the meta row
+    say version 2; the stored rows stay and the next sync fills them."""
+    sim = aclib.setup(t)
+    bq = bqutil.start(t)
+    bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
+    before = bq.sql('SELECT count(*) FROM `demo-proj.marketing.campaigns`')
+    bq._req('/_fake/table?t=marketing.campaigns',
+            {'drop': ['verified_opens', 'verified_unique_opens']})
+    bq._req('/_fake/table?t=marketing.meta',
+            {'set': {'labels': {'espsync_schema': '1'}}})
+    bq.sql("UPDATE `demo-proj.marketing.meta` SET value = '1' "
+           "WHERE key = 'schema_version'")
+    cols = [f['name'] for f in bq.table('campaigns')['schema']['fields']]
+    check('verified_opens' not in cols, 'downgrade failed: %s' % cols)
+    bq_run(t, bq, 'state', 'show')
+    t2 = bq.table('campaigns')
+    fields = {f['name']: f for f in t2['schema']['fields']}
+    check(fields.get('verified_opens', {}).get('type') == 'INT64' and
+          fields.get('verified_unique_opens', {}).get('mode',
+                                                      'NULLABLE') ==
+          'NULLABLE', 'campaigns not migrated: %s' % list(fields))
+    check(bq.table('meta').get('labels', {}).get('espsync_schema') == '2',
+          'meta label after the migration: %s' % bq.table('meta'))
+    row = bq.sql("SELECT value FROM `demo-proj.marketing.meta` "
+                 "WHERE key = 'schema_version'")
+    check(row['rows'] == [['2']], 'meta row after migration: %s' % row)
+    after = bq.sql('SELECT count(*) FROM `demo-proj.marketing.campaigns`')
+    check(before['rows'] == after['rows'], 'campaign rows lost: %s -> %s' %
+          (before, after))
+    # opening again patches nothing
+    n = bq.stats().get('patches', 0)
+    bq_run(t, bq, 'state', 'show')
+    check(bq.stats().get('patches', 0) == n, 'a version 2 dataset patched')
+    sim._req('POST', '/_sim/advance', {'seconds': '3600'})
+    bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
+    aclib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), aclib.truth(sim),
+                              what='bigquery store after the migration')

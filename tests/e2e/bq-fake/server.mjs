@@ -111,6 +111,42 @@ async function createTable(p, ds, body) {
 	return res;
 }
 
+// tables.patch: the fields given replace the resource's. A schema may only
+// add NULLABLE (or REPEATED) columns at the end, as BigQuery allows; a
+// column removed, retyped or added REQUIRED is refused. Labels merge
+// (null removes one).
+async function patchTable(p, ds, t, body) {
+	if (body.schema) {
+		const old = t.schema?.fields || [], neu = body.schema.fields || [];
+		const name = t.tableReference.tableId;
+		if (t.type === 'VIEW') throw new BqError(400, 'invalid', 'Cannot change the schema of a view');
+		old.forEach((f, i) => {
+			const g = neu[i];
+			if (!g || g.name !== f.name)
+				throw new BqError(400, 'invalid', `Provided Schema does not match Table ${p}:${ds}.${name}. Field ${f.name} is missing in new schema`);
+			if (g.type !== f.type || (g.mode || 'NULLABLE') !== (f.mode || 'NULLABLE'))
+				throw new BqError(400, 'invalid', `Provided Schema does not match Table ${p}:${ds}.${name}. Field ${f.name} has changed type or mode`);
+		});
+		for (const g of neu.slice(old.length)) {
+			if (g.mode === 'REQUIRED')
+				throw new BqError(400, 'invalid', `Provided Schema does not match Table ${p}:${ds}.${name}. Cannot add required fields to an existing schema. (field: ${g.name})`);
+			const ty = g.mode === 'REPEATED' ? (TYPES[g.type] || 'VARCHAR') + '[]' : TYPES[g.type] || 'VARCHAR';
+			await db.run(`ALTER TABLE ${q(ds)}.${q(name)} ADD COLUMN ${q(g.name)} ${ty}`);
+		}
+		t.schema = { fields: neu };
+	}
+	if (body.labels) {
+		t.labels = { ...(t.labels || {}) };
+		for (const [k, v] of Object.entries(body.labels)) {
+			if (v === null) delete t.labels[k]; else t.labels[k] = v;
+		}
+	}
+	for (const k of ['description', 'expirationTime', 'friendlyName'])
+		if (k in body) t[k] = body[k];
+	stats.patches = (stats.patches || 0) + 1;
+	return t;
+}
+
 function rowsJson(reader) {
 	const names = reader.columnNames();
 	const types = reader.columnTypes().map(String);
@@ -319,6 +355,20 @@ async function handle(req, res) {
 		const r = await db.runAndReadAll(translate(body.toString('utf8')));
 		return send(res, 200, { columns: r.columnNames(), rows: r.getRowsJson() });
 	}
+	if (url.pathname === '/_fake/table' && req.method === 'POST') {
+		// tests: make a table look like an earlier espsync's: drop
+		// columns (body.drop) and set resource members (body.set)
+		const key = url.searchParams.get('t'), t = tables.get(key);
+		if (!t) return apiError(res, 404, 'notFound', 'no table');
+		const b = JSON.parse(body.toString() || '{}');
+		const [ds, name] = key.split('.');
+		for (const c of b.drop || []) {
+			await db.run(`ALTER TABLE ${q(ds)}.${q(name)} DROP COLUMN ${q(c)}`);
+			t.schema.fields = t.schema.fields.filter((f) => f.name !== c);
+		}
+		Object.assign(t, b.set || {});
+		return send(res, 200, t);
+	}
 	if (url.pathname === '/_fake/table') {
 		const t = tables.get(url.searchParams.get('t'));
 		return t ? send(res, 200, t) : apiError(res, 404, 'notFound', 'no table');
@@ -417,6 +467,7 @@ async function handle(req, res) {
 				if (!t || (t.expirationTime && parseInt(t.expirationTime, 10) < Date.now()))
 					throw new BqError(404, 'notFound', `Not found: Table ${p}:${key}`);
 				if (req.method === 'GET') return send(res, 200, t);
+				if (req.method === 'PATCH') return send(res, 200, await patchTable(p, d, t, json()));
 				if (req.method === 'DELETE') {
 					await db.run(`DROP ${t.type === 'VIEW' ? 'VIEW' : 'TABLE'} ${q(d)}.${q(rest[5])}`);
 					tables.delete(key);
