@@ -397,7 +397,7 @@ const struct store_ops bigquery_store_backend_ops = {
     .each_campaign = bq_each_campaign,
     .each_participant = bq_each_participant,
     .campaign_fields = bq_campaign_fields,
-    .reconcile_contacts = NULL,
+    .reconcile_contacts = bq_reconcile_contacts,
     .report_totals = bq_report_totals,
     .report_days = bq_report_days,
     .report_campaigns = bq_report_campaigns,
@@ -405,6 +405,7 @@ const struct store_ops bigquery_store_backend_ops = {
     .report_lists = bq_report_lists,
     .report_accounts = bq_report_accounts,
     .describe = bq_describe,
+    .reconcile_contact_set = bq_reconcile_contact_set,
 };
 
 const struct store_backend bigquery_store_backend = {

@@ -167,6 +167,11 @@ enum bq_kind {
 	BK_CONTACTS,
 	BK_LISTS,
 	BK_STATE,
+	/* deletion marks (reconcile_contacts, reconcile_contact_set),
+	 * applied after the MERGEs of the flush */
+	BK_RECON_LIVE, /* a contact a reconcile call saw live (_op) */
+	BK_RECON_SPAN, /* ids a call covers: _len digits in [_lo, _hi], or
+			* every contact when _len is 0; deleted_at = at */
 	BK__COUNT
 };
 
@@ -185,6 +190,7 @@ struct bq_store {
 	int64_t kind_rows[BK__COUNT];
 	int64_t day_lo, day_hi; /* activity_date range of spooled events */
 	int64_t seq;
+	int64_t recon_ops; /* reconcile calls spooled (_op) */
 	int64_t flushes;
 	/* sync_state of one provider/account, read once, kept current. */
 	char *cache_provider, *cache_account;
@@ -218,6 +224,10 @@ int bq_reconcile_contacts(struct store *st, const char *provider,
 			  int64_t upto_id, const char *const *live_ids,
 			  size_t n_live, int64_t at, int64_t *changed,
 			  struct err *err);
+int bq_reconcile_contact_set(struct store *st, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err);
 
 /* A query whose {table} names get the dataset put before them, after a
  * flush of what the spool holds. */

@@ -204,7 +204,8 @@ int bq_fields_json(struct buf *b, const struct bq_col *cols)
 }
 
 /* The staging table: _t (kind), _seq and the union of every target's
- * columns (same name, same type everywhere) plus has_stats. */
+ * columns (same name, same type everywhere) plus has_stats and the
+ * deletion marks' _op, _len, _lo, _hi. */
 int bq_stage_schema(struct buf *b)
 {
 	static const enum bq_table_id kinds[] = {
@@ -216,7 +217,11 @@ int bq_stage_schema(struct buf *b)
 
 	rc |= buf_puts(b, "[{\"name\":\"_t\",\"type\":\"STRING\"},"
 			  "{\"name\":\"_seq\",\"type\":\"INT64\"},"
-			  "{\"name\":\"has_stats\",\"type\":\"INT64\"}");
+			  "{\"name\":\"has_stats\",\"type\":\"INT64\"},"
+			  "{\"name\":\"_op\",\"type\":\"INT64\"},"
+			  "{\"name\":\"_len\",\"type\":\"INT64\"},"
+			  "{\"name\":\"_lo\",\"type\":\"STRING\"},"
+			  "{\"name\":\"_hi\",\"type\":\"STRING\"}");
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		const struct bq_col *c;
 

@@ -22,7 +22,8 @@ static const char *const kind_names[BK__COUNT] = {
     [BK_CAMPAIGNS] = "campaigns",	[BK_LINKS] = "campaign_links",
     [BK_PARTICIPANTS] = "participants", [BK_EVENTS] = "email_activities",
     [BK_CONTACTS] = "contacts",		[BK_LISTS] = "lists",
-    [BK_STATE] = "sync_state",
+    [BK_STATE] = "sync_state",		[BK_RECON_LIVE] = "recon_live",
+    [BK_RECON_SPAN] = "recon_span",
 };
 
 /* ---- the spool ---------------------------------------------------------- */
@@ -232,6 +233,26 @@ void bq_cache_put(struct bq_store *s, const char *stream, const char *value)
 	s->n_cache++;
 }
 
+/* Appends b to the spool (created on first use). */
+static int spool_put(struct bq_store *s, const struct buf *b, struct err *err)
+{
+	size_t i;
+
+	if (!s->spool && !(s->spool = tmpfile()))
+		return err_set(err, ERR_IO, 0,
+			       "cannot create the bigquery spool file");
+	if (b->len && fwrite(b->data, 1, b->len, s->spool) != b->len)
+		return err_set(err, ERR_IO, 0,
+			       "cannot write the bigquery spool file");
+	if (!s->spool_rows)
+		s->spool_since_ms = clock_mono_ms();
+	s->spool_bytes += (int64_t)b->len;
+	s->spool_rows = 0;
+	for (i = 0; i < BK__COUNT; i++)
+		s->spool_rows += s->kind_rows[i];
+	return 0;
+}
+
 int bq_write_batch(struct store *st, const struct batch *bt,
 		   struct store_counts *out, struct err *err)
 {
@@ -241,11 +262,6 @@ int bq_write_batch(struct store *st, const struct batch *bt,
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!s->spool && !(s->spool = tmpfile())) {
-		err_set(err, ERR_IO, 0,
-			"cannot create the bigquery spool file");
-		goto done;
-	}
 	if (spool_rows(s, bt, &b) < 0) {
 		err_set(err, ERR_STORE, 0,
 			"batch too large for the bigquery spool: more than "
@@ -253,16 +269,8 @@ int bq_write_batch(struct store *st, const struct batch *bt,
 			b.max);
 		goto done;
 	}
-	if (b.len && fwrite(b.data, 1, b.len, s->spool) != b.len) {
-		err_set(err, ERR_IO, 0, "cannot write the bigquery spool file");
+	if (spool_put(s, &b, err) < 0)
 		goto done;
-	}
-	if (!s->spool_rows)
-		s->spool_since_ms = clock_mono_ms();
-	s->spool_bytes += (int64_t)b.len;
-	s->spool_rows = 0;
-	for (i = 0; i < BK__COUNT; i++)
-		s->spool_rows += s->kind_rows[i];
 	if (s->is_cached && bt->provider && s->cache_provider &&
 	    !strcmp(bt->provider, s->cache_provider) && bt->account &&
 	    s->cache_account && !strcmp(bt->account, s->cache_account))
@@ -317,6 +325,20 @@ static int merge_sql(struct buf *q, struct bq_store *s, const char *stage,
 					 sep, c->name);
 			rc |= key_list(q, cols, "");
 			rc |= buf_printf(q, ") AS %s", c->name);
+		} else if (c->mode == BM_KEEP) {
+			/* the newest known value of the flush's rows: a
+			 * later row that does not know it (NULL) keeps an
+			 * earlier row's, as one upsert after another would */
+			rc |= buf_printf(q,
+					 "%sLAST_VALUE(%s IGNORE NULLS) OVER"
+					 " (PARTITION BY ",
+					 sep, c->name);
+			rc |= key_list(q, cols, "");
+			rc |= buf_printf(q,
+					 " ORDER BY _seq ROWS BETWEEN UNBOUNDED"
+					 " PRECEDING AND UNBOUNDED FOLLOWING)"
+					 " AS %s",
+					 c->name);
 		} else {
 			rc |= buf_printf(q, "%s%s", sep, c->name);
 		}
@@ -588,6 +610,51 @@ static int run_params(struct bq_param p[11], char num[5][24],
 	return 11;
 }
 
+/* The deletion marks of the spooled reconcile calls, in call order: a
+ * contact seen live by any call loses its deleted_at; then one in a
+ * call's range, not seen live by that call nor a later one, gets the
+ * call's time unless it has a deleted_at (as the SQL stores do call by
+ * call). One UPDATE each, after the contacts MERGE. */
+static int recon_sql(struct buf *q, struct bq_store *s, const char *stage)
+{
+	int rc = buf_puts(q, "UPDATE ");
+
+	rc |= bq_table_ref(q, &s->c, "contacts");
+	rc |= buf_puts(q, " C SET deleted_at = NULL, synced_at ="
+			  " CURRENT_TIMESTAMP() WHERE C.deleted_at IS NOT NULL"
+			  " AND EXISTS (SELECT 1 FROM ");
+	rc |= bq_table_ref(q, &s->c, stage);
+	rc |= buf_puts(q, " L WHERE L._t = 'recon_live' AND L.provider ="
+			  " C.provider AND L.account = C.account AND"
+			  " L.contact_id = C.contact_id);\n");
+	if (!s->kind_rows[BK_RECON_SPAN])
+		return rc;
+	rc |= buf_puts(q, "UPDATE ");
+	rc |= bq_table_ref(q, &s->c, "contacts");
+	rc |= buf_puts(q, " C SET deleted_at = G.at, synced_at ="
+			  " CURRENT_TIMESTAMP() FROM (SELECT D.provider,"
+			  " D.account, D.contact_id, MIN(R.deleted_at) AS at"
+			  " FROM ");
+	rc |= bq_table_ref(q, &s->c, "contacts");
+	rc |= buf_puts(q, " D JOIN ");
+	rc |= bq_table_ref(q, &s->c, stage);
+	rc |= buf_puts(
+	    q, " R ON R._t = 'recon_span' AND R.provider = D.provider AND"
+	       " R.account = D.account WHERE D.deleted_at IS NULL AND"
+	       " (R._len = 0 OR (LENGTH(D.contact_id) = R._len AND"
+	       " D.contact_id BETWEEN R._lo AND R._hi AND"
+	       " REGEXP_CONTAINS(D.contact_id, '^[0-9]+$'))) AND NOT EXISTS"
+	       " (SELECT 1 FROM ");
+	rc |= bq_table_ref(q, &s->c, stage);
+	rc |= buf_puts(q, " L WHERE L._t = 'recon_live' AND L._op >= R._op"
+			  " AND L.provider = D.provider AND L.account ="
+			  " D.account AND L.contact_id = D.contact_id)"
+			  " GROUP BY D.provider, D.account, D.contact_id) G"
+			  " WHERE C.provider = G.provider AND C.account ="
+			  " G.account AND C.contact_id = G.contact_id;\n");
+	return rc;
+}
+
 int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 {
 	struct buf q = BUF_INIT;
@@ -619,6 +686,8 @@ int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 		rc |= merge_sql(&q, s, stage, BT_CONTACTS, -1);
 	if (s->kind_rows[BK_LISTS])
 		rc |= merge_sql(&q, s, stage, BT_LISTS, -1);
+	if (s->kind_rows[BK_RECON_LIVE] || s->kind_rows[BK_RECON_SPAN])
+		rc |= recon_sql(&q, s, stage);
 	if (s->kind_rows[BK_STATE])
 		rc |= merge_sql(&q, s, stage, BT_STATE, -1);
 	if (run) {
@@ -735,4 +804,90 @@ int bq_link_participants(struct store *st, const char *provider,
 done:
 	buf_release(&q);
 	return ret;
+}
+
+/* ---- deletion marks --------------------------------------------------- */
+
+/* Spools one reconcile call: a recon_live row per live id and a
+ * recon_span row per id range (one with _len 0: every contact). The
+ * flush applies them after its MERGEs (recon_sql), so a mark is committed
+ * with the checkpoints of the same flush and costs no job of its own. */
+static int recon_spool(struct bq_store *s, const char *provider,
+		       const char *account, const struct store_id_span *spans,
+		       size_t n_spans, int is_all, const char *const *live,
+		       size_t n_live, int64_t at, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int64_t op = ++s->recon_ops, rows[BK__COUNT] = {0};
+	size_t i;
+	int rc = 0, ret;
+
+	for (i = 0; i < n_live; i++) {
+		rc |= buf_printf(&b,
+				 "{\"_t\":\"recon_live\",\"_seq\":%" PRId64
+				 ",\"_op\":%" PRId64,
+				 ++s->seq, op);
+		rc |= put_str(&b, "provider", provider);
+		rc |= put_str(&b, "account", account);
+		rc |= put_str(&b, "contact_id", live[i]);
+		rc |= buf_puts(&b, "}\n");
+		rows[BK_RECON_LIVE]++;
+	}
+	for (i = 0; i < (is_all ? 1 : n_spans); i++) {
+		rc |= buf_printf(&b,
+				 "{\"_t\":\"recon_span\",\"_seq\":%" PRId64
+				 ",\"_op\":%" PRId64 ",\"_len\":%d",
+				 ++s->seq, op, is_all ? 0 : spans[i].digits);
+		if (!is_all) {
+			rc |= put_str(&b, "_lo", spans[i].lo);
+			rc |= put_str(&b, "_hi", spans[i].hi);
+		}
+		rc |= put_str(&b, "provider", provider);
+		rc |= put_str(&b, "account", account);
+		rc |= put_ts(&b, "deleted_at", at);
+		rc |= buf_puts(&b, "}\n");
+		rows[BK_RECON_SPAN]++;
+	}
+	if (rc) {
+		buf_release(&b);
+		return err_set(err, ERR_STORE, 0,
+			       "cannot reconcile contacts in store '%s': ids "
+			       "too long for the spool: more than %zu bytes",
+			       s->c.safe, b.max);
+	}
+	s->kind_rows[BK_RECON_LIVE] += rows[BK_RECON_LIVE];
+	s->kind_rows[BK_RECON_SPAN] += rows[BK_RECON_SPAN];
+	ret = spool_put(s, &b, err);
+	buf_release(&b);
+	return ret;
+}
+
+int bq_reconcile_contacts(struct store *st, const char *provider,
+			  const char *account, int64_t after_id,
+			  int64_t upto_id, const char *const *live_ids,
+			  size_t n_live, int64_t at, int64_t *changed,
+			  struct err *err)
+{
+	struct bq_store *s = (struct bq_store *)st;
+	struct store_id_span spans[STORE_ID_SPANS];
+	size_t n_spans = store_id_spans(spans, after_id, upto_id);
+
+	/* the marks are made by the flush: not counted here */
+	if (changed)
+		*changed = 0;
+	if (!n_live && !n_spans)
+		return 0; /* an idle page costs nothing */
+	return recon_spool(s, provider, account, spans, n_spans, 0, live_ids,
+			   n_live, at, err);
+}
+
+int bq_reconcile_contact_set(struct store *st, const char *provider,
+			     const char *account, const char *const *live_ids,
+			     size_t n_live, int64_t at, int64_t *changed,
+			     struct err *err)
+{
+	if (changed)
+		*changed = 0;
+	return recon_spool((struct bq_store *)st, provider, account, NULL, 0, 1,
+			   live_ids, n_live, at, err);
 }

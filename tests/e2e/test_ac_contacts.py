@@ -246,21 +246,22 @@ def test_ac_contacts_killed_run_resumes_at_keyset(t):
         after, done, len(ids), n))
 
 
-def _reconcile_in_store(t, store, dump):
+def _reconcile_in_store(t, store, dump, env=None):
     """Full pass into store, advance with deletions, delta, then a
-    reconciliation pass; dump(path) copies the store into SQLite. Returns
-    the number of deleted contacts."""
+    reconciliation pass; dump(path) copies the store into SQLite; env
+    (may be None) is added to each run's. Returns the number of deleted
+    contacts."""
     sim = aclib.setup(t, ac_contacts=1500, ac_campaigns=1)
-    aclib.sync(t, *STREAMS, '--store', store)
+    e = dict(env or {})
+    aclib.sync(t, *STREAMS, '--store', store, env=e)
     sim.advance(2 * 86400)
     tr = aclib.truth(sim)
     gone = sorted(c['id'] for c in tr['contacts'] if c['deleted'])
     check(gone, 'the advance deleted no contact')
-    aclib.sync(t, *STREAMS, '--store', store)
-    aclib.sync(t, *STREAMS, '--store', store,
-               env={'ESPSYNC_RECONCILE': '0s'})
-    aclib.sync(t, *STREAMS, '--store', store,
-               env={'ESPSYNC_RECONCILE': '0s'})
+    aclib.sync(t, *STREAMS, '--store', store, env=e)
+    e['ESPSYNC_RECONCILE'] = '0s'
+    aclib.sync(t, *STREAMS, '--store', store, env=e)
+    aclib.sync(t, *STREAMS, '--store', store, env=e)
     path = dump(t.path('copy.db'))
     con = lib.connect(path)
     try:
@@ -322,4 +323,17 @@ def test_ac_contacts_reconcile_mongodb(t):
     n = _reconcile_in_store(
         t, srv.url(db),
         lambda p: _mongo_contacts_to_sqlite(srv.client(), db, p))
+    t.note('%d deleted contacts marked' % n)
+
+
+def test_ac_contacts_reconcile_bigquery(t):
+    """Deletion marks on BigQuery (the fake): the same as on SQLite, made
+    by UPDATEs inside the flush transaction."""
+    import bqutil
+    bq = bqutil.start(t)
+    env = {'GOOGLE_APPLICATION_CREDENTIALS': bq.key_path,
+           'BIGQUERY_API_URL': bq.url, 'ESPSYNC_BQ_BACKOFF_MS': '20',
+           'ESPSYNC_BQ_FLUSH_ROWS': '700'}
+    n = _reconcile_in_store(t, bq.store_url(),
+                            lambda p: bq.to_sqlite(p), env=env)
     t.note('%d deleted contacts marked' % n)

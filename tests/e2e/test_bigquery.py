@@ -15,6 +15,7 @@ import time
 import aclib
 import bqutil
 import lib
+import mclib
 from lib import check, fail
 
 
@@ -291,3 +292,32 @@ def test_bq_migrates_schema_v1(t):
     bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
     aclib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), aclib.truth(sim),
                               what='bigquery store after the migration')
+
+
+def test_bq_mc_deleted_members(t):
+    """Mailchimp members deleted upstream get deleted_at in BigQuery after
+    `sync --full` (reconcile_contact_set in the flush transaction), live
+    ones none; the store equals the truth."""
+    sim = mclib.setup(t)
+    bq = bqutil.start(t)
+    env = bq.env(t)
+    mclib.sync(t, '--store', bq.store_url(), env=env)
+    sim.advance(7200)
+    tr = mclib.truth(sim)
+    gone = sorted(m['id'] for m in tr['members'] if m['deleted'])
+    check(gone, 'advance of 2 h deleted no member')
+    mclib.sync(t, '--store', bq.store_url(), '--full', env=env)
+    db = bq.to_sqlite(t.path('bq.db'))
+    mclib.assert_equals_truth(db, tr, what='bigquery store after --full')
+    con = lib.connect(db)
+    try:
+        rows = {r['contact_id']: r['deleted_at'] for r in con.execute(
+            'SELECT contact_id, deleted_at FROM contacts WHERE provider = ?',
+            (mclib.PROVIDER,))}
+    finally:
+        con.close()
+    live = [m for m in gone if m in rows and not rows[m]]
+    check(not live, '%d of %d deleted members have no deleted_at in '
+          'BigQuery, e.g. %s' % (len(live), len(gone), live[:1]))
+    wrong = [k for k, v in rows.items() if v and k not in gone]
+    check(not wrong, 'live members marked deleted: %s' % wrong[:5])

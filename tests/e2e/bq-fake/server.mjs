@@ -1,7 +1,8 @@
 // A fake of the BigQuery REST surface espsync uses, for the end-to-end
 // tests. SQL runs for real in DuckDB after a small translation (backtick
 // names, CURRENT_TIMESTAMP(), UNIX_SECONDS, TIMESTAMP_SECONDS,
-// SAFE_DIVIDE, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, UNNEST aliases,
+// SAFE_DIVIDE, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, REGEXP_CONTAINS,
+// UNNEST aliases,
 // named parameters). Also serves the OAuth token endpoint
 // (checks the RS256 JWT against the test key) and a metadata server.
 //
@@ -33,6 +34,7 @@ await db.run('CREATE MACRO timestamp_seconds(s) AS make_timestamp(CAST(s AS BIGI
 await db.run('CREATE MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END');
 await db.run('CREATE MACRO _now() AS make_timestamp(epoch_us(now()))');
 await db.run('CREATE MACRO to_json_string(x) AS CAST(to_json(x) AS VARCHAR)');
+await db.run('CREATE MACRO regexp_contains(s, p) AS regexp_matches(s, p)');
 // BigQuery's JSON_EXTRACT_STRING_ARRAY: NULL for text that is not a JSON array
 await db.run("CREATE MACRO json_extract_string_array(j) AS CASE WHEN json_valid(j) AND json_type(j) = 'ARRAY' THEN CAST(json_extract_string(j, '$[*]') AS VARCHAR[]) END");
 
