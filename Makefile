@@ -44,7 +44,7 @@ ESPSYNC := $(BUILD)/espsync
 SIM := $(BUILD)/espsync-sim
 LIB := $(BUILD)/libespsync.a
 
-.PHONY: all deps check check-one unit e2e fuzz-replay demo style format clean bench
+.PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay demo style format clean bench
 
 all: $(ESPSYNC) $(SIM)
 
@@ -115,6 +115,11 @@ style:
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.[ch]' 'sim/*.[ch]' 'tests/*.[ch]')
+
+# The pkg-config packages the library links against (for programs built
+# against build/libespsync.a outside this Makefile: bench/pg_load.c).
+print-pkgs:
+	@echo $(PKGS)
 
 bench: all
 	@bench/run

@@ -42,13 +42,11 @@ def build(build_dir, out):
     lib_a = os.path.join(REPO, build_dir, 'libespsync.a')
     if not os.path.exists(lib_a):
         sys.exit('pg_load: %s is missing: run make first' % lib_a)
-    pk = subprocess.run(['pkg-config', '--cflags', '--libs', 'libcurl',
-                         'sqlite3', 'libcjson', 'libpq'],
+    pkgs = subprocess.run(['make', '-s', '--no-print-directory', '-C', REPO,
+                           'print-pkgs'], capture_output=True,
+                          check=True).stdout.split()
+    pk = subprocess.run(['pkg-config', '--cflags', '--libs'] + pkgs,
                         capture_output=True, check=True).stdout.split()
-    mg = subprocess.run(['pkg-config', '--libs', 'libmongoc-1.0'],
-                        capture_output=True)
-    if mg.returncode == 0:
-        pk += mg.stdout.split()
     subprocess.run(['cc', '-std=c11', '-D_DEFAULT_SOURCE',
                     '-D_POSIX_C_SOURCE=200809L', '-O2', '-I',
                     os.path.join(REPO, 'src'), '-o', out,

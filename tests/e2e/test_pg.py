@@ -334,13 +334,11 @@ def build_driver(t):
     """Compiles bench/pg_load.c against the library next to ESPSYNC."""
     lib_a = os.path.join(os.path.dirname(lib.ESPSYNC), 'libespsync.a')
     out = t.path('pg_load')
-    flags = subprocess.run(['pkg-config', '--cflags', '--libs', 'libcurl',
-                            'sqlite3', 'libcjson', 'libpq'],
+    pkgs = subprocess.run(['make', '-s', '--no-print-directory', '-C', REPO,
+                           'print-pkgs'],
+                          capture_output=True).stdout.decode().split()
+    flags = subprocess.run(['pkg-config', '--cflags', '--libs'] + pkgs,
                            capture_output=True).stdout.decode().split()
-    extra = subprocess.run(['pkg-config', '--libs', 'libmongoc-1.0'],
-                           capture_output=True)
-    if extra.returncode == 0:
-        flags += extra.stdout.decode().split()
     san = []
     if 'build-san' in lib_a:
         san = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all']
