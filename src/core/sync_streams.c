@@ -468,8 +468,11 @@ static void after_campaigns(struct stream *s, size_t first)
 	struct sync_ctx *ctx = s->ctx;
 	size_t i, n = ctx->batch.n_campaigns;
 
-	ctx->report->records[SLOT_CAMPAIGNS] += (int64_t)(n - first);
 	/* sync_start_campaign may add state rows but no campaigns. */
+	for (i = first; i < n; i++)
+		if (sync_campaign_listed(ctx,
+					 ctx->batch.campaigns[i].campaign_id))
+			ctx->report->records[SLOT_CAMPAIGNS]++;
 	for (i = first; i < n && !ctx->is_fatal; i++)
 		sync_start_campaign(ctx, &ctx->batch.campaigns[i]);
 }
