@@ -457,7 +457,9 @@ void fetch_kick(struct fetch *f)
 	struct err e = ERR_INIT;
 	int64_t now = clock_mono_ms();
 
-	if (f->is_stopped || f->is_stopping ||
+	/* A bucket without burst keeps the loop's timing: a request sent
+	 * the moment its token appears leaves no room for send jitter. */
+	if (f->is_stopped || f->is_stopping || f->opts.burst < 2 ||
 	    (deadline(f) > 0 && now >= deadline(f)))
 		return;
 	start_due(f, now, 1);

@@ -126,8 +126,9 @@ int fetch_run(struct fetch *f, struct err *err);
 /* From inside a callback about to do slow work (a store write): starts the
  * requests that are due now and hands them to the network at once, so the
  * connections are busy meanwhile instead of waiting for the loop. Nothing
- * after the deadline or fetch_stop(); answers wait for the loop, and so
- * does a request that could not be started (the loop reports it). */
+ * after the deadline or fetch_stop(), nor with a bucket without burst;
+ * answers wait for the loop, and so does a request that could not be
+ * started (the loop reports it). */
 void fetch_kick(struct fetch *f);
 /* No new requests from now on (e.g. credentials rejected). */
 void fetch_stop(struct fetch *f);
