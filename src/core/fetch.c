@@ -374,7 +374,9 @@ static void fail_start(struct fetch *f, struct freq *r, const struct err *e)
 	finish(f, r, &res);
 }
 
-static void start_one(struct fetch *f, struct freq *r, int64_t now)
+/* Starts r; -1 when it could not be: with is_kick r goes back to the
+ * front of the queue for the loop, else its callback gets the failure. */
+static int start_one(struct fetch *f, struct freq *r, int64_t now, int is_kick)
 {
 	struct http_get req = HTTP_GET_INIT;
 	struct http_xfer *x = NULL;
@@ -399,8 +401,15 @@ static void start_one(struct fetch *f, struct freq *r, int64_t now)
 		free(shown);
 	}
 	if (http_start(&x, f->http, &req, &e) < 0) {
-		fail_start(f, r, &e);
-		return;
+		if (!is_kick) {
+			fail_start(f, r, &e);
+			return -1;
+		}
+		r->next = f->ready_head;
+		f->ready_head = r;
+		if (!f->ready_tail)
+			f->ready_tail = r;
+		return -1;
 	}
 	r->seq = ++f->seq;
 	r->started_ms = now;
@@ -416,6 +425,7 @@ static void start_one(struct fetch *f, struct freq *r, int64_t now)
 	f->in_flight++;
 	r->next = f->flying;
 	f->flying = r;
+	return 0;
 }
 
 static void unlink_flying(struct fetch *f, struct freq *r)
@@ -430,15 +440,32 @@ static void unlink_flying(struct fetch *f, struct freq *r)
 	f->in_flight--;
 }
 
-static void start_due(struct fetch *f, int64_t now)
+static void start_due(struct fetch *f, int64_t now, int is_kick)
 {
 	struct freq *r;
 
 	while (f->in_flight < inflight_cap(f, now) && has_due(f, now) &&
 	       pace_take(&f->pace, now)) {
 		r = pop_due(f, now);
-		start_one(f, r, now);
+		if (start_one(f, r, now, is_kick) < 0 && is_kick)
+			break;
 	}
+}
+
+void fetch_kick(struct fetch *f)
+{
+	struct err e = ERR_INIT;
+	int64_t now = clock_mono_ms();
+
+	/* A bucket without burst keeps the loop's timing: a request sent
+	 * the moment its token appears leaves no room for send jitter. */
+	if (f->is_stopped || f->is_stopping || f->opts.burst < 2 ||
+	    (deadline(f) > 0 && now >= deadline(f)))
+		return;
+	start_due(f, now, 1);
+	/* sends them; a failure shows again in the loop's own poll */
+	if (http_poll(f->http, 0, &e) < 0)
+		log_debug("%s", e.msg);
 }
 
 /* The server's remaining tokens right after it took ours, against what our
@@ -664,7 +691,7 @@ int fetch_run(struct fetch *f, struct err *err)
 		}
 		if (!f->is_stopping) {
 			conn_recover(f, now);
-			start_due(f, now);
+			start_due(f, now, 0);
 		}
 		if (!f->in_flight) {
 			if (f->is_stopping) {

@@ -123,6 +123,13 @@ int fetch_submit(struct fetch *f, const char *url, fetch_done_fn done,
  * fetch_stop() no request starts; queued ones are cancelled, in-flight ones
  * finish. Returns 0, or -1 on an internal failure. */
 int fetch_run(struct fetch *f, struct err *err);
+/* From inside a callback about to do slow work (a store write): starts the
+ * requests that are due now and hands them to the network at once, so the
+ * connections are busy meanwhile instead of waiting for the loop. Nothing
+ * after the deadline or fetch_stop(), nor with a bucket without burst;
+ * answers wait for the loop, and so does a request that could not be
+ * started (the loop reports it). */
+void fetch_kick(struct fetch *f);
 /* No new requests from now on (e.g. credentials rejected). */
 void fetch_stop(struct fetch *f);
 /* 1 when the deadline stopped work that was still queued or wanted. */

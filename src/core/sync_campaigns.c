@@ -478,6 +478,7 @@ void sync_campaign_plan(struct sync_ctx *ctx, struct campaign_work *cw)
 
 void sync_campaigns_release(struct sync_ctx *ctx)
 {
+	sync_listed_release(ctx);
 	while (ctx->details_head) {
 		struct stream *s = ctx->details_head;
 

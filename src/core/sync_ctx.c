@@ -138,6 +138,69 @@ void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
 	buf_release(&b);
 }
 
+static size_t id_hash(const char *id)
+{
+	size_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
+}
+
+/* Puts id into a table of cap (a power of two) slots with room. */
+static int listed_put(char **tab, size_t cap, char *id)
+{
+	size_t i = id_hash(id) & (cap - 1);
+
+	while (tab[i]) {
+		if (strcmp(tab[i], id) == 0)
+			return 0;
+		i = (i + 1) & (cap - 1);
+	}
+	tab[i] = id;
+	return 1;
+}
+
+int sync_campaign_listed(struct sync_ctx *ctx, const char *id)
+{
+	size_t i;
+	char *copy;
+
+	if (!id)
+		return 1;
+	/* at most half full */
+	if (2 * (ctx->n_listed + 1) > ctx->cap_listed) {
+		size_t cap = ctx->cap_listed ? 2 * ctx->cap_listed : 64;
+		char **tab = xcalloc(cap, sizeof(*tab));
+
+		for (i = 0; i < ctx->cap_listed; i++)
+			if (ctx->listed_ids[i])
+				listed_put(tab, cap, ctx->listed_ids[i]);
+		free(ctx->listed_ids);
+		ctx->listed_ids = tab;
+		ctx->cap_listed = cap;
+	}
+	copy = xstrdup(id);
+	if (!listed_put(ctx->listed_ids, ctx->cap_listed, copy)) {
+		free(copy);
+		return 0;
+	}
+	ctx->n_listed++;
+	return 1;
+}
+
+void sync_listed_release(struct sync_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->cap_listed; i++)
+		free(ctx->listed_ids[i]);
+	free(ctx->listed_ids);
+	ctx->listed_ids = NULL;
+	ctx->n_listed = 0;
+	ctx->cap_listed = 0;
+}
+
 int sync_state_get(struct sync_ctx *ctx, const char *stream, struct buf *out,
 		   int *found)
 {

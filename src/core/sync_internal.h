@@ -93,6 +93,11 @@ struct sync_ctx {
 	 * a budget shared by many half-read chains would finish none). */
 	struct stream *details_head, *details_tail;
 	int64_t details_running;
+	/* Campaign ids the listings gave in this run (an open-addressing
+	 * set, heap copies): a campaign listed twice (one listing of the
+	 * sent ones, one of all) counts once. */
+	char **listed_ids;
+	size_t n_listed, cap_listed;
 	/* The fetch callback of every stream (sync_on_page): streams are
 	 * queued from below the page loop without calling up into it. */
 	fetch_done_fn on_page;
@@ -179,6 +184,11 @@ void sync_warn(struct sync_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Replaces every occurrence of the key in e's message with "***". */
 void sync_scrub(struct err *e, const char *key);
+
+/* 1 the first time this run's listings give campaign id (NULL: always
+ * 1), else 0; sync_listed_release frees the set. */
+int sync_campaign_listed(struct sync_ctx *ctx, const char *id);
+void sync_listed_release(struct sync_ctx *ctx);
 
 /* Streams (sync_ctx.c). A new stream counts as pending on cw. */
 struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,

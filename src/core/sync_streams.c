@@ -468,8 +468,11 @@ static void after_campaigns(struct stream *s, size_t first)
 	struct sync_ctx *ctx = s->ctx;
 	size_t i, n = ctx->batch.n_campaigns;
 
-	ctx->report->records[SLOT_CAMPAIGNS] += (int64_t)(n - first);
 	/* sync_start_campaign may add state rows but no campaigns. */
+	for (i = first; i < n; i++)
+		if (sync_campaign_listed(ctx,
+					 ctx->batch.campaigns[i].campaign_id))
+			ctx->report->records[SLOT_CAMPAIGNS]++;
 	for (i = first; i < n && !ctx->is_fatal; i++)
 		sync_start_campaign(ctx, &ctx->batch.campaigns[i]);
 }
@@ -645,6 +648,7 @@ static enum fetch_verdict on_ok(struct stream *s,
 	struct err e = ERR_INIT;
 	char what[128], since[21];
 	enum fetch_verdict verdict = FETCH_ACCEPT;
+	int is_sent;
 
 	describe(s, what, sizeof(what));
 	if (ctx->src->body_error &&
@@ -697,16 +701,24 @@ static enum fetch_verdict on_ok(struct stream *s,
 			  m.n_skipped);
 	progress_page(&ctx->progress, progress_kind_of(s->ep),
 		      (int64_t)m.n_rows, what, clock_mono_ms());
+	/* The next page goes out before the store write, which then overlaps
+	 * the wait for it (a failed write stops fetching, and that page's
+	 * answer ends the stream). A contacts page with parts goes on when
+	 * they are done. */
+	is_sent = !s->n_parts && s->next.has_next && !ctx->is_fatal;
+	if (is_sent)
+		stream_continue(s);
+	fetch_kick(ctx->fetch);
 	if (sync_commit(ctx) < 0) {
-		/* with parts under way, the last one ends the stream */
+		/* the page in flight ends the stream; with parts under
+		 * way, the last one does */
 		if (s->n_parts)
 			s->is_part_lost = 1;
-		else
+		else if (!is_sent)
 			stream_finish(s, END_CUT);
 		goto done;
 	}
-	/* A contacts page with parts goes on when they are done. */
-	if (!s->n_parts)
+	if (!s->n_parts && !is_sent)
 		stream_continue(s);
 done:
 	json_doc_free(doc);

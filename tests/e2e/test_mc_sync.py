@@ -34,6 +34,11 @@ def test_mc_full_sync_equals_truth(t):
     check(len(provs) == 1 and provs[0].get('provider') == mclib.PROVIDER
           and provs[0].get('status') == 'complete',
           '--json summary providers %s' % lib.mask(repr(provs))[:300])
+    # each campaign counted once, though /reports and /campaigns both
+    # list the sent ones
+    n_camp = (provs[0].get('records') or {}).get('campaigns')
+    check(n_camp == len(tr['campaigns']), 'summary counts %s campaigns, '
+          'the account has %d' % (n_camp, len(tr['campaigns'])))
     runs = mclib.runs(t.db())
     check(len(runs) == 1 and runs[0]['status'] == 'complete',
           'sync_runs: %s' % [(x['status'], x['error']) for x in runs])

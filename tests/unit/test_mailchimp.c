@@ -219,7 +219,10 @@ static void test_urls(void **state)
 		enum source_endpoint ep;
 		const char *list, *campaign, *status, *since, *cursor, *want;
 	} cases[] = {
-	    {SRC_PROBE, NULL, NULL, NULL, NULL, NULL, API "/ping"},
+	    {SRC_PROBE, NULL, NULL, NULL, NULL, NULL,
+	     API "/reports?count=1000&offset=0&exclude_fields=reports._links%"
+		 "2Creports.timeseries%2Creports.industry_stats%2Creports.list_"
+		 "stats%2Creports.timewarp%2C_links"},
 	    {SRC_LISTS, NULL, NULL, NULL, NULL, NULL,
 	     API "/lists?count=1000&offset=0&exclude_fields=lists._links%2C_"
 		 "links"},
@@ -926,7 +929,7 @@ static void test_descriptor(void **state)
 {
 	char probe[160];
 	struct json_doc *doc = NULL;
-	const char *ping = "{\"health_status\":\"Everything's Chimpy!\"}";
+	const char *ping = "{\"reports\":[],\"total_items\":3}";
 
 	(void)state;
 	assert_true(mc->is_throttle_connections);
@@ -945,7 +948,8 @@ static void test_descriptor(void **state)
 	assert_null(source_key(mc->keys, PROLE_API_URL)->def);
 	assert_int_equal(json_parse(&doc, ping, strlen(ping), NULL), 0);
 	mc->probe_detail(probe, sizeof(probe), json_root(doc));
-	assert_string_equal(probe, "reached, \"Everything's Chimpy!\"");
+	assert_string_equal(probe, "reached, 3 sent campaigns");
+	assert_true(mc->is_probe_campaigns_page);
 	json_doc_free(doc);
 }
 
