@@ -102,9 +102,12 @@ static int severity(int code)
 	static const int rank[] = {
 	    [EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
 	    [EXIT_RUNTIME] = 3,	 [EXIT_USAGE] = 4,   [EXIT_AUTH] = 5,
-	    [EXIT_STORE] = 6,
+	    [EXIT_STORE] = 6,	 [EXIT_BUSY] = 2,
 	};
 
+	/* a signal stops everything: nothing outranks it */
+	if (code == EXIT_SIGINT || code == EXIT_SIGTERM)
+		return 7;
 	if (code < 0 || code >= (int)(sizeof(rank) / sizeof(rank[0])))
 		return 3;
 	return rank[code];

@@ -45,6 +45,12 @@ static void print_text(const struct stats_view *v)
 		cmd_format_count(n, v->st.events[i]);
 		printf("  %-12s %s\n", label, n);
 	}
+	if (v->st.events_outside_retention > 0) {
+		cmd_format_count(n, v->st.events_outside_retention);
+		printf("Outside retention: %s events older than %d days not "
+		       "kept (ESPSYNC_RETENTION_DAYS=0 keeps them)\n",
+		       n, v->st.retention_days);
+	}
 	if (!v->has_run) {
 		printf("Last run: none\n");
 		return;
@@ -105,7 +111,12 @@ static int print_json(const struct stats_view *v, const char *provider)
 		rc |= jsonw_key(&b, name, i == 0);
 		rc |= jsonw_int(&b, v->st.events[i]);
 	}
-	rc |= buf_puts(&b, "},\"last_run\":");
+	rc |= buf_printf(&b,
+			 "},\"retention_days\":%d,"
+			 "\"events_outside_retention\":%lld",
+			 v->st.retention_days,
+			 (long long)v->st.events_outside_retention);
+	rc |= buf_puts(&b, ",\"last_run\":");
 	if (v->has_run)
 		rc |= json_last_run(&b, &v->run);
 	else

@@ -35,6 +35,7 @@ enum option_id {
 	OPT_STREAMS,
 	OPT_NO_FORMULA_PROTECT,
 	OPT_STREAM,
+	OPT_WAIT,
 	/* seed-compatible form only */
 	OPT_SEED_ALL,
 	OPT_SEED_EXPORT_CSV,

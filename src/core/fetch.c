@@ -60,6 +60,8 @@ struct fetch {
 	int64_t first_start_ms;
 	int has_answer;
 	int is_stopped, is_stopping, is_deadline_stop, is_cut_short;
+	int is_signal_stop;
+	int64_t signal_stop_ms; /* when the stop signal was seen */
 	uint64_t rng;
 	struct fetch_stats stats;
 };
@@ -323,6 +325,10 @@ static void cancel(struct fetch *f, struct freq *r)
 	if (f->is_deadline_stop) {
 		f->is_cut_short = 1;
 		err_set(&res.err, ERR_PARTIAL, 0, "time budget reached");
+	} else if (f->is_signal_stop) {
+		f->is_cut_short = 1;
+		err_set(&res.err, ERR_INTERRUPTED, (int)*f->opts.stop_signal,
+			"stopped by a signal");
 	} else {
 		err_set(&res.err, ERR_PARTIAL, 0, "fetching stopped");
 	}
@@ -607,6 +613,24 @@ static void cancel_queued(struct fetch *f)
 		cancel(f, r);
 }
 
+static int is_signalled(const struct fetch *f)
+{
+	return f->opts.stop_signal && *f->opts.stop_signal;
+}
+
+/* Requests still in flight FETCH_DRAIN_MS after a stop signal are given up
+ * (FETCH_CANCELLED): their transfers stay with f->http, which aborts them
+ * when the fetch is freed. */
+static void abandon_flying(struct fetch *f)
+{
+	struct freq *r;
+
+	while ((r = f->flying)) {
+		unlink_flying(f, r);
+		cancel(f, r);
+	}
+}
+
 int fetch_run(struct fetch *f, struct err *err)
 {
 	struct http_xfer *x;
@@ -615,6 +639,14 @@ int fetch_run(struct fetch *f, struct err *err)
 
 	for (;;) {
 		now = clock_mono_ms();
+		if (!f->is_stopping && is_signalled(f)) {
+			f->is_stopping = 1;
+			f->is_signal_stop = 1;
+			f->signal_stop_ms = now;
+		}
+		if (f->is_signal_stop && f->in_flight &&
+		    now - f->signal_stop_ms >= FETCH_DRAIN_MS)
+			abandon_flying(f);
 		if (!f->is_stopping &&
 		    (f->is_stopped ||
 		     (deadline(f) > 0 && now >= deadline(f)))) {

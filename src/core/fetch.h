@@ -6,6 +6,7 @@
 #ifndef ESPSYNC_FETCH_H
 #define ESPSYNC_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ struct fetch_options {
 	long connect_timeout_ms;
 	size_t max_body_bytes;
 	int64_t deadline_mono_ms; /* 0: none. No request starts after it */
+	/* Nonzero (a signal's number) once the caller was told to stop: no
+	 * request starts, waits end, requests in flight get FETCH_DRAIN_MS to
+	 * finish and are then abandoned. NULL: none. */
+	const volatile sig_atomic_t *stop_signal;
 	/* Start with an empty bucket (a request was just sent on the same
 	 * account, e.g. the probe); matters only without burst. */
 	int is_bucket_empty;
@@ -116,7 +121,8 @@ int fetch_submit(struct fetch *f, const char *url, fetch_done_fn done,
 int fetch_run(struct fetch *f, struct err *err);
 /* No new requests from now on (e.g. credentials rejected). */
 void fetch_stop(struct fetch *f);
-/* 1 when the deadline stopped work that was still queued or wanted. */
+/* 1 when the deadline or a stop signal stopped work that was still queued
+ * or wanted. */
 int fetch_is_cut_short(const struct fetch *f);
 int fetch_is_deadline_near(const struct fetch *f);
 void fetch_get_stats(const struct fetch *f, struct fetch_stats *out);

@@ -17,6 +17,7 @@ const char *const mg_coll_names[K__COUNT] = {
     [K_PARTICIPANTS] = "participants", [K_EVENTS] = "email_activities",
     [K_CONTACTS] = "contacts",	       [K_LISTS] = "lists",
     [K_STATE] = "sync_state",	       [K_RUNS] = "sync_runs",
+    [K_LEASES] = "sync_leases",
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -370,6 +371,10 @@ const struct store_ops mongodb_store_ops = {
     .run_begin = mg_run_begin,
     .run_finish = mg_run_finish,
     .run_newest = mg_run_newest,
+    .run_heartbeat = mg_run_heartbeat,
+    .run_reap = mg_run_reap,
+    .lease_take = mg_lease_take,
+    .lease_drop = mg_lease_drop,
     .campaign_get = mg_campaign_get,
     .link_participants = mg_link_participants,
     .stats = mg_stats,

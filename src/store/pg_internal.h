@@ -145,6 +145,16 @@ int pg_campaign_fields(struct store *store, const char *provider,
 		       const char *account, const char *campaign_id,
 		       struct buf *out, struct err *err);
 
+/* pg_runs.c */
+int pg_run_heartbeat(struct store *store, int64_t run_id, const char *provider,
+		     const char *account, int64_t at, struct err *err);
+int pg_run_reap(struct store *store, const char *provider, const char *account,
+		int64_t now, int64_t *marked, struct err *err);
+int pg_lease_take(struct store *store, const char *provider,
+		  const char *account, struct lease_holder *holder,
+		  struct err *err);
+int pg_lease_drop(struct store *store, const char *provider,
+		  const char *account, struct err *err);
 /* pg_reconcile.c */
 int pg_reconcile_contacts(struct store *store, const char *provider,
 			  const char *account, int64_t after_id,

@@ -71,6 +71,16 @@ static const char *const migrations[] = {
     " status TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
     " retries INTEGER NOT NULL DEFAULT 0,"
     " throttled INTEGER NOT NULL DEFAULT 0, records TEXT, error TEXT);",
+    /* 2 (issue 10): who runs a run and its last sign of life, so that a
+     * dead run is told from a live one; the sync lease of each provider
+     * account (sqlite_runs.c). */
+    "ALTER TABLE sync_runs ADD COLUMN host TEXT;"
+    "ALTER TABLE sync_runs ADD COLUMN pid INTEGER;"
+    "ALTER TABLE sync_runs ADD COLUMN heartbeat_at TEXT;"
+    "CREATE INDEX sync_runs_status ON sync_runs (status);"
+    "CREATE TABLE sync_leases (provider TEXT NOT NULL,"
+    " account TEXT NOT NULL, host TEXT, pid INTEGER, since TEXT,"
+    " heartbeat_at TEXT, PRIMARY KEY (provider, account));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

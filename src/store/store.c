@@ -3,7 +3,10 @@
  * the helpers every backend shares. */
 #include "store/store.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@ static const char *const run_status_names[] = {
     [RUN_COMPLETE] = "complete",
     [RUN_PARTIAL] = "partial",
     [RUN_FAILED] = "failed",
+    [RUN_INTERRUPTED] = "interrupted",
 };
 
 const unsigned store_participant_flags[STORE_PARTICIPANT_FLAGS] = {
@@ -182,13 +186,28 @@ size_t store_id_spans(struct store_id_span out[STORE_ID_SPANS],
 
 const char *store_run_status_name(enum run_status st)
 {
-	return (unsigned)st <= RUN_FAILED ? run_status_names[st] : "failed";
+	return (unsigned)st < RUN__COUNT ? run_status_names[st] : "failed";
+}
+
+/* A run still recorded as running whose process is gone is shown as what
+ * the next sync will record it as: interrupted at its last heartbeat. */
+static void present_dead_run(struct run_row *run)
+{
+	if (!store_run_is_dead(run, clock_wall_s()))
+		return;
+	run->status = RUN_INTERRUPTED;
+	run->finished_at = run->heartbeat_at != TIME_NULL ? run->heartbeat_at
+							  : run->started_at;
 }
 
 int store_run_last(struct store *s, const char *provider, struct run_row *out,
 		   struct arena *arena, int *found, struct err *err)
 {
-	return s->ops->run_newest(s, provider, NULL, out, arena, found, err);
+	int rc = s->ops->run_newest(s, provider, NULL, out, arena, found, err);
+
+	if (rc == 0 && *found)
+		present_dead_run(out);
+	return rc;
 }
 
 int store_run_last_status(struct store *s, const char *provider,
@@ -196,7 +215,7 @@ int store_run_last_status(struct store *s, const char *provider,
 			  struct arena *arena, int *found, struct err *err)
 {
 	return s->ops->run_newest(s, provider,
-				  (unsigned)status <= RUN_FAILED
+				  (unsigned)status < RUN__COUNT
 				      ? run_status_names[status]
 				      : "unknown",
 				  out, arena, found, err);
@@ -206,10 +225,42 @@ enum run_status store_run_status_parse(const char *name)
 {
 	int i;
 
-	for (i = RUN_RUNNING; i <= RUN_FAILED; i++)
+	for (i = RUN_RUNNING; i < RUN__COUNT; i++)
 		if (name && !strcmp(name, run_status_names[i]))
 			return (enum run_status)i;
 	return RUN_FAILED;
+}
+
+void store_host_name(char *out, size_t n)
+{
+	if (!n)
+		return;
+	if (gethostname(out, n) < 0)
+		out[0] = '\0';
+	out[n - 1] = '\0';
+}
+
+int store_holder_is_dead(const char *host, int64_t pid, int64_t heartbeat_at,
+			 int64_t now)
+{
+	char here[128];
+
+	store_host_name(here, sizeof(here));
+	/* kill(pid, 0) fails with ESRCH only when no such process exists */
+	if (host && *host && !strcmp(host, here) && pid > 0 && pid <= INT32_MAX &&
+	    kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	return heartbeat_at != TIME_NULL &&
+	       now - heartbeat_at > STORE_HEARTBEAT_STALE_S;
+}
+
+int store_run_is_dead(const struct run_row *run, int64_t now)
+{
+	int64_t beat = run->heartbeat_at != TIME_NULL ? run->heartbeat_at
+						      : run->started_at;
+
+	return run->status == RUN_RUNNING &&
+	       store_holder_is_dead(run->host, run->pid, beat, now);
 }
 
 int64_t store_time_or_now(int64_t t)

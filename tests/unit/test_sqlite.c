@@ -158,6 +158,10 @@ static void expect_columns(const char *path, const char *table,
 	assert_string_equal(got, want);
 }
 
+#define TEXT_OF(x) #x
+#define TEXT_OF_VALUE(x) TEXT_OF(x)
+#define SCHEMA_VERSION_TEXT TEXT_OF_VALUE(STORE_SQLITE_SCHEMA_VERSION)
+
 static void test_schema_created(void **state)
 {
 	struct fixture *f = *state;
@@ -166,7 +170,7 @@ static void test_schema_created(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "1");
+	assert_string_equal(v, SCHEMA_VERSION_TEXT);
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	expect_columns(f->path, "campaigns",
@@ -198,7 +202,10 @@ static void test_schema_created(void **state)
 		       "provider,account,stream,value,updated_at");
 	expect_columns(f->path, "sync_runs",
 		       "run_id,provider,account,started_at,finished_at,status,"
-		       "requests,retries,throttled,records,error");
+		       "requests,retries,throttled,records,error,host,pid,"
+		       "heartbeat_at");
+	expect_columns(f->path, "sync_leases",
+		       "provider,account,host,pid,since,heartbeat_at");
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -234,7 +241,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_non_null(strstr(err.msg, f->path));
-	raw_exec(f->path, "UPDATE meta SET value = '1'"
+	raw_exec(f->path, "UPDATE meta SET value = '" SCHEMA_VERSION_TEXT "'"
 			  " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
 }
