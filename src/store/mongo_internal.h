@@ -37,8 +37,7 @@ struct mongo_store {
 	mongoc_database_t *db;
 	mongoc_collection_t *coll[K__COUNT];
 	char *safe;   /* URL with the password replaced, for messages */
-	char *secret; /* password as given in the URL, scrubbed from messages */
-	char *secret_dec; /* the same, percent-decoded by the driver */
+	struct store_secrets secrets; /* kept out of driver messages */
 };
 
 /* Engagement flags in the earlier tool's embedded object (ENG_SENT has no

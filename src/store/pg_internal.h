@@ -41,6 +41,7 @@ struct pg_store {
 	struct store base;
 	PGconn *db;
 	char *safe_url; /* redacted, for messages */
+	struct store_secrets secrets; /* kept out of driver messages */
 	int retention_days;
 	char *merge_sql[PG_MS__COUNT];
 	/* UTC day numbers whose partition is known to exist, sorted. */

@@ -28,9 +28,15 @@ static const char *const fixed_sql[ST__COUNT - ST_BEGIN] = {
 
 int sq_db_err(struct err *err, struct sqlite_store *s, const char *what)
 {
-	return err_set(err, ERR_STORE, sqlite3_extended_errcode(s->db),
-		       "cannot %s store '%s': %s", what, s->path,
-		       sqlite3_errmsg(s->db));
+	struct buf m = BUF_INIT;
+
+	/* A path holds no password, but every driver message goes through
+	 * the same door. */
+	store_driver_msg(&m, sqlite3_errmsg(s->db), NULL);
+	err_set(err, ERR_STORE, sqlite3_extended_errcode(s->db),
+		"cannot %s store '%s': %s", what, s->path, buf_str(&m));
+	buf_release(&m);
+	return -1;
 }
 
 /* Creates the missing directories above path; -1 with errno set when one

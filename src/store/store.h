@@ -298,6 +298,32 @@ int store_open_with(struct store **out, const char *url,
 /* store_open_with without settings. */
 int store_open(struct store **out, const char *url, struct err *err);
 void store_close(struct store *s);
+/* The secrets of a store URL, to keep out of driver messages (libpq and
+ * libmongoc quote the URL or the token they could not parse): the userinfo
+ * and the password (from the first ':' to the last '@', as store_redact_url
+ * reads it, since a driver may cut at the first '@'), a password= query
+ * value, each raw and percent-decoded, and the pieces a driver may split a
+ * password into at '@', '/', '?', '#' or ':'. Owns its strings. */
+struct store_secret {
+	char *text;
+	int is_piece; /* a piece: shorter ones match only as a whole word */
+};
+
+struct store_secrets {
+	struct store_secret *v; /* longest first */
+	size_t n;
+};
+
+void store_secrets_init(struct store_secrets *sec, const char *url);
+void store_secrets_release(struct store_secrets *sec);
+
+/* A driver message as our errors read it, into out (reset first): every
+ * secret of sec (may be NULL) replaced by "***", one line, a lowercase start
+ * (unless an acronym), no final period. A message past out's maximum
+ * becomes a note saying so, never a cut one. */
+void store_driver_msg(struct buf *out, const char *msg,
+		      const struct store_secrets *sec);
+
 /* The URL with any password replaced by "***", for messages. Owned by caller.
  * A URL past the buffer maximum gives "(store url too long to show)". */
 char *store_redact_url(const char *url);
