@@ -30,6 +30,10 @@
 #define NO_BURST_RATE_FACTOR 0.98
 #define NO_BURST_BACKOFF 0.97
 #define NO_BURST_MIN_FACTOR 0.85
+/* Until the server has answered once, a refused connection is most likely
+ * a wrong URL or a server that is down: retries stop this long after the
+ * first request started, instead of spending the whole backoff. */
+#define FIRST_CONNECT_BUDGET_MS 8000
 
 struct freq {
 	struct freq *next; /* in a queue, or in the in-flight list */
@@ -59,6 +63,7 @@ struct fetch {
 	double debit; /* tokens removed so far on the server's word */
 	int64_t first_start_ms;
 	int has_answer;
+	int has_response; /* an HTTP answer arrived, not a network error */
 	int is_stopped, is_stopping, is_deadline_stop, is_cut_short;
 	int is_signal_stop;
 	int64_t signal_stop_ms; /* when the stop signal was seen */
@@ -482,6 +487,21 @@ static enum err_kind status_kind(long status)
 	}
 }
 
+/* A JSON API never answers with markup: a body whose first non-blank
+ * byte is '<' is a web page (the API URL names a site, a proxy's login
+ * page), and asking again will not change it. */
+static int is_web_page(struct http_xfer *x)
+{
+	size_t len = 0, i = 0;
+	const char *body = http_xfer_body(x, &len);
+
+	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < len && strchr(" \t\r\n", body[i]))
+		i++;
+	return i < len && body[i] == '<';
+}
+
 /* Fills res for a final failure; the message names the redacted URL. */
 static void describe_failure(struct fetch *f, struct freq *r,
 			     struct http_xfer *x,
@@ -501,6 +521,12 @@ static void describe_failure(struct fetch *f, struct freq *r,
 			ne == HTTP_NET_TOO_LARGE ? ERR_PARSE : ERR_NET, (int)ne,
 			"cannot fetch '%s': %s%s", shown, http_xfer_errmsg(x),
 			tries);
+	} else if (resp->status >= 200 && resp->status <= 299 &&
+		   is_web_page(x)) {
+		res->outcome = FETCH_FAILED;
+		err_set(&res->err, ERR_CONFIG, (int)resp->status,
+			"'%s' answered HTML, not JSON: is the API URL right?",
+			shown);
 	} else if (resp->is_body_unusable) {
 		res->outcome = FETCH_FAILED;
 		err_set(&res->err, ERR_PARSE, (int)resp->status,
@@ -544,6 +570,13 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 	res.status = resp.status;
 	res.body = body;
 	res.body_len = len;
+	if (resp.net == RETRY_NET_NONE)
+		f->has_response = 1;
+	if (resp.net == RETRY_NET_NONE && resp.status >= 200 &&
+	    resp.status <= 299 && is_web_page(x)) {
+		r->rs.attempts++;
+		goto fail;
+	}
 	if (resp.net == RETRY_NET_NONE && resp.status >= 200 &&
 	    resp.status <= 299) {
 		res.outcome = FETCH_OK;
@@ -555,6 +588,10 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 		resp.is_body_unusable = 1;
 	}
 	retry_decide(&d, &f->pol, &r->rs, &resp, &f->rng);
+	if (d.action == RETRY_AGAIN && !f->has_response &&
+	    http_xfer_net_err(x) == HTTP_NET_CONNECT &&
+	    now + d.delay_ms - f->first_start_ms > FIRST_CONNECT_BUDGET_MS)
+		d.action = RETRY_FINAL;
 	if (d.is_throttle) {
 		f->stats.throttled++;
 		pace_pause_until(&f->pace, now + d.delay_ms, now);
@@ -578,6 +615,7 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 		}
 		goto done;
 	}
+fail:
 	describe_failure(f, r, x, &resp, &res);
 	finish(f, r, &res);
 done:

@@ -95,7 +95,10 @@ enum fetch_verdict {
 
 /* Called once per submitted request with its final result. A 2xx answered
  * with FETCH_RETRY is tried again; once attempts are spent the callback is
- * called one last time with FETCH_FAILED (ERR_PARSE), verdict ignored. */
+ * called one last time with FETCH_FAILED (ERR_PARSE), verdict ignored. A
+ * 2xx web page (HTML) is FETCH_FAILED (ERR_CONFIG) at once, never retried,
+ * and so is a refused connection before the first answer once retries would
+ * pass 8 s. */
 typedef enum fetch_verdict (*fetch_done_fn)(void *userdata,
 					    const struct fetch_result *res);
 

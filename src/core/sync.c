@@ -289,12 +289,17 @@ static int one_shot_error(const struct one_shot *o, const struct source *src,
 				       "%s answered %s with more than %zu "
 				       "bytes",
 				       src->name, what, o->body.max);
+		host_of(host, sizeof(host), api_url);
+		if (o->err.kind == ERR_CONFIG) /* a web page: see fetch.h */
+			return err_set(err, ERR_CONFIG, 0,
+				       "%s at '%s' answered HTML, not JSON: "
+				       "is the API URL right?",
+				       src->name, host);
 		if (o->err.kind == ERR_PARSE)
 			return err_set(err, ERR_PARSE, 0,
 				       "%s answered %s with a body that is not "
 				       "json",
 				       src->name, what);
-		host_of(host, sizeof(host), api_url);
 		return err_set(err, ERR_NET, o->err.code,
 			       "cannot reach %s at '%s': %s", src->name, host,
 			       o->err.msg);
@@ -468,8 +473,9 @@ static enum run_status conclude(struct sync_ctx *ctx, int64_t budget_s,
 		return RUN_FAILED;
 	}
 	if (sig) {
-		sync_interrupted(err, sig, "; state saved, run again to "
-					   "continue");
+		sync_interrupted(err, sig,
+				 "; state saved, run again to "
+				 "continue");
 		return RUN_INTERRUPTED;
 	}
 	if (ctx->n_failed && !is_cut_short) {

@@ -120,6 +120,12 @@ void sync_failure(struct sync_ctx *ctx, const struct err *e)
 {
 	struct err copy = *e;
 
+	/* A configuration fault (the API URL answers a web page) fails every
+	 * request alike: the run stops on the first. */
+	if (e->kind == ERR_CONFIG) {
+		sync_fatal(ctx, e);
+		return;
+	}
 	sync_scrub(&copy, ctx->req->api_key);
 	if (ctx->n_failed++ == 0)
 		ctx->first_failure = copy;
