@@ -82,3 +82,49 @@ def test_connection_refused_fails_fast(t):
     check(r.elapsed < 10, 'a refused connection took %.1fs to fail' %
           r.elapsed)
     check(r.err_lines(), 'no message on stderr')
+
+
+def test_env_typos_and_repeats_warn(t):
+    sim = t.sim()
+    t.write_env(sim, extra='ESPSYNC_STROE=sqlite:data/elsewhere.db\n'
+                'EMAILOCTOPUS_API_KEY=%s\n' % lib.KEY)
+    r = t.espsync('check', expect=0)
+    check(any("unknown key 'ESPSYNC_STROE'" in ln and 'line 4' in ln and
+              "did you mean 'ESPSYNC_STORE'?" in ln for ln in r.err_lines()),
+          'no warning names the typo, its line and the key meant: %r' %
+          r.err_lines())
+    check(any("'EMAILOCTOPUS_API_KEY' on line 3 and again on line 5" in ln
+              for ln in r.err_lines()),
+          'no warning names both lines of the repeated key: %r' %
+          r.err_lines())
+    q = t.espsync('-q', 'check', expect=0)
+    check(not q.err.strip(), '-q still warns: %r' % q.err_lines())
+
+
+JSON_ERRORS = (
+    (['--json', 'sync', '--bogus'], 'usage'),
+    (['--json', '--max-runtime', 'banana', 'sync'], 'config'),
+    (['sync', '--full', '--incremental', '--json'], None),
+    (['--json', 'state', 'explode'], 'usage'),
+    (['--json', '--env-file', 'missing.env', 'sync'], 'config'),
+)
+
+
+def test_json_usage_and_config_errors(t):
+    setup_sim = t.sim()
+    t.write_env(setup_sim)
+    for args, kind in JSON_ERRORS:
+        r = t.espsync(*args, expect=2)
+        lines = [ln for ln in r.out.splitlines() if ln.strip()]
+        check(len(lines) == 1, '%s: want one JSON object on stdout, got '
+              '%r' % (' '.join(args), r.out[:300]))
+        doc = json.loads(lines[0])
+        check(doc.get('status') == 'error' and doc.get('exit_code') == 2,
+              '%s: %r' % (' '.join(args), doc))
+        err = doc.get('error') or {}
+        check(err.get('message'), '%s: no message: %r' % (' '.join(args),
+                                                         doc))
+        if kind:
+            check(err.get('kind') == kind, '%s: kind %r, want %r' %
+                  (' '.join(args), err.get('kind'), kind))
+        check(r.err.strip(), '%s: nothing on stderr' % ' '.join(args))
