@@ -45,7 +45,7 @@ SIM := $(BUILD)/espsync-sim
 LIB := $(BUILD)/libespsync.a
 
 .PHONY: all deps check check-one unit e2e fuzz-replay fuzz fuzz-bins demo style \
-	format clean bench
+	format clean bench reliability
 
 all: $(ESPSYNC) $(SIM)
 
@@ -136,6 +136,11 @@ format:
 
 bench: all
 	@bench/run
+
+# The reliability report (docs/reliability.md); not part of check.
+reliability: all
+	@ESPSYNC=$(abspath $(ESPSYNC)) ESPSYNC_SIM=$(abspath $(SIM)) \
+		python3 tests/reliability/reliability.py
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -60,7 +60,8 @@ static int busy(struct err *err, const struct sync_request *req,
 			       "holds the store's lease after %" PRId64
 			       " s (host '%.60s', pid %" PRId64 ", since %s)",
 			       req->source->name, account,
-			       (waited_ms + 999) / 1000, h->host, h->pid, since);
+			       (waited_ms + 999) / 1000, h->host, h->pid,
+			       since);
 	return err_set(err, ERR_BUSY, 0,
 		       "another sync of %s account '%.60s' is running (host "
 		       "'%.60s', pid %" PRId64 ", since %s)",
@@ -103,9 +104,10 @@ int sync_lease_take(struct store *store, const struct sync_request *req,
 			sig = sync_stop_signal(req);
 			if (sig)
 				return sync_interrupted(
-				    err, sig, " while waiting for another sync "
-					      "of the account; nothing was "
-					      "synced");
+				    err, sig,
+				    " while waiting for another sync "
+				    "of the account; nothing was "
+				    "synced");
 			clock_sleep_ms(LEASE_SLEEP_SLICE_MS);
 		}
 	}
