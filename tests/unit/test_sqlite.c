@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -668,13 +669,18 @@ static void test_runs(void **state)
 	struct err err = ERR_INIT;
 	struct arena a = ARENA_INIT;
 	struct run_row r = {0}, r2 = {0}, got;
+	char host[128];
 	int found = 1;
 
 	assert_int_equal(store_run_last(f->s, NULL, &got, &a, &found, &err), 0);
 	assert_int_equal(found, 0);
 	r.provider = "emailoctopus";
 	r.account = "default";
-	r.started_at = 1731664800;
+	/* a run of a live process: store_run_last shows it running */
+	r.started_at = (int64_t)time(NULL) - 60;
+	r.host = host;
+	r.pid = (int64_t)getpid();
+	store_host_name(host, sizeof(host));
 	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
 	assert_true(r.run_id > 0);
 	r2.provider = "activecampaign";
@@ -689,7 +695,10 @@ static void test_runs(void **state)
 	assert_int_equal(got.run_id, r.run_id);
 	assert_int_equal(got.status, RUN_RUNNING);
 	assert_int_equal(got.finished_at, TIME_NULL);
-	assert_int_equal(got.started_at, 1731664800);
+	assert_int_equal(got.started_at, r.started_at);
+	assert_int_equal(got.heartbeat_at, r.started_at);
+	assert_int_equal(got.pid, getpid());
+	assert_string_equal(got.host, host);
 	assert_null(got.error);
 
 	r.status = RUN_PARTIAL;
@@ -728,6 +737,88 @@ static void test_runs(void **state)
 	r.run_id = 999;
 	assert_int_equal(f->s->ops->run_finish(f->s, &r, &err), -1);
 	assert_int_equal(err.kind, ERR_STORE);
+	arena_release(&a);
+}
+
+/* The lease: a live holder makes lease_take ERR_BUSY naming it; a holder
+ * whose pid is gone is taken over; run_reap marks the dead run and every
+ * running run of the account it is called for. */
+static void test_lease_and_reap(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct arena a = ARENA_INIT;
+	struct lease_holder h;
+	struct run_row r = {0}, got;
+	char host[128], sql[512];
+	int64_t marked = -1, now = (int64_t)time(NULL);
+	int found = 0;
+
+	store_host_name(host, sizeof(host));
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	/* taking it again from the same process is fine */
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	/* pid 1 is alive: its lease holds */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE sync_leases SET pid = 1, host = '%s',"
+		 " since = '2026-01-15T02:00:03Z',"
+		 " heartbeat_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now')",
+		 host);
+	raw_exec(f->path, sql);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), -1);
+	assert_int_equal(err.kind, ERR_BUSY);
+	assert_int_equal(err_exit_code(&err), EXIT_BUSY);
+	assert_int_equal(h.pid, 1);
+	assert_string_equal(h.host, host);
+	assert_int_equal(h.since, 1768442403);
+	/* another account is free */
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "b", &h, &err), 0);
+	/* a pid no process has: the lease is taken over */
+	raw_exec(f->path, "UPDATE sync_leases SET pid = 2147483646");
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	assert_int_equal(f->s->ops->lease_drop(f->s, "emailoctopus", "a", &err),
+			 0);
+
+	/* a running run of a dead pid, and one of a live one */
+	r.provider = "activecampaign";
+	r.account = "x";
+	r.started_at = now - 30;
+	r.host = host;
+	r.pid = 2147483646;
+	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
+	assert_int_equal(
+	    store_run_last(f->s, "activecampaign", &got, &a, &found, &err), 0);
+	assert_int_equal(got.status, RUN_INTERRUPTED);
+	r.provider = "emailoctopus";
+	r.pid = 1;
+	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
+	assert_int_equal(f->s->ops->run_heartbeat(
+			     f->s, r.run_id, "emailoctopus", "x", now, &err),
+			 0);
+	assert_int_equal(
+	    f->s->ops->run_reap(f->s, NULL, NULL, now, &marked, &err), 0);
+	assert_int_equal(marked, 1);
+	assert_int_equal(store_run_last_status(f->s, "activecampaign",
+					       RUN_INTERRUPTED, &got, &a,
+					       &found, &err),
+			 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(got.finished_at, now - 30);
+	assert_int_equal(
+	    store_run_last(f->s, "emailoctopus", &got, &a, &found, &err), 0);
+	assert_int_equal(got.status, RUN_RUNNING);
+	assert_int_equal(got.heartbeat_at, now);
+	/* holding the account's lease, every running run of it is dead */
+	assert_int_equal(
+	    f->s->ops->run_reap(f->s, "emailoctopus", "x", now, &marked, &err),
+	    0);
+	assert_int_equal(marked, 1);
 	arena_release(&a);
 }
 
@@ -974,6 +1065,7 @@ int main(void)
 	    T(test_failed_batch_rolls_back),
 	    T(test_state_ops),
 	    T(test_runs),
+	    T(test_lease_and_reap),
 	    T(test_stats),
 	    T(test_campaign_fields_order),
 	    T(test_link_participants),
