@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 
+import aclib
 import lib
 from lib import check
 
@@ -128,3 +129,47 @@ def test_json_usage_and_config_errors(t):
             check(err.get('kind') == kind, '%s: kind %r, want %r' %
                   (' '.join(args), err.get('kind'), kind))
         check(r.err.strip(), '%s: nothing on stderr' % ' '.join(args))
+
+
+def csv_files(root):
+    out = []
+    for d, _, names in os.walk(root):
+        out += [os.path.join(d, n) for n in names
+                if n.startswith('campaign_') and n.endswith('.csv')]
+    return sorted(out)
+
+
+def test_export_accounts_apart(t):
+    """Two accounts of one provider (ActiveCampaign ids are 1, 2, 3... in
+    every account) in one store: each exports into its own directory, the
+    count printed is the count on disk, files honour the umask."""
+    aclib.setup(t, ac_campaigns=4, ac_contacts=30)
+    aclib.sync(t)
+    r = t.espsync('--json', 'export', 'csv', expect=0)
+    flat = csv_files(t.path('data', 'exports'))
+    check(flat and all(os.path.dirname(p) == t.path('data', 'exports')
+                       for p in flat),
+          'one account: want the flat layout, got %r' % flat[:3])
+    check(json.loads(r.out)['files'] == len(flat), 'one account: printed '
+          '%s files, %d on disk' % (json.loads(r.out)['files'], len(flat)))
+    aclib.sync(t, '--account', 'second')
+    os.umask(0o027)
+    try:
+        r = t.espsync('--json', 'export', 'csv', expect=0)
+    finally:
+        os.umask(0o022)
+    root = t.path('data', 'exports', 'activecampaign')
+    dirs = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    check(len(dirs) == 2 and 'second' in dirs,
+          'want one directory per account under %s, got %r' % (root, dirs))
+    first = csv_files(os.path.join(root, [d for d in dirs
+                                          if d != 'second'][0]))
+    second = csv_files(os.path.join(root, 'second'))
+    check(first and len(first) == len(second),
+          'two accounts: %d and %d files' % (len(first), len(second)))
+    printed = json.loads(r.out)['files']
+    check(printed == len(first) + len(second),
+          'printed %d files, %d on disk' % (printed,
+                                            len(first) + len(second)))
+    mode = os.stat(second[0]).st_mode & 0o777
+    check(mode == 0o640, 'umask 027 gave mode %o' % mode)
