@@ -36,7 +36,7 @@ struct mongo_store {
 	mongoc_client_t *client;
 	mongoc_database_t *db;
 	mongoc_collection_t *coll[K__COUNT];
-	char *safe;   /* URL with the password replaced, for messages */
+	char *safe; /* URL with the password replaced, for messages */
 	struct store_secrets secrets; /* kept out of driver messages */
 };
 

@@ -13,7 +13,7 @@
 
 #define LEASE_ATTEMPTS 5
 #define DEAD_RUN_ERROR                                                         \
-	"the process running it ended without finishing it (killed or "      \
+	"the process running it ended without finishing it (killed or "        \
 	"crashed)"
 
 static void append_me(bson_t *d, const char *host)
@@ -201,10 +201,9 @@ static int lease_try(struct mongo_store *s, const char *provider,
 	}
 	read_holder(&doc, &h);
 	if (!(h.pid == (int64_t)getpid() && !strcmp(h.host, host)) &&
-	    !store_holder_is_dead(h.host, h.pid,
-				  h.heartbeat_at != TIME_NULL ? h.heartbeat_at
-							      : h.since,
-				  now)) {
+	    !store_holder_is_dead(
+		h.host, h.pid,
+		h.heartbeat_at != TIME_NULL ? h.heartbeat_at : h.since, now)) {
 		*holder = h;
 		ret = err_set(err, ERR_BUSY, 0, "the sync lease is held");
 		goto done;

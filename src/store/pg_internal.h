@@ -40,7 +40,7 @@ enum { PG_MS_CAMPAIGNS_STATS = PT__COUNT, PG_MS__COUNT };
 struct pg_store {
 	struct store base;
 	PGconn *db;
-	char *safe_url; /* redacted, for messages */
+	char *safe_url;		      /* redacted, for messages */
 	struct store_secrets secrets; /* kept out of driver messages */
 	int retention_days;
 	char *merge_sql[PG_MS__COUNT];

@@ -106,10 +106,9 @@ int pg_run_begin(struct store *store, struct run_row *run, struct err *err)
 {
 	struct pg_store *s = (struct pg_store *)store;
 	char started[21], req[24], ret_[24], thr[24], pid[24];
-	const char *p[10] = {run->provider, run->account,      started,
-			     req,	    ret_,		  thr,
-			     run->records_json, run->error, run->host,
-			     pid};
+	const char *p[10] = {
+	    run->provider, run->account,      started,	  req,	     ret_,
+	    thr,	   run->records_json, run->error, run->host, pid};
 	PGresult *r;
 
 	run->started_at = store_time_or_now(run->started_at);
@@ -190,25 +189,54 @@ int pg_run_newest(struct store *store, const char *provider, const char *status,
 
 	*found = 0;
 	memset(out, 0, sizeof(*out));
-	r = pg_query(
-	    s,
-	    "SELECT run_id, provider, account, " PG_EPOCH(
-		"started_at") ", " PG_EPOCH("finished_at") ", status, "
-							   "requests, retries,"
-							   " throttled, "
-							   "records, error, "
-							   "host, pid, "
-		PG_EPOCH("heartbeat_at") ", outside_retention "
-							   "FROM sync_runs"
-							   " WHERE ($1::text "
-							   "IS NULL OR "
-							   "provider = $1)"
-							   " AND ($2::text IS "
-							   "NULL OR status = "
-							   "$2)"
-							   " ORDER BY run_id "
-							   "DESC LIMIT 1",
-	    2, p, "read runs from", err);
+	r =
+	    pg_query(
+		s,
+		"SELECT run_id, provider, account, " PG_EPOCH(
+		    "started_at") ", " PG_EPOCH("finished_at") ", status, "
+							       "requests, "
+							       "retries,"
+							       " throttled, "
+							       "records, "
+							       "error, "
+							       "host, "
+							       "pid, " PG_EPOCH(
+								   "heartbeat_"
+								   "at") ", "
+									 "outsi"
+									 "de_"
+									 "reten"
+									 "tion "
+									 "FROM "
+									 "sync_"
+									 "runs"
+									 " WHER"
+									 "E "
+									 "($1::"
+									 "text "
+									 "IS "
+									 "NULL "
+									 "OR "
+									 "provi"
+									 "der "
+									 "= $1)"
+									 " AND "
+									 "($2::"
+									 "text "
+									 "IS "
+									 "NULL "
+									 "OR "
+									 "statu"
+									 "s = "
+									 "$2)"
+									 " ORDE"
+									 "R BY "
+									 "run_"
+									 "id "
+									 "DESC "
+									 "LIMIT"
+									 " 1",
+		2, p, "read runs from", err);
 	if (!r)
 		return -1;
 	if (PQntuples(r) > 0) {
@@ -334,17 +362,17 @@ int pg_stats(struct store *store, const char *provider, struct store_stats *out,
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	r = pg_query(s,
-		     "SELECT (SELECT count(*) FROM campaigns" WHERE_PROVIDER
-		     "),"
-		     " (SELECT count(*) FROM participants" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM campaign_links" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM contacts" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM lists" WHERE_PROVIDER "),"
-		     " (SELECT coalesce(sum(m), 0) FROM (SELECT"
-		     " max(outside_retention) AS m FROM sync_runs" WHERE_PROVIDER
-		     " GROUP BY provider, account) AS runs)",
-		     1, p, "count rows in", err);
+	r = pg_query(
+	    s,
+	    "SELECT (SELECT count(*) FROM campaigns" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM participants" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM campaign_links" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM contacts" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM lists" WHERE_PROVIDER "),"
+	    " (SELECT coalesce(sum(m), 0) FROM (SELECT"
+	    " max(outside_retention) AS m FROM sync_runs" WHERE_PROVIDER
+	    " GROUP BY provider, account) AS runs)",
+	    1, p, "count rows in", err);
 	if (!r)
 		return -1;
 	out->campaigns = pg_val_int(r, 0, 0);

@@ -58,12 +58,15 @@ int pg_run_reap(struct store *store, const char *provider, const char *account,
 	int64_t count = 0;
 	int i, ret = -1;
 
-	r = pg_query(s,
-		     "SELECT run_id, provider, account, host, pid, " PG_EPOCH(
-			 "started_at") ", " PG_EPOCH("heartbeat_at")
-		     " FROM sync_runs WHERE status = 'running'"
-		     " ORDER BY run_id LIMIT 64",
-		     0, NULL, "read runs from", err);
+	r = pg_query(
+	    s,
+	    "SELECT run_id, provider, account, host, pid, " PG_EPOCH(
+		"started_at") ", " PG_EPOCH("heartbeat_at") " FROM sync_runs "
+							    "WHERE status = "
+							    "'running'"
+							    " ORDER BY run_id "
+							    "LIMIT 64",
+	    0, NULL, "read runs from", err);
 	if (!r)
 		return -1;
 	for (i = 0; i < PQntuples(r); i++) {
@@ -112,11 +115,12 @@ static void read_holder(struct pg_store *s, const char *provider,
 
 	snprintf(h->host, sizeof(h->host), "unknown");
 	h->since = TIME_NULL;
-	r = pg_query(s,
-		     "SELECT host, pid, " PG_EPOCH("since") ", " PG_EPOCH(
-			 "heartbeat_at") " FROM sync_leases"
-					 " WHERE provider = $1 AND account = $2",
-		     2, p, "read the sync lease from", &e);
+	r = pg_query(
+	    s,
+	    "SELECT host, pid, " PG_EPOCH("since") ", " PG_EPOCH(
+		"heartbeat_at") " FROM sync_leases"
+				" WHERE provider = $1 AND account = $2",
+	    2, p, "read the sync lease from", &e);
 	if (r && PQntuples(r) > 0) {
 		snprintf(h->host, sizeof(h->host), "%s",
 			 pg_val(r, 0, 0) ? pg_val(r, 0, 0) : "");
@@ -174,7 +178,6 @@ int pg_lease_drop(struct store *store, const char *provider,
 			      " AND account = $2 AND host = $3 AND pid = $4",
 			      4, p, "release the sync lease in", err)) < 0)
 		return -1;
-	return run_done(pg_query(s,
-				 "SELECT pg_advisory_unlock(" LEASE_KEY ")", 2,
-				 p, "release the sync lease in", err));
+	return run_done(pg_query(s, "SELECT pg_advisory_unlock(" LEASE_KEY ")",
+				 2, p, "release the sync lease in", err));
 }

@@ -554,8 +554,8 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 	struct ev_key *k = NULL;
 	char sqlstate[6];
 	int64_t rows = 0, before = w->c.inserted;
-	size_t i, n = event_keys(s, b, &k, new_days, n_new,
-				 &w->c.outside_retention);
+	size_t i,
+	    n = event_keys(s, b, &k, new_days, n_new, &w->c.outside_retention);
 	int ret = -1, rc = 0;
 
 	if (!n) {
@@ -686,7 +686,7 @@ sent:
 
 /* State rows are checkpoints, not data: they are not counted in *out.
  * Events older than the retention period are not loaded (they would be
- * dropped at the end of the run) and count as unchanged. */
+ * dropped at the end of the run) and count as outside_retention. */
 int pg_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err)
 {
@@ -724,7 +724,8 @@ int pg_write_batch(struct store *store, const struct batch *b,
 		goto done;
 	for (i = 0; i < n_new; i++)
 		pg_day_add(w.s, new_days[i]);
-	w.c.unchanged = (int64_t)batch_count(b) - w.c.inserted - w.c.updated;
+	w.c.unchanged = (int64_t)batch_count(b) - w.c.inserted - w.c.updated -
+			w.c.outside_retention;
 	ret = 0;
 done:
 	if (ret < 0) {

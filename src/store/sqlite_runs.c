@@ -28,8 +28,8 @@ static int64_t col_epoch(sqlite3_stmt *st, int i)
 	return sqlite3_column_int64(st, i);
 }
 
-static int step_done(struct sqlite_store *s, sqlite3_stmt *st,
-		     const char *what, struct err *err)
+static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+		     struct err *err)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_db_err(err, s, what);
@@ -58,10 +58,11 @@ int sq_run_heartbeat(struct store *store, int64_t run_id, const char *provider,
 		goto done;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sq_prep(s,
-		    "UPDATE sync_leases SET heartbeat_at = ?3 WHERE provider = ?1"
-		    " AND account = ?2 AND host = ?4 AND pid = ?5",
-		    2, args, &st, err) < 0)
+	if (sq_prep(
+		s,
+		"UPDATE sync_leases SET heartbeat_at = ?3 WHERE provider = ?1"
+		" AND account = ?2 AND host = ?4 AND pid = ?5",
+		2, args, &st, err) < 0)
 		goto done;
 	bind_iso(st, 3, at);
 	sq_bind_text(st, 4, host);
@@ -213,10 +214,9 @@ int sq_lease_take(struct store *store, const char *provider,
 	    read_lease(s, provider, account, &h, &found, err) < 0)
 		goto done;
 	if (found && !(h.pid == pid && !strcmp(h.host, host)) &&
-	    !store_holder_is_dead(h.host, h.pid,
-				  h.heartbeat_at != TIME_NULL ? h.heartbeat_at
-							      : h.since,
-				  now)) {
+	    !store_holder_is_dead(
+		h.host, h.pid,
+		h.heartbeat_at != TIME_NULL ? h.heartbeat_at : h.since, now)) {
 		*holder = h;
 		err_set(err, ERR_BUSY, 0, "the sync lease is held");
 		goto done;

@@ -89,13 +89,20 @@ enum exit_code err_exit_code(const struct err *err)
 const char *err_kind_name(enum err_kind kind)
 {
 	static const char *const names[] = {
-	    [ERR_NONE] = "none",       [ERR_USAGE] = "usage",
-	    [ERR_CONFIG] = "config",   [ERR_RUNTIME] = "runtime",
-	    [ERR_NET] = "network",     [ERR_HTTP] = "http",
-	    [ERR_PARSE] = "parse",     [ERR_IO] = "io",
-	    [ERR_AUTH] = "auth",       [ERR_INACTIVE] = "inactive",
-	    [ERR_STORE] = "store",     [ERR_NOT_FOUND] = "not_found",
-	    [ERR_PARTIAL] = "partial", [ERR_BUSY] = "busy",
+	    [ERR_NONE] = "none",
+	    [ERR_USAGE] = "usage",
+	    [ERR_CONFIG] = "config",
+	    [ERR_RUNTIME] = "runtime",
+	    [ERR_NET] = "network",
+	    [ERR_HTTP] = "http",
+	    [ERR_PARSE] = "parse",
+	    [ERR_IO] = "io",
+	    [ERR_AUTH] = "auth",
+	    [ERR_INACTIVE] = "inactive",
+	    [ERR_STORE] = "store",
+	    [ERR_NOT_FOUND] = "not_found",
+	    [ERR_PARTIAL] = "partial",
+	    [ERR_BUSY] = "busy",
 	    [ERR_INTERRUPTED] = "interrupted",
 	};
 	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
