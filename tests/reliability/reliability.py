@@ -279,6 +279,23 @@ def catalogue(t, sim, row, cases=None):
             row.other += 1
             row.notes.append('%s (line %d): no stderr line holds %r: %r' % (
                 c['name'], c['line'], want, r.err.strip()[-200:]))
+        # issue 10's input cases: words that must not show (secrets), a
+        # time limit, the --json error object on stdout
+        problems = ['shows %r' % w for w in c.get('absent', ())
+                    if w in r.err or w in r.out]
+        if r.elapsed > c.get('max_seconds', 1e9):
+            problems.append('took %.1fs' % r.elapsed)
+        if c.get('stdout_json') is not None:
+            try:
+                got = json.loads(r.out)
+            except ValueError:
+                got = {}
+            if any(got.get(k) != v for k, v in c['stdout_json'].items()):
+                problems.append('stdout %r' % r.out[:120])
+        if problems:
+            row.other += 1
+            row.notes.append('%s (line %d): %s' % (c['name'], c['line'],
+                                                   '; '.join(problems)))
     write_env(t, sim)
 
 
