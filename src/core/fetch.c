@@ -118,6 +118,7 @@ struct fetch *fetch_new(const struct fetch_options *opts, struct err *err)
 	f->headers[1] = "User-Agent: espsync/0.1";
 	for (i = 0; i < n; i++)
 		f->headers[i + 2] = opts->headers[i];
+	f->capture[c++] = "Content-Type"; /* see is_web_page */
 	if (opts->remaining_header)
 		f->capture[c++] = opts->remaining_header;
 	for (i = 0; opts->retry_after_headers && opts->retry_after_headers[i] &&
@@ -487,19 +488,30 @@ static enum err_kind status_kind(long status)
 	}
 }
 
-/* A JSON API never answers with markup: a body whose first non-blank
- * byte is '<' is a web page (the API URL names a site, a proxy's login
- * page), and asking again will not change it. */
+/* A JSON API never answers with a web page: a 2xx HTML page (its
+ * Content-Type, or a body opening with an HTML tag) means the API URL
+ * names a site or a proxy's login page, and asking again will not change
+ * it. Other markup (some APIs answer XML errors with 200) is the source's
+ * to read. */
 static int is_web_page(struct http_xfer *x)
 {
-	size_t len = 0, i = 0;
+	static const char *const tags[] = {"<!doctype html", "<html",  "<head",
+					   "<body",	     "<title", "<meta"};
+	const char *ct = http_xfer_header(x, "Content-Type");
+	size_t len = 0, i = 0, k;
 	const char *body = http_xfer_body(x, &len);
 
+	if (ct && !strncasecmp(ct, "text/html", 9))
+		return 1;
 	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
 		i = 3;
 	while (i < len && strchr(" \t\r\n", body[i]))
 		i++;
-	return i < len && body[i] == '<';
+	for (k = 0; k < sizeof(tags) / sizeof(tags[0]); k++)
+		if (len - i >= strlen(tags[k]) &&
+		    !strncasecmp(body + i, tags[k], strlen(tags[k])))
+			return 1;
+	return 0;
 }
 
 /* Fills res for a final failure; the message names the redacted URL. */

@@ -487,14 +487,26 @@ static void h_drop_then_ok(struct server *s, int i, const char *path,
 }
 
 /* A web site where the API should be: /bom gets a BOM and blanks first,
- * /404 a not-found page (still an HTTP error, not a web page verdict). */
+ * /ct a body that is no tag but a text/html Content-Type, /404 a not-found
+ * page (still an HTTP error, not a web page verdict), /xml an XML error
+ * with 200 (ActiveCampaign v1's refused key: the source reads it). */
 static void h_html(struct server *s, int i, const char *path, struct reply *r)
 {
 	(void)s;
 	(void)i;
 	r->status = !strcmp(path, "/404") ? 404 : 200;
+	if (!strcmp(path, "/xml")) {
+		snprintf(r->body, sizeof(r->body),
+			 "<?xml version='1.0'?><not_allowed/>");
+		return;
+	}
+	if (!strcmp(path, "/ct"))
+		snprintf(r->headers, sizeof(r->headers),
+			 "Content-Type: text/html; charset=utf-8\r\n");
 	snprintf(r->body, sizeof(r->body), "%s<!DOCTYPE html><html></html>",
-		 !strcmp(path, "/bom") ? "\xef\xbb\xbf \r\n " : "");
+		 !strcmp(path, "/bom")	? "\xef\xbb\xbf \r\n "
+		 : !strcmp(path, "/ct") ? "Welcome "
+					: "");
 }
 
 /* Status from the path: /status/NNN */
@@ -872,13 +884,13 @@ static void test_connect_refused(void **state)
  * naming the cause (issue 10). */
 static void test_html_page_not_retried(void **state)
 {
-	static const char *const paths[] = {"/x", "/bom"};
+	static const char *const paths[] = {"/x", "/bom", "/ct"};
 	struct server *s = server_start(h_html, NULL);
 	struct fetch_options o = fast_opts();
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		struct got g = {0};
 
 		s->nreq = 0;
@@ -898,6 +910,15 @@ static void test_html_page_not_retried(void **state)
 		run_gets(&o, s, "/404", 1, &g, NULL);
 		assert_int_equal(g.r[0].outcome, FETCH_HTTP_ERROR);
 		assert_int_equal(g.r[0].kind, ERR_NOT_FOUND);
+		done_gets(&g);
+	}
+	{
+		struct got g = {0};
+
+		run_gets(&o, s, "/xml", 1, &g, NULL);
+		assert_int_equal(g.r[0].outcome, FETCH_OK);
+		assert_string_equal(g.r[0].body,
+				    "<?xml version='1.0'?><not_allowed/>");
 		done_gets(&g);
 	}
 	server_stop(s);
