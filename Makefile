@@ -44,7 +44,8 @@ ESPSYNC := $(BUILD)/espsync
 SIM := $(BUILD)/espsync-sim
 LIB := $(BUILD)/libespsync.a
 
-.PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay demo style format clean bench
+.PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay fuzz fuzz-bins \
+	demo style format clean bench reliability
 
 all: $(ESPSYNC) $(SIM)
 
@@ -79,6 +80,23 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
 		$(LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+# libFuzzer binaries with ASan+UBSan (clang), in build-fuzz/libfuzzer/:
+# build-fuzz/libfuzzer/fuzz_NAME -runs=N tests/fuzz/corpus/NAME
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+fuzz:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz \
+		WARN='$(WARN) -Wno-string-concatenation \
+		-Wno-missing-field-initializers' \
+		OPT='-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)' fuzz-bins
+
+fuzz-bins: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/libfuzzer/%)
+
+$(BUILD)/libfuzzer/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -Wno-missing-prototypes \
+		-fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
 deps:
 	@scripts/install-deps $(DEPS_PROFILE)
@@ -124,7 +142,12 @@ print-pkgs:
 bench: all
 	@bench/run
 
+# The reliability report (docs/reliability.md); not part of check.
+reliability: all
+	@ESPSYNC=$(abspath $(ESPSYNC)) ESPSYNC_SIM=$(abspath $(SIM)) \
+		python3 tests/reliability/reliability.py
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(SIM_OBJS:.o=.d)

@@ -779,6 +779,21 @@ static enum MHD_Result handle_control(struct server *s, struct sim_request *req)
 	return queue(req->conn, &resp);
 }
 
+/* GET /_site/...: a web site, not an API. A provider's API URL pointed at
+ * {sim}/_site gets an HTML page with status 200 for every request. */
+static enum MHD_Result handle_site(struct sim_request *req)
+{
+	struct sim_response resp;
+
+	response_init(&resp);
+	resp.content_type = "text/html; charset=utf-8";
+	if (buf_puts(&resp.body, "<!DOCTYPE html>\n<html><head><title>Welcome"
+				 "</title></head>\n<body><h1>Welcome</h1>"
+				 "</body></html>\n") < 0)
+		sim_response_fail(&resp);
+	return queue(req->conn, &resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -804,6 +819,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	req.srv = s;
 	if (strncmp(url, "/_sim/", 6) == 0)
 		return handle_control(s, &req);
+	if (strncmp(url, "/_site/", 7) == 0)
+		return handle_site(&req);
 	return handle_api(s, &req);
 }
 

@@ -31,6 +31,19 @@ static int print_help(const struct cli *cli)
 	return 0;
 }
 
+/* --json before any "--", even when parsing stopped before reaching it. */
+static int wants_json(const struct cli *cli, int argc, char **argv)
+{
+	int i;
+
+	if (cli->opt[OPT_JSON].value)
+		return 1;
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return 1;
+	return 0;
+}
+
 static void setup_logging(const struct config *cfg)
 {
 	size_t i;
@@ -64,6 +77,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "espsync: %s; see 'espsync %s%s--help'\n",
 			err.msg, cli.command ? cli.command : "",
 			cli.command ? " " : "");
+		if (wants_json(&cli, argc, argv))
+			cmd_json_error(cli.command, &err, code);
 		goto done;
 	}
 	if (cli.opt[OPT_VERSION].value && !cli.opt[OPT_HELP].value) {
@@ -79,6 +94,8 @@ int main(int argc, char **argv)
 	}
 	if (config_load(&cfg, &cli, (const char *const *)environ, &err) < 0) {
 		fprintf(stderr, "espsync: %s\n", err.msg);
+		if (wants_json(&cli, argc, argv))
+			cmd_json_error(cli.command, &err, code);
 		goto done;
 	}
 	setup_logging(&cfg);

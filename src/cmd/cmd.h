@@ -37,7 +37,12 @@ int cmd_fail(const struct err *err, const char *what_fmt, ...)
  * on stdout, so that stdout always holds exactly one object. */
 void cmd_json_failure(const struct config *cfg, const char *command,
 		      const struct err *err, int code);
-/* The more serious of two exit codes (0 < 3 < 6 < 1 < 2 < 4 < 5). */
+/* {"command":..,"status":"error","exit_code":N,"error":{"kind":..,
+ * "message":..}} on stdout: a usage or configuration error under --json
+ * (command may be NULL). cmd_usage prints it itself under --json. */
+void cmd_json_error(const char *command, const struct err *err, int code);
+/* The more serious of two exit codes (0 < 3 < 6, 7 < 1 < 2 < 4 < 5 <
+ * 130, 143). */
 int cmd_exit_worse(int a, int b);
 
 /* The store settings cfg holds (ESPSYNC_RETENTION_DAYS, ...). */

@@ -51,8 +51,36 @@ int cmd_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	cmd_error("%s; see 'espsync %s%s--help'", text, cmd ? cmd : "",
 		  cmd ? " " : "");
+	if (log_is_json()) {
+		struct err e = ERR_INIT;
+
+		err_set(&e, ERR_USAGE, 0, "%s", text);
+		cmd_json_error(cmd, &e, EXIT_USAGE);
+	}
 	buf_release(&msg);
 	return EXIT_USAGE;
+}
+
+void cmd_json_error(const char *command, const struct err *err, int code)
+{
+	struct buf b = BUF_INIT;
+	int rc = buf_putc(&b, '{');
+
+	if (command) {
+		rc |= buf_puts(&b, "\"command\":");
+		rc |= jsonw_string(&b, command);
+		rc |= buf_putc(&b, ',');
+	}
+	rc |= buf_printf(&b,
+			 "\"status\":\"error\",\"exit_code\":%d,"
+			 "\"error\":{\"kind\":",
+			 code);
+	rc |= jsonw_string(&b, err_kind_name(err->kind));
+	rc |= buf_puts(&b, ",\"message\":");
+	rc |= jsonw_string(&b, err->msg);
+	rc |= buf_puts(&b, "}}");
+	cmd_print_json(&b, rc);
+	buf_release(&b);
 }
 
 int cmd_fail(const struct err *err, const char *what_fmt, ...)
@@ -103,9 +131,12 @@ static int severity(int code)
 	static const int rank[] = {
 	    [EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
 	    [EXIT_RUNTIME] = 3,	 [EXIT_USAGE] = 4,   [EXIT_AUTH] = 5,
-	    [EXIT_STORE] = 6,
+	    [EXIT_STORE] = 6,	 [EXIT_BUSY] = 2,
 	};
 
+	/* a signal stops everything: nothing outranks it */
+	if (code == EXIT_SIGINT || code == EXIT_SIGTERM)
+		return 7;
 	if (code < 0 || code >= (int)(sizeof(rank) / sizeof(rank[0])))
 		return 3;
 	return rank[code];

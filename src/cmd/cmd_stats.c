@@ -77,6 +77,12 @@ static void print_text(const struct stats_view *v)
 		cmd_format_count(u, v->uniqueopens);
 		printf("All opens of those campaigns: %s (%s unique)\n", n, u);
 	}
+	if (v->st.events_outside_retention > 0) {
+		cmd_format_count(n, v->st.events_outside_retention);
+		printf("Outside retention: %s events older than %d days not "
+		       "kept (ESPSYNC_RETENTION_DAYS=0 keeps them)\n",
+		       n, v->st.retention_days);
+	}
 	if (!v->has_run) {
 		printf("Last run: none\n");
 		return;
@@ -137,7 +143,12 @@ static int print_json(const struct stats_view *v, const char *provider)
 		rc |= jsonw_key(&b, name, i == 0);
 		rc |= jsonw_int(&b, v->st.events[i]);
 	}
-	rc |= buf_puts(&b, "},\"verified_opens\":");
+	rc |= buf_printf(&b,
+			 "},\"retention_days\":%d,"
+			 "\"events_outside_retention\":%lld",
+			 v->st.retention_days,
+			 (long long)v->st.events_outside_retention);
+	rc |= buf_puts(&b, ",\"verified_opens\":");
 	if (v->n_verified)
 		rc |=
 		    buf_printf(&b,

@@ -4,8 +4,10 @@
  * export csv afterwards. */
 #include "cmd/cmd.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export/export_csv.h"
 #include "source/source.h"
@@ -13,6 +15,47 @@
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/banned.h"
+
+/* The signal that asked the sync to stop (0: none). The one flag a handler
+ * sets; the engine reads it through sync_request.stop_signal. */
+static volatile sig_atomic_t stop_signal;
+
+/* The first SIGINT/SIGTERM stops the sync like --max-runtime; a second
+ * exits at once (every committed batch holds its checkpoints). */
+static void on_stop_signal(int sig)
+{
+	static const char msg[] = "espsync: stopping at once\n";
+
+	if (stop_signal) {
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+			/* nothing more to do in a handler */
+		}
+		_exit(128 + sig);
+	}
+	stop_signal = sig;
+}
+
+struct stop_handlers {
+	struct sigaction old_int, old_term;
+};
+
+static void stop_handlers_install(struct stop_handlers *h)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a wait in poll or nanosleep ends at the signal */
+	sigaction(SIGINT, &sa, &h->old_int);
+	sigaction(SIGTERM, &sa, &h->old_term);
+}
+
+static void stop_handlers_restore(const struct stop_handlers *h)
+{
+	sigaction(SIGINT, &h->old_int, NULL);
+	sigaction(SIGTERM, &h->old_term, NULL);
+}
 
 static const char *const stream_names[SYNC_SLOTS] = {
     "campaigns", "reports", "participants", "activities", "contacts", "lists",
@@ -35,11 +78,26 @@ struct sync_job {
 	int export_code;
 };
 
+static const char *status_of(int code)
+{
+	switch (code) {
+	case EXIT_COMPLETE:
+		return "complete";
+	case EXIT_PARTIAL:
+		return "partial";
+	case EXIT_BUSY:
+		return "busy";
+	case EXIT_SIGINT:
+	case EXIT_SIGTERM:
+		return "interrupted";
+	default:
+		return "failed";
+	}
+}
+
 static const char *run_status(const struct job_run *r)
 {
-	if (r->code == EXIT_COMPLETE)
-		return "complete";
-	return r->code == EXIT_PARTIAL ? "partial" : "failed";
+	return status_of(r->code);
 }
 
 static int pick_providers(struct sync_job *job, const struct config *cfg)
@@ -95,6 +153,10 @@ static void print_human(const struct config *cfg, const struct job_run *r)
 	       (long long)rep->records[SYNC_SLOT_CAMPAIGNS],
 	       (long long)rep->records[SYNC_SLOT_PARTICIPANTS],
 	       (long long)rep->events);
+	if (rep->events_outside_retention > 0)
+		printf("%s: %lld events older than the store's retention were "
+		       "not stored; ESPSYNC_RETENTION_DAYS=0 keeps them\n",
+		       pc->name, (long long)rep->events_outside_retention);
 	fflush(stdout);
 }
 
@@ -136,12 +198,14 @@ static int json_run(struct buf *b, const struct job_run *r)
 	rc |= buf_printf(b,
 			 "},\"events\":%lld,\"rows_inserted\":%lld,"
 			 "\"rows_updated\":%lld,\"rows_unchanged\":%lld,"
-			 "\"campaigns_skipped\":%lld,\"is_partial\":%s,"
-			 "\"elapsed_s\":",
+			 "\"campaigns_skipped\":%lld,"
+			 "\"events_outside_retention\":%lld,"
+			 "\"is_partial\":%s,\"elapsed_s\":",
 			 (long long)rep->events, (long long)rep->rows_inserted,
 			 (long long)rep->rows_updated,
 			 (long long)rep->rows_unchanged,
 			 (long long)rep->campaigns_skipped,
+			 (long long)rep->events_outside_retention,
 			 rep->is_partial ? "true" : "false");
 	rc |= cmd_json_double(b, rep->elapsed_s, 3);
 	rc |= buf_puts(b, ",\"error\":");
@@ -155,9 +219,7 @@ static int print_json(const struct config *cfg, const struct sync_job *job,
 		      int code)
 {
 	struct buf b = BUF_INIT;
-	const char *status = code == EXIT_COMPLETE  ? "complete"
-			     : code == EXIT_PARTIAL ? "partial"
-						    : "failed";
+	const char *status = status_of(code);
 	size_t i;
 	int rc = 0, ret;
 
@@ -197,6 +259,9 @@ static int parse_request(struct sync_request *req, const struct config *cfg,
 		req->mode = SYNC_INCREMENTAL;
 	req->campaign_id = config_str(cfg, OPT_CAMPAIGN);
 	req->deadline_mono_ms = deadline;
+	req->stop_signal = &stop_signal;
+	if (config_is_set(cfg, OPT_WAIT))
+		req->lease_wait_ms = cfg->v[OPT_WAIT].i;
 	if (config_is_set(cfg, OPT_STREAMS) &&
 	    sync_streams_parse(config_str(cfg, OPT_STREAMS), &req->streams,
 			       &err) < 0)
@@ -244,6 +309,13 @@ static void run_one(struct job_run *r, struct store *store,
 		if (r->code == EXIT_PARTIAL)
 			log_warn("sync '%s' stopped: %s", req->source->name,
 				 r->err.msg);
+		else if (r->code == EXIT_BUSY)
+			cmd_error("cannot sync '%s': %s; try again later or "
+				  "wait for it with --wait DURATION",
+				  req->source->name, r->err.msg);
+		else if (r->err.kind == ERR_INTERRUPTED)
+			cmd_error("sync '%s' %s", req->source->name,
+				  r->err.msg);
 		else
 			cmd_fail(&r->err, "cannot sync '%s'",
 				 req->source->name);
@@ -257,8 +329,9 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 	struct sync_job job;
 	struct sync_request req;
 	struct store *store = NULL;
+	struct stop_handlers handlers;
 	int64_t deadline = 0;
-	int code = 0;
+	int code = 0, has_handlers = 0;
 	size_t i;
 
 	memset(&job, 0, sizeof(job));
@@ -277,15 +350,17 @@ int cmd_sync(int argc, const char *const *argv, const struct config *cfg)
 		job.n = 0; /* nothing ran */
 		goto done;
 	}
+	stop_handlers_install(&handlers);
+	has_handlers = 1;
 	for (i = 0; i < job.n; i++) {
 		parse_request(&req, cfg, &job.runs[i], deadline);
 		run_one(&job.runs[i], store, &req, cfg);
 		code = cmd_exit_worse(code, job.runs[i].code);
-		if (job.runs[i].code == EXIT_STORE)
+		if (job.runs[i].code == EXIT_STORE || stop_signal)
 			break;
 	}
 	job.n = i < job.n ? i + 1 : job.n;
-	if (cfg->is_seed_export &&
+	if (cfg->is_seed_export && !stop_signal &&
 	    (code == EXIT_COMPLETE || code == EXIT_PARTIAL)) {
 		seed_export(&job, store, cfg);
 		code = cmd_exit_worse(code, job.export_code);
@@ -295,5 +370,7 @@ done:
 		code = cmd_exit_worse(code, print_json(cfg, &job, code));
 	if (store)
 		store_close(store);
+	if (has_handlers)
+		stop_handlers_restore(&handlers);
 	return code;
 }

@@ -587,6 +587,103 @@ static const struct option_def *find_key(const struct config *cfg,
 	return def;
 }
 
+/* Calls fn with every key the configuration knows: the option table's,
+ * the providers' and the stores' seed keys; stops when fn returns non-0. */
+static void each_known_key(const struct config *cfg,
+			   int (*fn)(void *ctx, const char *key), void *ctx)
+{
+	size_t i, j;
+
+	for (i = 0; i < OPT__COUNT; i++)
+		if (option_get((enum option_id)i)->key &&
+		    fn(ctx, option_get((enum option_id)i)->key))
+			return;
+	for (i = 0; cfg->reg && i < cfg->reg->n_providers; i++)
+		for (j = 0; j < cfg->reg->providers[i]->n_keys; j++)
+			if (cfg->reg->providers[i]->keys[j].key &&
+			    fn(ctx, cfg->reg->providers[i]->keys[j].key))
+				return;
+	for (i = 0; i < cfg->n_seed_keys; i++)
+		if (fn(ctx, cfg->seed_keys[i].def->key))
+			return;
+}
+
+/* Keys are compared on their first KEY_CMP_MAX bytes. */
+#define KEY_CMP_MAX 64
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t row[KEY_CMP_MAX + 1], la = strlen(a), lb = strlen(b), i, j;
+
+	la = la > KEY_CMP_MAX ? KEY_CMP_MAX : la;
+	lb = lb > KEY_CMP_MAX ? KEY_CMP_MAX : lb;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+struct key_match {
+	const char *key;     /* the unknown key */
+	int has_prefix;	     /* it starts like a known key (ESPSYNC_...) */
+	const char *closest; /* the nearest known key */
+	size_t distance;
+};
+
+static int match_key(void *ctx, const char *known)
+{
+	struct key_match *m = ctx;
+	const char *us = strchr(known, '_');
+	size_t d;
+
+	if (us && !strncmp(m->key, known, (size_t)(us - known) + 1))
+		m->has_prefix = 1;
+	d = edit_distance(m->key, known);
+	if (!m->closest || d < m->distance) {
+		m->closest = known;
+		m->distance = d;
+	}
+	return 0;
+}
+
+/* A key that starts like the known ones (the prefixes come from the
+ * registries: ESPSYNC_, each provider's, each store's) but is none of them
+ * is a typo until shown otherwise; a repeated key hides its first value. */
+static void note_env_keys(struct config *cfg, const struct env_file *envf,
+			  const struct env_entry *e, int is_known)
+{
+	struct key_match m = {e->key, 0, NULL, 0};
+
+	if (e->prev_line)
+		note(cfg, LOG_WARN,
+		     "'%.64s' sets '%.64s' on line %d and again on line %d: "
+		     "line %d wins",
+		     envf->name, e->key, e->prev_line, e->line, e->line);
+	if (is_known)
+		return;
+	each_known_key(cfg, match_key, &m);
+	if (m.has_prefix && m.closest)
+		note(cfg, LOG_WARN,
+		     "unknown key '%.64s' in '%.64s' line %d ignored; did "
+		     "you mean '%s'?",
+		     e->key, envf->name, e->line, m.closest);
+}
+
 static void note_env_file(struct config *cfg, const struct env_file *envf)
 {
 	int has_secret = 0;
@@ -596,10 +693,7 @@ static void note_env_file(struct config *cfg, const struct env_file *envf)
 		const char *key = envf->entries[i].key;
 		const struct option_def *def = find_key(cfg, key);
 
-		if (!def && starts_with(key, "ESPSYNC_"))
-			note(cfg, LOG_DEBUG,
-			     "unknown key '%.64s' in '%.64s' line %d ignored",
-			     key, envf->name, envf->entries[i].line);
+		note_env_keys(cfg, envf, &envf->entries[i], def != NULL);
 		if (def && envf->entries[i].value[0] &&
 		    (def->kind == OPTK_SECRET ||
 		     (def->kind == OPTK_STORE_URL &&

@@ -67,7 +67,7 @@ struct config_note {
 	char msg[256];
 };
 
-#define CONFIG_MAX_NOTES 8
+#define CONFIG_MAX_NOTES 16
 #define CONFIG_MAX_PROVIDERS 16
 /* Seed keys one store may declare. */
 #define CONFIG_MAX_SEED_KEYS 8

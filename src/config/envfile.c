@@ -60,6 +60,7 @@ static int put(struct env_file *f, const char *key, size_t key_len,
 		    !memcmp(e->key, key, key_len)) {
 			free(e->value);
 			e->value = xstrdup(buf_str(value));
+			e->prev_line = e->line;
 			e->line = line;
 			return 0;
 		}
@@ -74,6 +75,7 @@ static int put(struct env_file *f, const char *key, size_t key_len,
 	e->key = xstrndup(key, key_len);
 	e->value = xstrdup(buf_str(value));
 	e->line = line;
+	e->prev_line = 0;
 	return 0;
 }
 

@@ -18,7 +18,8 @@
 struct env_entry {
 	char *key;
 	char *value;
-	int line; /* 1-based */
+	int line;      /* 1-based */
+	int prev_line; /* the key's previous line when repeated, else 0 */
 };
 
 struct env_file {
@@ -33,7 +34,8 @@ void env_file_init(struct env_file *f);
 void env_file_release(struct env_file *f);
 
 /* Parses text (len bytes) into f. A later duplicate key replaces an earlier
- * one. ERR_CONFIG "invalid line N in 'NAME': why" on a malformed line. */
+ * one (prev_line tells). ERR_CONFIG "invalid line N in 'NAME': why" on a
+ * malformed line. */
 int env_file_parse(struct env_file *f, const char *name, const char *text,
 		   size_t len, struct err *err);
 

@@ -235,6 +235,15 @@ static const struct option_def options[OPT__COUNT] = {
 		      .commands = CMDB_EXPORT,
 		      .help = "one csv file of every campaign's participants, "
 			      "with campaign_id and provider columns"},
+    [OPT_WAIT] = {.id = OPT_WAIT,
+		  .flag = "wait",
+		  .arg = "DURATION",
+		  .kind = OPTK_DURATION,
+		  .commands = CMDB_SYNC,
+		  .min = 1000,
+		  .max = 30 * DAY_MS,
+		  .help = "when another sync of the account runs, wait this "
+			  "long for it (30s, 10m) instead of exiting 7"},
     [OPT_SEED_ALL] = {.id = OPT_SEED_ALL,
 		      .flag = "all",
 		      .kind = OPTK_FLAG,

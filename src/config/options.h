@@ -39,6 +39,7 @@ enum option_id {
 	OPT_UNTIL,
 	OPT_OUT,
 	OPT_COMBINED,
+	OPT_WAIT,
 	/* seed-compatible form only */
 	OPT_SEED_ALL,
 	OPT_SEED_EXPORT_CSV,

@@ -30,6 +30,10 @@
 #define NO_BURST_RATE_FACTOR 0.98
 #define NO_BURST_BACKOFF 0.97
 #define NO_BURST_MIN_FACTOR 0.85
+/* Until the server has answered once, a refused connection is most likely
+ * a wrong URL or a server that is down: retries stop this long after the
+ * first request started, instead of spending the whole backoff. */
+#define FIRST_CONNECT_BUDGET_MS 8000
 
 struct freq {
 	struct freq *next; /* in a queue, or in the in-flight list */
@@ -63,7 +67,10 @@ struct fetch {
 	double debit; /* tokens removed so far on the server's word */
 	int64_t first_start_ms;
 	int has_answer;
+	int has_response; /* an HTTP answer arrived, not a network error */
 	int is_stopped, is_stopping, is_deadline_stop, is_cut_short;
+	int is_signal_stop;
+	int64_t signal_stop_ms; /* when the stop signal was seen */
 	uint64_t rng;
 	struct fetch_stats stats;
 };
@@ -116,6 +123,7 @@ struct fetch *fetch_new(const struct fetch_options *opts, struct err *err)
 	f->headers[1] = "User-Agent: espsync/0.1";
 	for (i = 0; i < n; i++)
 		f->headers[i + 2] = opts->headers[i];
+	f->capture[c++] = "Content-Type"; /* see is_web_page */
 	if (opts->remaining_header)
 		f->capture[c++] = opts->remaining_header;
 	for (i = 0; opts->retry_after_headers && opts->retry_after_headers[i] &&
@@ -358,6 +366,10 @@ static void cancel(struct fetch *f, struct freq *r)
 	if (f->is_deadline_stop) {
 		f->is_cut_short = 1;
 		err_set(&res.err, ERR_PARTIAL, 0, "time budget reached");
+	} else if (f->is_signal_stop) {
+		f->is_cut_short = 1;
+		err_set(&res.err, ERR_INTERRUPTED, (int)*f->opts.stop_signal,
+			"stopped by a signal");
 	} else {
 		err_set(&res.err, ERR_PARTIAL, 0, "fetching stopped");
 	}
@@ -538,6 +550,32 @@ static enum err_kind status_kind(long status)
 	}
 }
 
+/* A JSON API never answers with a web page: a 2xx HTML page (its
+ * Content-Type, or a body opening with an HTML tag) means the API URL
+ * names a site or a proxy's login page, and asking again will not change
+ * it. Other markup (some APIs answer XML errors with 200) is the source's
+ * to read. */
+static int is_web_page(struct http_xfer *x)
+{
+	static const char *const tags[] = {"<!doctype html", "<html",  "<head",
+					   "<body",	     "<title", "<meta"};
+	const char *ct = http_xfer_header(x, "Content-Type");
+	size_t len = 0, i = 0, k;
+	const char *body = http_xfer_body(x, &len);
+
+	if (ct && !strncasecmp(ct, "text/html", 9))
+		return 1;
+	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < len && strchr(" \t\r\n", body[i]))
+		i++;
+	for (k = 0; k < sizeof(tags) / sizeof(tags[0]); k++)
+		if (len - i >= strlen(tags[k]) &&
+		    !strncasecmp(body + i, tags[k], strlen(tags[k])))
+			return 1;
+	return 0;
+}
+
 /* Fills res for a final failure; the message names the redacted URL. */
 static void describe_failure(struct fetch *f, struct freq *r,
 			     struct http_xfer *x,
@@ -557,6 +595,12 @@ static void describe_failure(struct fetch *f, struct freq *r,
 			ne == HTTP_NET_TOO_LARGE ? ERR_PARSE : ERR_NET, (int)ne,
 			"cannot fetch '%s': %s%s", shown, http_xfer_errmsg(x),
 			tries);
+	} else if (resp->status >= 200 && resp->status <= 299 &&
+		   is_web_page(x)) {
+		res->outcome = FETCH_FAILED;
+		err_set(&res->err, ERR_CONFIG, (int)resp->status,
+			"'%s' answered HTML, not JSON: is the API URL right?",
+			shown);
 	} else if (resp->is_body_unusable) {
 		res->outcome = FETCH_FAILED;
 		err_set(&res->err, ERR_PARSE, (int)resp->status,
@@ -600,6 +644,13 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 	res.status = resp.status;
 	res.body = body;
 	res.body_len = len;
+	if (resp.net == RETRY_NET_NONE)
+		f->has_response = 1;
+	if (resp.net == RETRY_NET_NONE && resp.status >= 200 &&
+	    resp.status <= 299 && is_web_page(x)) {
+		r->rs.attempts++;
+		goto fail;
+	}
 	if (resp.net == RETRY_NET_NONE && resp.status >= 200 &&
 	    resp.status <= 299) {
 		res.outcome = FETCH_OK;
@@ -614,6 +665,10 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 	    f->opts.is_bare_403_throttle && is_bare_body(body, len))
 		resp.is_throttle = 1;
 	retry_decide(&d, &f->pol, &r->rs, &resp, &f->rng);
+	if (d.action == RETRY_AGAIN && !f->has_response &&
+	    http_xfer_net_err(x) == HTTP_NET_CONNECT &&
+	    now + d.delay_ms - f->first_start_ms > FIRST_CONNECT_BUDGET_MS)
+		d.action = RETRY_FINAL;
 	if (d.is_throttle && f->opts.is_throttle_connections) {
 		f->stats.throttled++;
 		conn_throttled(f, now);
@@ -640,6 +695,7 @@ static void on_done(struct fetch *f, struct http_xfer *x, int64_t now)
 		}
 		goto done;
 	}
+fail:
 	describe_failure(f, r, x, &resp, &res);
 	finish(f, r, &res);
 done:
@@ -675,6 +731,24 @@ static void cancel_queued(struct fetch *f)
 		cancel(f, r);
 }
 
+static int is_signalled(const struct fetch *f)
+{
+	return f->opts.stop_signal && *f->opts.stop_signal;
+}
+
+/* Requests still in flight FETCH_DRAIN_MS after a stop signal are given up
+ * (FETCH_CANCELLED): their transfers stay with f->http, which aborts them
+ * when the fetch is freed. */
+static void abandon_flying(struct fetch *f)
+{
+	struct freq *r;
+
+	while ((r = f->flying)) {
+		unlink_flying(f, r);
+		cancel(f, r);
+	}
+}
+
 int fetch_run(struct fetch *f, struct err *err)
 {
 	struct http_xfer *x;
@@ -683,6 +757,14 @@ int fetch_run(struct fetch *f, struct err *err)
 
 	for (;;) {
 		now = clock_mono_ms();
+		if (!f->is_stopping && is_signalled(f)) {
+			f->is_stopping = 1;
+			f->is_signal_stop = 1;
+			f->signal_stop_ms = now;
+		}
+		if (f->is_signal_stop && f->in_flight &&
+		    now - f->signal_stop_ms >= FETCH_DRAIN_MS)
+			abandon_flying(f);
 		if (!f->is_stopping &&
 		    (f->is_stopped ||
 		     (deadline(f) > 0 && now >= deadline(f)))) {

@@ -6,6 +6,7 @@
 #ifndef ESPSYNC_FETCH_H
 #define ESPSYNC_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ struct fetch_options {
 	long connect_timeout_ms;
 	size_t max_body_bytes;
 	int64_t deadline_mono_ms; /* 0: none. No request starts after it */
+	/* Nonzero (a signal's number) once the caller was told to stop: no
+	 * request starts, waits end, requests in flight get FETCH_DRAIN_MS to
+	 * finish and are then abandoned. NULL: none. */
+	const volatile sig_atomic_t *stop_signal;
 	/* Start with an empty bucket (a request was just sent on the same
 	 * account, e.g. the probe); matters only without burst. */
 	int is_bucket_empty;
@@ -99,7 +104,10 @@ enum fetch_verdict {
 
 /* Called once per submitted request with its final result. A 2xx answered
  * with FETCH_RETRY is tried again; once attempts are spent the callback is
- * called one last time with FETCH_FAILED (ERR_PARSE), verdict ignored. */
+ * called one last time with FETCH_FAILED (ERR_PARSE), verdict ignored. A
+ * 2xx web page (HTML) is FETCH_FAILED (ERR_CONFIG) at once, never retried,
+ * and so is a refused connection before the first answer once retries would
+ * pass 8 s. */
 typedef enum fetch_verdict (*fetch_done_fn)(void *userdata,
 					    const struct fetch_result *res);
 
@@ -132,7 +140,8 @@ int fetch_run(struct fetch *f, struct err *err);
 void fetch_kick(struct fetch *f);
 /* No new requests from now on (e.g. credentials rejected). */
 void fetch_stop(struct fetch *f);
-/* 1 when the deadline stopped work that was still queued or wanted. */
+/* 1 when the deadline or a stop signal stopped work that was still queued
+ * or wanted. */
 int fetch_is_cut_short(const struct fetch *f);
 int fetch_is_deadline_near(const struct fetch *f);
 /* 1 when a connection would sit idle: no new request waits to start and

@@ -70,6 +70,11 @@ void retry_decide(struct retry_decision *out, const struct retry_policy *pol,
 	out->is_throttle = 0;
 	out->delay_ms = 0;
 	st->attempts++;
+	/* A permission 403 repeats; one between other failures is the
+	 * intermittent kind (faults, throttling), so only a run of 403s in a
+	 * row ends the request. */
+	if (resp->net != RETRY_NET_NONE || status != 403)
+		st->forbidden = 0;
 	if (resp->net == RETRY_NET_FATAL)
 		return;
 	if (resp->net == RETRY_NET_NONE &&

@@ -21,7 +21,7 @@ struct retry_state {
 	int attempts;  /* every answered or failed attempt */
 	int errors;    /* attempts that failed and were not throttled */
 	int throttles; /* 429, or 503 when it means throttling */
-	int forbidden; /* 403 */
+	int forbidden; /* 403s in a row (reset by any other answer) */
 };
 
 enum retry_net {

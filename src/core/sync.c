@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/json.h"
@@ -209,6 +210,7 @@ static void fetch_options_for(struct fetch_options *fo,
 	if (src->timeout_s > 0)
 		fo->timeout_ms = src->timeout_s * 1000;
 	fo->deadline_mono_ms = req->deadline_mono_ms;
+	fo->stop_signal = req->stop_signal;
 	fo->seed = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
 	fo->headers = headers;
 	fo->remaining_header = src->remaining_header;
@@ -304,17 +306,27 @@ static int one_shot_error(const struct one_shot *o, const struct source *src,
 				       "%s answered %s with more than %zu "
 				       "bytes",
 				       src->name, what, o->body.max);
+		host_of(host, sizeof(host), api_url);
+		if (o->err.kind == ERR_CONFIG) /* a web page: see fetch.h */
+			return err_set(err, ERR_CONFIG, 0,
+				       "%s at '%s' answered HTML, not JSON: "
+				       "is the API URL right?",
+				       src->name, host);
 		if (o->err.kind == ERR_PARSE)
 			return err_set(err, ERR_PARSE, 0,
 				       "%s answered %s with a body that is not "
 				       "json",
 				       src->name, what);
-		host_of(host, sizeof(host), api_url);
 		return err_set(err, ERR_NET, o->err.code,
 			       "cannot reach %s at '%s': %s", src->name, host,
 			       o->err.msg);
 	case FETCH_CANCELLED:
 	default:
+		if (o->err.kind == ERR_INTERRUPTED)
+			return sync_interrupted(err, o->err.code,
+						" before %s answered; nothing "
+						"was synced",
+						src->name);
 		return err_set(err, ERR_PARTIAL, 0,
 			       "time budget reached before %s answered; "
 			       "nothing was synced",
@@ -472,10 +484,17 @@ static enum run_status conclude(struct sync_ctx *ctx, int64_t budget_s,
 				struct err *err)
 {
 	int is_cut_short = ctx->fetch && fetch_is_cut_short(ctx->fetch);
+	int sig = sync_stop_signal(ctx->req);
 
 	if (ctx->is_fatal) {
 		*err = ctx->fatal;
 		return RUN_FAILED;
+	}
+	if (sig) {
+		sync_interrupted(err, sig,
+				 "; state saved, run again to "
+				 "continue");
+		return RUN_INTERRUPTED;
 	}
 	if (ctx->n_failed && !is_cut_short) {
 		*err = ctx->first_failure;
@@ -556,8 +575,9 @@ struct run {
 	struct one_shot o; /* the probe, then the --campaign answer */
 	struct run_row row;
 	struct sync_ctx ctx;
-	int has_ctx;
+	int has_ctx, has_lease;
 	int64_t t0, budget_s;
+	char host[128];
 };
 
 static void run_init(struct run *r)
@@ -657,6 +677,12 @@ static int run_begin(struct run *r, struct err *err)
 	r->row.started_at = clock_wall_s();
 	r->row.finished_at = TIME_NULL;
 	r->row.status = RUN_RUNNING;
+	store_host_name(r->host, sizeof(r->host));
+	r->row.host = r->host;
+	r->row.pid = (int64_t)getpid();
+	r->row.heartbeat_at = r->row.started_at;
+	if (sync_reap(&r->ctx, err) < 0)
+		goto done;
 	if (store->ops->run_begin(store, &r->row, err) < 0) {
 		if (err && err->kind == ERR_NONE)
 			err->kind = ERR_STORE;
@@ -763,6 +789,7 @@ static int run_record(struct run *r, struct err *err)
 	r->row.requests = out->requests;
 	r->row.retries = out->retries;
 	r->row.throttled = out->throttled;
+	r->row.outside_retention = out->events_outside_retention;
 	r->row.records_json = buf_str(&records);
 	r->row.error = r->row.status == RUN_COMPLETE ? NULL : e.msg;
 	if (ctx->store->ops->run_finish(ctx->store, &r->row, &fe) < 0 &&
@@ -783,8 +810,20 @@ static int run_record(struct run *r, struct err *err)
 	return rc;
 }
 
-static void run_release(struct run *r)
+/* The account's lease, before the first request: a second sync of the
+ * account asks nothing of the provider. */
+static int run_lease(struct run *r, struct store *store, struct err *err)
 {
+	if (sync_lease_take(store, &r->req, r->req.account, err) < 0)
+		return -1;
+	r->has_lease = 1;
+	return 0;
+}
+
+static void run_release(struct run *r, struct store *store)
+{
+	if (r->has_lease)
+		sync_lease_drop(store, &r->req, r->req.account);
 	if (r->has_ctx) {
 		sync_campaigns_release(&r->ctx);
 		sync_contacts_release(&r->ctx);
@@ -809,7 +848,8 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 
 	run_init(&r);
 	memset(out, 0, sizeof(*out));
-	if (run_prepare(&r, store, req_in, err) < 0 || run_probe(&r, err) < 0 ||
+	if (run_prepare(&r, store, req_in, err) < 0 ||
+	    run_lease(&r, store, err) < 0 || run_probe(&r, err) < 0 ||
 	    run_context(&r, store, out, err) < 0 || run_begin(&r, err) < 0)
 		goto done;
 	run_streams(&r);
@@ -817,6 +857,6 @@ int sync_run(struct store *store, const struct sync_request *req_in,
 done:
 	if (rc < 0)
 		sync_scrub(err, req_in ? req_in->api_key : NULL);
-	run_release(&r);
+	run_release(&r, store);
 	return rc;
 }

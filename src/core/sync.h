@@ -3,6 +3,7 @@
 #ifndef ESPSYNC_SYNC_H
 #define ESPSYNC_SYNC_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -68,6 +69,14 @@ struct sync_request {
 	 * negative: every run. */
 	int64_t reconcile_s;
 	enum progress_mode progress;
+	/* Set to a signal's number by the caller's handler: no request starts
+	 * after it, pages in flight are committed or dropped whole, and the
+	 * run is recorded interrupted (ERR_INTERRUPTED, code = the signal).
+	 * Waits wake on it. NULL: no such flag. */
+	const volatile sig_atomic_t *stop_signal;
+	/* How long to wait for another sync of the same provider account to
+	 * release the store's lease; 0: ERR_BUSY at once. */
+	int64_t lease_wait_ms;
 };
 
 struct sync_report {
@@ -77,13 +86,20 @@ struct sync_report {
 	int64_t events;
 	int64_t rows_inserted, rows_updated, rows_unchanged;
 	int64_t campaigns_skipped; /* unchanged counters or --hours */
+	/* Events older than the store's retention period, not stored
+	 * (PostgreSQL with ESPSYNC_RETENTION_DAYS > 0). */
+	int64_t events_outside_retention;
+	int64_t runs_reaped; /* dead runs this run marked interrupted */
 	int is_partial;
 	double elapsed_s;
 };
 
 /* Runs one provider sync. Returns 0 when complete; -1 with err otherwise
- * (ERR_PARTIAL when the time budget ended it with state saved). The run is
- * recorded in sync_runs either way when the store is reachable. */
+ * (ERR_PARTIAL when the time budget ended it with state saved,
+ * ERR_INTERRUPTED when req->stop_signal did, ERR_BUSY when another live
+ * sync of the account holds the lease). The run is recorded in sync_runs
+ * either way when the store is reachable; while it runs it holds the
+ * account's lease. */
 int sync_run(struct store *store, const struct sync_request *req,
 	     struct sync_report *out, struct err *err);
 

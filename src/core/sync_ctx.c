@@ -47,7 +47,7 @@ static void count_today(struct sync_ctx *ctx, int64_t n_events)
 
 int sync_commit(struct sync_ctx *ctx)
 {
-	struct store_counts c = {0, 0, 0, 0};
+	struct store_counts c = {0, 0, 0, 0, 0};
 	struct err e = ERR_INIT;
 	int rc = 0;
 
@@ -67,6 +67,8 @@ int sync_commit(struct sync_ctx *ctx)
 		ctx->report->rows_inserted += c.inserted;
 		ctx->report->rows_updated += c.updated;
 		ctx->report->rows_unchanged += c.unchanged;
+		ctx->report->events_outside_retention += c.outside_retention;
+		sync_heartbeat(ctx);
 	}
 	batch_clear(&ctx->batch);
 	return rc;
@@ -118,6 +120,12 @@ void sync_failure(struct sync_ctx *ctx, const struct err *e)
 {
 	struct err copy = *e;
 
+	/* A configuration fault (the API URL answers a web page) fails every
+	 * request alike: the run stops on the first. */
+	if (e->kind == ERR_CONFIG) {
+		sync_fatal(ctx, e);
+		return;
+	}
 	sync_scrub(&copy, ctx->req->api_key);
 	if (ctx->n_failed++ == 0)
 		ctx->first_failure = copy;

@@ -101,6 +101,7 @@ struct sync_ctx {
 	/* The fetch callback of every stream (sync_on_page): streams are
 	 * queued from below the page loop without calling up into it. */
 	fetch_done_fn on_page;
+	int64_t heartbeat_mono_ms; /* last heartbeat written; 0: none */
 };
 
 /* How a stream ended. */
@@ -189,6 +190,23 @@ void sync_scrub(struct err *e, const char *key);
  * 1), else 0; sync_listed_release frees the set. */
 int sync_campaign_listed(struct sync_ctx *ctx, const char *id);
 void sync_listed_release(struct sync_ctx *ctx);
+/* Lease, heartbeat and signals (sync_lease.c). */
+/* ERR_INTERRUPTED (code sig): "stopped by SIGTERM" and fmt's text. */
+int sync_interrupted(struct err *err, int sig, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The signal the request's stop flag holds; 0: none. */
+int sync_stop_signal(const struct sync_request *req);
+/* Takes the store's lease of the request's provider account, waiting up
+ * to req->lease_wait_ms for a live holder (ERR_BUSY naming it after
+ * that; ERR_INTERRUPTED when the stop flag is set while waiting). */
+int sync_lease_take(struct store *store, const struct sync_request *req,
+		    const char *account, struct err *err);
+void sync_lease_drop(struct store *store, const struct sync_request *req,
+		     const char *account);
+/* Marks runs whose process is gone interrupted (the lease is held). */
+int sync_reap(struct sync_ctx *ctx, struct err *err);
+/* After a commit: the run's heartbeat, at most every few seconds. */
+void sync_heartbeat(struct sync_ctx *ctx);
 
 /* Streams (sync_ctx.c). A new stream counts as pending on cw. */
 struct stream *sync_stream_new(struct sync_ctx *ctx, enum source_endpoint ep,

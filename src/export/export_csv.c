@@ -54,6 +54,21 @@ struct export_ctx {
 	int is_combined;
 	const char *row_campaign_id, *row_provider;
 	struct export_tags *all;
+	/* The store holds several provider accounts: each exports into
+	 * dir/<provider>/<account>/. */
+	int is_nested;
+	struct buf acct_dir; /* the directory of the current campaign */
+	char *acct_provider, *acct_account; /* whose acct_dir it is */
+	mode_t file_mode;		    /* 0666 less the umask */
+	/* Files written by this export and their rows, so that a file
+	 * written twice (two ids with one safe form) counts once. */
+	struct written *written;
+	size_t n_written;
+};
+
+struct written {
+	char *path;
+	int64_t rows;
 };
 
 int export_csv_cell(struct buf *out, const char *value, int is_formula_protect)
@@ -474,6 +489,49 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+static int make_dirs(const char *dir);
+
+/* acct_dir for the campaigns of provider/account: the export directory,
+ * or its <provider>/<account>/ (names made safe) when the store holds
+ * several accounts; created when missing. */
+static int enter_account(struct export_ctx *x, const char *provider,
+			 const char *account)
+{
+	char p[NAME_PART_MAX + 1], a[NAME_PART_MAX + 1];
+
+	if (x->acct_dir.len &&
+	    (!x->is_nested || (!strcmp(x->acct_provider, provider) &&
+			       !strcmp(x->acct_account, account))))
+		return 0;
+	buf_reset(&x->acct_dir);
+	free(x->acct_provider);
+	free(x->acct_account);
+	x->acct_provider = xstrdup(provider ? provider : "");
+	x->acct_account = xstrdup(account ? account : "");
+	if (!x->is_nested) {
+		if (buf_puts(&x->acct_dir, x->opts->dir) < 0)
+			goto too_long;
+		return 0;
+	}
+	safe_part(p, NAME_PART_MAX, provider, "unknown");
+	safe_part(a, NAME_PART_MAX, account, "default");
+	if (buf_printf(&x->acct_dir, "%s/%s/%s", x->opts->dir, p, a) < 0)
+		goto too_long;
+	if (make_dirs(buf_str(&x->acct_dir)) < 0) {
+		err_set(x->err, ERR_IO, errno,
+			"cannot create export directory '%s': %s",
+			buf_str(&x->acct_dir), strerror(errno));
+		buf_reset(&x->acct_dir);
+		return -1;
+	}
+	return 0;
+too_long:
+	buf_reset(&x->acct_dir);
+	return err_set(x->err, ERR_IO, 0,
+		       "export path too long: more than %zu bytes",
+		       x->acct_dir.max);
+}
+
 /* Removes the files an earlier export wrote for the same campaign under
  * another name (the campaign was renamed upstream), so the directory holds
  * one file per campaign. Only ids made of letters, digits and dashes are
@@ -514,6 +572,28 @@ done:
 	buf_release(&prefix);
 }
 
+/* Counts a file written: a path written before in this export replaces
+ * its rows instead of adding a file, so the count is what is on disk. */
+static void count_written(struct export_ctx *x, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_written; i++) {
+		if (!strcmp(x->written[i].path, path)) {
+			x->res.rows += x->rows - x->written[i].rows;
+			x->written[i].rows = x->rows;
+			return;
+		}
+	}
+	x->written =
+	    xrealloc(x->written, (x->n_written + 1) * sizeof(*x->written));
+	x->written[x->n_written].path = xstrdup(path);
+	x->written[x->n_written].rows = x->rows;
+	x->n_written++;
+	x->res.files++;
+	x->res.rows += x->rows;
+}
+
 /* Writes one campaign's file: temp file in the same directory, fsync,
  * rename over the final name, fsync the directory. */
 static int write_campaign(struct export_ctx *x, const char *provider,
@@ -523,16 +603,19 @@ static int write_campaign(struct export_ctx *x, const char *provider,
 	char fname[256];
 	int fd = -1, ret = -1, is_tmp = 0;
 
+	const char *dir = buf_str(&x->acct_dir);
+
 	export_file_name(fname, sizeof(fname), c->campaign_id, c->name);
-	if (buf_printf(&path, "%s/%s", x->opts->dir, fname) < 0 ||
-	    buf_printf(&tmp, "%s/.%s.XXXXXX", x->opts->dir, fname) < 0) {
+	if (buf_printf(&path, "%s/%s", dir, fname) < 0 ||
+	    buf_printf(&tmp, "%s/.%s.XXXXXX", dir, fname) < 0) {
 		err_set(x->err, ERR_IO, 0,
 			"export path too long: more than %zu bytes", path.max);
 		goto done;
 	}
 	fd = mkstemp(tmp.data);
 	is_tmp = fd >= 0;
-	if (fd < 0 || fchmod(fd, 0644) < 0 || !(x->fp = fdopen(fd, "w"))) {
+	if (fd < 0 || fchmod(fd, x->file_mode) < 0 ||
+	    !(x->fp = fdopen(fd, "w"))) {
 		err_set(x->err, ERR_IO, errno, "cannot create '%s': %s",
 			buf_str(&path), strerror(errno));
 		goto done;
@@ -567,14 +650,13 @@ static int write_campaign(struct export_ctx *x, const char *provider,
 		goto done;
 	}
 	is_tmp = 0;
-	remove_renamed(x->opts->dir, c->campaign_id, fname);
-	if (fsync_dir(x->opts->dir) < 0) {
+	remove_renamed(dir, c->campaign_id, fname);
+	if (fsync_dir(dir) < 0) {
 		err_set(x->err, ERR_IO, errno, "cannot write '%s': %s",
 			buf_str(&path), strerror(errno));
 		goto done;
 	}
-	x->res.files++;
-	x->res.rows += x->rows;
+	count_written(x, buf_str(&path));
 	ret = 0;
 done:
 	if (x->fp)
@@ -589,6 +671,24 @@ done:
 	return ret;
 }
 
+/* Only campaigns with reports are exported: drafts have none, even with a
+ * sent_at (EmailOctopus's examples show one). */
+static int has_report(const struct rec_campaign *c)
+{
+	return c->sent_at != TIME_NULL &&
+	       !(c->status && !strcmp(c->status, "draft"));
+}
+
+/* The files hold email addresses: the user's umask decides who may read
+ * them (mkstemp alone would make them 0600). */
+static mode_t user_file_mode(void)
+{
+	mode_t mask = umask(077);
+
+	umask(mask);
+	return 0666 & ~mask;
+}
+
 static int on_campaign(void *ctx, const char *provider, const char *account,
 		       const struct rec_campaign *c)
 {
@@ -596,12 +696,11 @@ static int on_campaign(void *ctx, const char *provider, const char *account,
 	int ret;
 
 	x->is_found = 1;
-	/* Only campaigns with reports get a file: drafts have none, even
-	 * with a sent_at (EmailOctopus's examples show one). */
-	if (c->sent_at == TIME_NULL ||
-	    (c->status && !strcmp(c->status, "draft")))
+	if (!has_report(c))
 		return 0;
-	ret = load_tags(x, provider, account, c->campaign_id);
+	ret = enter_account(x, provider, account);
+	if (ret == 0)
+		ret = load_tags(x, provider, account, c->campaign_id);
 	if (ret == 0)
 		ret = write_campaign(x, provider, account, c);
 	free_tags(x);
@@ -633,10 +732,48 @@ static int make_dirs(const char *dir)
 	return ret;
 }
 
+struct account_count {
+	char *provider, *account; /* the last pair seen */
+	int n;
+};
+
+/* Campaigns come ordered by (provider, account): counts the pairs, and
+ * stops at the second. */
+static int count_account(void *ctx, const char *provider, const char *account,
+			 const struct rec_campaign *c)
+{
+	struct account_count *ac = ctx;
+
+	(void)c;
+	if (ac->n && !strcmp(ac->provider, provider ? provider : "") &&
+	    !strcmp(ac->account, account ? account : ""))
+		return 0;
+	free(ac->provider);
+	free(ac->account);
+	ac->provider = xstrdup(provider ? provider : "");
+	ac->account = xstrdup(account ? account : "");
+	return ++ac->n > 1;
+}
+
+/* Whether the store holds campaigns of more than one provider account
+ * (whatever opts->provider selects): then every account has a directory,
+ * else the earlier tool's flat layout stays. */
+static int has_several_accounts(struct store *s, int *out, struct err *err)
+{
+	struct account_count ac = {NULL, NULL, 0};
+	int rc = s->ops->each_campaign(s, NULL, NULL, count_account, &ac, err);
+
+	free(ac.provider);
+	free(ac.account);
+	*out = ac.n > 1;
+	return rc < 0 ? -1 : 0;
+}
+
 int export_csv(struct store *s, const struct export_options *opts,
 	       struct export_result *out, struct err *err)
 {
 	struct export_ctx x;
+	size_t i;
 	int ret = -1;
 
 	memset(&x, 0, sizeof(x));
@@ -644,6 +781,8 @@ int export_csv(struct store *s, const struct export_options *opts,
 	x.opts = opts;
 	x.err = err;
 	buf_init(&x.line, 0);
+	buf_init(&x.acct_dir, 0);
+	x.file_mode = user_file_mode();
 	if (parse_columns_map(&x, opts->columns_map) < 0)
 		goto done;
 	if (!opts->dir || !*opts->dir) {
@@ -656,6 +795,8 @@ int export_csv(struct store *s, const struct export_options *opts,
 			strerror(errno));
 		goto done;
 	}
+	if (has_several_accounts(s, &x.is_nested, err) < 0)
+		goto done;
 	if (s->ops->each_campaign(s, opts->provider, opts->campaign_id,
 				  on_campaign, &x, err) != 0)
 		goto done;
@@ -673,6 +814,49 @@ done:
 	free(x.map);
 	free(x.map_text);
 	buf_release(&x.line);
+	buf_release(&x.acct_dir);
+	free(x.acct_provider);
+	free(x.acct_account);
+	for (i = 0; i < x.n_written; i++)
+		free(x.written[i].path);
+	free(x.written);
+	return ret;
+}
+
+/* campaign_*.csv files in dir, and depth levels of directories below it
+ * (dir/<provider>/<account>/). */
+static int count_files(const char *dir, int depth, int64_t *n, struct err *err)
+{
+	struct buf sub = BUF_INIT;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d) {
+		if (errno == ENOENT || (depth < 2 && errno == ENOTDIR))
+			return 0;
+		return err_set(err, ERR_IO, errno, "cannot read '%s': %s", dir,
+			       strerror(errno));
+	}
+	while (ret == 0 && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct stat st;
+
+		if (len > 13 && !strncmp(e->d_name, "campaign_", 9) &&
+		    !strcmp(e->d_name + len - 4, ".csv")) {
+			(*n)++;
+			continue;
+		}
+		if (!depth || e->d_name[0] == '.')
+			continue;
+		buf_reset(&sub);
+		if (buf_printf(&sub, "%s/%s", dir, e->d_name) < 0 ||
+		    lstat(buf_str(&sub), &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		ret = count_files(buf_str(&sub), depth - 1, n, err);
+	}
+	closedir(d);
+	buf_release(&sub);
 	return ret;
 }
 
@@ -686,7 +870,7 @@ static int on_campaign_tags(void *ctx, const char *provider,
 	size_t i, k;
 	int ret = 0;
 
-	if (c->sent_at == TIME_NULL)
+	if (!has_report(c))
 		return 0;
 	if (load_tags(x, provider, account, c->campaign_id) < 0) {
 		ret = -1;
@@ -712,7 +896,7 @@ static int on_campaign_rows(void *ctx, const char *provider,
 {
 	struct export_ctx *x = ctx;
 
-	if (c->sent_at == TIME_NULL)
+	if (!has_report(c))
 		return 0;
 	x->campaign_name = c->name;
 	time_format_date(c->sent_at, x->sent_date);
@@ -735,7 +919,8 @@ static int write_combined(struct export_ctx *x, const char *path)
 	}
 	fd = mkstemp(tmp.data);
 	is_tmp = fd >= 0;
-	if (fd < 0 || fchmod(fd, 0644) < 0 || !(x->fp = fdopen(fd, "w"))) {
+	if (fd < 0 || fchmod(fd, x->file_mode) < 0 ||
+	    !(x->fp = fdopen(fd, "w"))) {
 		err_set(x->err, ERR_IO, errno, "cannot create '%s': %s", path,
 			strerror(errno));
 		goto done;
@@ -794,6 +979,7 @@ int export_csv_combined(struct store *s, const struct export_options *opts,
 	x.err = err;
 	x.is_combined = 1;
 	x.all = &all;
+	x.file_mode = user_file_mode();
 	buf_init(&x.line, 0);
 	if (parse_columns_map(&x, opts->columns_map) < 0)
 		goto done;
@@ -822,26 +1008,9 @@ done:
 
 int export_count_files(const char *dir, int64_t *out, struct err *err)
 {
-	DIR *d;
-	struct dirent *e;
 	int64_t n = 0;
+	int ret = count_files(dir, 2, &n, err);
 
-	*out = 0;
-	d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(err, ERR_IO, errno, "cannot read '%s': %s", dir,
-			       strerror(errno));
-	}
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-
-		if (len > 13 && !strncmp(e->d_name, "campaign_", 9) &&
-		    !strcmp(e->d_name + len - 4, ".csv"))
-			n++;
-	}
-	closedir(d);
-	*out = n;
-	return 0;
+	*out = ret < 0 ? 0 : n;
+	return ret;
 }

@@ -1,5 +1,8 @@
 /* CSV export: one file per sent campaign, read through the store interface
- * only, written atomically (temp file, fsync, rename). */
+ * only, written atomically (temp file, fsync, rename) with the mode the
+ * umask leaves of 0666. Layout: the earlier tool's flat dir/campaign_*.csv
+ * while the store holds one provider account; with several, each account
+ * exports into dir/<provider>/<account>/ so equal ids never clobber. */
 #ifndef ESPSYNC_EXPORT_CSV_H
 #define ESPSYNC_EXPORT_CSV_H
 
@@ -28,7 +31,8 @@ struct export_result {
 	int64_t rows;
 };
 
-/* ERR_NOT_FOUND when campaign_id names no stored campaign. */
+/* ERR_NOT_FOUND when campaign_id names no stored campaign. out->files
+ * counts distinct files written (what is on disk). */
 int export_csv(struct store *s, const struct export_options *opts,
 	       struct export_result *out, struct err *err);
 /* One file at path of every sent campaign's participants (or one's), with
@@ -38,7 +42,8 @@ int export_csv(struct store *s, const struct export_options *opts,
 int export_csv_combined(struct store *s, const struct export_options *opts,
 			const char *path, struct export_result *out,
 			struct err *err);
-/* Number of campaign_*.csv files in dir (0 when dir is missing). */
+/* Number of campaign_*.csv files in dir and in its <provider>/<account>/
+ * directories (0 when dir is missing). */
 int export_count_files(const char *dir, int64_t *out, struct err *err);
 /* "campaign_{id}_{safe name}.csv" into out (size bytes). */
 void export_file_name(char *out, size_t size, const char *campaign_id,

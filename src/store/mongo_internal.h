@@ -27,6 +27,7 @@ enum coll_id {
 	K_LISTS,
 	K_STATE,
 	K_RUNS,
+	K_LEASES, /* sync_leases: one document per provider account */
 	K__COUNT
 };
 
@@ -35,9 +36,8 @@ struct mongo_store {
 	mongoc_client_t *client;
 	mongoc_database_t *db;
 	mongoc_collection_t *coll[K__COUNT];
-	char *safe;   /* URL with the password replaced, for messages */
-	char *secret; /* password as given in the URL, scrubbed from messages */
-	char *secret_dec; /* the same, percent-decoded by the driver */
+	char *safe; /* URL with the password replaced, for messages */
+	struct store_secrets secrets; /* kept out of driver messages */
 };
 
 /* Engagement flags in the earlier tool's embedded object (ENG_SENT has no
@@ -117,6 +117,16 @@ int mg_state_each(struct store *store, const char *provider, store_state_fn fn,
 int mg_run_begin(struct store *store, struct run_row *run, struct err *err);
 int mg_run_finish(struct store *store, const struct run_row *run,
 		  struct err *err);
+/* mongo_runs.c */
+int mg_run_heartbeat(struct store *store, int64_t run_id, const char *provider,
+		     const char *account, int64_t at, struct err *err);
+int mg_run_reap(struct store *store, const char *provider, const char *account,
+		int64_t now, int64_t *marked, struct err *err);
+int mg_lease_take(struct store *store, const char *provider,
+		  const char *account, struct lease_holder *holder,
+		  struct err *err);
+int mg_lease_drop(struct store *store, const char *provider,
+		  const char *account, struct err *err);
 int mg_run_newest(struct store *store, const char *provider, const char *status,
 		  struct run_row *out, struct arena *arena, int *found,
 		  struct err *err);

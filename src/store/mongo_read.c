@@ -166,6 +166,13 @@ int mg_run_begin(struct store *store, struct run_row *run, struct err *err)
 		BSON_APPEND_VALUE(&doc, "finished_at", &nul);
 		BSON_APPEND_UTF8(&doc, "status", "running");
 		append_run_counts(&doc, run);
+		{
+			bson_value_t host = mg_str(run->host);
+
+			BSON_APPEND_VALUE(&doc, "host", &host);
+			BSON_APPEND_INT64(&doc, "pid", run->pid);
+			BSON_APPEND_VALUE(&doc, "heartbeat_at", &t);
+		}
 		if (mongoc_collection_insert_one(s->coll[K_RUNS], &doc, NULL,
 						 NULL, &e)) {
 			bson_destroy(&doc);
@@ -244,6 +251,9 @@ int mg_run_newest(struct store *store, const char *provider, const char *status,
 		out->throttled = mg_get_int(&doc, "throttled");
 		out->records_json = mg_get_json(&doc, "records", arena);
 		out->error = arena_strdup(arena, mg_get_str(&doc, "error"));
+		out->host = arena_strdup(arena, mg_get_str(&doc, "host"));
+		out->pid = mg_get_int(&doc, "pid");
+		out->heartbeat_at = mg_get_time(&doc, "heartbeat_at");
 	}
 	ret = 0;
 done:

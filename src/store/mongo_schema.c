@@ -34,6 +34,8 @@ static const struct {
     {K_LISTS, {"provider", "account", "list_id"}, 1},
     {K_STATE, {"provider", "account", "stream"}, 1},
     {K_RUNS, {"run_id"}, 1},
+    {K_RUNS, {"status"}, 0},
+    {K_LEASES, {"provider", "account"}, 1},
 };
 
 int mg_create_indexes(struct mongo_store *s, struct err *err)

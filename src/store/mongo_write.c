@@ -525,7 +525,7 @@ int mg_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err)
 {
 	struct mongo_store *s = (struct mongo_store *)store;
-	struct store_counts c = {0, 0, 0, 0};
+	struct store_counts c = {0, 0, 0, 0, 0};
 	int64_t now = clock_wall_s();
 	int ret = -1;
 

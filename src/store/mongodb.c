@@ -17,60 +17,17 @@ const char *const mg_coll_names[K__COUNT] = {
     [K_PARTICIPANTS] = "participants", [K_EVENTS] = "email_activities",
     [K_CONTACTS] = "contacts",	       [K_LISTS] = "lists",
     [K_STATE] = "sync_state",	       [K_RUNS] = "sync_runs",
+    [K_LEASES] = "sync_leases",
 };
 
 /* ---- messages ---------------------------------------------------------- */
-
-/* Appends msg with every occurrence of a secret replaced by "***". */
-static int scrub(struct buf *out, const char *msg, const char *a, const char *b)
-{
-	int rc = 0;
-
-	while (*msg) {
-		const char *sec[2] = {a, b};
-		size_t k, n = 0;
-
-		for (k = 0; k < 2 && !n; k++)
-			if (sec[k] && *sec[k] &&
-			    !strncmp(msg, sec[k], strlen(sec[k])))
-				n = strlen(sec[k]);
-		if (n) {
-			rc |= buf_puts(out, "***");
-			msg += n;
-		} else {
-			rc |= buf_putc(out, *msg++);
-		}
-	}
-	return rc;
-}
-
-/* A driver message as our errors read: secrets scrubbed, lowercase
- * start (unless an acronym), no final period. One past m's maximum is
- * replaced by a note rather than shown cut. */
-static void tidy(struct buf *m, const char *msg, const char *a, const char *b)
-{
-	int rc = scrub(m, msg && *msg ? msg : "unknown error", a, b);
-
-	if (rc) {
-		buf_reset(m);
-		rc = buf_puts(m, "driver message too long to show");
-	}
-	if (rc)
-		BUG("mongodb: message buffer cannot hold a short note");
-	if (m->len && isupper((unsigned char)m->data[0]) &&
-	    !(m->len > 1 && isupper((unsigned char)m->data[1])))
-		m->data[0] = (char)tolower((unsigned char)m->data[0]);
-	while (m->len &&
-	       (m->data[m->len - 1] == '.' || m->data[m->len - 1] == ' '))
-		m->data[--m->len] = '\0';
-}
 
 int mg_err(struct err *err, const struct mongo_store *s, const char *what,
 	   const bson_error_t *e)
 {
 	struct buf m = BUF_INIT;
 
-	tidy(&m, e ? e->message : NULL, s->secret, s->secret_dec);
+	store_driver_msg(&m, e ? e->message : NULL, &s->secrets);
 	err_set(err, ERR_STORE, e ? (int)e->code : 0,
 		"cannot %s mongodb store '%s': %s", what, s->safe, buf_str(&m));
 	buf_release(&m);
@@ -193,27 +150,8 @@ static void mg_close(struct store *store)
 	if (s->client)
 		mongoc_client_destroy(s->client);
 	free(s->safe);
-	free(s->secret);
-	free(s->secret_dec);
+	store_secrets_release(&s->secrets);
 	free(s);
-}
-
-/* The password exactly as written in the URL (between the ':' of the
- * userinfo and the last '@'), or NULL. */
-static char *raw_password(const char *url)
-{
-	const char *auth = strstr(url, "://"), *at, *colon;
-
-	if (!auth)
-		return NULL;
-	auth += 3;
-	at = strrchr(auth, '@');
-	if (!at)
-		return NULL;
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (!colon || colon + 1 == at)
-		return NULL;
-	return xstrndup(colon + 1, (size_t)(at - colon - 1));
 }
 
 static void uri_default_ms(mongoc_uri_t *uri, const char *opt, int32_t ms)
@@ -237,7 +175,7 @@ static int mg_open(struct store **out, const char *url,
 	*out = NULL;
 	s->base.ops = &mongodb_store_ops;
 	s->safe = store_redact_url(url);
-	s->secret = raw_password(url);
+	store_secrets_init(&s->secrets, url);
 	/* The handler first, so that nothing mongoc_init says reaches stderr
 	 * in the driver's format. (Debian's libmongoc also initialises itself
 	 * when loaded; a warning from that, before main, see the README's
@@ -248,14 +186,12 @@ static int mg_open(struct store **out, const char *url,
 	if (!uri) {
 		struct buf m = BUF_INIT;
 
-		tidy(&m, e.message, s->secret, NULL);
+		store_driver_msg(&m, e.message, &s->secrets);
 		err_set(err, ERR_CONFIG, 0, "invalid mongodb store '%s': %s",
 			s->safe, buf_str(&m));
 		buf_release(&m);
 		goto done;
 	}
-	if (mongoc_uri_get_password(uri))
-		s->secret_dec = xstrdup(mongoc_uri_get_password(uri));
 	uri_default_ms(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 3000);
 	uri_default_ms(uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
 	if (!mongoc_uri_get_appname(uri))
@@ -370,6 +306,10 @@ const struct store_ops mongodb_store_ops = {
     .run_begin = mg_run_begin,
     .run_finish = mg_run_finish,
     .run_newest = mg_run_newest,
+    .run_heartbeat = mg_run_heartbeat,
+    .run_reap = mg_run_reap,
+    .lease_take = mg_lease_take,
+    .lease_drop = mg_lease_drop,
     .campaign_get = mg_campaign_get,
     .link_participants = mg_link_participants,
     .stats = mg_stats,

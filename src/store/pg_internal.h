@@ -41,7 +41,8 @@ enum { PG_MS_CAMPAIGNS_STATS = PT__COUNT, PG_MS__COUNT };
 struct pg_store {
 	struct store base;
 	PGconn *db;
-	char *safe_url; /* redacted, for messages */
+	char *safe_url;		      /* redacted, for messages */
+	struct store_secrets secrets; /* kept out of driver messages */
 	int retention_days;
 	char *merge_sql[PG_MS__COUNT];
 	/* UTC day numbers whose partition is known to exist, sorted. */
@@ -165,6 +166,16 @@ int pg_report_lists(struct store *store, const struct store_period *p,
 int pg_report_accounts(struct store *store, const struct store_period *p,
 		       store_account_fn fn, void *ctx, struct err *err);
 
+/* pg_runs.c */
+int pg_run_heartbeat(struct store *store, int64_t run_id, const char *provider,
+		     const char *account, int64_t at, struct err *err);
+int pg_run_reap(struct store *store, const char *provider, const char *account,
+		int64_t now, int64_t *marked, struct err *err);
+int pg_lease_take(struct store *store, const char *provider,
+		  const char *account, struct lease_holder *holder,
+		  struct err *err);
+int pg_lease_drop(struct store *store, const char *provider,
+		  const char *account, struct err *err);
 /* pg_reconcile.c */
 int pg_reconcile_contacts(struct store *store, const char *provider,
 			  const char *account, int64_t after_id,

@@ -105,10 +105,10 @@ done:
 int pg_run_begin(struct store *store, struct run_row *run, struct err *err)
 {
 	struct pg_store *s = (struct pg_store *)store;
-	char started[21], req[24], ret_[24], thr[24];
-	const char *p[8] = {
-	    run->provider, run->account, started,	    req,
-	    ret_,	   thr,		 run->records_json, run->error};
+	char started[21], req[24], ret_[24], thr[24], pid[24];
+	const char *p[10] = {
+	    run->provider, run->account,      started,	  req,	     ret_,
+	    thr,	   run->records_json, run->error, run->host, pid};
 	PGresult *r;
 
 	run->started_at = store_time_or_now(run->started_at);
@@ -118,12 +118,14 @@ int pg_run_begin(struct store *store, struct run_row *run, struct err *err)
 	snprintf(req, sizeof(req), "%lld", (long long)run->requests);
 	snprintf(ret_, sizeof(ret_), "%lld", (long long)run->retries);
 	snprintf(thr, sizeof(thr), "%lld", (long long)run->throttled);
+	snprintf(pid, sizeof(pid), "%lld", (long long)run->pid);
 	r = pg_query(s,
 		     "INSERT INTO sync_runs (provider, account, started_at,"
-		     " status, requests, retries, throttled, records, error)"
-		     " VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8)"
-		     " RETURNING run_id",
-		     8, p, "record a run in", err);
+		     " status, requests, retries, throttled, records, error,"
+		     " host, pid, heartbeat_at)"
+		     " VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9,"
+		     " $10, $3) RETURNING run_id",
+		     10, p, "record a run in", err);
 	if (!r)
 		return -1;
 	run->run_id = pg_val_int(r, 0, 0);
@@ -135,15 +137,16 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 		  struct err *err)
 {
 	struct pg_store *s = (struct pg_store *)store;
-	char id[24], fin[21], req[24], ret_[24], thr[24];
-	const char *p[8] = {id,
+	char id[24], fin[21], req[24], ret_[24], thr[24], old[24];
+	const char *p[9] = {id,
 			    fin,
 			    store_run_status_name(run->status),
 			    req,
 			    ret_,
 			    thr,
 			    run->records_json,
-			    run->error};
+			    run->error,
+			    old};
 	PGresult *r;
 	int ret = -1;
 
@@ -152,6 +155,7 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 	snprintf(req, sizeof(req), "%lld", (long long)run->requests);
 	snprintf(ret_, sizeof(ret_), "%lld", (long long)run->retries);
 	snprintf(thr, sizeof(thr), "%lld", (long long)run->throttled);
+	snprintf(old, sizeof(old), "%lld", (long long)run->outside_retention);
 	/* Expire first: a run is recorded finished only after its store
 	 * work is done. */
 	if (pg_expire(s, err) < 0)
@@ -160,8 +164,8 @@ int pg_run_finish(struct store *store, const struct run_row *run,
 	    s,
 	    "UPDATE sync_runs SET finished_at = $2, status = $3,"
 	    " requests = $4, retries = $5, throttled = $6, records = $7,"
-	    " error = $8 WHERE run_id = $1",
-	    8, p, "record a run in", err);
+	    " error = $8, outside_retention = $9 WHERE run_id = $1",
+	    9, p, "record a run in", err);
 	if (!r)
 		goto done;
 	if (strcmp(PQcmdTuples(r), "1") != 0) {
@@ -189,18 +193,48 @@ int pg_run_newest(struct store *store, const char *provider, const char *status,
 	    s,
 	    "SELECT run_id, provider, account, " PG_EPOCH(
 		"started_at") ", " PG_EPOCH("finished_at") ", status, "
-							   "requests, retries,"
+							   "requests, "
+							   "retries,"
 							   " throttled, "
-							   "records, error "
-							   "FROM sync_runs"
-							   " WHERE ($1::text "
-							   "IS NULL OR "
-							   "provider = $1)"
-							   " AND ($2::text IS "
-							   "NULL OR status = "
-							   "$2)"
-							   " ORDER BY run_id "
-							   "DESC LIMIT 1",
+							   "records, "
+							   "error, "
+							   "host, "
+							   "pid, " PG_EPOCH(
+							       "heartbeat_"
+							       "at") ", "
+								     "outsi"
+								     "de_"
+								     "reten"
+								     "tion "
+								     "FROM "
+								     "sync_"
+								     "runs"
+								     " WHER"
+								     "E "
+								     "($1::"
+								     "text "
+								     "IS "
+								     "NULL "
+								     "OR "
+								     "provi"
+								     "der "
+								     "= $1)"
+								     " AND "
+								     "($2::"
+								     "text "
+								     "IS "
+								     "NULL "
+								     "OR "
+								     "statu"
+								     "s = "
+								     "$2)"
+								     " ORDE"
+								     "R BY "
+								     "run_"
+								     "id "
+								     "DESC "
+								     "LIMIT"
+								     " 1",
 	    2, p, "read runs from", err);
 	if (!r)
 		return -1;
@@ -216,6 +250,10 @@ int pg_run_newest(struct store *store, const char *provider, const char *status,
 		out->throttled = pg_val_int(r, 0, 8);
 		out->records_json = pg_val_dup(r, 0, 9, arena);
 		out->error = pg_val_dup(r, 0, 10, arena);
+		out->host = pg_val_dup(r, 0, 11, arena);
+		out->pid = pg_val_int(r, 0, 12);
+		out->heartbeat_at = pg_val_time(r, 0, 13);
+		out->outside_retention = pg_val_int(r, 0, 14);
 		*found = 1;
 	}
 	PQclear(r);
@@ -327,14 +365,17 @@ int pg_stats(struct store *store, const char *provider, struct store_stats *out,
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	r = pg_query(s,
-		     "SELECT (SELECT count(*) FROM campaigns" WHERE_PROVIDER
-		     "),"
-		     " (SELECT count(*) FROM participants" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM campaign_links" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM contacts" WHERE_PROVIDER "),"
-		     " (SELECT count(*) FROM lists" WHERE_PROVIDER ")",
-		     1, p, "count rows in", err);
+	r = pg_query(
+	    s,
+	    "SELECT (SELECT count(*) FROM campaigns" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM participants" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM campaign_links" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM contacts" WHERE_PROVIDER "),"
+	    " (SELECT count(*) FROM lists" WHERE_PROVIDER "),"
+	    " (SELECT coalesce(sum(m), 0) FROM (SELECT"
+	    " max(outside_retention) AS m FROM sync_runs" WHERE_PROVIDER
+	    " GROUP BY provider, account) AS runs)",
+	    1, p, "count rows in", err);
 	if (!r)
 		return -1;
 	out->campaigns = pg_val_int(r, 0, 0);
@@ -342,6 +383,8 @@ int pg_stats(struct store *store, const char *provider, struct store_stats *out,
 	out->links = pg_val_int(r, 0, 2);
 	out->contacts = pg_val_int(r, 0, 3);
 	out->lists = pg_val_int(r, 0, 4);
+	out->events_outside_retention = pg_val_int(r, 0, 5);
+	out->retention_days = s->retention_days > 0 ? s->retention_days : 0;
 	PQclear(r);
 	r = pg_query(
 	    s,

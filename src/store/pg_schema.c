@@ -95,6 +95,16 @@ static const char *const migrations[] = {
      * unknown). */
     "ALTER TABLE campaigns ADD COLUMN verified_opens bigint,"
     " ADD COLUMN verified_unique_opens bigint;",
+    /* 3 (issue 10): who runs a run and its last sign of life, the events
+     * a run met outside the retention, and the holder of each provider
+     * account's sync lease (the lock itself is an advisory lock). */
+    "ALTER TABLE sync_runs ADD COLUMN host text,"
+    " ADD COLUMN pid bigint, ADD COLUMN heartbeat_at " TS ","
+    " ADD COLUMN outside_retention bigint NOT NULL DEFAULT 0;"
+    "CREATE INDEX sync_runs_status ON sync_runs (status);"
+    "CREATE TABLE sync_leases (provider " TXT " NOT NULL,"
+    " account " TXT " NOT NULL, host text, pid bigint, since " TS ","
+    " heartbeat_at " TS ", PRIMARY KEY (provider, account));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

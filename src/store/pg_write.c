@@ -505,9 +505,11 @@ static int ev_key_cmp(const void *pa, const void *pb)
 /* The batch's events inside the retention period, sorted by (day,
  * event_id) and de-duplicated (the last of equal ids wins, as in the
  * merge). Returns how many; *new_days gets the days without a known
- * partition. Both arrays are the caller's to free. */
+ * partition, *n_old how many events are older than the retention. Both
+ * arrays are the caller's to free. */
 static size_t event_keys(const struct pg_store *s, const struct batch *b,
-			 struct ev_key **out, int64_t **new_days, size_t *n_new)
+			 struct ev_key **out, int64_t **new_days, size_t *n_new,
+			 int64_t *n_old)
 {
 	struct ev_key *k = xmalloc(b->n_events * sizeof(*k));
 	int64_t first = pg_first_kept_day(s);
@@ -518,8 +520,10 @@ static size_t event_keys(const struct pg_store *s, const struct batch *b,
 	for (i = 0; i < b->n_events; i++) {
 		int64_t day = pg_floor_div(b->events[i].ts, 86400);
 
-		if (day < first)
+		if (day < first) {
+			(*n_old)++;
 			continue;
+		}
 		k[n].day = day;
 		k[n].id = b->events[i].event_id;
 		k[n].i = i;
@@ -553,7 +557,8 @@ static int load_events(struct wctx *w, int64_t **new_days, size_t *n_new,
 	struct ev_key *k = NULL;
 	char sqlstate[6];
 	int64_t rows = 0, before = w->c.inserted;
-	size_t i, n = event_keys(s, b, &k, new_days, n_new);
+	size_t i,
+	    n = event_keys(s, b, &k, new_days, n_new, &w->c.outside_retention);
 	int ret = -1, rc = 0;
 
 	if (!n) {
@@ -684,7 +689,7 @@ sent:
 
 /* State rows are checkpoints, not data: they are not counted in *out.
  * Events older than the retention period are not loaded (they would be
- * dropped at the end of the run) and count as unchanged. */
+ * dropped at the end of the run) and count as outside_retention. */
 int pg_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err)
 {
@@ -722,7 +727,8 @@ int pg_write_batch(struct store *store, const struct batch *b,
 		goto done;
 	for (i = 0; i < n_new; i++)
 		pg_day_add(w.s, new_days[i]);
-	w.c.unchanged = (int64_t)batch_count(b) - w.c.inserted - w.c.updated;
+	w.c.unchanged = (int64_t)batch_count(b) - w.c.inserted - w.c.updated -
+			w.c.outside_retention;
 	ret = 0;
 done:
 	if (ret < 0) {

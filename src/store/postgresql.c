@@ -74,40 +74,21 @@ done:
 	return ret;
 }
 
-/* Copies msg into out as one line: runs of blanks and line breaks become
- * one space, trailing blanks go. */
-static void one_line(char *out, size_t cap, const char *msg)
-{
-	size_t n = 0;
-	int space = 0;
-
-	for (; msg && *msg && n + 1 < cap; msg++) {
-		if (*msg == '\n' || *msg == '\r' || *msg == '\t' ||
-		    *msg == ' ') {
-			space = n > 0;
-			continue;
-		}
-		if (space && n + 2 < cap)
-			out[n++] = ' ';
-		space = 0;
-		out[n++] = *msg;
-	}
-	out[n] = '\0';
-}
-
 int pg_db_err(struct err *err, struct pg_store *s, const char *what,
 	      const PGresult *res)
 {
-	char line[200];
+	struct buf line = BUF_INIT;
 	const char *m = NULL;
 
 	if (res)
 		m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (!m || !*m)
-		m = PQerrorMessage(s->db);
-	one_line(line, sizeof(line), m);
-	return err_set(err, ERR_STORE, 0, "cannot %s store '%s': %s", what,
-		       s->safe_url, *line ? line : "unknown error");
+		m = s->db ? PQerrorMessage(s->db) : NULL;
+	store_driver_msg(&line, m, &s->secrets);
+	err_set(err, ERR_STORE, 0, "cannot %s store '%s': %s", what,
+		s->safe_url, buf_str(&line));
+	buf_release(&line);
+	return -1;
 }
 
 /* Runs a statement with text parameters; the result, or NULL with err set. */
@@ -182,6 +163,7 @@ static void pg_close(struct store *store)
 	pg_write_release(s);
 	free(s->days);
 	free(s->safe_url);
+	store_secrets_release(&s->secrets);
 	free(s);
 }
 
@@ -205,6 +187,7 @@ static int pg_open(struct store **out, const char *url,
 	*out = NULL;
 	s->base.ops = &postgresql_store_ops;
 	s->safe_url = store_redact_url(url);
+	store_secrets_init(&s->secrets, url);
 	s->retention_days = opts && opts->retention_days >= 0
 				? opts->retention_days
 				: STORE_PG_RETENTION_DAYS;
@@ -263,6 +246,10 @@ const struct store_ops postgresql_store_ops = {
     .state_each = pg_state_each,
     .run_begin = pg_run_begin,
     .run_finish = pg_run_finish,
+    .run_heartbeat = pg_run_heartbeat,
+    .run_reap = pg_run_reap,
+    .lease_take = pg_lease_take,
+    .lease_drop = pg_lease_drop,
     .run_newest = pg_run_newest,
     .campaign_get = pg_campaign_get,
     .link_participants = pg_link_participants,

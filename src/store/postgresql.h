@@ -11,7 +11,7 @@
 #include "util/err.h"
 
 /* Schema version this build creates and migrates older databases to. */
-#define STORE_PG_SCHEMA_VERSION 2
+#define STORE_PG_SCHEMA_VERSION 3
 /* Days of email_activities kept when the URL says nothing. */
 #define STORE_PG_RETENTION_DAYS 730
 

@@ -28,9 +28,15 @@ static const char *const fixed_sql[ST__COUNT - ST_BEGIN] = {
 
 int sq_db_err(struct err *err, struct sqlite_store *s, const char *what)
 {
-	return err_set(err, ERR_STORE, sqlite3_extended_errcode(s->db),
-		       "cannot %s store '%s': %s", what, s->path,
-		       sqlite3_errmsg(s->db));
+	struct buf m = BUF_INIT;
+
+	/* A path holds no password, but every driver message goes through
+	 * the same door. */
+	store_driver_msg(&m, sqlite3_errmsg(s->db), NULL);
+	err_set(err, ERR_STORE, sqlite3_extended_errcode(s->db),
+		"cannot %s store '%s': %s", what, s->path, buf_str(&m));
+	buf_release(&m);
+	return -1;
 }
 
 /* Creates the missing directories above path; -1 with errno set when one
@@ -238,6 +244,10 @@ const struct store_ops sqlite_store_ops = {
     .run_begin = sq_run_begin,
     .run_finish = sq_run_finish,
     .run_newest = sq_run_newest,
+    .run_heartbeat = sq_run_heartbeat,
+    .run_reap = sq_run_reap,
+    .lease_take = sq_lease_take,
+    .lease_drop = sq_lease_drop,
     .campaign_get = sq_campaign_get,
     .link_participants = sq_link_participants,
     .stats = sq_stats,

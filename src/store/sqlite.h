@@ -7,7 +7,7 @@
 #include "store/store.h"
 
 /* Schema version this build creates and migrates older databases to. */
-#define STORE_SQLITE_SCHEMA_VERSION 3
+#define STORE_SQLITE_SCHEMA_VERSION 4
 
 /* open() takes "sqlite:PATH" or a bare PATH. */
 extern const struct store_ops sqlite_store_ops;

@@ -88,6 +88,17 @@ int sq_reconcile_contact_set(struct store *store, const char *provider,
 			     size_t n_live, int64_t at, int64_t *changed,
 			     struct err *err);
 
+/* sqlite_runs.c */
+int sq_run_heartbeat(struct store *store, int64_t run_id, const char *provider,
+		     const char *account, int64_t at, struct err *err);
+int sq_run_reap(struct store *store, const char *provider, const char *account,
+		int64_t now, int64_t *marked, struct err *err);
+int sq_lease_take(struct store *store, const char *provider,
+		  const char *account, struct lease_holder *holder,
+		  struct err *err);
+int sq_lease_drop(struct store *store, const char *provider,
+		  const char *account, struct err *err);
+
 /* sqlite_read.c */
 int sq_state_get(struct store *store, const char *provider, const char *account,
 		 const char *stream, struct buf *out, int *found,

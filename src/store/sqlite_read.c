@@ -142,7 +142,8 @@ int sq_run_newest(struct store *store, const char *provider, const char *status,
 		"SELECT run_id, provider, account,"
 		" CAST(strftime('%s', started_at) AS INTEGER),"
 		" CAST(strftime('%s', finished_at) AS INTEGER), status,"
-		" requests, retries, throttled, records, error FROM sync_runs"
+		" requests, retries, throttled, records, error, host, pid,"
+		" CAST(strftime('%s', heartbeat_at) AS INTEGER) FROM sync_runs"
 		" WHERE (?1 IS NULL OR provider = ?1)"
 		" AND (?2 IS NULL OR status = ?2) ORDER BY run_id DESC LIMIT 1",
 		2, args, &st, err) < 0)
@@ -160,6 +161,9 @@ int sq_run_newest(struct store *store, const char *provider, const char *status,
 		out->throttled = sqlite3_column_int64(st, 8);
 		out->records_json = col_dup(st, 9, arena);
 		out->error = col_dup(st, 10, arena);
+		out->host = col_dup(st, 11, arena);
+		out->pid = sqlite3_column_int64(st, 12);
+		out->heartbeat_at = col_time(st, 13);
 		*found = 1;
 	} else if (rc != SQLITE_DONE) {
 		sq_db_err(err, s, "read runs from");

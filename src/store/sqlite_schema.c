@@ -79,6 +79,16 @@ static const char *const migrations[] = {
      * this index alone (sqlite_report.c). */
     "CREATE INDEX IF NOT EXISTS email_activities_day ON email_activities"
     " (activity_date, event_type, provider, account);",
+    /* 4 (issue 10): who runs a run and its last sign of life, so that a
+     * dead run is told from a live one; the sync lease of each provider
+     * account (sqlite_runs.c). */
+    "ALTER TABLE sync_runs ADD COLUMN host TEXT;"
+    "ALTER TABLE sync_runs ADD COLUMN pid INTEGER;"
+    "ALTER TABLE sync_runs ADD COLUMN heartbeat_at TEXT;"
+    "CREATE INDEX sync_runs_status ON sync_runs (status);"
+    "CREATE TABLE sync_leases (provider TEXT NOT NULL,"
+    " account TEXT NOT NULL, host TEXT, pid INTEGER, since TEXT,"
+    " heartbeat_at TEXT, PRIMARY KEY (provider, account));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

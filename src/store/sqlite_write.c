@@ -407,7 +407,7 @@ int sq_write_batch(struct store *store, const struct batch *b,
 		   struct store_counts *out, struct err *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
-	struct store_counts c = {0, 0, 0, 0};
+	struct store_counts c = {0, 0, 0, 0, 0};
 	char now[21];
 	size_t i;
 	int ret = -1;
@@ -462,8 +462,9 @@ int sq_run_begin(struct store *store, struct run_row *run, struct err *err)
 
 	if (sq_prep(s,
 		    "INSERT INTO sync_runs (provider, account, started_at,"
-		    " status, requests, retries, throttled, records, error)"
-		    " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)",
+		    " status, requests, retries, throttled, records, error,"
+		    " host, pid, heartbeat_at) VALUES (?1, ?2, ?3, 'running',"
+		    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3)",
 		    0, NULL, &st, err) < 0)
 		goto done;
 	run->started_at = store_time_or_now(run->started_at);
@@ -473,6 +474,8 @@ int sq_run_begin(struct store *store, struct run_row *run, struct err *err)
 	sq_bind_text(st, 2, run->account);
 	bind_time(st, 3, run->started_at);
 	bind_run_counts(st, run);
+	sq_bind_text(st, 9, run->host);
+	sqlite3_bind_int64(st, 10, run->pid);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sq_db_err(err, s, "record a run in");
 		goto done;

@@ -21,6 +21,9 @@ struct store_counts {
 	int64_t updated;   /* existing row whose content changed */
 	int64_t unchanged; /* existing row left as it was */
 	int64_t failed;
+	/* Events not written because they are older than the store's
+	 * retention period (not counted as failed). */
+	int64_t outside_retention;
 };
 
 struct state_row {
@@ -28,7 +31,14 @@ struct state_row {
 	int64_t updated_at;
 };
 
-enum run_status { RUN_RUNNING = 0, RUN_COMPLETE, RUN_PARTIAL, RUN_FAILED };
+enum run_status {
+	RUN_RUNNING = 0,
+	RUN_COMPLETE,
+	RUN_PARTIAL,
+	RUN_FAILED,
+	RUN_INTERRUPTED, /* stopped by a signal, or its process died */
+	RUN__COUNT
+};
 
 struct run_row {
 	int64_t run_id; /* assigned by run_begin */
@@ -39,6 +49,23 @@ struct run_row {
 	int64_t requests, retries, throttled;
 	const char *records_json; /* {"campaigns":N,...} */
 	const char *error;	  /* NULL when none; never holds a secret */
+	/* The process running it: host name, pid and the last sign of life
+	 * (epoch s; run_begin sets it to started_at, run_heartbeat moves it).
+	 * Rows written before these columns read as "", 0 and TIME_NULL. */
+	const char *host;
+	int64_t pid;
+	int64_t heartbeat_at;
+	/* Events older than the store's retention, not stored (written by
+	 * run_finish where the store has a retention). */
+	int64_t outside_retention;
+};
+
+/* Who holds the sync lease of a provider account (store_ops.lease_take). */
+struct lease_holder {
+	char host[128];
+	int64_t pid;
+	int64_t since;	      /* epoch s the holder took it */
+	int64_t heartbeat_at; /* epoch s of its last sign of life */
 };
 
 struct store_stats {
@@ -48,6 +75,11 @@ struct store_stats {
 	int64_t contacts;
 	int64_t lists;
 	int64_t events[EV__COUNT];
+	/* Events older than the retention period that syncs could not keep
+	 * (per account the most any run met); retention_days is the period
+	 * (0: the store keeps everything). */
+	int64_t events_outside_retention;
+	int retention_days;
 };
 
 /* One CSV row's worth of a participant. */
@@ -211,6 +243,29 @@ struct store_ops {
 	int (*run_begin)(struct store *s, struct run_row *run, struct err *err);
 	int (*run_finish)(struct store *s, const struct run_row *run,
 			  struct err *err);
+	/* A sign of life of a running run (and of its lease): heartbeat_at
+	 * = at for run_id, and for the lease row of provider/account held by
+	 * this process. */
+	int (*run_heartbeat)(struct store *s, int64_t run_id,
+			     const char *provider, const char *account,
+			     int64_t at, struct err *err);
+	/* Marks as interrupted, finished at their last heartbeat, the runs
+	 * still "running" whose process is gone (store_run_is_dead) and every
+	 * running run of provider/account: the caller holds that account's
+	 * lease, so none of them is alive. *marked counts them (may be
+	 * NULL). */
+	int (*run_reap)(struct store *s, const char *provider,
+			const char *account, int64_t now, int64_t *marked,
+			struct err *err);
+	/* The sync lease of provider/account, one holder at a time: 0 when
+	 * this process took it; ERR_BUSY with *holder filled when a live
+	 * process holds it (a dead holder's lease is taken over). Held until
+	 * lease_drop or the store is closed. */
+	int (*lease_take)(struct store *s, const char *provider,
+			  const char *account, struct lease_holder *holder,
+			  struct err *err);
+	int (*lease_drop)(struct store *s, const char *provider,
+			  const char *account, struct err *err);
 	/* Newest run of provider (any when NULL) whose status is named
 	 * status (any when NULL); *found = 0 if none. Called through
 	 * store_run_last and store_run_last_status. */
@@ -340,12 +395,28 @@ const char *store_run_status_name(enum run_status st);
 enum run_status store_run_status_parse(const char *name);
 int64_t store_time_or_now(int64_t t);
 /* The newest run of provider (any when NULL), and the newest with status
- * (an out-of-range status matches no run); *found = 0 if none. */
+ * (an out-of-range status matches no run); *found = 0 if none. A run
+ * recorded as running whose process is gone (store_run_is_dead) comes back
+ * from store_run_last as interrupted. */
 int store_run_last(struct store *s, const char *provider, struct run_row *out,
 		   struct arena *arena, int *found, struct err *err);
 int store_run_last_status(struct store *s, const char *provider,
 			  enum run_status status, struct run_row *out,
 			  struct arena *arena, int *found, struct err *err);
+
+/* A running run or a lease holder counts as dead after this long without
+ * a heartbeat (a live run beats with every commit, and its longest wait,
+ * a capped Retry-After, is 2 minutes). */
+#define STORE_HEARTBEAT_STALE_S 600
+/* This host's name for run rows and leases into out ("" when unknown). */
+void store_host_name(char *out, size_t n);
+/* 1 when the process host/pid with heartbeat heartbeat_at (TIME_NULL:
+ * started_at) is gone at now: the same host and no such process, or no
+ * heartbeat for STORE_HEARTBEAT_STALE_S. */
+int store_holder_is_dead(const char *host, int64_t pid, int64_t heartbeat_at,
+			 int64_t now);
+/* store_holder_is_dead for a run row that is still "running". */
+int store_run_is_dead(const struct run_row *run, int64_t now);
 
 /* The JSON array campaign_fields returns, built one tag at a time: the
  * first appearance of a tag is kept, empty tags and tags holding a newline
@@ -389,6 +460,32 @@ int store_open_with(struct store **out, const char *url,
 /* store_open_with without settings. */
 int store_open(struct store **out, const char *url, struct err *err);
 void store_close(struct store *s);
+/* The secrets of a store URL, to keep out of driver messages (libpq and
+ * libmongoc quote the URL or the token they could not parse): the userinfo
+ * and the password (from the first ':' to the last '@', as store_redact_url
+ * reads it, since a driver may cut at the first '@'), a password= query
+ * value, each raw and percent-decoded, and the pieces a driver may split a
+ * password into at '@', '/', '?', '#' or ':'. Owns its strings. */
+struct store_secret {
+	char *text;
+	int is_piece; /* a piece: shorter ones match only as a whole word */
+};
+
+struct store_secrets {
+	struct store_secret *v; /* longest first */
+	size_t n;
+};
+
+void store_secrets_init(struct store_secrets *sec, const char *url);
+void store_secrets_release(struct store_secrets *sec);
+
+/* A driver message as our errors read it, into out (reset first): every
+ * secret of sec (may be NULL) replaced by "***", one line, a lowercase start
+ * (unless an acronym), no final period. A message past out's maximum
+ * becomes a note saying so, never a cut one. */
+void store_driver_msg(struct buf *out, const char *msg,
+		      const struct store_secrets *sec);
+
 /* The URL with any password replaced by "***", for messages. Owned by caller.
  * A URL past the buffer maximum gives "(store url too long to show)". */
 char *store_redact_url(const char *url);

@@ -26,3 +26,15 @@ int64_t clock_wall_s(void)
 {
 	return clock_wall_ms() / 1000;
 }
+
+void clock_sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	/* EINTR ends the sleep early: the caller looks at its flag */
+	nanosleep(&ts, NULL);
+}

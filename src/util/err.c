@@ -1,6 +1,7 @@
 /* Error value helpers and the mapping from error kind to exit code. */
 #include "util/err.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,11 @@ enum exit_code err_exit_code(const struct err *err)
 		return EXIT_STORE;
 	case ERR_NOT_FOUND:
 		return EXIT_NOT_FOUND;
+	case ERR_BUSY:
+		return EXIT_BUSY;
+	case ERR_INTERRUPTED:
+		/* 128 + the signal, as a shell reports a process it killed */
+		return err->code == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
 	case ERR_RUNTIME:
 	case ERR_NET:
 	case ERR_HTTP:
@@ -83,13 +89,21 @@ enum exit_code err_exit_code(const struct err *err)
 const char *err_kind_name(enum err_kind kind)
 {
 	static const char *const names[] = {
-	    [ERR_NONE] = "none",       [ERR_USAGE] = "usage",
-	    [ERR_CONFIG] = "config",   [ERR_RUNTIME] = "runtime",
-	    [ERR_NET] = "network",     [ERR_HTTP] = "http",
-	    [ERR_PARSE] = "parse",     [ERR_IO] = "io",
-	    [ERR_AUTH] = "auth",       [ERR_INACTIVE] = "inactive",
-	    [ERR_STORE] = "store",     [ERR_NOT_FOUND] = "not_found",
+	    [ERR_NONE] = "none",
+	    [ERR_USAGE] = "usage",
+	    [ERR_CONFIG] = "config",
+	    [ERR_RUNTIME] = "runtime",
+	    [ERR_NET] = "network",
+	    [ERR_HTTP] = "http",
+	    [ERR_PARSE] = "parse",
+	    [ERR_IO] = "io",
+	    [ERR_AUTH] = "auth",
+	    [ERR_INACTIVE] = "inactive",
+	    [ERR_STORE] = "store",
+	    [ERR_NOT_FOUND] = "not_found",
 	    [ERR_PARTIAL] = "partial",
+	    [ERR_BUSY] = "busy",
+	    [ERR_INTERRUPTED] = "interrupted",
 	};
 	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
 		return names[kind];

@@ -26,6 +26,11 @@ void log_set_json(int is_json)
 	cur_json = is_json;
 }
 
+int log_is_json(void)
+{
+	return cur_json;
+}
+
 static void emit(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"quiet", "error", "warning", "info",

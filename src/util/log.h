@@ -9,6 +9,8 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* When on, log lines are NDJSON objects {"event":"log","level":..,"msg":..}. */
 void log_set_json(int is_json);
+/* Whether --json is in force (messages as JSON lines). */
+int log_is_json(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

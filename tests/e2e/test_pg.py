@@ -84,7 +84,7 @@ def test_pg_sync_equals_truth(t):
     check(rate and 0 < float(rate) <= 1, 'open_rate looks wrong: %r' % rate)
     version = c.scalar(db, "SELECT value FROM meta WHERE key = "
                        "'schema_version'")
-    check(version == '2', 'meta.schema_version is %r' % version)
+    check(version == '3', 'meta.schema_version is %r' % version)
     status = c.scalar(db, 'SELECT status FROM sync_runs ORDER BY run_id '
                       'DESC LIMIT 1')
     check(status == 'complete', 'last run recorded as %r' % status)

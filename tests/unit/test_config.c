@@ -851,7 +851,7 @@ static void test_unknown_key_and_permissions(void **state)
 	for (i = 0; i < cfg.n_notes; i++) {
 		if (strstr(cfg.notes[i].msg, "ESPSYNC_TYPO")) {
 			has_unknown = 1;
-			assert_int_equal(cfg.notes[i].level, LOG_DEBUG);
+			assert_int_equal(cfg.notes[i].level, LOG_WARN);
 		}
 		if (strstr(cfg.notes[i].msg, "chmod 600")) {
 			has_perm = 1;
@@ -868,6 +868,56 @@ static void test_unknown_key_and_permissions(void **state)
 	assert_int_equal(load(&cfg, &err, envp, 3, args), 0);
 	for (i = 0; i < cfg.n_notes; i++)
 		assert_null(strstr(cfg.notes[i].msg, "chmod"));
+	config_release(&cfg);
+}
+
+/* A typo of a known key (any prefix the registries' keys use) is a
+ * warning naming its line and the closest key; a repeated key is a warning
+ * naming both lines (issue 10). */
+static void test_typo_and_repeated_keys_warn(void **state)
+{
+	static const char *const want[] = {
+	    "unknown key 'ESPSYNC_STROE' in '",
+	    "' line 1 ignored; did you mean 'ESPSYNC_STORE'?",
+	    "unknown key 'EMAILOCTOPUS_APIKEY' in '",
+	    "' line 2 ignored; did you mean 'EMAILOCTOPUS_API_KEY'?",
+	    "' line 3 ignored; did you mean 'ACTIVECAMPAIGN_API_URL'?",
+	    "' line 4 ignored; did you mean 'MONGODB_HOST'?",
+	    "sets 'EMAILOCTOPUS_API_KEY' on line 5 and again on line 7: "
+	    "line 7 wins",
+	};
+	const char *path = write_file("typo.env",
+				      "ESPSYNC_STROE=postgresql://h/db\n"
+				      "EMAILOCTOPUS_APIKEY=abc\n"
+				      "ACTIVECAMPAIGN_APIURL=https://x\n"
+				      "MONGODB_HOTS=h\n"
+				      "EMAILOCTOPUS_API_KEY=first\n"
+				      "UNRELATED_KEY=1\n"
+				      "EMAILOCTOPUS_API_KEY=second\n",
+				      0600);
+	const char *const envp[] = {NULL};
+	const char *args[] = {"--env-file", path, "sync"};
+	struct config cfg;
+	struct err err = ERR_INIT;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(load(&cfg, &err, envp, 3, args), 0);
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		for (i = 0; i < cfg.n_notes; i++)
+			if (strstr(cfg.notes[i].msg, want[k]) &&
+			    cfg.notes[i].level == LOG_WARN)
+				break;
+		if (i == cfg.n_notes)
+			fail_msg("no warning holds \"%s\"", want[k]);
+	}
+	for (i = 0; i < cfg.n_notes; i++) {
+		assert_null(strstr(cfg.notes[i].msg, "UNRELATED_KEY"));
+		assert_null(strstr(cfg.notes[i].msg, "first"));
+		assert_null(strstr(cfg.notes[i].msg, "second"));
+	}
+	/* the store stays the default: the typo set nothing */
+	assert_string_equal(cfg.v[OPT_STORE].value, "sqlite:data/espsync.db");
 	config_release(&cfg);
 }
 
@@ -1011,6 +1061,7 @@ int main(void)
 	    cmocka_unit_test(test_validation_names_env_file_line),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_unknown_key_and_permissions),
+	    cmocka_unit_test(test_typo_and_repeated_keys_warn),
 	    cmocka_unit_test(test_check_value_kinds),
 	    cmocka_unit_test(test_retention_days),
 	};

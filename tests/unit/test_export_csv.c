@@ -582,6 +582,99 @@ static void test_export_path_too_long(void **state)
 	assert_int_equal(files, 0);
 }
 
+/* One account of activecampaign: campaigns "1" and "2" (ids every account
+ * has), named after the account, one participant each. */
+static void seed_account(struct store *s, const char *account,
+			 const char *suffix)
+{
+	static const char *const ids[] = {"1", "2"};
+	char names[2][64];
+	struct batch b;
+	struct err err = ERR_INIT;
+	size_t i;
+
+	batch_init(&b, "activecampaign", account);
+	for (i = 0; i < 2; i++) {
+		struct rec_campaign *c = batch_add_campaign(&b);
+		struct rec_participant *p = batch_add_participant(&b);
+
+		snprintf(names[i], sizeof(names[i]), "%s %s", account, suffix);
+		c->campaign_id = ids[i];
+		c->name = names[i];
+		c->status = "sent";
+		c->sent_at = 1731664800;
+		p->campaign_id = ids[i];
+		p->contact_id = "k1";
+		p->email = "x@example.com";
+		p->flags = ENG_SENT;
+	}
+	assert_int_equal(s->ops->write_batch(s, &b, NULL, &err), 0);
+	batch_release(&b);
+}
+
+static int count_in(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "campaign_", 9))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Two accounts whose campaign ids are the same (1, 2): each exports into
+ * <dir>/<provider>/<account>/, the count printed is the count on disk, a
+ * rename cleans only its own account's directory, and files honour the
+ * umask (issue 10). One account keeps the flat layout. */
+static void test_export_accounts_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct export_options o = EXPORT_OPTIONS_INIT;
+	struct export_result res;
+	struct err err = ERR_INIT;
+	char a[256], b[256], path[300];
+	struct stat st;
+	int64_t n = -1;
+	mode_t old;
+
+	o.dir = f->out;
+	seed_account(f->s, "one.api-us1.com", "v1");
+	assert_int_equal(export_csv(f->s, &o, &res, &err), 0);
+	assert_int_equal(res.files, 2);
+	assert_int_equal(count_in(f->out), 2); /* one account: flat */
+
+	seed_account(f->s, "two.api-us1.com", "v1");
+	snprintf(a, sizeof(a), "%s/activecampaign/one.api-us1.com", f->out);
+	snprintf(b, sizeof(b), "%s/activecampaign/two.api-us1.com", f->out);
+	old = umask(027);
+	assert_int_equal(export_csv(f->s, &o, &res, &err), 0);
+	umask(old);
+	assert_int_equal(res.files, 4);
+	assert_int_equal(count_in(a), 2);
+	assert_int_equal(count_in(b), 2);
+	snprintf(path, sizeof(path), "%s/campaign_1_two.api-us1.com v1.csv", b);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+
+	/* account one renames its campaigns: its old files go, two's stay */
+	seed_account(f->s, "one.api-us1.com", "v2");
+	assert_int_equal(export_csv(f->s, &o, &res, &err), 0);
+	assert_int_equal(res.files, 4);
+	assert_int_equal(count_in(a), 2);
+	assert_int_equal(count_in(b), 2);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/campaign_2_one.api-us1.com v2.csv", a);
+	assert_int_equal(stat(path, &st), 0);
+	/* the two flat files of the first export, and the four */
+	assert_int_equal(export_count_files(f->out, &n, &err), 0);
+	assert_int_equal(n, 6);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -596,6 +689,7 @@ int main(void)
 	    T(test_export_filters),
 	    T(test_export_bad_config),
 	    T(test_export_path_too_long),
+	    T(test_export_accounts_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

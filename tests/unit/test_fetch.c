@@ -486,6 +486,29 @@ static void h_drop_then_ok(struct server *s, int i, const char *path,
 	snprintf(r->body, sizeof(r->body), "fine");
 }
 
+/* A web site where the API should be: /bom gets a BOM and blanks first,
+ * /ct a body that is no tag but a text/html Content-Type, /404 a not-found
+ * page (still an HTTP error, not a web page verdict), /xml an XML error
+ * with 200 (ActiveCampaign v1's refused key: the source reads it). */
+static void h_html(struct server *s, int i, const char *path, struct reply *r)
+{
+	(void)s;
+	(void)i;
+	r->status = !strcmp(path, "/404") ? 404 : 200;
+	if (!strcmp(path, "/xml")) {
+		snprintf(r->body, sizeof(r->body),
+			 "<?xml version='1.0'?><not_allowed/>");
+		return;
+	}
+	if (!strcmp(path, "/ct"))
+		snprintf(r->headers, sizeof(r->headers),
+			 "Content-Type: text/html; charset=utf-8\r\n");
+	snprintf(r->body, sizeof(r->body), "%s<!DOCTYPE html><html></html>",
+		 !strcmp(path, "/bom")	? "\xef\xbb\xbf \r\n "
+		 : !strcmp(path, "/ct") ? "Welcome "
+					: "");
+}
+
 /* Status from the path: /status/NNN */
 static void h_status(struct server *s, int i, const char *path, struct reply *r)
 {
@@ -857,6 +880,83 @@ static void test_connect_refused(void **state)
 	done_gets(&g);
 }
 
+/* A 2xx web page is a wrong API URL: one request, no retry, ERR_CONFIG
+ * naming the cause (issue 10). */
+static void test_html_page_not_retried(void **state)
+{
+	static const char *const paths[] = {"/x", "/bom", "/ct"};
+	struct server *s = server_start(h_html, NULL);
+	struct fetch_options o = fast_opts();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct got g = {0};
+
+		s->nreq = 0;
+		run_gets(&o, s, paths[i], 1, &g, NULL);
+		assert_int_equal(g.n, 1);
+		assert_int_equal(g.r[0].outcome, FETCH_FAILED);
+		assert_int_equal(g.r[0].kind, ERR_CONFIG);
+		assert_int_equal(g.r[0].attempts, 1);
+		assert_int_equal(s->nreq, 1);
+		assert_non_null(strstr(g.r[0].msg, "answered HTML, not JSON: "
+						   "is the API URL right?"));
+		done_gets(&g);
+	}
+	{
+		struct got g = {0};
+
+		run_gets(&o, s, "/404", 1, &g, NULL);
+		assert_int_equal(g.r[0].outcome, FETCH_HTTP_ERROR);
+		assert_int_equal(g.r[0].kind, ERR_NOT_FOUND);
+		done_gets(&g);
+	}
+	{
+		struct got g = {0};
+
+		run_gets(&o, s, "/xml", 1, &g, NULL);
+		assert_int_equal(g.r[0].outcome, FETCH_OK);
+		assert_string_equal(g.r[0].body,
+				    "<?xml version='1.0'?><not_allowed/>");
+		done_gets(&g);
+	}
+	server_stop(s);
+}
+
+/* Nobody listens and nothing has answered yet: with the real backoff (8
+ * attempts, up to 30 s apart) the request fails within 10 s, not after a
+ * minute and a half of retries (issue 10). */
+static void test_connect_refused_first_request_fast(void **state)
+{
+	struct fetch_options o = fast_opts();
+	struct server fake;
+	struct got g = {0};
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t ms;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	close(fd);
+	fake.port = ntohs(a.sin_port);
+	o.max_attempts = 8;
+	o.backoff_base_ms = 1000;
+	o.backoff_max_ms = 30000;
+	ms = run_gets(&o, &fake, "/x", 1, &g, NULL);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].outcome, FETCH_FAILED);
+	assert_int_equal(g.r[0].kind, ERR_NET);
+	assert_true(g.r[0].attempts >= 2);
+	assert_true(ms < 10000);
+	done_gets(&g);
+}
+
 static void test_timeout(void **state)
 {
 	struct server *s = server_start(h_slow, NULL);
@@ -1200,6 +1300,8 @@ int main(void)
 	    cmocka_unit_test(test_503_as_throttle),
 	    cmocka_unit_test(test_body_over_cap_not_retried),
 	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_html_page_not_retried),
+	    cmocka_unit_test(test_connect_refused_first_request_fast),
 	    cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_deadline_cancels_queued),
 	    cmocka_unit_test(test_deadline_lets_inflight_finish),

@@ -110,6 +110,50 @@ static void test_open_unreachable(void **state)
 	assert_null(strchr(err.msg, '\n'));
 }
 
+/* libpq quotes the URI or the token it could not parse, and cuts the
+ * userinfo at the first '@' (the rest is a host) and the authority at '/',
+ * '?' or '#': no part of the password may come back (issue 10). */
+static void test_open_never_shows_password(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *bad[4]; /* none may appear in the message */
+	} cases[] = {
+	    {"postgresql://u:secretpw@[::1/db", {"secretpw", NULL}},
+	    {"postgresql://u:secret%zzpw@127.0.0.1:1/db",
+	     {"secret", "zzpw", NULL}},
+	    {"postgresql://u:secret@pw@127.0.0.1:1/db?connect_timeout=2",
+	     {"secret", "pw@", "\"pw", NULL}},
+	    {"postgresql://u:se/cret@127.0.0.1:1/db", {"\"se\"", "cret", NULL}},
+	    {"postgresql://u:s3cr?et@127.0.0.1:x/db", {"s3cr", "et@", NULL}},
+	    {"postgresql://u:a#bcdef@127.0.0.1:1/db", {"bcdef", "\"a\"", NULL}},
+	    {"postgresql://u:pa:ssw@[::1]:99999/db", {"pa:ssw", "ssw", NULL}},
+	    {"postgresql://u@x:pw123@h:5/db", {"pw123", NULL}},
+	    {"postgresql://u:p%40ss%3Aw%2F@[fe80::1%zz]/db",
+	     {"p@ss:w/", "p%40ss", "ss:w", NULL}},
+	    {"postgresql://127.0.0.1:1/db?password=qsecret&bogus=1",
+	     {"qsecret", NULL}},
+	    {"postgresql://u:p%zz@127.0.0.1:1/db?password=q%zzs&x=1",
+	     {"p%zz", "q%zzs", NULL}},
+	};
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct store *s = NULL;
+		struct err err = ERR_INIT;
+
+		assert_int_equal(store_open(&s, cases[i].url, &err), -1);
+		assert_null(s);
+		for (k = 0; cases[i].bad[k]; k++) {
+			if (strstr(err.msg, cases[i].bad[k]))
+				fail_msg("case %zu shows '%s': %s", i,
+					 cases[i].bad[k], err.msg);
+		}
+		assert_null(strchr(err.msg, '\n'));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,6 +161,7 @@ int main(void)
 	    cmocka_unit_test(test_partition_name),
 	    cmocka_unit_test(test_copy_field_table),
 	    cmocka_unit_test(test_open_unreachable),
+	    cmocka_unit_test(test_open_never_shows_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,6 +159,35 @@ static void test_recognised_throttle(void **state)
 	assert_int_equal(st.forbidden, 0);
 }
 
+/* 403s between other failures are intermittent: only 403s in a row count
+ * against retry_403_attempts (the reliability report's all-faults run
+ * ended a valid key's sync with exit 4 before). */
+static void test_403_counted_in_a_row(void **state)
+{
+	struct retry_policy pol = POLICY;
+	struct retry_state st = {0};
+	struct retry_decision d;
+	struct retry_response resp = {0};
+	const long seq[] = {403, 403, 500, 403, 403, 503, 403};
+	uint64_t rng = 1;
+	size_t i;
+
+	(void)state;
+	pol.retry_403_attempts = 2;
+	pol.max_attempts = 20;
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		resp.status = seq[i];
+		retry_decide(&d, &pol, &st, &resp, &rng);
+		assert_int_equal(d.action, RETRY_AGAIN);
+	}
+	assert_int_equal(st.forbidden, 1);
+	resp.status = 403;
+	retry_decide(&d, &pol, &st, &resp, &rng);
+	assert_int_equal(d.action, RETRY_AGAIN);
+	retry_decide(&d, &pol, &st, &resp, &rng);
+	assert_int_equal(d.action, RETRY_FINAL);
+}
+
 /* Throttling has its own budget: a request that met errors can still wait
  * out many 429s, and the reverse. */
 static void test_throttle_budget_is_separate(void **state)
@@ -281,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_bounded_by_max_attempts),
 	    cmocka_unit_test(test_403_retried_then_final),
 	    cmocka_unit_test(test_recognised_throttle),
+	    cmocka_unit_test(test_403_counted_in_a_row),
 	    cmocka_unit_test(test_throttle_budget_is_separate),
 	    cmocka_unit_test(test_backoff_grows_and_caps),
 	    cmocka_unit_test(test_backoff_jitters_and_is_seeded),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -158,6 +159,10 @@ static void expect_columns(const char *path, const char *table,
 	assert_string_equal(got, want);
 }
 
+#define TEXT_OF(x) #x
+#define TEXT_OF_VALUE(x) TEXT_OF(x)
+#define SCHEMA_VERSION_TEXT TEXT_OF_VALUE(STORE_SQLITE_SCHEMA_VERSION)
+
 static void test_schema_created(void **state)
 {
 	struct fixture *f = *state;
@@ -166,7 +171,7 @@ static void test_schema_created(void **state)
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "3");
+	assert_string_equal(v, SCHEMA_VERSION_TEXT);
 	raw_query(f->path, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	expect_columns(f->path, "campaigns",
@@ -199,7 +204,10 @@ static void test_schema_created(void **state)
 		       "provider,account,stream,value,updated_at");
 	expect_columns(f->path, "sync_runs",
 		       "run_id,provider,account,started_at,finished_at,status,"
-		       "requests,retries,throttled,records,error");
+		       "requests,retries,throttled,records,error,host,pid,"
+		       "heartbeat_at");
+	expect_columns(f->path, "sync_leases",
+		       "provider,account,host,pid,since,heartbeat_at");
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -235,13 +243,13 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(err.kind, ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_non_null(strstr(err.msg, f->path));
-	raw_exec(f->path, "UPDATE meta SET value = '2'"
+	raw_exec(f->path, "UPDATE meta SET value = '" SCHEMA_VERSION_TEXT "'"
 			  " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
 }
 
-/* A version 1 database gets migrations 2 and 3 (verified opens, the
- * report's event index). */
+/* A version 1 database gets migrations 2, 3 and 4 (verified opens, the
+ * report's event index, run liveness and the sync lease). */
 static void test_migrates_version_1(void **state)
 {
 	struct fixture *f = *state;
@@ -250,17 +258,22 @@ static void test_migrates_version_1(void **state)
 
 	store_close(f->s);
 	f->s = NULL;
-	raw_exec(f->path, "DROP INDEX email_activities_day;"
-			  " ALTER TABLE campaigns DROP COLUMN verified_opens;"
-			  " ALTER TABLE campaigns DROP COLUMN"
-			  " verified_unique_opens;"
-			  " UPDATE meta SET value = '1'"
-			  " WHERE key = 'schema_version'");
+	raw_exec(f->path,
+		 "DROP INDEX email_activities_day;"
+		 " ALTER TABLE campaigns DROP COLUMN verified_opens;"
+		 " ALTER TABLE campaigns DROP COLUMN"
+		 " verified_unique_opens;"
+		 " DROP INDEX sync_runs_status; DROP TABLE sync_leases;"
+		 " ALTER TABLE sync_runs DROP COLUMN host;"
+		 " ALTER TABLE sync_runs DROP COLUMN pid;"
+		 " ALTER TABLE sync_runs DROP COLUMN heartbeat_at;"
+		 " UPDATE meta SET value = '1'"
+		 " WHERE key = 'schema_version'");
 	assert_int_equal(sqlite_store_ops.open(&f->s, f->path, NULL, &err), 0);
 	raw_query(f->path,
 		  "SELECT value FROM meta WHERE key = 'schema_version'", v,
 		  sizeof(v));
-	assert_string_equal(v, "3");
+	assert_string_equal(v, SCHEMA_VERSION_TEXT);
 	raw_query(f->path,
 		  "SELECT group_concat(name) FROM pragma_index_info("
 		  "'email_activities_day')",
@@ -690,13 +703,18 @@ static void test_runs(void **state)
 	struct err err = ERR_INIT;
 	struct arena a = ARENA_INIT;
 	struct run_row r = {0}, r2 = {0}, got;
+	char host[128];
 	int found = 1;
 
 	assert_int_equal(store_run_last(f->s, NULL, &got, &a, &found, &err), 0);
 	assert_int_equal(found, 0);
 	r.provider = "emailoctopus";
 	r.account = "default";
-	r.started_at = 1731664800;
+	/* a run of a live process: store_run_last shows it running */
+	r.started_at = (int64_t)time(NULL) - 60;
+	r.host = host;
+	r.pid = (int64_t)getpid();
+	store_host_name(host, sizeof(host));
 	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
 	assert_true(r.run_id > 0);
 	r2.provider = "activecampaign";
@@ -711,7 +729,10 @@ static void test_runs(void **state)
 	assert_int_equal(got.run_id, r.run_id);
 	assert_int_equal(got.status, RUN_RUNNING);
 	assert_int_equal(got.finished_at, TIME_NULL);
-	assert_int_equal(got.started_at, 1731664800);
+	assert_int_equal(got.started_at, r.started_at);
+	assert_int_equal(got.heartbeat_at, r.started_at);
+	assert_int_equal(got.pid, getpid());
+	assert_string_equal(got.host, host);
 	assert_null(got.error);
 
 	r.status = RUN_PARTIAL;
@@ -750,6 +771,88 @@ static void test_runs(void **state)
 	r.run_id = 999;
 	assert_int_equal(f->s->ops->run_finish(f->s, &r, &err), -1);
 	assert_int_equal(err.kind, ERR_STORE);
+	arena_release(&a);
+}
+
+/* The lease: a live holder makes lease_take ERR_BUSY naming it; a holder
+ * whose pid is gone is taken over; run_reap marks the dead run and every
+ * running run of the account it is called for. */
+static void test_lease_and_reap(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct arena a = ARENA_INIT;
+	struct lease_holder h;
+	struct run_row r = {0}, got;
+	char host[128], sql[512];
+	int64_t marked = -1, now = (int64_t)time(NULL);
+	int found = 0;
+
+	store_host_name(host, sizeof(host));
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	/* taking it again from the same process is fine */
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	/* pid 1 is alive: its lease holds */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE sync_leases SET pid = 1, host = '%s',"
+		 " since = '2026-01-15T02:00:03Z',"
+		 " heartbeat_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now')",
+		 host);
+	raw_exec(f->path, sql);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), -1);
+	assert_int_equal(err.kind, ERR_BUSY);
+	assert_int_equal(err_exit_code(&err), EXIT_BUSY);
+	assert_int_equal(h.pid, 1);
+	assert_string_equal(h.host, host);
+	assert_int_equal(h.since, 1768442403);
+	/* another account is free */
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "b", &h, &err), 0);
+	/* a pid no process has: the lease is taken over */
+	raw_exec(f->path, "UPDATE sync_leases SET pid = 2147483646");
+	assert_int_equal(
+	    f->s->ops->lease_take(f->s, "emailoctopus", "a", &h, &err), 0);
+	assert_int_equal(f->s->ops->lease_drop(f->s, "emailoctopus", "a", &err),
+			 0);
+
+	/* a running run of a dead pid, and one of a live one */
+	r.provider = "activecampaign";
+	r.account = "x";
+	r.started_at = now - 30;
+	r.host = host;
+	r.pid = 2147483646;
+	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
+	assert_int_equal(
+	    store_run_last(f->s, "activecampaign", &got, &a, &found, &err), 0);
+	assert_int_equal(got.status, RUN_INTERRUPTED);
+	r.provider = "emailoctopus";
+	r.pid = 1;
+	assert_int_equal(f->s->ops->run_begin(f->s, &r, &err), 0);
+	assert_int_equal(f->s->ops->run_heartbeat(
+			     f->s, r.run_id, "emailoctopus", "x", now, &err),
+			 0);
+	assert_int_equal(
+	    f->s->ops->run_reap(f->s, NULL, NULL, now, &marked, &err), 0);
+	assert_int_equal(marked, 1);
+	assert_int_equal(store_run_last_status(f->s, "activecampaign",
+					       RUN_INTERRUPTED, &got, &a,
+					       &found, &err),
+			 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(got.finished_at, now - 30);
+	assert_int_equal(
+	    store_run_last(f->s, "emailoctopus", &got, &a, &found, &err), 0);
+	assert_int_equal(got.status, RUN_RUNNING);
+	assert_int_equal(got.heartbeat_at, now);
+	/* holding the account's lease, every running run of it is dead */
+	assert_int_equal(
+	    f->s->ops->run_reap(f->s, "emailoctopus", "x", now, &marked, &err),
+	    0);
+	assert_int_equal(marked, 1);
 	arena_release(&a);
 }
 
@@ -1063,6 +1166,7 @@ int main(void)
 	    T(test_failed_batch_rolls_back),
 	    T(test_state_ops),
 	    T(test_runs),
+	    T(test_lease_and_reap),
 	    T(test_stats),
 	    T(test_campaign_fields_order),
 	    T(test_link_participants),

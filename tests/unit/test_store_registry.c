@@ -153,6 +153,81 @@ static void test_ids_json(void **state)
 	buf_release(&b);
 }
 
+/* The shared scrub every backend's driver messages go through: the
+ * password raw and percent-decoded, the userinfo, a password= value and
+ * the pieces a driver splits a password into; passwords with @ % : / ? #,
+ * IPv6 hosts and mongodb URLs. */
+static void test_driver_msg_scrubs_secrets(void **state)
+{
+	static const struct {
+		const char *url, *msg, *want;
+	} cases[] = {
+	    {"postgresql://u:secretpw@[::1/db",
+	     "end of string reached when looking for matching \"]\" in IPv6 "
+	     "host address in URI: \"postgresql://u:secretpw@[::1/db\"\n",
+	     "end of string reached when looking for matching \"]\" in IPv6 "
+	     "host address in URI: \"postgresql://***@[::1/db\""},
+	    {"postgresql://u:secret%zzpw@h/db",
+	     "invalid percent-encoded token: \"secret%zzpw\"",
+	     "invalid percent-encoded token: \"***\""},
+	    {"postgresql://u:secret@pw@h/db",
+	     "could not translate host name \"pw@h\" to address",
+	     "could not translate host name \"***@h\" to address"},
+	    {"postgresql://u:se/cret@h/db",
+	     "invalid integer value \"se\" for connection option \"port\"",
+	     "invalid integer value \"***\" for connection option \"port\""},
+	    {"postgresql://u:p%40s%3As%2Fw%3Fo%23rd@[::1]:5/db",
+	     "Password \"p@s:s/w?o#rd\" (p%40s%3As%2Fw%3Fo%23rd) rejected.",
+	     "password \"***\" (***) rejected"},
+	    {"mongodb://admin:hunter%252@[::1]:27017/x",
+	     "Authentication failed for hunter%2 and hunter%252 and "
+	     "admin:hunter%252.",
+	     "authentication failed for *** and *** and ***"},
+	    {"mongodb+srv://u:topsecret@cluster/db?password=other1",
+	     "bad\n\n  topsecret   other1  .", "bad *** ***"},
+	    {"postgresql://u:x@h/db", "SSL error", "SSL error"},
+	    {"sqlite:data/espsync.db", "Database is locked.",
+	     "database is locked"},
+	    {"postgresql://u:pw@h/db", "", "unknown error"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct store_secrets sec;
+		struct buf out = BUF_INIT;
+
+		store_secrets_init(&sec, cases[i].url);
+		store_driver_msg(&out, cases[i].msg, &sec);
+		if (strcmp(buf_str(&out), cases[i].want))
+			fail_msg("case %zu: got '%s'", i, buf_str(&out));
+		store_secrets_release(&sec);
+		buf_release(&out);
+	}
+}
+
+/* A message the buffer cannot hold is a note, not a cut message that
+ * might end inside a secret. */
+static void test_driver_msg_too_long(void **state)
+{
+	struct store_secrets sec;
+	struct buf out, long_msg = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	buf_init(&out, 64);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(buf_puts(&long_msg, "xy"), 0);
+	store_secrets_init(&sec, "postgresql://u:pw@h/db");
+	store_driver_msg(&out, buf_str(&long_msg), &sec);
+	assert_string_equal(buf_str(&out), "driver message too long to show");
+	store_driver_msg(&out, NULL, NULL);
+	assert_string_equal(buf_str(&out), "unknown error");
+	store_secrets_release(&sec);
+	buf_release(&out);
+	buf_release(&long_msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +236,8 @@ int main(void)
 	    cmocka_unit_test(test_open_unknown_lists_every_store),
 	    cmocka_unit_test(test_config_agrees_with_registry),
 	    cmocka_unit_test(test_ids_json),
+	    cmocka_unit_test(test_driver_msg_scrubs_secrets),
+	    cmocka_unit_test(test_driver_msg_too_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
