@@ -207,6 +207,29 @@ done:
 	return ret;
 }
 
+/* Per list: the provider's counts, then the stored contacts naming it
+ * (live, added in the period, deleted upstream in it). */
+// clang-format off
+/* (clang-format breaks the literals around IN_PERIOD and OWNER) */
+#define LISTS_SQL                                                              \
+	"WITH m AS (SELECT k.provider, k.account, j.list_id,"                  \
+	" count(*) FILTER (WHERE k.deleted_at IS NULL) AS live,"               \
+	" count(*) FILTER (WHERE k.created_at IS NOT NULL"                     \
+	" AND" IN_PERIOD("k.created_at") ") AS added,"                         \
+	" count(*) FILTER (WHERE k.deleted_at IS NOT NULL"                     \
+	" AND" IN_PERIOD("k.deleted_at") ") AS deleted"                        \
+	" FROM contacts AS k CROSS JOIN LATERAL json_array_elements_text("     \
+	"CASE WHEN json_typeof(k.lists) = 'array' THEN k.lists"                \
+	" ELSE '[]'::json END) AS j(list_id)"                                  \
+	" WHERE" OWNER("k") " GROUP BY 1, 2, 3)"                               \
+	" SELECT l.provider, l.account, l.list_id, l.name, l.subscribed,"      \
+	" l.unsubscribed, l.pending, coalesce(m.live, 0),"                     \
+	" coalesce(m.added, 0), coalesce(m.deleted, 0) FROM lists AS l"        \
+	" LEFT JOIN m ON m.provider = l.provider AND m.account = l.account"    \
+	" AND m.list_id = l.list_id WHERE" OWNER("l")                          \
+	" ORDER BY l.provider, l.account, l.list_id"
+// clang-format on
+
 int pg_report_lists(struct store *store, const struct store_period *p,
 		    store_list_fn fn, void *ctx, struct err *err)
 {
@@ -216,61 +239,7 @@ int pg_report_lists(struct store *store, const struct store_period *p,
 	int i, ret = -1;
 
 	period_args(&a, p);
-	r = pg_query(
-	    s,
-	    "WITH m AS (SELECT k.provider, k.account, j.list_id,"
-	    " count(*) FILTER (WHERE k.deleted_at IS NULL) AS live,"
-	    " count(*) FILTER (WHERE k.created_at IS NOT NULL"
-	    " AND" IN_PERIOD(
-		"k.created_at") ") AS added,"
-				" count(*) FILTER (WHERE k.deleted_at IS NOT "
-				"NULL"
-				" AND" IN_PERIOD(
-				    "k.deleted_at") ") AS deleted"
-						    " FROM contacts AS k CROSS "
-						    "JOIN LATERAL "
-						    "json_array_elements_text("
-						    "CASE WHEN "
-						    "json_typeof(k.lists) = "
-						    "'array' THEN k.lists"
-						    " ELSE '[]'::json END) AS "
-						    "j(list_id)"
-						    " WHERE" OWNER(
-							"k") " GROUP BY 1, 2, "
-							     "3)"
-							     " SELECT "
-							     "l.provider, "
-							     "l.account, "
-							     "l.list_id, "
-							     "l.name, "
-							     "l.subscribed,"
-							     " l.unsubscribed, "
-							     "l.pending, "
-							     "coalesce(m.live, "
-							     "0),"
-							     " coalesce(m."
-							     "added, 0), "
-							     "coalesce(m."
-							     "deleted, 0) FROM "
-							     "lists AS l"
-							     " LEFT JOIN m ON "
-							     "m.provider = "
-							     "l.provider"
-							     " AND m.account = "
-							     "l.account AND "
-							     "m.list_id = "
-							     "l.list_id"
-							     " WHERE" OWNER(
-								 "l") " ORDER "
-								      "BY "
-								      "l."
-								      "provider"
-								      ", "
-								      "l."
-								      "account,"
-								      " l.list_"
-								      "id",
-	    4, a.v, "read lists from", err);
+	r = pg_query(s, LISTS_SQL, 4, a.v, "read lists from", err);
 	if (!r)
 		goto done;
 	for (i = 0; i < PQntuples(r); i++) {
@@ -296,6 +265,26 @@ done:
 	return ret;
 }
 
+/* Every provider account the store knows of, its campaign count and its
+ * newest run. */
+// clang-format off
+#define ACCOUNTS_SQL                                                           \
+	"WITH a AS (SELECT provider, account FROM campaigns"                   \
+	" UNION SELECT provider, account FROM contacts"                        \
+	" UNION SELECT provider, account FROM lists"                           \
+	" UNION SELECT provider, account FROM sync_runs"                       \
+	" WHERE provider IS NOT NULL AND account IS NOT NULL)"                 \
+	" SELECT a.provider, a.account, (SELECT count(*)"                      \
+	" FROM campaigns AS c WHERE c.provider = a.provider"                   \
+	" AND c.account = a.account), r.run_id, "                              \
+	PG_EPOCH("r.started_at") ", " PG_EPOCH("r.finished_at")                \
+	", r.status, r.requests, r.retries, r.throttled, r.records, r.error"   \
+	" FROM a LEFT JOIN sync_runs AS r ON r.run_id = (SELECT"               \
+	" max(x.run_id) FROM sync_runs AS x WHERE x.provider = a.provider"     \
+	" AND x.account = a.account) WHERE" OWNER("a")                         \
+	" ORDER BY a.provider, a.account"
+// clang-format on
+
 int pg_report_accounts(struct store *store, const struct store_period *p,
 		       store_account_fn fn, void *ctx, struct err *err)
 {
@@ -305,44 +294,7 @@ int pg_report_accounts(struct store *store, const struct store_period *p,
 	int i, ret = -1;
 
 	period_args(&a, p);
-	r = pg_query(
-	    s,
-	    "WITH a AS (SELECT provider, account FROM campaigns"
-	    " UNION SELECT provider, account FROM contacts"
-	    " UNION SELECT provider, account FROM lists"
-	    " UNION SELECT provider, account FROM sync_runs"
-	    " WHERE provider IS NOT NULL AND account IS NOT NULL)"
-	    " SELECT a.provider, a.account, (SELECT count(*)"
-	    " FROM campaigns AS c WHERE c.provider = a.provider"
-	    " AND c.account = a.account), r.run_id, " PG_EPOCH(
-		"r.started_at") ", " PG_EPOCH("r.finished_at") ", r.status, "
-							       "r.requests,"
-							       " r.retries, "
-							       "r.throttled, "
-							       "r.records, "
-							       "r.error"
-							       " FROM a LEFT "
-							       "JOIN sync_runs "
-							       "AS r ON "
-							       "r.run_id = "
-							       "(SELECT"
-							       " max(x.run_id) "
-							       "FROM sync_runs "
-							       "AS x WHERE "
-							       "x.provider = "
-							       "a.provider"
-							       " AND x.account "
-							       "= a.account)"
-							       " WHERE" OWNER(
-								   "a") " ORDER"
-									" BY "
-									"a."
-									"provid"
-									"er, "
-									"a."
-									"accoun"
-									"t",
-	    2, a.v, "read accounts from", err);
+	r = pg_query(s, ACCOUNTS_SQL, 2, a.v, "read accounts from", err);
 	if (!r)
 		goto done;
 	for (i = 0; i < PQntuples(r); i++) {
