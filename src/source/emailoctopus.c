@@ -239,20 +239,6 @@ static void eo_probe_detail(char *out, size_t n, const struct json *root)
 
 /* Mapping helpers. */
 
-static int64_t ts(const struct source_map *m, const struct json *v)
-{
-	int64_t t;
-
-	if (time_parse(json_str(v), m->naive_offset_s, &t) != 0)
-		return TIME_NULL;
-	return t;
-}
-
-static const char *str(struct source_map *m, const struct json *v)
-{
-	return arena_strdup(&m->batch->arena, json_str(v));
-}
-
 /* Compact JSON of v in the arena; empty_as replaces a missing or null
  * value, and an empty array where an object was expected (PHP encodes empty
  * maps as []). */
@@ -307,14 +293,14 @@ static int map_one_campaign(struct source_map *m, const struct json *c)
 	}
 	r = batch_add_campaign(m->batch);
 	r->campaign_id = arena_strdup(&m->batch->arena, id);
-	r->name = str(m, json_get(c, "name"));
-	r->subject = str(m, json_get(c, "subject"));
-	r->from_name = str(m, json_get(from, "name"));
-	r->from_email = str(m, json_get(from, "email_address"));
+	r->name = source_str(m, json_get(c, "name"));
+	r->subject = source_str(m, json_get(c, "subject"));
+	r->from_name = source_str(m, json_get(from, "name"));
+	r->from_email = source_str(m, json_get(from, "email_address"));
 	r->status =
 	    source_lower(&m->batch->arena, json_str(json_get(c, "status")));
-	r->created_at = ts(m, json_get(c, "created_at"));
-	r->sent_at = ts(m, json_get(c, "sent_at"));
+	r->created_at = source_time(m, json_get(c, "created_at"));
+	r->sent_at = source_time(m, json_get(c, "sent_at"));
 	r->to_lists_json = json_text(m, json_get(c, "to"), JSON_ARRAY, NULL);
 	r->has_stats = 0;
 	/* A sent_at may have reports whatever the status (the official
@@ -468,7 +454,7 @@ static int eo_map_report(struct source_map *m, const struct json *root,
 		p->contact_id = arena_strdup(a, id);
 		p->email = arena_strdup(a, email);
 		p->flags = m->kind->flag;
-		when = ts(m, json_get(row, "occurred_at"));
+		when = source_time(m, json_get(row, "occurred_at"));
 		if (!m->want_events || when == TIME_NULL)
 			continue;
 		ev = batch_add_event(m->batch);
@@ -534,7 +520,7 @@ static int eo_map_contacts(struct source_map *m, const struct json *root,
 			return -1;
 		c = batch_add_contact(m->batch);
 		c->contact_id = arena_strdup(a, id);
-		c->email = str(m, json_get(it, "email_address"));
+		c->email = source_str(m, json_get(it, "email_address"));
 		c->first_name = field_string(m, fields, "FirstName");
 		c->last_name = field_string(m, fields, "LastName");
 		c->phone = field_string(m, fields, "Phone");
@@ -543,8 +529,8 @@ static int eo_map_contacts(struct source_map *m, const struct json *root,
 		c->tags_json =
 		    json_text(m, json_get(it, "tags"), JSON_ARRAY, "[]");
 		c->lists_json = lists;
-		c->created_at = ts(m, json_get(it, "created_at"));
-		c->updated_at = ts(m, json_get(it, "last_updated_at"));
+		c->created_at = source_time(m, json_get(it, "created_at"));
+		c->updated_at = source_time(m, json_get(it, "last_updated_at"));
 		c->deleted_at = TIME_NULL;
 		if (c->updated_at != TIME_NULL &&
 		    (m->newest_updated_at == TIME_NULL ||
@@ -612,7 +598,7 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 			counts = json_at(counts, 0);
 		l = batch_add_list(m->batch);
 		l->list_id = arena_strdup(&m->batch->arena, id);
-		l->name = str(m, json_get(it, "name"));
+		l->name = source_str(m, json_get(it, "name"));
 		l->fields_json = list_fields(m, json_get(it, "fields"));
 		l->tags_json =
 		    json_text(m, json_get(it, "tags"), JSON_ARRAY, "[]");
@@ -621,8 +607,8 @@ static int eo_map_lists(struct source_map *m, const struct json *root,
 		l->unsubscribed =
 		    count_or_unknown(json_get(counts, "unsubscribed"));
 		l->pending = count_or_unknown(json_get(counts, "pending"));
-		l->created_at = ts(m, json_get(it, "created_at"));
-		l->updated_at = ts(m, json_get(it, "last_updated_at"));
+		l->created_at = source_time(m, json_get(it, "created_at"));
+		l->updated_at = source_time(m, json_get(it, "last_updated_at"));
 	}
 	return 0;
 }

@@ -10,20 +10,6 @@
 #include "util/timeparse.h"
 #include "util/banned.h"
 
-static int64_t ts(const struct source_map *m, const struct json *v)
-{
-	int64_t t;
-
-	if (time_parse(json_str(v), m->naive_offset_s, &t) != 0)
-		return TIME_NULL;
-	return t;
-}
-
-static const char *str(struct source_map *m, const struct json *v)
-{
-	return arena_strdup(&m->batch->arena, json_str(v));
-}
-
 static const char *nonempty(struct source_map *m, const struct json *v)
 {
 	return arena_strdup(&m->batch->arena, source_nonempty(json_str(v)));
@@ -144,14 +130,14 @@ int mc_map_lists(struct source_map *m, const struct json *root, struct err *err)
 		}
 		l = batch_add_list(m->batch);
 		l->list_id = arena_strdup(&m->batch->arena, id);
-		l->name = str(m, json_get(it, "name"));
+		l->name = source_str(m, json_get(it, "name"));
 		/* merge fields and tags come with their own requests */
 		l->subscribed =
 		    count_or_unknown(json_get(stats, "member_count"));
 		l->unsubscribed =
 		    count_or_unknown(json_get(stats, "unsubscribe_count"));
 		l->pending = -1;
-		l->created_at = ts(m, json_get(it, "date_created"));
+		l->created_at = source_time(m, json_get(it, "date_created"));
 	}
 	return 0;
 }
@@ -219,7 +205,7 @@ static const char *merge_string(struct source_map *m, const struct json *mf,
 {
 	const struct json *v = json_get(mf, tag);
 
-	return json_type(v) == JSON_STRING ? str(m, v) : NULL;
+	return json_type(v) == JSON_STRING ? source_str(m, v) : NULL;
 }
 
 /* A row whose tags_count exceeds the tags it lists (at most 50) is read
@@ -270,7 +256,7 @@ static int map_members(struct source_map *m, const struct json *root,
 		}
 		c = batch_add_contact(m->batch);
 		c->contact_id = arena_strdup(a, id);
-		c->email = str(m, json_get(it, "email_address"));
+		c->email = source_str(m, json_get(it, "email_address"));
 		c->first_name = merge_string(m, mf, "FNAME");
 		c->last_name = merge_string(m, mf, "LNAME");
 		c->phone = merge_string(m, mf, "PHONE");
@@ -282,10 +268,13 @@ static int map_members(struct source_map *m, const struct json *root,
 		c->lists_json = lists;
 		if (follow(m, it, c->contact_id) < 0)
 			return -1;
-		c->created_at = ts(m, json_get(it, "timestamp_signup"));
+		c->created_at =
+		    source_time(m, json_get(it, "timestamp_signup"));
 		if (c->created_at == TIME_NULL)
-			c->created_at = ts(m, json_get(it, "timestamp_opt"));
-		c->updated_at = t = ts(m, json_get(it, "last_changed"));
+			c->created_at =
+			    source_time(m, json_get(it, "timestamp_opt"));
+		c->updated_at = t =
+		    source_time(m, json_get(it, "last_changed"));
 		c->deleted_at = TIME_NULL;
 		if (t != TIME_NULL && (m->newest_updated_at == TIME_NULL ||
 				       t > m->newest_updated_at))
@@ -361,11 +350,11 @@ static int map_report_row(struct source_map *m, const struct json *r,
 	}
 	c = batch_add_campaign(m->batch);
 	c->campaign_id = arena_strdup(&m->batch->arena, id);
-	c->name = str(m, json_get(r, "campaign_title"));
-	c->subject = str(m, json_get(r, "subject_line"));
+	c->name = source_str(m, json_get(r, "campaign_title"));
+	c->subject = source_str(m, json_get(r, "subject_line"));
 	c->status = delivery && strcmp(delivery, "delivering") == 0 ? "sending"
 								    : "sent";
-	c->sent_at = ts(m, json_get(r, "send_time"));
+	c->sent_at = source_time(m, json_get(r, "send_time"));
 	c->has_stats = 1;
 	report_stats(&c->stats, r);
 	return one_id_array(m,
@@ -391,17 +380,17 @@ static int map_campaign_row(struct source_map *m, const struct json *c,
 	}
 	r = batch_add_campaign(m->batch);
 	r->campaign_id = arena_strdup(&m->batch->arena, id);
-	r->name = str(m, json_get(set, "title"));
-	r->subject = str(m, json_get(set, "subject_line"));
-	r->from_name = str(m, json_get(set, "from_name"));
+	r->name = source_str(m, json_get(set, "title"));
+	r->subject = source_str(m, json_get(set, "subject_line"));
+	r->from_name = source_str(m, json_get(set, "from_name"));
 	r->from_email = nonempty(m, json_get(set, "reply_to"));
 	status =
 	    source_lower(&m->batch->arena, json_str(json_get(c, "status")));
 	r->status = is_listing && source_mailchimp.is_reportable(status)
 			? NULL
 			: status;
-	r->created_at = ts(m, json_get(c, "create_time"));
-	r->sent_at = ts(m, json_get(c, "send_time"));
+	r->created_at = source_time(m, json_get(c, "create_time"));
+	r->sent_at = source_time(m, json_get(c, "send_time"));
 	r->has_stats = 0;
 	return one_id_array(m,
 			    source_nonempty(json_str(json_get(
@@ -524,7 +513,7 @@ static void activity_row(struct source_map *m, struct row_ctx *rc,
 		const char *action = json_str(json_get(a, "action"));
 		const char *url = NULL, *bt = NULL;
 		enum event_type type;
-		int64_t when = ts(m, json_get(a, "timestamp"));
+		int64_t when = source_time(m, json_get(a, "timestamp"));
 		size_t j;
 
 		if (!action)
@@ -594,14 +583,15 @@ int mc_map_report(struct source_map *m, const struct json *root,
 		rc.p = batch_add_participant(m->batch);
 		rc.p->campaign_id = rc.cid;
 		rc.p->contact_id = arena_strdup(a, id);
-		rc.p->email = str(m, json_get(row, "email_address"));
+		rc.p->email = source_str(m, json_get(row, "email_address"));
 		rc.p->flags = m->kind ? m->kind->flag : 0;
 		if (is_activity)
 			activity_row(m, &rc, json_get(row, "activity"));
 		else
 			add_event(m, &rc, m->kind->type,
-				  ts(m, json_get(row, is_abuse ? "date"
-							       : "timestamp")),
+				  source_time(
+				      m, json_get(row, is_abuse ? "date"
+								: "timestamp")),
 				  NULL, NULL);
 	}
 	return 0;

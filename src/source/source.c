@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/timeparse.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -272,4 +273,18 @@ void source_http_error_other(struct err *err, const char *provider, long status,
 	else
 		err_set(err, ERR_HTTP, (int)status, "%s answered %ld for %s",
 			provider, status, what);
+}
+
+const char *source_str(struct source_map *m, const struct json *v)
+{
+	return arena_strdup(&m->batch->arena, json_str(v));
+}
+
+int64_t source_time(const struct source_map *m, const struct json *v)
+{
+	int64_t t;
+
+	if (time_parse(json_str(v), m->naive_offset_s, &t) != 0)
+		return TIME_NULL;
+	return t;
 }

@@ -245,6 +245,11 @@ int source_url_is_on_origin(const char *url, const char *base_url);
 /* Percent-decoded value of query parameter name in url into out; -1 when
  * absent or empty. */
 int source_url_query_param(struct buf *out, const char *url, const char *name);
+/* A page value as mapped into m's batch: the string in the batch arena
+ * (NULL for a missing or non-string value), the time as epoch seconds
+ * (naive times at m->naive_offset_s; TIME_NULL when unreadable). */
+const char *source_str(struct source_map *m, const struct json *v);
+int64_t source_time(const struct source_map *m, const struct json *v);
 /* Lowercased copy of s in the arena (NULL stays NULL). */
 char *source_lower(struct arena *a, const char *s);
 /* s, or NULL when s is NULL or empty. */
