@@ -708,18 +708,6 @@ static int ac_truth_cb(void *state, struct buf *out)
 	return rc;
 }
 
-static int flag_arg(const struct sim_request *req, const char *name, int *out)
-{
-	const char *v = sim_request_arg(req, name);
-
-	if (!v)
-		return 0;
-	if (strcmp(v, "0") && strcmp(v, "1"))
-		return -1;
-	*out = v[0] == '1';
-	return 0;
-}
-
 /* GET/POST /_sim/ac?inactive=0|1&throttle_503=0|1&fault_403=PCT&
  * slow_offsets_ms=N&naive=0|1&limit_422=0|1&v1_desc=0|1&
  * updated_after=datetime|date|ignored&detail=plural|singular|lean */
@@ -736,12 +724,12 @@ static int ac_control(void *state, const struct sim_request *req,
 
 	pthread_mutex_lock(&ac->lock);
 	o = ac->opt;
-	bad |= flag_arg(req, "inactive", &o.is_inactive);
-	bad |= flag_arg(req, "throttle_503", &o.is_throttle_503);
-	bad |= flag_arg(req, "naive", &o.is_naive);
-	bad |= flag_arg(req, "limit_422", &o.is_limit_422);
-	bad |= flag_arg(req, "v1_desc", &o.is_v1_desc);
-	bad |= flag_arg(req, "live", &o.is_live);
+	bad |= sim_request_flag(req, "inactive", &o.is_inactive);
+	bad |= sim_request_flag(req, "throttle_503", &o.is_throttle_503);
+	bad |= sim_request_flag(req, "naive", &o.is_naive);
+	bad |= sim_request_flag(req, "limit_422", &o.is_limit_422);
+	bad |= sim_request_flag(req, "v1_desc", &o.is_v1_desc);
+	bad |= sim_request_flag(req, "live", &o.is_live);
 	if ((v = sim_request_arg(req, "fault_403"))) {
 		o.pct_403 = strtod(v, &end);
 		bad |=

@@ -514,18 +514,6 @@ static int mc_truth_cb(void *state, struct buf *out)
 	return rc;
 }
 
-static int flag_arg(const struct sim_request *req, const char *name, int *out)
-{
-	const char *v = sim_request_arg(req, name);
-
-	if (!v)
-		return 0;
-	if (strcmp(v, "0") && strcmp(v, "1"))
-		return -1;
-	*out = v[0] == '1';
-	return 0;
-}
-
 /* GET/POST /_sim/mc?throttle=json|bare429|bare403|mixed&wrong_dc_403=0|1&
  * tags_silent=0|1&insertion_order=0|1&disabled=0|1&keep_alive=0|1&
  * latency_ms=N&reset_reads=1; the answer also has "reads":{campaign id:
@@ -543,11 +531,11 @@ static int mc_control(void *state, const struct sim_request *req,
 
 	pthread_mutex_lock(&mc->lock);
 	o = mc->opt;
-	bad |= flag_arg(req, "wrong_dc_403", &o.is_wrong_dc_403);
-	bad |= flag_arg(req, "tags_silent", &o.is_tags_silent);
-	bad |= flag_arg(req, "insertion_order", &o.is_insertion);
-	bad |= flag_arg(req, "disabled", &o.is_disabled);
-	bad |= flag_arg(req, "keep_alive", &o.is_keep_alive);
+	bad |= sim_request_flag(req, "wrong_dc_403", &o.is_wrong_dc_403);
+	bad |= sim_request_flag(req, "tags_silent", &o.is_tags_silent);
+	bad |= sim_request_flag(req, "insertion_order", &o.is_insertion);
+	bad |= sim_request_flag(req, "disabled", &o.is_disabled);
+	bad |= sim_request_flag(req, "keep_alive", &o.is_keep_alive);
 	if ((v = sim_request_arg(req, "latency_ms"))) {
 		char *end;
 
@@ -561,7 +549,7 @@ static int mc_control(void *state, const struct sim_request *req,
 		bad |= k == 4;
 		o.throttle = (enum mc_throttle)(k % 4);
 	}
-	bad |= flag_arg(req, "reset_reads", &reset);
+	bad |= sim_request_flag(req, "reset_reads", &reset);
 	if (!bad)
 		mc->opt = o;
 	for (i = 0; !bad && reset && i < mc->acct->n_camps; i++)

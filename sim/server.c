@@ -113,6 +113,18 @@ const char *sim_request_arg(const struct sim_request *r, const char *name)
 					   name);
 }
 
+int sim_request_flag(const struct sim_request *r, const char *name, int *out)
+{
+	const char *v = sim_request_arg(r, name);
+
+	if (!v)
+		return 0;
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return -1;
+	*out = v[0] == '1';
+	return 0;
+}
+
 const char *sim_request_header(const struct sim_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);

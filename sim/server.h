@@ -16,6 +16,9 @@ const char *sim_request_method(const struct sim_request *r);
 const char *sim_request_path(const struct sim_request *r);
 /* A decoded query parameter, or NULL. */
 const char *sim_request_arg(const struct sim_request *r, const char *name);
+/* A 0|1 argument into *out (left as it was when absent); -1 when it is
+ * something else. */
+int sim_request_flag(const struct sim_request *r, const char *name, int *out);
 const char *sim_request_header(const struct sim_request *r, const char *name);
 /* "http://127.0.0.1:PORT", for absolute paging links. */
 const char *sim_request_base_url(const struct sim_request *r);
