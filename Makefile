@@ -22,7 +22,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wpointer-arith -Wundef -Wcast-qual -Wno-format-nonliteral
 OPT ?= -O2 -g
 CFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) \
-	-Isrc -MMD -MP
+	-Isrc -Iinclude -MMD -MP
 LDFLAGS_ALL :=
 ifeq ($(SANITIZE),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all \
