@@ -70,7 +70,7 @@ INSTALL ?= install
 UNITS := $(notdir $(sort $(wildcard docs/systemd/*.service \
 	docs/systemd/*.timer)))
 # Libs.private of espsync.pc: what a program linking libespsync.a needs.
-LIBS_PRIVATE = $(PKG_LIBS) -lm
+LIBS_PRIVATE = $(strip $(PKG_LIBS) -lm)
 DEB_MAINTAINER ?= espsync maintainers <maintainers@espsync.invalid>
 
 .PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay fuzz fuzz-bins \
