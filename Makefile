@@ -1,4 +1,5 @@
-# espsync build. `make` builds the tool and the simulator; `make check` is the
+# espsync build. `make` builds the tool, the simulator and libespsync (.a and
+# .so.0); `make install`, `make deb` (docs/library.md); `make check` is the
 # gate (install test deps, strict build, unit + end-to-end tests, then the same
 # under ASan+UBSan); `make demo` syncs the simulated account end to end.
 
