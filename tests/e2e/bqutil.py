@@ -198,6 +198,17 @@ class Fake:
             page = call('%s/%s?pageToken=%s&maxResults=500' % (
                 base, page['jobReference']['jobId'], page['pageToken']))
 
+    def patch_table(self, name, body, ds=DATASET):
+        """tables.patch through the REST API, as a client would."""
+        req = urllib.request.Request(
+            self.url + '/bigquery/v2/projects/%s/datasets/%s/tables/%s' % (
+                PROJECT, ds, name), method='PATCH',
+            data=json.dumps(body).encode(),
+            headers={'Authorization': 'Bearer ' + self.token(),
+                     'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read().decode())
+
     def hold(self, at, skip=0):
         """Leaves the (skip+1)-th request at point `at` unanswered (see
         server.mjs); stats()['held'] counts the requests held."""

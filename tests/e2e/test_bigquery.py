@@ -18,6 +18,8 @@ import lib
 import mclib
 from lib import check, fail
 
+SCHEMA_VERSION = '3'  # BQ_SCHEMA_VERSION (src/store/bq_internal.h)
+
 
 def setup(t, **sim_opts):
     sim = t.sim(**sim_opts)
@@ -256,7 +258,8 @@ def test_bq_ac_sync_equals_truth(t):
 def test_bq_migrates_schema_v1(t):
     """A dataset of schema version 1 (campaigns without verified opens)
     gets the columns by a tables.patch on open; the label and the meta row
-    say version 2; the stored rows stay and the next sync fills them."""
+    say the current version (3); the views get their current definition;
+    the stored rows stay and the next sync fills them."""
     sim = aclib.setup(t)
     bq = bqutil.start(t)
     bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
@@ -267,6 +270,13 @@ def test_bq_migrates_schema_v1(t):
             {'set': {'labels': {'espsync_schema': '1'}}})
     bq.sql("UPDATE `demo-proj.marketing.meta` SET value = '1' "
            "WHERE key = 'schema_version'")
+    # the view as versions 1 and 2 made it (rates in FLOAT64)
+    old = bq.table('campaign_engagement')['view']['query'].replace(
+        'CAST(opened_unique AS NUMERIC)', 'opened_unique')
+    check('NUMERIC' in bq.table('campaign_engagement')['view']['query'],
+          'campaign_engagement does not divide in NUMERIC')
+    bq.patch_table('campaign_engagement', {'view': {
+        'query': old, 'useLegacySql': False}})
     cols = [f['name'] for f in bq.table('campaigns')['schema']['fields']]
     check('verified_opens' not in cols, 'downgrade failed: %s' % cols)
     bq_run(t, bq, 'state', 'show')
@@ -276,18 +286,25 @@ def test_bq_migrates_schema_v1(t):
           fields.get('verified_unique_opens', {}).get('mode',
                                                       'NULLABLE') ==
           'NULLABLE', 'campaigns not migrated: %s' % list(fields))
-    check(bq.table('meta').get('labels', {}).get('espsync_schema') == '2',
+    check(bq.table('meta').get('labels', {}).get('espsync_schema') ==
+          SCHEMA_VERSION,
           'meta label after the migration: %s' % bq.table('meta'))
     row = bq.sql("SELECT value FROM `demo-proj.marketing.meta` "
                  "WHERE key = 'schema_version'")
-    check(row['rows'] == [['2']], 'meta row after migration: %s' % row)
+    check(row['rows'] == [[SCHEMA_VERSION]], 'meta row after migration: %s'
+          % row)
+    q = bq.table('campaign_engagement')['view']['query']
+    check('CAST(opened_unique AS NUMERIC)' in q,
+          'campaign_engagement not migrated: %s' % q)
+    bq.query('SELECT open_rate FROM `demo-proj.marketing.'
+             'campaign_engagement`')
     after = bq.sql('SELECT count(*) FROM `demo-proj.marketing.campaigns`')
     check(before['rows'] == after['rows'], 'campaign rows lost: %s -> %s' %
           (before, after))
     # opening again patches nothing
     n = bq.stats().get('patches', 0)
     bq_run(t, bq, 'state', 'show')
-    check(bq.stats().get('patches', 0) == n, 'a version 2 dataset patched')
+    check(bq.stats().get('patches', 0) == n, 'a current dataset patched')
     sim._req('POST', '/_sim/advance', {'seconds': '3600'})
     bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
     aclib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), aclib.truth(sim),
