@@ -34,7 +34,20 @@ def no_secrets(bq, *results):
         for text in (r.out, r.err):
             check(not any(line in text for line in body if len(line) > 20),
                   'private key material in the output of %s' % r.argv)
+            check('PRIVATE KEY' not in text, 'a PEM header in the output '
+                  'of %s' % r.argv)
             check('ya29.' not in text, 'a token in the output')
+
+
+def one_error_line(r, *want):
+    """r failed with exit 5 and one `espsync:` line holding every want."""
+    lines = [ln for ln in r.err.splitlines() if ln.startswith('espsync:')]
+    check(r.rc == 5, 'exit %d, not 5: %s' % (r.rc, r.err[-300:]))
+    check(len(lines) == 1, '%d error lines, not 1: %r' % (len(lines),
+                                                           r.err[-400:]))
+    for w in want:
+        check(w in lines[0], '%r not in the error line: %s' % (w, lines[0]))
+    return lines[0]
 
 
 def bq_run(t, bq, *args, expect=0, env=None):
@@ -141,20 +154,51 @@ def test_bq_failed_transaction_keeps_checkpoint(t):
 
 
 def test_bq_credential_failures(t):
-    """A missing key file, a key the token endpoint refuses: exit 5 with
-    one line naming the file, no key material."""
+    """Each credential failure exits 5 with one line naming what to fix
+    and no key material: a missing key file, an unreadable one (a
+    directory), one that is not a key, one whose private key is cut short,
+    a key the token endpoint refuses, a project that does not exist
+    (notFound), an account without the roles (accessDenied)."""
     sim, bq = setup(t)
-    r1 = bq_run(t, bq, 'sync', expect=5,
-                env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('nope.json')})
-    check('nope.json' in r1.err, 'missing key file not named: %s' % r1.err)
+    runs = []
+
+    def fails(*want, env=None, url=None):
+        e = bq.env(t)
+        e.update(env or {})
+        r = t.espsync('--store', url or bq.store_url(), 'sync', env=e)
+        runs.append(r)
+        return one_error_line(r, *want)
+
+    fails('nope.json', 'No such file',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('nope.json')})
+    os.makedirs(t.path('keydir'))
+    fails("'%s'" % t.path('keydir'), 'Is a directory',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('keydir')})
+    with open(t.path('notakey.json'), 'w') as f:
+        f.write('hello\n')
+    fails('notakey.json', 'not a JSON key file',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('notakey.json')})
+    with open(bq.key_path) as f:
+        key = json.load(f)
+    cut = dict(key, private_key=key['private_key'][:900])
+    with open(t.path('cut.json'), 'w') as f:
+        json.dump(cut, f)
+    fails('cut.json', 'private key',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('cut.json')})
     other = bqutil.Fake(t.path('.bq2'))
     pem = bqutil.make_key(other.workdir)
     with open(pem) as f:
         other._write_key(f.read(), bq.url + '/token')
-    r2 = bq_run(t, bq, 'sync', expect=5,
-                env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
-    check('invalid_grant' in r2.err, 'refused key not said: %s' % r2.err)
-    no_secrets(bq, r1, r2)
+    fails('invalid_grant',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
+    fails('not found', 'nope-proj', 'check the project and dataset',
+          url='bigquery://nope-proj/marketing')
+    bq.faults(accessDenied=1000)
+    fails('accessDenied', 'BigQuery Data Editor', 'BigQuery Job User')
+    bq.faults(accessDenied=0)
+    no_secrets(bq, *runs)
+    # and the account that has them works
+    bq_run(t, bq, 'sync')
 
 
 def test_bq_settings_from_env_file(t):
