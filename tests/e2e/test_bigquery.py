@@ -1,9 +1,12 @@
 """BigQuery store against the fake (tests/e2e/bq-fake): a sync equals the
-truth, a re-run adds no row, a killed run resumes to the truth, the events
-table is partitioned and clustered, a 401 mid-run refreshes the token once,
-5xx and rateLimitExceeded are retried, a failing transaction leaves the
-checkpoints in place, credential failures are one line with exit 5 and no
-key material, and CSV exports equal the SQLite store's."""
+truth, a re-run adds no row and runs no job, a run SIGKILLed before a load,
+between a load and its MERGE or while polling either resumes to the truth,
+--max-runtime partial runs converge, the events table is partitioned,
+clustered and expiring, a 401 mid-run refreshes the token once, 5xx and
+rateLimitExceeded are retried, a failing transaction leaves the
+checkpoints in place, each credential failure is one line with exit 5 and
+no key material, and CSV exports equal the SQLite store's. The views are
+compared with PostgreSQL's in test_bq_views.py."""
 
 import filecmp
 import json
@@ -19,6 +22,7 @@ import mclib
 from lib import check, fail
 
 SCHEMA_VERSION = '3'  # BQ_SCHEMA_VERSION (src/store/bq_internal.h)
+FLUSH_300 = {'ESPSYNC_BQ_FLUSH_ROWS': '300'}
 
 
 def setup(t, **sim_opts):
@@ -48,6 +52,22 @@ def one_error_line(r, *want):
     for w in want:
         check(w in lines[0], '%r not in the error line: %s' % (w, lines[0]))
     return lines[0]
+
+
+def assert_unique_event_ids(db):
+    con = lib.connect(db)
+    try:
+        dup = con.execute('SELECT event_id, count(*) FROM email_activities '
+                          'GROUP BY event_id HAVING count(*) > 1').fetchall()
+    finally:
+        con.close()
+    check(not dup, '%d event_id values stored more than once, e.g. %s' %
+          (len(dup), dup[:1]))
+
+
+def delta(before, after):
+    return {k: after[k] - before.get(k, 0) for k in after
+            if isinstance(after[k], int)}
 
 
 def bq_run(t, bq, *args, expect=0, env=None):
@@ -100,26 +120,115 @@ def test_bq_export_equals_sqlite(t):
     check(not differ, 'CSV files differ from the SQLite export: %s' % differ)
 
 
-def test_bq_kill_resume(t):
-    """SIGKILL at several points, then a re-run equals the truth with no
-    duplicate events."""
-    sim, bq = setup(t, eo_rate=200, eo_burst=20)
-    truth = sim.truth()
-    env = bq.env(t)
-    env['ESPSYNC_BQ_FLUSH_ROWS'] = '300'
-    for delay in (0.3, 0.8):
-        p = subprocess.Popen([lib.ESPSYNC, '--store', bq.store_url(), 'sync'],
-                             cwd=t.scratch, env=env,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
+def killed_at(t, bq, ds, point, skip):
+    """Runs a sync into dataset ds with 300-row flushes; the fake holds the
+    (skip+1)-th request at point unanswered; SIGKILLs espsync there."""
+    bq.hold(point, skip)
+    held = bq.stats()['held']
+    env = t.base_env()
+    env.update(bq.env(t))
+    env.update(FLUSH_300)
+    p = subprocess.Popen([lib.ESPSYNC, '--store', bq.store_url(ds), 'sync'],
+                         cwd=t.scratch, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60 * lib.TIMEOUT_SCALE
+        while bq.stats()['held'] == held:
+            check(p.poll() is None, 'espsync exited %s before reaching %s '
+                  '#%d' % (p.returncode, point, skip + 1))
+            check(time.monotonic() < deadline, 'espsync never reached %s'
+                  % point)
+            time.sleep(0.02)
+        check(p.poll() is None, 'espsync is not waiting at %s' % point)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
         p.wait()
-    bq_run(t, bq, 'sync', env={'ESPSYNC_BQ_FLUSH_ROWS': '300'})
-    db = bq.to_sqlite(t.path('bq.db'))
-    lib.assert_equals_truth(db, truth, what='bigquery store after kills')
-    lib.assert_no_duplicate_events(db)
+        bq.faults(hold=None)
+
+
+def test_bq_kill_resume(t):
+    """SIGKILL before a load (its upload held), between a load and its
+    MERGE (the flush script's jobs.insert held), while polling the load,
+    and while polling a MERGE that has committed: the dataset has no
+    duplicate, and a re-run equals the truth with no duplicate event_id."""
+    sim, bq = setup(t)
+    truth = sim.truth()
+    for point, skip in (('load', 1), ('poll-load', 2), ('merge', 1),
+                        ('poll-merge', 0)):
+        ds = 'kill_' + point.replace('-', '_')
+        s0 = bq.stats()
+        killed_at(t, bq, ds, point, skip)
+        d = delta(s0, bq.stats())
+        db = bq.to_sqlite(t.path(ds + '-killed.db'), ds=ds)
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        t.espsync('--store', bq.store_url(ds), 'sync', env=dict(
+            bq.env(t), **FLUSH_300), expect=0)
+        db = bq.to_sqlite(t.path(ds + '.db'), ds=ds)
+        lib.assert_equals_truth(db, truth, what='bigquery store killed at '
+                                '%s #%d' % (point, skip + 1))
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        t.note('%s #%d: killed after %d loads' % (point, skip + 1,
+                                                  d['loads']))
+
+
+def test_bq_max_runtime_partial_converges(t):
+    """At 400 ms per answer with --max-runtime 2s: runs exit 3 (each
+    flushing what it read) until one exits 0; no event_id is ever stored
+    twice; the dataset then equals the truth and the run log says
+    partial ... complete."""
+    sim = t.sim(latency_ms=400, campaigns=10)
+    t.write_env(sim)
+    bq = bqutil.start(t)
+    truth = sim.truth()
+    rcs = []
+    for _ in range(30):
+        r = bq_run(t, bq, '--max-runtime', '2s', 'sync', expect=None)
+        rcs.append(r.rc)
+        if r.rc not in (0, 3):
+            fail('run %d: want exit 3 or 0, got %s' % (len(rcs),
+                                                       r.describe()))
+        db = bq.to_sqlite(t.path('bq%d.db' % len(rcs)))
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        if r.rc == 0:
+            break
+    t.note('exits %s' % ''.join(map(str, rcs)))
+    check(rcs[0] == 3, 'first run with --max-runtime 2s exited %d, not 3: '
+          'the account is too small to test the budget' % rcs[0])
+    check(rcs[-1] == 0, 'no complete run after %d partial runs' % len(rcs))
+    lib.assert_equals_truth(db, truth, what='bigquery store after partial '
+                            'runs')
+    con = lib.connect(db)
+    try:
+        st = [x[0] for x in con.execute(
+            'SELECT status FROM sync_runs ORDER BY started_at, run_id')]
+    finally:
+        con.close()
+    want = ['partial'] * (len(rcs) - 1) + ['complete']
+    check(st == want, 'sync_runs statuses %s, want %s' % (st, want))
+
+
+def test_bq_partition_expiration_setting(t):
+    """tables.get of email_activities: DAY partitions on activity_date,
+    clustered by contact_email, campaign_id, event_type, partitions
+    expiring after ESPSYNC_RETENTION_DAYS (90 here) or never (0)."""
+    sim, bq = setup(t)
+    for ds, days in (('ret90', '90'), ('ret0', '0')):
+        t.espsync('--store', bq.store_url(ds), 'state', 'show', env=dict(
+            bq.env(t), ESPSYNC_RETENTION_DAYS=days), expect=0)
+        ev = bq.table('email_activities', ds=ds)
+        tp = ev.get('timePartitioning', {})
+        check(tp.get('type') == 'DAY' and tp.get('field') ==
+              'activity_date', '%s: partitioning %s' % (ds, tp))
+        want = str(int(days) * 86400000) if days != '0' else None
+        check(tp.get('expirationMs') == want, '%s: expirationMs %r, want %r'
+              % (ds, tp.get('expirationMs'), want))
+        check(ev.get('clustering', {}).get('fields') ==
+              ['contact_email', 'campaign_id', 'event_type'],
+              '%s: clustering %s' % (ds, ev.get('clustering')))
 
 
 def test_bq_faults_retried(t):
