@@ -4,9 +4,11 @@ provider is synced into a PostgreSQL store (the tests' own cluster) and
 into the BigQuery fake, both views are queried (psql; the fake's
 jobs.query through the REST API) and the row sets, with dates as
 YYYY-MM-DD, instants as Unix seconds and rates rounded to 6 places,
-must be equal."""
+must be equal. The README's example queries run against the fake too."""
 
 import json
+import os
+import re
 
 import aclib
 import bqutil
@@ -159,3 +161,39 @@ def test_bq_views_equal_postgresql(t):
           'campaign_engagement has no unsent campaign or no fractional '
           'open rate: %s' % eng[:3])
 
+
+def readme_sql():
+    """The queries (SELECT …) of the README's BigQuery section."""
+    with open(os.path.join(lib.HERE, '..', '..', 'README.md')) as f:
+        text = f.read()
+    sec = text.split('\n## BigQuery\n', 1)[1].split('\n## ', 1)[0]
+    blocks = re.findall(r'```sql\n(.*?)```', sec, re.S)
+    stmts = []
+    for b in blocks:
+        body = '\n'.join(ln for ln in b.splitlines()
+                         if not ln.lstrip().startswith('--'))
+        stmts += [s.strip() for s in body.split(';')
+                  if s.strip().upper().startswith(('SELECT', 'WITH'))]
+    return stmts
+
+
+def test_bq_readme_queries(t):
+    """Every query of the README's BigQuery section runs against the fake
+    (my-project.marketing renamed to the test dataset), and those not bound to today or to a made-up contact
+    return rows."""
+    stmts = readme_sql()
+    check(len(stmts) >= 3, 'the README BigQuery section has %d SQL '
+          'queries' % len(stmts))
+    sim = setup(t)
+    bq = bqutil.start(t)
+    for p in PROVIDERS:
+        t.espsync('--store', bq.store_url(), 'sync', '--provider', p,
+                  env=bq.env(t), expect=0)
+    for sql in stmts:
+        sql = sql.replace('my-project.marketing', '%s.%s' % (
+            bqutil.PROJECT, bqutil.DATASET))
+        names, rows = bq.query(sql)
+        # the simulator's data is not from the last 7 days, nor Jane's
+        if 'CURRENT_DATE' not in sql and 'jane@' not in sql:
+            check(rows, 'README query returned no rows: %s' % sql)
+        t.note('%d rows' % len(rows))

@@ -1,9 +1,9 @@
 // A fake of the BigQuery REST surface espsync uses, for the end-to-end
 // tests. SQL runs for real in DuckDB after a small translation (backtick
 // names, CURRENT_TIMESTAMP(), UNIX_SECONDS, TIMESTAMP_SECONDS,
-// SAFE_DIVIDE (FLOAT64, or exact NUMERIC), CAST(… AS NUMERIC),
-// TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, REGEXP_CONTAINS, UNNEST
-// aliases, named parameters). tables.patch replaces a view's query.
+// SAFE_DIVIDE (FLOAT64, or exact NUMERIC), CAST(… AS NUMERIC), DATE_SUB,
+// DATE_ADD, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, REGEXP_CONTAINS,
+// UNNEST aliases, named parameters). tables.patch replaces a view's query.
 // Also serves the OAuth token endpoint (checks the RS256 JWT against the
 // test key) and a metadata server.
 //
@@ -50,6 +50,9 @@ await db.run(`CREATE MACRO safe_divide(a DECIMAL(38,9), b DECIMAL(38,9)) AS
 		* CAST(0.000000001 AS DECIMAL(38,9)) AS DECIMAL(38,9)) END,
 	(a DOUBLE, b DOUBLE) AS CASE WHEN b = 0 THEN NULL ELSE a / b END`);
 await db.run('CREATE MACRO _now() AS make_timestamp(epoch_us(now()))');
+// DATE_SUB / DATE_ADD (DATE, INTERVAL n part): a DATE, as BigQuery's
+await db.run('CREATE MACRO bq_date_sub(d, i) AS CAST(d - i AS DATE)');
+await db.run('CREATE MACRO bq_date_add(d, i) AS CAST(d + i AS DATE)');
 await db.run('CREATE MACRO to_json_string(x) AS CAST(to_json(x) AS VARCHAR)');
 await db.run('CREATE MACRO regexp_contains(s, p) AS regexp_matches(s, p)');
 // BigQuery's JSON_EXTRACT_STRING_ARRAY: NULL for text that is not a JSON array
@@ -94,6 +97,7 @@ function translate(sql) {
 	return sql
 		.replace(/`([^`.]+)\.([^`.]+)\.([^`]+)`/g, (m, p, d, t) => `${q(d)}.${q(t)}`)
 		.replace(/CURRENT_TIMESTAMP\(\)/gi, '_now()')
+		.replace(/\bDATE_(SUB|ADD)\(/gi, (m, op) => `bq_date_${op.toLowerCase()}(`)
 		// NUMERIC: 38 digits, 9 after the point (DuckDB's NUMERIC has 3)
 		.replace(/\bAS\s+NUMERIC\b/gi, 'AS DECIMAL(38,9)')
 		// BigQuery's "UNNEST(a) AS x" names the element; DuckDB's names
@@ -102,7 +106,9 @@ function translate(sql) {
 }
 function bindParams(sql, params) {
 	const byName = new Map((params || []).map((p) => [p.name, p]));
-	return sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (m, name) => {
+	// @name outside quotes ('jane@example.com' is text, not a parameter)
+	return sql.replace(/('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|@([A-Za-z_][A-Za-z0-9_]*)/g, (m, quoted, name) => {
+		if (quoted) return quoted;
 		const p = byName.get(name);
 		if (!p) throw new BqError(400, 'invalidQuery', `Query parameter '${name}' not found`);
 		const t = p.parameterType?.type;
