@@ -104,6 +104,30 @@ def test_bq_sync_equals_truth(t):
     no_secrets(bq, r1, r2, st)
 
 
+def test_bq_idle_rerun_runs_no_job(t):
+    """With nothing new at the provider, a re-run changes no row and runs
+    no job: no jobs.insert (no load, no DML) and one query, the state read
+    at the start (counted at the fake)."""
+    sim, bq = setup(t)
+    bq_run(t, bq, 'sync')
+    before_rows = lib.dump(bq.to_sqlite(t.path('bq1.db')))
+    s0 = bq.stats()
+    r = bq_run(t, bq, 'sync', '-v')
+    d = delta(s0, bq.stats())
+    after_rows = lib.dump(bq.to_sqlite(t.path('bq2.db')))
+    check(before_rows == after_rows, 're-run changed data rows',
+          lib.diff_dumps(before_rows, after_rows))
+    t.note('idle re-run: %d jobs.insert, %d loads, %d DML statements, '
+           '%d queries, %d requests' % (d['inserts'], d['loads'], d['dml'],
+                                        d['queries'], d['requests']))
+    check(d['inserts'] == 0 and d['loads'] == 0 and d['dml'] == 0,
+          'a re-run with nothing new ran %d jobs.insert (%d loads, %d DML '
+          'statements)' % (d['inserts'], d['loads'], d['dml']),
+          [x for x in r.err.splitlines() if x.startswith('bigquery:')])
+    check(d['queries'] <= 1, 'a re-run with nothing new ran %d queries, '
+          'not one state read' % d['queries'])
+
+
 def test_bq_export_equals_sqlite(t):
     """export csv from BigQuery equals the SQLite store's export."""
     sim, bq = setup(t)
