@@ -93,9 +93,9 @@ ESPSYNC_API int espsync_set_env_file(espsync *ctx, const char *path);
 ESPSYNC_API void espsync_set_verbosity(espsync *ctx, int level);
 
 /* The last failed call's message (one line, no secret) and its kind
- * ("usage", "config", "auth", "store", "not_found", "partial", "busy",
- * "interrupted", "net", "http", "parse", "io", "runtime"); "" when the
- * last call succeeded. espsync_error_code is its exit code (0: none). */
+ * ("usage", "config", "auth", "inactive", "store", "not_found",
+ * "partial", "busy", "interrupted", "network", "http", "parse", "io",
+ * "runtime"); "" when the last call succeeded. espsync_error_code is its exit code (0: none). */
 ESPSYNC_API const char *espsync_error_message(const espsync *ctx);
 ESPSYNC_API const char *espsync_error_kind(const espsync *ctx);
 ESPSYNC_API int espsync_error_code(const espsync *ctx);

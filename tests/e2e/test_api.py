@@ -140,3 +140,29 @@ def test_api_cancel_from_thread(t):
     lib.assert_equals_truth(t.db(), truth, what='store after a cancel and '
                             'a second run')
     t.note('stopped %d ms after the cancel, %s pages' % (ms, m.group(4)))
+
+
+def test_api_partial_counts_campaigns_remaining(t):
+    """A run cut short by its time budget reports the campaigns whose
+    reports it did not reach (sync --json "campaigns_remaining", the
+    library's summary); a complete run reports none."""
+    sim = t.sim(campaigns=10)
+    t.write_env(sim)
+    sent = len([c for c in sim.truth()['campaigns'] if c.get('sent_at')])
+    # the probe is the campaigns page: every sent campaign is listed at
+    # once, and 3 s at 4 requests a second cannot read their reports
+    r = t.sync('--json', '--max-runtime', '3s', expect=3,
+               env={'ESPSYNC_RATE_EMAILOCTOPUS': '4',
+                    'ESPSYNC_BURST_EMAILOCTOPUS': '1'})
+    p = r.summary()['providers'][0]
+    check(p['status'] == 'partial' and p['is_partial'],
+          'a 3 s budget gave status %r' % p['status'])
+    check(0 < p['campaigns_remaining'] <= sent,
+          'campaigns_remaining %r after a partial run of %d sent campaigns'
+          % (p['campaigns_remaining'], sent))
+    r = t.sync('--json')
+    check(r.summary()['providers'][0]['campaigns_remaining'] == 0,
+          'a complete run reports campaigns remaining')
+    store = r.summary()['providers'][0]['store']
+    check(store == {'requests': 0, 'jobs': 0, 'bytes_uploaded': 0},
+          'a SQLite store reports its own API use: %r' % store)

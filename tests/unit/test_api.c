@@ -400,6 +400,57 @@ static void test_store_calls_on_empty_store(void **state)
 	espsync_free(ctx);
 }
 
+/* What a call writes on stderr, into text. */
+static void stderr_of(espsync *ctx, int (*call)(espsync *), char *text,
+		      size_t size)
+{
+	FILE *tmp = tmpfile();
+	int saved;
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_true(dup2(fileno(tmp), 2) >= 0);
+	call(ctx);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(text, 1, size - 1, tmp);
+	text[n] = '\0';
+	fclose(tmp);
+}
+
+static int sync_unknown_provider(espsync *ctx)
+{
+	struct espsync_sync_options opts = ESPSYNC_SYNC_OPTIONS_INIT;
+
+	opts.provider = "nosuch";
+	return espsync_sync(ctx, &opts, NULL);
+}
+
+/* Quiet by default; at verbosity 0 an error is one line, as the command
+ * prints it. */
+static void test_verbosity(void **state)
+{
+	char text[512];
+	espsync *ctx = handle();
+
+	(void)state;
+	assert_int_equal(espsync_set(ctx, "EMAILOCTOPUS_API_KEY", "k"), 0);
+	stderr_of(ctx, sync_unknown_provider, text, sizeof(text));
+	assert_string_equal(text, "");
+	espsync_set_verbosity(ctx, 0);
+	stderr_of(ctx, sync_unknown_provider, text, sizeof(text));
+	assert_string_equal(text, "espsync: unknown provider 'nosuch'\n");
+	espsync_set_verbosity(ctx, -1);
+	stderr_of(ctx, sync_unknown_provider, text, sizeof(text));
+	assert_string_equal(text, "");
+	espsync_free(ctx);
+}
+
 /* A store that cannot be opened is the store's error (exit 5). */
 static void test_store_unavailable(void **state)
 {
@@ -429,6 +480,7 @@ int main(void)
 	    cmocka_unit_test(test_check_items),
 	    cmocka_unit_test(test_store_calls_on_empty_store),
 	    cmocka_unit_test(test_store_unavailable),
+	    cmocka_unit_test(test_verbosity),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
