@@ -3,6 +3,7 @@
  * the store of its configuration and closes it before returning. */
 #include "api/api_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,8 +163,13 @@ static void fill_stats(struct espsync_stats *out, const struct store_stats *st,
 	out->last_run_requests = run->requests;
 }
 
+/* The size of struct espsync_stats before fields were appended: callers
+ * built against it get what it holds. */
+#define STATS_MIN_SIZE offsetof(struct espsync_stats, last_run_account)
+
 int espsync_stats(espsync *ctx, const char *provider, struct espsync_stats *out)
 {
+	struct espsync_stats all;
 	struct store_stats st;
 	struct run_row run;
 	struct arena arena = ARENA_INIT;
@@ -171,7 +177,6 @@ int espsync_stats(espsync *ctx, const char *provider, struct espsync_stats *out)
 	struct api_call call;
 	struct store *store = NULL;
 	const char *dir;
-	size_t size;
 	int has_run = 0, code;
 
 	if (!ctx)
@@ -179,15 +184,13 @@ int espsync_stats(espsync *ctx, const char *provider, struct espsync_stats *out)
 	code = api_begin(&call, ctx);
 	if (code)
 		goto done;
-	if (!out || out->size < sizeof(*out)) {
+	if (!out || out->size < STATS_MIN_SIZE) {
 		code = api_failf(ctx, ERR_USAGE,
 				 "stats: no result struct, or its size not "
 				 "set");
 		goto done;
 	}
-	size = out->size;
-	memset(out, 0, sizeof(*out));
-	out->size = size;
+	memset(&all, 0, sizeof(all));
 	memset(&st, 0, sizeof(st));
 	dir = config_str(call.cfg, OPT_EXPORT_DIR);
 	code = check_provider(ctx, call.cfg, &provider);
@@ -197,16 +200,20 @@ int espsync_stats(espsync *ctx, const char *provider, struct espsync_stats *out)
 		goto done;
 	if (store->ops->stats(store, provider, &st, &err) < 0 ||
 	    store_run_last(store, provider, &run, &arena, &has_run, &err) < 0 ||
-	    store->ops->each_campaign(store, provider, NULL, add_verified, out,
+	    store->ops->each_campaign(store, provider, NULL, add_verified, &all,
 				      &err) < 0) {
 		code = api_fail(ctx, &err, ERR_STORE,
 				"cannot read statistics from the store");
 		goto done;
 	}
-	fill_stats(out, &st, &run, has_run);
-	if (export_count_files(dir, &out->csv_files, &err) < 0)
+	fill_stats(&all, &st, &run, has_run);
+	if (export_count_files(dir, &all.csv_files, &err) < 0) {
 		code = api_fail(ctx, &err, ERR_IO,
 				"cannot count csv files in '%s'", dir);
+		goto done;
+	}
+	all.size = out->size;
+	memcpy(out, &all, out->size < sizeof(all) ? out->size : sizeof(all));
 done:
 	if (store)
 		store_close(store);

@@ -384,6 +384,12 @@ static void test_store_calls_on_empty_store(void **state)
 	assert_int_equal(st.csv_files, 0);
 	assert_int_equal(st.verified_campaigns, 0);
 	assert_int_equal(espsync_stats(ctx, "nosuch", &st), 2);
+	/* a caller built before fields were appended gets its part only */
+	memset(&st, 0xff, sizeof(st));
+	st.size = offsetof(struct espsync_stats, last_run_account);
+	assert_int_equal(espsync_stats(ctx, NULL, &st), 0);
+	assert_int_equal(st.last_run_finished_at, 0);
+	assert_int_equal(st.last_run_requests, -1);
 	assert_int_equal(
 	    espsync_state_reset(ctx, "emailoctopus", NULL, &removed), 0);
 	assert_int_equal(removed, 0);
