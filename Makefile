@@ -161,7 +161,7 @@ check-one: all
 	@$(MAKE) --no-print-directory unit fuzz-replay check-exports e2e
 
 check-exports: shlib
-	@tests/pkg/check-exports $(BUILD)/$(SONAME)
+	@tests/pkg/check-exports --complete $(BUILD)/$(SONAME)
 
 check:
 	@scripts/install-deps test

@@ -154,11 +154,12 @@ def check_programs(t, root, version_line):
         return
     exe, _ = build_against(t, root, EXAMPLE, 'sync_example')
     sim = t.sim()
-    env_file = t.write_env(sim)
-    out = run([exe, env_file], 'sync_example', cwd=t.scratch, timeout=180,
+    db = t.path('example.db')
+    out = run([exe, 'sqlite:' + db, sim.url], 'sync_example', cwd=t.scratch,
+              timeout=180,
               env=dict(libdir, HOME=t.scratch, TZ='UTC',
-                       MONGOC_DISABLE_SHM='1'))
-    lib.assert_equals_truth(t.db(), sim.truth(), what='sync_example store')
+                       MONGOC_DISABLE_SHM='1', EMAILOCTOPUS_API_KEY=lib.KEY))
+    lib.assert_equals_truth(db, sim.truth(), what='sync_example store')
     t.note('sync_example: %s' % (out.strip().splitlines() or ['-'])[-1])
 
 
