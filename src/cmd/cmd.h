@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "api/api_internal.h"
 #include "config/config.h"
 #include "core/sync.h"
 #include "store/store.h"
@@ -55,16 +56,9 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 		   const char *command);
 
 /* The provider and store registries and the command table as the
- * configuration layer sees them (struct config_registry), built from
- * source_registry, store_backends and cmd_table. */
-#define CMD_MAX_PROVIDERS 16
-#define CMD_MAX_STORES 16
-
-struct cmd_registry {
-	struct config_registry reg;
-	const struct source_keys *providers[CMD_MAX_PROVIDERS];
-	const struct store_keys *stores[CMD_MAX_STORES];
-};
+ * configuration layer sees them: the library's registry
+ * (api_registry_init) with cmd_table added. */
+#define cmd_registry api_registry
 
 void cmd_registry_init(struct cmd_registry *out);
 

@@ -161,17 +161,7 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 
 void cmd_registry_init(struct cmd_registry *out)
 {
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	for (i = 0; source_registry[i] && i < CMD_MAX_PROVIDERS; i++)
-		out->providers[i] = source_registry[i]->keys;
-	out->reg.providers = out->providers;
-	out->reg.n_providers = i;
-	for (i = 0; store_backends[i] && i < CMD_MAX_STORES; i++)
-		out->stores[i] = store_backends[i]->keys;
-	out->reg.stores = out->stores;
-	out->reg.n_stores = i;
+	api_registry_init(out);
 	out->reg.commands = cmd_table;
 	out->reg.n_commands = cmd_table_len;
 }
