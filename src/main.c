@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 {
 	struct cli cli;
 	struct config cfg;
-	struct cmd_registry reg;
+	struct api_registry reg;
 	struct err err = ERR_INIT;
 	const struct command_spec *cmd;
 	int code = EXIT_USAGE;

@@ -58,9 +58,7 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 /* The provider and store registries and the command table as the
  * configuration layer sees them: the library's registry
  * (api_registry_init) with cmd_table added. */
-#define cmd_registry api_registry
-
-void cmd_registry_init(struct cmd_registry *out);
+void cmd_registry_init(struct api_registry *out);
 
 /* The --provider filter as a provider name, NULL for all. */
 const char *cmd_only_provider(const struct config *cfg);

@@ -159,7 +159,7 @@ int cmd_open_store(struct store **out, const struct config *cfg,
 	return code;
 }
 
-void cmd_registry_init(struct cmd_registry *out)
+void cmd_registry_init(struct api_registry *out)
 {
 	api_registry_init(out);
 	out->reg.commands = cmd_table;

@@ -260,7 +260,7 @@ static const char *write_file(const char *name, const char *text, mode_t mode)
 
 static const struct config_registry *registry(void)
 {
-	static struct cmd_registry reg;
+	static struct api_registry reg;
 
 	cmd_registry_init(&reg);
 	return &reg.reg;

@@ -59,7 +59,7 @@ static const struct source_keys *const acme_only[] = {&acme};
 
 /* The real stores and commands with Acme as the only provider (filled by
  * setup_acme before the tests run). */
-static struct cmd_registry real_reg;
+static struct api_registry real_reg;
 static struct config_registry acme_reg;
 
 static int setup_acme(void **state)
@@ -172,7 +172,7 @@ static void test_registry_entries(void **state)
 
 static void test_cmd_registry_follows_sources(void **state)
 {
-	struct cmd_registry reg;
+	struct api_registry reg;
 	size_t i;
 
 	(void)state;
@@ -283,7 +283,7 @@ static void test_provider_choices_from_registry(void **state)
 {
 	struct config cfg;
 	struct err err = ERR_INIT;
-	struct cmd_registry real;
+	struct api_registry real;
 	const char *const none[] = {NULL};
 	const char *acme_args[] = {"sync", "--provider", "acme"};
 	const char *eo_args[] = {"sync", "--provider", "emailoctopus"};
@@ -317,7 +317,7 @@ static void test_seed_provider_from_registry(void **state)
 	static const struct source_keys *const plain_only[] = {&plain};
 	struct config_registry plain_reg = acme_reg;
 	const char *const argv[] = {"espsync", "--stats"};
-	struct cmd_registry real;
+	struct api_registry real;
 	struct cli cli;
 	struct err err = ERR_INIT;
 
@@ -336,7 +336,7 @@ static void test_seed_provider_from_registry(void **state)
 static void test_help_from_registry(void **state)
 {
 	struct buf b = BUF_INIT;
-	struct cmd_registry real;
+	struct api_registry real;
 	const struct command_spec *sync;
 
 	(void)state;
