@@ -21,7 +21,7 @@
 
 static const struct config_registry *registry(void)
 {
-	static struct cmd_registry reg;
+	static struct api_registry reg;
 
 	cmd_registry_init(&reg);
 	return &reg.reg;
@@ -376,7 +376,7 @@ static char *read_all(const char *path)
 static void test_man_page_is_generated(void **state)
 {
 	struct buf b = BUF_INIT;
-	struct cmd_registry reg;
+	struct api_registry reg;
 	char *file = read_all("docs/espsync.1");
 	size_t i, j;
 

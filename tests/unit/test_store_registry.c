@@ -108,7 +108,7 @@ static void test_open_unknown_lists_every_store(void **state)
  * registry has a backend for it: both read the same store_keys. */
 static void test_config_agrees_with_registry(void **state)
 {
-	struct cmd_registry reg;
+	struct api_registry reg;
 	char why[192];
 	size_t i;
 
