@@ -168,6 +168,13 @@ class Stats(ctypes.Structure):
         ('last_run_status', ctypes.c_char * 16),
         ('last_run_started_at', ctypes.c_int64),
         ('last_run_finished_at', ctypes.c_int64),
+        ('last_run_account', ctypes.c_char * 160),
+        ('last_run_requests', ctypes.c_int64),
+        ('verified_campaigns', ctypes.c_int64),
+        ('verified_opens', ctypes.c_int64),
+        ('verified_unique_opens', ctypes.c_int64),
+        ('verified_campaigns_opens', ctypes.c_int64),
+        ('verified_campaigns_unique_opens', ctypes.c_int64),
     ]
 
 
@@ -179,6 +186,11 @@ class CheckItem(ctypes.Structure):
         ('detail', ctypes.c_char_p),
         ('exit_code', ctypes.c_int),
         ('latency_ms', ctypes.c_int64),
+        ('source', ctypes.c_char_p),
+        ('error_kind', ctypes.c_char_p),
+        ('error_message', ctypes.c_char_p),
+        ('http_status', ctypes.c_long),
+        ('is_secret', ctypes.c_int),
     ]
 
 
@@ -489,9 +501,20 @@ def _stats_dict(st):
         last = {
             'run_id': st.last_run_id,
             'provider': _s(st.last_run_provider),
+            'account': _s(st.last_run_account),
             'status': _s(st.last_run_status),
             'started_at': _utc(st.last_run_started_at),
             'finished_at': _utc(st.last_run_finished_at),
+            'requests': st.last_run_requests,
+        }
+    verified = None
+    if st.verified_campaigns:
+        verified = {
+            'campaigns': st.verified_campaigns,
+            'verified_opens': st.verified_opens,
+            'verified_unique_opens': st.verified_unique_opens,
+            'opens': st.verified_campaigns_opens,
+            'unique_opens': st.verified_campaigns_unique_opens,
         }
     avg = None
     if st.campaigns:
@@ -507,6 +530,7 @@ def _stats_dict(st):
         'events': {n: st.events[i] for i, n in enumerate(EVENT_TYPES)},
         'retention_days': st.retention_days,
         'events_outside_retention': st.events_outside_retention,
+        'verified_opens': verified,
         'last_run': last,
     }
 
@@ -622,28 +646,38 @@ class Sync:
         self._processed = {}
         self._callback_error = None
         box = {}
+        finished = threading.Event()
 
         def work():
-            box['rc'] = self._lib.sync(ctx, ctypes.byref(opts),
-                                       ctypes.byref(summary))
+            try:
+                box['rc'] = self._lib.sync(ctx, ctypes.byref(opts),
+                                           ctypes.byref(summary))
+            finally:
+                finished.set()
 
+        # The calling thread waits in short intervals so that Ctrl-C is
+        # seen at once. It waits on an Event, not in Thread.join(): a
+        # KeyboardInterrupt raised inside join() makes CPython 3.11 mark
+        # the still running thread as stopped (threading.py, bpo-45274).
         worker = threading.Thread(target=work, name='espsync-sync',
                                   daemon=True)
         interrupt = None
         try:
             worker.start()
-            while worker.is_alive():
-                worker.join(0.2)
+            while not finished.wait(0.2):
+                pass
         except KeyboardInterrupt as e:
             # Stop cleanly: no new request, pages in flight committed or
             # dropped whole, checkpoints saved; then the interrupt goes on.
+            # (Not once it returned: the flag would stop the next sync.)
             interrupt = e
-            self._lib.cancel(ctx, signal.SIGINT)
-            while worker.is_alive():
+            if not finished.is_set():
+                self._lib.cancel(ctx, signal.SIGINT)
+            while worker.ident is not None and not finished.is_set():
                 try:
-                    worker.join(0.2)
+                    finished.wait(0.2)
                 except KeyboardInterrupt:
-                    self._lib.cancel(ctx, signal.SIGINT)
+                    pass  # already cancelled; the sync is stopping
         rc = box.get('rc', 1)
         result = _summary_dict(summary, self._processed)
         self.last_summary = result
@@ -793,6 +827,11 @@ class Sync:
                         'detail': _s(it.detail),
                         'exit_code': it.exit_code,
                         'latency_ms': it.latency_ms,
+                        'source': _s(it.source),
+                        'error_kind': _s(it.error_kind),
+                        'error_message': _s(it.error_message),
+                        'http_status': it.http_status,
+                        'is_secret': bool(it.is_secret),
                     })
                 except Exception:
                     pass
