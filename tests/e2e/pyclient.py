@@ -2,7 +2,8 @@
 run by Debian's python3 with PYTHONPATH=bindings/python.
 
     python3 pyclient.py '{"init": {...Sync kwargs...},
-                          "progress": null | "collect" | "raise_after:N",
+                          "progress": null | "collect" | "raise_after:N"
+                                      | "cancel_after:N",
                           "calls": [["sync_all_campaigns", {kwargs}], ...]}'
 
 Prints one JSON object on stdout: {"library": path, "version": ...,
@@ -12,6 +13,7 @@ call ends the list. Exit status 0 unless the client itself broke.
 """
 
 import json
+import signal
 import sys
 
 import espsync
@@ -35,6 +37,14 @@ def main():
             events.append(ev)
             if len(events) >= limit:
                 raise Stop('stopped by the progress callback')
+
+    elif mode and mode.startswith('cancel_after:'):
+        limit = int(mode.split(':', 1)[1])
+
+        def progress(ev):
+            events.append(ev)
+            if len(events) == limit:
+                s.cancel(signal.SIGTERM)
 
     out = {'results': [], 'events': events}
     try:

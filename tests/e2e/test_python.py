@@ -224,7 +224,7 @@ def test_python_example_matches_cli(t):
     cli = t.espsync('--json', 'stats', expect=0).summary()
     keys = ('campaigns', 'participants', 'avg_participants_per_campaign',
             'links', 'contacts', 'lists', 'events', 'retention_days',
-            'events_outside_retention')
+            'events_outside_retention', 'verified_opens')
     diff = [k for k in keys if py.get(k) != cli.get(k)]
     check(not diff, 'stats() differs from `espsync --json stats` in %s: '
           'python %s, cli %s' % (diff, [py.get(k) for k in diff],
@@ -265,6 +265,7 @@ def test_python_sync_dict_and_progress(t):
     res = client(t, so, {'init': init(), 'progress': 'collect',
                          'calls': [['sync_all_campaigns', {}],
                                    ['sync_all_campaigns', {}],
+                                   ['sync_incremental', {'hours': 24}],
                                    ['check', {}],
                                    ['state_reset', {}]]})
     first = ok(res, 0, 'sync_all_campaigns()')
@@ -273,9 +274,11 @@ def test_python_sync_dict_and_progress(t):
     served = lib.requests_of(sim.stats())
     check(first['status'] == 'complete' and first['exit_code'] == 0,
           'first sync: %s %s' % (first['status'], first['exit_code']))
-    check(first['requests'] + second['requests'] + 1 == served,
-          'the syncs counted %d + %d requests (+1 check), the simulator '
-          'served %d' % (first['requests'], second['requests'], served))
+    inc = ok(res, 2, 'sync_incremental(hours=24)')
+    check(first['requests'] + second['requests'] + inc['requests'] + 1 ==
+          served, 'the syncs counted %d + %d + %d requests (+1 check), '
+          'the simulator served %d' % (first['requests'], second['requests'],
+                                       inc['requests'], served))
     check(first['events'] == len(truth['events']), 'first sync: %d events, '
           'truth %d' % (first['events'], len(truth['events'])))
     check(first['campaigns_processed'] == len(sent_campaigns(truth)),
@@ -294,32 +297,40 @@ def test_python_sync_dict_and_progress(t):
     runs = con.execute('SELECT run_id, status FROM sync_runs ORDER BY '
                        'run_id').fetchall()
     con.close()
-    check([r[0] for r in runs] == [pr['run_id'],
-                                   second['providers'][0]['run_id']],
-          'run ids %s, sync_runs %s' % (
-              [pr['run_id'], second['providers'][0]['run_id']], runs))
+    ids = [d['providers'][0]['run_id'] for d in (first, second, inc)]
+    check(runs == [(i, 'complete') for i in ids], 'run ids %s, sync_runs '
+          '%s' % (ids, runs))
     check(second['events'] == 0 and second['rows_inserted'] == 0,
           'a re-run read %d events and inserted %d rows' % (
               second['events'], second['rows_inserted']))
     evs = res['events']
     kinds = [e['kind'] for e in evs]
-    pages = [e for e in evs if e['kind'] == 'page']
+    check('provider' in kinds, 'no provider event: %s' % kinds[:20])
+    pages = [e for e in evs[:kinds.index('provider')] if e['kind'] == 'page']
     for stream in ('campaigns', 'contacts', 'lists'):
-        n = sum(e['records'] for e in pages[:kinds.index('provider')]
-                if e['stream'] == stream)
+        n = sum(e['records'] for e in pages if e['stream'] == stream)
         check(n == pr['records'][stream], 'page events hold %d %s, the '
               'summary %d' % (n, stream, pr['records'][stream]))
     done = [e for e in evs if e['kind'] == 'provider']
-    check(len(done) == 2 and done[0]['result']['requests'] ==
+    check(len(done) == 3 and done[0]['result']['requests'] ==
           pr['requests'], 'provider events: %s' % [
               (e['result'] or {}).get('requests') for e in done])
-    items = ok(res, 2, 'check()')
-    prov = [i for i in items if i['section'] == 'provider']
-    check(len(prov) == 1 and prov[0]['name'] == lib.PROVIDER and
-          prov[0]['exit_code'] == 0, 'check() provider lines: %s' % prov)
+    nsent = len(sent_campaigns(truth))
+    check(inc['campaigns_processed'] == 0 and
+          inc['campaigns_skipped'] >= nsent and inc['events'] == 0,
+          'sync_incremental(24) right after a sync: %d processed, %d '
+          'skipped (%d sent), %d events' % (
+              inc['campaigns_processed'], inc['campaigns_skipped'], nsent,
+              inc['events']))
+    items = ok(res, 3, 'check()')
+    prov = [i for i in items if i['section'] == 'provider' and
+            i['name'] == lib.PROVIDER]
+    check(len(prov) == 1 and prov[0]['exit_code'] == 0 and
+          prov[0]['http_status'] == 200, 'check() %s lines: %s' % (
+              lib.PROVIDER, prov))
     check(any(i['section'] == 'store' for i in items),
           'check() has no store line: %s' % items)
-    removed = ok(res, 3, 'state_reset()')
+    removed = ok(res, 4, 'state_reset()')
     check(isinstance(removed, int) and removed > 0,
           'state_reset() removed %r checkpoints' % removed)
     t.note('%d requests, %d progress events, %d checkpoints reset' % (
@@ -456,7 +467,7 @@ def test_python_keyboard_interrupt(t):
     so = need_so(t)
     if not so:
         return
-    sim = setup(t, latency_ms=150, campaigns=10)
+    sim = setup(t, latency_ms=300, campaigns=10)
     truth = sim.truth()
     p = subprocess.Popen([PYTHON, EXAMPLE], cwd=t.scratch,
                          env=py_env(t, so), stdin=subprocess.DEVNULL,
@@ -530,6 +541,76 @@ def test_python_progress_exception(t):
                                                     {}]]})
     ok(res, 0, 'sync after the callback raised')
     lib.assert_equals_truth(t.db(), truth, what='store after resume')
+
+
+def test_python_partial_and_cancel(t):
+    """A time budget that ends a slow sync raises Partial carrying the
+    summary (campaigns_remaining); Sync.cancel(SIGTERM) from the progress
+    callable raises Interrupted with code 143; the next sync completes
+    with no duplicate event."""
+    so = need_so(t)
+    if not so:
+        return
+    sim = setup(t, latency_ms=300, campaigns=10)
+    truth = sim.truth()
+    res = client(t, so, {'init': init(), 'calls': [
+        ['sync_all_campaigns', {'max_runtime': 1}]]})
+    e = error_of(res, 'a sync with a 1 s budget')
+    check(e['class'] == 'Partial' and e['code'] == 3,
+          'the budget raised %s (code %s): %s' % (
+              e['class'], e.get('code'), e.get('message')))
+    s = e['summary'] or {}
+    check(s.get('status') == 'partial' and
+          s.get('campaigns_remaining', 0) > 0,
+          'Partial summary: status %r, campaigns_remaining %r' % (
+              s.get('status'), s.get('campaigns_remaining')))
+    lib.assert_no_duplicate_events(t.db())
+    res = client(t, so, {'init': init(), 'progress': 'cancel_after:3',
+                         'calls': [['sync_all_campaigns', {}]]})
+    e = error_of(res, 'a sync cancelled with SIGTERM')
+    check(e['class'] == 'Interrupted' and e['code'] == 143 and
+          (e['summary'] or {}).get('status') == 'interrupted',
+          'cancel(SIGTERM) raised %s (code %s, status %s)' % (
+              e['class'], e.get('code'),
+              (e['summary'] or {}).get('status')))
+    res = client(t, so, {'init': init(), 'calls': [['sync_all_campaigns',
+                                                    {}]]})
+    ok(res, 0, 'sync after Partial and Interrupted')
+    lib.assert_equals_truth(t.db(), truth, what='store after resume')
+    lib.assert_no_duplicate_events(t.db())
+    con = sqlite3.connect(t.db())
+    runs = [r[0] for r in con.execute('SELECT status FROM sync_runs ORDER '
+                                      'BY run_id')]
+    con.close()
+    check(runs == ['partial', 'interrupted', 'complete'],
+          'sync_runs: %s' % runs)
+
+
+def code_blocks(path, lang='python'):
+    with open(path) as f:
+        text = f.read()
+    parts = text.split('```%s\n' % lang)[1:]
+    return [p.split('```', 1)[0] for p in parts]
+
+
+def test_python_docs_show_the_example(t):
+    """docs/library.md shows docs/examples/sync_example.py as it is, and
+    the README's Python lines are lines of it (no untested snippet)."""
+    with open(EXAMPLE) as f:
+        example = f.read()
+    blocks = code_blocks(os.path.join(REPO, 'docs', 'library.md'))
+    check(blocks and blocks[0] == example, 'the Python block of '
+          'docs/library.md is not docs/examples/sync_example.py')
+    check(len(blocks) == 1, 'docs/library.md has %d Python blocks; only '
+          'the example is run by the tests' % len(blocks))
+    lines = {ln.strip() for ln in example.splitlines()}
+    for doc in ('README.md', os.path.join('bindings', 'python',
+                                          'README.md')):
+        for b in code_blocks(os.path.join(REPO, doc)):
+            bad = [ln for ln in b.splitlines()
+                   if ln.strip() and ln.strip() not in lines]
+            check(not bad, '%s shows Python lines the example does not '
+                  'run: %s' % (doc, bad[:3]))
 
 
 def test_python_finds_build_library(t):
