@@ -90,8 +90,10 @@ struct bq_client {
 	char *safe; /* "bigquery://project/dataset", for messages */
 	int backoff_ms;
 	int max_attempts;
-	/* per process: what the -v line and the summary show */
-	int64_t requests, jobs, bytes_up;
+	/* Per process, what -v and the run summary show: HTTP requests
+	 * (token fetches included), jobs.insert jobs (loads and DML
+	 * scripts, each attempt), jobs.query reads, request bodies sent. */
+	int64_t requests, jobs, queries, bytes_up;
 	int64_t job_seq;
 	char run_tag[32];
 };
@@ -191,7 +193,7 @@ struct bq_store {
 	int64_t day_lo, day_hi; /* activity_date range of spooled events */
 	int64_t seq;
 	int64_t recon_ops; /* reconcile calls spooled (_op) */
-	int64_t flushes;
+	int64_t flushes;   /* flushes with data (each a load and a script) */
 	/* sync_state of one provider/account, read once, kept current. */
 	char *cache_provider, *cache_account;
 	struct bq_state_entry *cache;
@@ -200,6 +202,9 @@ struct bq_store {
 	/* The run of this process (run_begin): recorded with the flushes. */
 	int64_t run_id;
 	int has_run, run_flushed;
+	/* The counters at run_begin, for the run's -v line. */
+	int64_t run_requests0, run_jobs0, run_queries0, run_bytes0;
+	int64_t run_flushes0;
 };
 
 extern const struct store_ops bigquery_store_backend_ops;

@@ -655,19 +655,53 @@ static int recon_sql(struct buf *q, struct bq_store *s, const char *stage)
 	return rc;
 }
 
+/* The -v line of a flush: its rows (per kind), what it sent, its jobs
+ * and the activity_date range its events MERGE touched. */
+static void flush_log(const struct bq_store *s, int64_t jobs, int64_t bytes,
+		      int64_t ms)
+{
+	char lo[16], hi[16], kinds[256], range[48];
+	size_t i, n = 0;
+
+	kinds[0] = '\0';
+	for (i = 0; i < BK__COUNT && n < sizeof(kinds); i++) {
+		if (!s->kind_rows[i])
+			continue;
+		n += (size_t)snprintf(kinds + n, sizeof(kinds) - n,
+				      "%s%s %" PRId64, n ? ", " : "",
+				      kind_names[i], s->kind_rows[i]);
+	}
+	if (s->kind_rows[BK_EVENTS]) {
+		time_format_date(s->day_lo * 86400, lo);
+		time_format_date(s->day_hi * 86400, hi);
+		snprintf(range, sizeof(range), "activity_date %s..%s", lo, hi);
+	} else {
+		snprintf(range, sizeof(range), "no events MERGE");
+	}
+	log_debug("bigquery: flush %" PRId64 ": %" PRId64 " rows, %" PRId64
+		  " events, %.1f KiB uploaded, %" PRId64 " jobs, %s, %" PRId64
+		  " ms (%s)",
+		  s->flushes, s->spool_rows, s->kind_rows[BK_EVENTS],
+		  (double)bytes / 1024.0, jobs, range, ms, kinds);
+}
+
 int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 {
 	struct buf q = BUF_INIT;
 	struct bq_param p[11];
 	char num[5][24], fin[24], stage[96];
-	int64_t t0 = clock_mono_ms();
+	int64_t t0 = clock_mono_ms(), jobs0 = s->c.jobs, bytes0 = s->c.bytes_up;
 	size_t n_params = 0;
 	int rc = 0, ret = -1, has_data = s->spool_rows > 0;
 
 	if (!has_data && !run)
 		return 0;
-	snprintf(stage, sizeof(stage), "_stage_%s_f%" PRId64, s->c.run_tag,
-		 ++s->flushes);
+	/* a script with the run row only needs no staging table */
+	if (has_data)
+		snprintf(stage, sizeof(stage), "_stage_%s_f%" PRId64,
+			 s->c.run_tag, ++s->flushes);
+	else
+		snprintf(stage, sizeof(stage), "_stage_%s_none", s->c.run_tag);
 	if (has_data &&
 	    (stage_create(s, stage, err) < 0 || stage_load(s, stage, err) < 0))
 		goto done;
@@ -709,12 +743,13 @@ int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 		goto done;
 	if (has_data) {
 		stage_drop(s, stage);
-		log_debug("bigquery: flushed %" PRId64 " rows (%" PRId64
-			  " bytes) in %lld ms",
-			  s->spool_rows, s->spool_bytes,
-			  (long long)(clock_mono_ms() - t0));
+		flush_log(s, s->c.jobs - jobs0, s->c.bytes_up - bytes0,
+			  clock_mono_ms() - t0);
 		if (s->has_run)
 			s->run_flushed = 1;
+	} else {
+		log_debug("bigquery: run row committed, %" PRId64 " jobs",
+			  s->c.jobs - jobs0);
 	}
 	spool_reset(s);
 	ret = 0;
@@ -736,7 +771,23 @@ int bq_run_begin(struct store *st, struct run_row *run, struct err *err)
 	s->run_id = run->run_id;
 	s->has_run = 1;
 	s->run_flushed = 0;
+	s->run_requests0 = s->c.requests;
+	s->run_jobs0 = s->c.jobs;
+	s->run_queries0 = s->c.queries;
+	s->run_bytes0 = s->c.bytes_up;
+	s->run_flushes0 = s->flushes;
 	return 0;
+}
+
+/* The -v line at the end of a run: what it cost in BigQuery. */
+static void run_log(const struct bq_store *s)
+{
+	log_debug(
+	    "bigquery: run: %" PRId64 " flushes, %" PRId64 " requests, %" PRId64
+	    " jobs, %" PRId64 " queries, %" PRId64 " bytes uploaded",
+	    s->flushes - s->run_flushes0, s->c.requests - s->run_requests0,
+	    s->c.jobs - s->run_jobs0, s->c.queries - s->run_queries0,
+	    s->c.bytes_up - s->run_bytes0);
 }
 
 int bq_run_finish(struct store *st, const struct run_row *run, struct err *err)
@@ -749,10 +800,12 @@ int bq_run_finish(struct store *st, const struct run_row *run, struct err *err)
 
 	if (is_idle) {
 		log_debug("bigquery: nothing new; the run costs no job");
+		run_log(s);
 		s->has_run = 0;
 		return 0;
 	}
 	if (bq_flush(s, run, &fe) == 0) {
+		run_log(s);
 		s->has_run = 0;
 		return 0;
 	}
@@ -764,6 +817,7 @@ int bq_run_finish(struct store *st, const struct run_row *run, struct err *err)
 	spool_reset(s);
 	if (bq_flush(s, &failed, NULL) < 0)
 		log_debug("bigquery: cannot record the failed run");
+	run_log(s);
 	s->has_run = 0;
 	if (err)
 		*err = fe;
