@@ -171,6 +171,16 @@ static void bq_close(struct store *st)
 	free(s->cache);
 	free(s->cache_provider);
 	free(s->cache_account);
+	bq_seen_release(&s->seen_old);
+	bq_seen_release(&s->seen_run);
+	bq_seen_release(&s->spooled_campaigns);
+	bq_run_live_clear(s);
+	free(s->run_live);
+	free(s->run_spans);
+	free(s->link_provider);
+	free(s->link_account);
+	free(s->run_provider);
+	free(s->run_account);
 	http_free(s->c.http);
 	bq_cred_release(&s->c.cred);
 	free(s->c.api);

@@ -24,7 +24,7 @@ static int64_t cell_time(const char *v)
 
 static int flush_first(struct bq_store *s, struct err *err)
 {
-	return s->spool_rows ? bq_flush(s, NULL, err) : 0;
+	return bq_spool_data_rows(s) ? bq_flush(s, NULL, err) : 0;
 }
 
 /* SQL with `project.dataset.` put before each {table}. */
@@ -46,17 +46,26 @@ static int sql_of(struct buf *q, const struct bq_store *s, const char *tmpl,
 	return rc ? err_set(err, ERR_STORE, 0, "bigquery query too long") : 0;
 }
 
-int bq_read_query(struct bq_store *s, const char *tmpl,
-		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
-		  struct err *err)
+/* A query, after a flush of the spooled data when is_flush. */
+static int read_query(struct bq_store *s, const char *tmpl,
+		      const struct bq_param *p, size_t n, bq_row_fn fn,
+		      void *ctx, int is_flush, struct err *err)
 {
 	struct buf q = BUF_INIT;
 	int ret = -1;
 
-	if (flush_first(s, err) == 0 && sql_of(&q, s, tmpl, err) == 0)
+	if ((!is_flush || flush_first(s, err) == 0) &&
+	    sql_of(&q, s, tmpl, err) == 0)
 		ret = bq_query(&s->c, buf_str(&q), p, n, fn, ctx, err);
 	buf_release(&q);
 	return ret;
+}
+
+int bq_read_query(struct bq_store *s, const char *tmpl,
+		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
+		  struct err *err)
+{
+	return read_query(s, tmpl, p, n, fn, ctx, 1, err);
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -100,6 +109,7 @@ int bq_state_get(struct store *st, const char *provider, const char *account,
 			p, 2, on_cache_row, s, err) < 0)
 			return -1;
 		s->is_cached = 1;
+		bq_seen_loaded(s);
 	}
 	for (i = 0; i < s->n_cache; i++) {
 		if (strcmp(s->cache[i].stream, stream) || !s->cache[i].value)
@@ -112,9 +122,12 @@ int bq_state_get(struct store *st, const char *provider, const char *account,
 	return 0;
 }
 
-static int on_count(void *ctx, const char *const *v, size_t n)
+static int on_count2(void *ctx, const char *const *v, size_t n)
 {
-	*(int64_t *)ctx = n ? cell_int(v[0]) : 0;
+	int64_t *out = ctx;
+
+	out[0] = n >= 1 ? cell_int(v[0]) : 0;
+	out[1] = n >= 2 ? cell_int(v[1]) : 0;
 	return 0;
 }
 
@@ -125,22 +138,26 @@ int bq_state_reset(struct store *st, const char *provider,
 	struct bq_param p[2] = {{"provider", "STRING", provider, NULL, 0},
 				{"prefix", "STRING", stream_prefix, NULL, 0}};
 	struct buf q = BUF_INIT;
-	int64_t n = 0;
+	int64_t n[2] = {0, 0};
 	int ret = -1;
 #define RESET_WHERE                                                            \
 	" WHERE (@provider IS NULL OR provider = @provider) AND (@prefix IS"   \
 	" NULL OR STARTS_WITH(stream, @prefix))"
 
-	if (bq_read_query(s, "SELECT COUNT(*) FROM {sync_state}" RESET_WHERE, p,
-			  2, on_count, &n, err) < 0)
+	/* what the store wrote (BQ_SEEN_STREAM) goes too, uncounted */
+	if (bq_read_query(
+		s,
+		"SELECT COUNT(CASE WHEN stream != '" BQ_SEEN_STREAM
+		"' THEN 1 END), COUNT(*) FROM {sync_state}" RESET_WHERE,
+		p, 2, on_count2, n, err) < 0)
 		goto done;
-	if (n &&
+	if (n[1] &&
 	    (sql_of(&q, s, "DELETE FROM {sync_state}" RESET_WHERE, err) < 0 ||
 	     bq_exec(&s->c, buf_str(&q), p, 2, err) < 0))
 		goto done;
 	s->is_cached = 0;
 	if (removed)
-		*removed = n;
+		*removed = n[0];
 	ret = 0;
 done:
 	buf_release(&q);
@@ -173,12 +190,14 @@ int bq_state_each(struct store *st, const char *provider, store_state_fn fn,
 	struct bq_param p[1] = {{"provider", "STRING", provider, NULL, 0}};
 	struct each_state x = {fn, ctx};
 
-	return bq_read_query((struct bq_store *)st,
-			     "SELECT provider, account, stream, value,"
-			     " UNIX_SECONDS(updated_at) FROM {sync_state}"
-			     " WHERE @provider IS NULL OR provider = @provider"
-			     " ORDER BY provider, account, stream",
-			     p, 1, on_state, &x, err);
+	return bq_read_query(
+	    (struct bq_store *)st,
+	    "SELECT provider, account, stream, value,"
+	    " UNIX_SECONDS(updated_at) FROM {sync_state}"
+	    " WHERE (@provider IS NULL OR provider = @provider)"
+	    " AND stream != '" BQ_SEEN_STREAM "'"
+	    " ORDER BY provider, account, stream",
+	    p, 1, on_state, &x, err);
 }
 
 /* ---- runs ------------------------------------------------------------- */
@@ -305,13 +324,17 @@ int bq_campaign_get(struct store *st, const char *provider, const char *account,
 				{"account", "STRING", account, NULL, 0},
 				{"id", "STRING", campaign_id, NULL, 0}};
 	struct campaign_out x = {out, arena, found, NULL, NULL};
+	struct bq_store *s = (struct bq_store *)st;
 
 	*found = 0;
-	return bq_read_query((struct bq_store *)st,
-			     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
-			     " provider = @provider AND account = @account AND"
-			     " campaign_id = @id",
-			     p, 3, on_campaign, &x, err);
+	/* the spool holds no row of it: the stored one is current */
+	return read_query(
+	    s,
+	    "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+	    " provider = @provider AND account = @account AND"
+	    " campaign_id = @id",
+	    p, 3, on_campaign, &x,
+	    bq_spool_has_campaign(s, provider, account, campaign_id), err);
 }
 
 int bq_campaigns_where(struct bq_store *s, const char *tail,
