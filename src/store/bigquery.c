@@ -174,6 +174,7 @@ static void bq_close(struct store *st)
 	bq_seen_release(&s->seen_old);
 	bq_seen_release(&s->seen_run);
 	bq_seen_release(&s->spooled_campaigns);
+	bq_camps_forget(s);
 	bq_run_live_clear(s);
 	free(s->run_live);
 	free(s->run_spans);

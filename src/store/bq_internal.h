@@ -245,6 +245,15 @@ struct bq_store {
 	/* Campaign ids spooled since the last flush (campaign_get flushes
 	 * first only for those). */
 	struct bq_seen spooled_campaigns;
+	/* The stored campaigns of one provider/account, read at once for
+	 * campaign_get (one query instead of one per campaign); dropped by
+	 * a flush that writes campaigns. */
+	struct arena camps_arena;
+	struct rec_campaign *camps;
+	size_t n_camps, cap_camps;
+	struct bq_seen camps_index; /* id hash -> index + 1 */
+	char *camps_provider, *camps_account;
+	int has_camps;
 	/* link_participants of this account runs in the next flush's
 	 * transaction (NULL: none pending). */
 	char *link_provider, *link_account;
@@ -269,6 +278,8 @@ int64_t bq_spool_data_rows(const struct bq_store *s);
  * first). */
 int bq_spool_has_campaign(const struct bq_store *s, const char *provider,
 			  const char *account, const char *campaign_id);
+/* Drops the campaigns read for campaign_get. */
+void bq_camps_forget(struct bq_store *s);
 /* Forgets this run's live sightings and spans. */
 void bq_run_live_clear(struct bq_store *s);
 /* The checkpoints were read: what the last run wrote comes with them. */

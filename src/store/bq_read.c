@@ -316,6 +316,71 @@ static int on_campaign(void *ctx, const char *const *v, size_t n)
 	return x->fn(x->ctx, v[0], v[1], &c);
 }
 
+void bq_camps_forget(struct bq_store *s)
+{
+	arena_release(&s->camps_arena);
+	memset(&s->camps_arena, 0, sizeof(s->camps_arena));
+	free(s->camps);
+	s->camps = NULL;
+	s->n_camps = s->cap_camps = 0;
+	bq_seen_release(&s->camps_index);
+	free(s->camps_provider);
+	free(s->camps_account);
+	s->camps_provider = s->camps_account = NULL;
+	s->has_camps = 0;
+}
+
+static uint64_t camp_key(const char *campaign_id)
+{
+	return bq_seen_key(
+	    BK_CAMPAIGNS,
+	    bq_seen_hash(campaign_id, strlen(campaign_id), "", 0));
+}
+
+static int on_camp_cache(void *ctx, const char *const *v, size_t n)
+{
+	struct bq_store *s = ctx;
+	struct rec_campaign *c;
+
+	if (n < 23 || !v[2])
+		return 0;
+	if (s->n_camps == s->cap_camps) {
+		s->cap_camps = s->cap_camps ? 2 * s->cap_camps : 64;
+		s->camps = xrealloc(s->camps, s->cap_camps * sizeof(*s->camps));
+	}
+	c = &s->camps[s->n_camps++];
+	read_campaign(v, c, &s->camps_arena);
+	bq_seen_put(&s->camps_index, camp_key(c->campaign_id),
+		    (uint64_t)s->n_camps);
+	return 0;
+}
+
+/* The stored campaigns of provider/account, once per flush that writes
+ * campaigns: a sync asks for each campaign of the listing. */
+static int camps_load(struct bq_store *s, const char *provider,
+		      const char *account, struct err *err)
+{
+	struct bq_param p[2] = {{"provider", "STRING", provider, NULL, 0},
+				{"account", "STRING", account, NULL, 0}};
+
+	if (s->has_camps && !strcmp(s->camps_provider, provider) &&
+	    !strcmp(s->camps_account, account))
+		return 0;
+	bq_camps_forget(s);
+	/* no flush: what the spool holds is asked for with a flush */
+	if (read_query(s,
+		       "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+		       " provider = @provider AND account = @account",
+		       p, 2, on_camp_cache, s, 0, err) < 0) {
+		bq_camps_forget(s);
+		return -1;
+	}
+	s->camps_provider = xstrdup(provider);
+	s->camps_account = xstrdup(account);
+	s->has_camps = 1;
+	return 0;
+}
+
 int bq_campaign_get(struct store *st, const char *provider, const char *account,
 		    const char *campaign_id, struct rec_campaign *out,
 		    struct arena *arena, int *found, struct err *err)
@@ -325,16 +390,35 @@ int bq_campaign_get(struct store *st, const char *provider, const char *account,
 				{"id", "STRING", campaign_id, NULL, 0}};
 	struct campaign_out x = {out, arena, found, NULL, NULL};
 	struct bq_store *s = (struct bq_store *)st;
+	const struct rec_campaign *c;
+	uint64_t i = 0;
 
 	*found = 0;
+	if (!provider || !account || !campaign_id ||
+	    bq_spool_has_campaign(s, provider, account, campaign_id))
+		return bq_read_query(
+		    s,
+		    "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+		    " provider = @provider AND account = @account AND"
+		    " campaign_id = @id",
+		    p, 3, on_campaign, &x, err);
 	/* the spool holds no row of it: the stored one is current */
-	return read_query(
-	    s,
-	    "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
-	    " provider = @provider AND account = @account AND"
-	    " campaign_id = @id",
-	    p, 3, on_campaign, &x,
-	    bq_spool_has_campaign(s, provider, account, campaign_id), err);
+	if (camps_load(s, provider, account, err) < 0)
+		return -1;
+	if (!bq_seen_get(&s->camps_index, camp_key(campaign_id), &i) || !i ||
+	    strcmp(s->camps[i - 1].campaign_id, campaign_id))
+		return 0;
+	c = &s->camps[i - 1];
+	*out = *c;
+	out->campaign_id = arena_strdup(arena, c->campaign_id);
+	out->name = arena_strdup(arena, c->name);
+	out->subject = arena_strdup(arena, c->subject);
+	out->from_name = arena_strdup(arena, c->from_name);
+	out->from_email = arena_strdup(arena, c->from_email);
+	out->status = arena_strdup(arena, c->status);
+	out->to_lists_json = arena_strdup(arena, c->to_lists_json);
+	*found = 1;
+	return 0;
 }
 
 int bq_campaigns_where(struct bq_store *s, const char *tail,

@@ -1107,6 +1107,8 @@ int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 	}
 	if (is_seen && is_final)
 		s->run_seen_final = 1;
+	if (s->kind_rows[BK_CAMPAIGNS])
+		bq_camps_forget(s); /* read again when asked */
 	link_clear(s);
 	spool_reset(s);
 	ret = 0;
