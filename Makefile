@@ -1,4 +1,5 @@
-# espsync build. `make` builds the tool and the simulator; `make check` is the
+# espsync build. `make` builds the tool, the simulator and libespsync (.a and
+# .so.0); `make install`, `make deb` (docs/library.md); `make check` is the
 # gate (install test deps, strict build, unit + end-to-end tests, then the same
 # under ASan+UBSan); `make demo` syncs the simulated account end to end.
 
@@ -44,14 +45,44 @@ ESPSYNC := $(BUILD)/espsync
 SIM := $(BUILD)/espsync-sim
 LIB := $(BUILD)/libespsync.a
 
-.PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay fuzz fuzz-bins \
-	demo style format clean bench reliability
+# The shared library: only the functions include/espsync.h marks ESPSYNC_API
+# are visible (-fvisibility=hidden), and the version script keeps the dynamic
+# symbol table to espsync_*. SOMAJOR changes only when the ABI breaks.
+VERSION := $(shell sed -n 's/^[#]define ESPSYNC_VERSION "\(.*\)"$$/\1/p' \
+	src/config/options.h)
+SOMAJOR := 0
+SONAME := libespsync.so.$(SOMAJOR)
+SHLIB_FILE := libespsync.so.$(VERSION)
+SHLIB := $(BUILD)/$(SHLIB_FILE)
+SHLIB_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libespsync.so
+LIB_MAP := src/api/libespsync.map
+PIC_CFLAGS := -fPIC -fvisibility=hidden
 
-all: $(ESPSYNC) $(SIM)
+# make install [PREFIX=/usr/local] [DESTDIR=]; make uninstall removes the same
+# files. The espsync binary is linked statically against libespsync.a.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/espsync
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+UNITS := $(notdir $(sort $(wildcard docs/systemd/*.service \
+	docs/systemd/*.timer)))
+# Libs.private of espsync.pc: what a program linking libespsync.a needs.
+LIBS_PRIVATE = $(strip $(PKG_LIBS) -lm)
+DEB_MAINTAINER ?= espsync maintainers <maintainers@espsync.invalid>
+
+.PHONY: print-pkgs all deps check check-one unit e2e fuzz-replay fuzz fuzz-bins \
+	demo style format clean bench reliability shlib check-exports install \
+	uninstall deb
+
+all: $(ESPSYNC) $(SIM) shlib
 
 $(BUILD)/obj/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(PIC_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/sim/%.o: sim/%.c
 	@mkdir -p $(dir $@)
@@ -61,6 +92,19 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+
+shlib: $(SHLIB) $(SHLIB_LINKS)
+
+$(SHLIB): $(LIB_OBJS) $(LIB_MAP)
+	$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=$(LIB_MAP) -Wl,-z,defs -Wl,-z,relro \
+		-Wl,-z,now -o $@ $(LIB_OBJS) $(PKG_LIBS) -lm
+
+$(BUILD)/$(SONAME): $(SHLIB)
+	ln -sf $(SHLIB_FILE) $@
+
+$(BUILD)/libespsync.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(ESPSYNC): $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
@@ -111,9 +155,13 @@ e2e: $(ESPSYNC) $(SIM)
 	@ESPSYNC=$(abspath $(ESPSYNC)) ESPSYNC_SIM=$(abspath $(SIM)) \
 		python3 tests/e2e/run.py
 
-# One build flavour: unit tests, fuzz corpus replay, end-to-end tests.
+# One build flavour: unit tests, fuzz corpus replay, the shared library's
+# exports, end-to-end tests (tests/e2e/test_install.py: make install, make deb).
 check-one: all
-	@$(MAKE) --no-print-directory unit fuzz-replay e2e
+	@$(MAKE) --no-print-directory unit fuzz-replay check-exports e2e
+
+check-exports: shlib
+	@tests/pkg/check-exports --complete $(BUILD)/$(SONAME)
 
 check:
 	@scripts/install-deps test
@@ -146,6 +194,51 @@ bench: all
 reliability: all
 	@ESPSYNC=$(abspath $(ESPSYNC)) ESPSYNC_SIM=$(abspath $(SIM)) \
 		python3 tests/reliability/reliability.py
+
+install: $(ESPSYNC) $(LIB) shlib
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(ESPSYNC) $(DESTDIR)$(BINDIR)/espsync
+	$(INSTALL) -m 644 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB_FILE)
+	ln -sf $(SHLIB_FILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libespsync.so
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libespsync.a
+	$(INSTALL) -m 644 include/espsync.h $(DESTDIR)$(INCLUDEDIR)/espsync.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
+		src/api/espsync.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/espsync.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/espsync.pc
+	$(INSTALL) -m 644 docs/espsync.1 $(DESTDIR)$(MANDIR)/man1/espsync.1
+	for u in $(UNITS); do \
+		sed 's|/usr/local/bin/espsync|$(BINDIR)/espsync|g' \
+			docs/systemd/$$u > $(DESTDIR)$(DOCDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(DOCDIR)/$$u || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/espsync $(DESTDIR)$(LIBDIR)/$(SHLIB_FILE) \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libespsync.so \
+		$(DESTDIR)$(LIBDIR)/libespsync.a \
+		$(DESTDIR)$(INCLUDEDIR)/espsync.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/espsync.pc \
+		$(DESTDIR)$(MANDIR)/man1/espsync.1 \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(UNITS))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# build/espsync_VERSION_ARCH.deb: make install PREFIX=/usr into a staging
+# root, then dpkg-deb (scripts/build-deb computes Depends).
+deb: $(ESPSYNC) $(LIB) shlib
+ifeq ($(SANITIZE),1)
+	@echo "make deb: not from a sanitizer build (SANITIZE=1)" >&2; exit 2
+endif
+	rm -rf $(BUILD)/deb
+	@$(MAKE) --no-print-directory install PREFIX=/usr \
+		DESTDIR=$(abspath $(BUILD))/deb/root
+	DEB_MAINTAINER='$(DEB_MAINTAINER)' scripts/build-deb \
+		$(BUILD)/deb/root $(VERSION) $(BUILD)
 
 clean:
 	rm -rf build build-san build-fuzz

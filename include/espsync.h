@@ -93,9 +93,9 @@ ESPSYNC_API int espsync_set_env_file(espsync *ctx, const char *path);
 ESPSYNC_API void espsync_set_verbosity(espsync *ctx, int level);
 
 /* The last failed call's message (one line, no secret) and its kind
- * ("usage", "config", "auth", "store", "not_found", "partial", "busy",
- * "interrupted", "net", "http", "parse", "io", "runtime"); "" when the
- * last call succeeded. espsync_error_code is its exit code (0: none). */
+ * ("usage", "config", "auth", "inactive", "store", "not_found",
+ * "partial", "busy", "interrupted", "network", "http", "parse", "io",
+ * "runtime"); "" when the last call succeeded. espsync_error_code is its exit code (0: none). */
 ESPSYNC_API const char *espsync_error_message(const espsync *ctx);
 ESPSYNC_API const char *espsync_error_kind(const espsync *ctx);
 ESPSYNC_API int espsync_error_code(const espsync *ctx);
@@ -270,6 +270,14 @@ struct espsync_stats {
 	char last_run_provider[32];
 	char last_run_status[16];
 	int64_t last_run_started_at, last_run_finished_at; /* unix s; 0 */
+	/* Appended after the first draft of API 1. */
+	char last_run_account[160];
+	int64_t last_run_requests;
+	/* Campaigns whose provider tells machine opens apart (0: none), their
+	 * verified opens and all their opens (total, unique). */
+	int64_t verified_campaigns;
+	int64_t verified_opens, verified_unique_opens;
+	int64_t verified_campaigns_opens, verified_campaigns_unique_opens;
 };
 
 /* The store's totals, as `espsync stats` prints them: of provider's
@@ -284,7 +292,7 @@ ESPSYNC_API int espsync_stats(espsync *ctx, const char *provider,
 ESPSYNC_API int espsync_state_reset(espsync *ctx, const char *provider,
 				    const char *stream, int64_t *removed);
 
-/* One line of `espsync check`. */
+/* One line of `espsync check`, in its order. */
 enum espsync_check_section {
 	ESPSYNC_CHECK_SETTING = 1, /* a setting: name, value (secrets masked),
 				      detail = where it came from */
@@ -293,6 +301,27 @@ enum espsync_check_section {
 				      value = "reached, 3 lists" or error */
 };
 
+/* The items, in order:
+ * - SETTING, name NULL: the .env file; value its path (NULL: none),
+ *   detail "read" or "no file".
+ * - SETTING per key: value NULL when unset; detail where the value came
+ *   from ("'.env' line 7", "default", "setting", "unset"); source the
+ *   same as one word ("default", ".env", "setting" (espsync_set),
+ *   "environment" and "flag" (the command's), "unset"); is_secret (value
+ *   is then "set (N chars)").
+ * - STORE, name "store": value the store URL (password removed), detail
+ *   "KEY, where" (the key that named the store and where its value came
+ *   from), source the backend ("sqlite", ...; NULL when it failed); then
+ *   one STORE item per line the store says about itself (name = label);
+ *   a last one named "details" with error_message set when it could not
+ *   say (exit_code 0: the store works).
+ * - PROVIDER per provider: not configured: value "not configured", detail
+ *   the keys to set (exit_code 2 when only some are set); configured:
+ *   value the probe's answer ("reached, 3 lists", may be ""), detail
+ *   NULL, http_status, latency_ms, and on failure error_kind and
+ *   error_message. A last PROVIDER item with name NULL and exit_code 2
+ *   when no provider is configured; its error_message says what to set.
+ */
 struct espsync_check_item {
 	int section;	     /* enum espsync_check_section */
 	const char *name;
@@ -300,6 +329,12 @@ struct espsync_check_item {
 	const char *detail;  /* may be NULL */
 	int exit_code;	     /* this item's: 0 fine, else its failure */
 	int64_t latency_ms;  /* PROVIDER: the probe's round trip; else 0 */
+	/* Appended after the first draft of API 1. */
+	const char *source;	   /* SETTING, STORE: see above; else NULL */
+	const char *error_kind;	   /* "auth", ... when it failed; else NULL */
+	const char *error_message; /* when it failed (no secret); else NULL */
+	long http_status;	   /* PROVIDER: the probe's; 0: none */
+	int is_secret;		   /* SETTING: a secret key */
 };
 
 typedef void (*espsync_check_fn)(const struct espsync_check_item *item,
@@ -307,7 +342,8 @@ typedef void (*espsync_check_fn)(const struct espsync_check_item *item,
 
 /* Checks the settings, reaches the store and probes each configured
  * provider (or provider, when not NULL) with one request, calling fn
- * (may be NULL) for every line. Returns the worst item's exit code. */
+ * (may be NULL) for every line. Returns the worst item's exit code; the
+ * handle's error is the worst item's. */
 ESPSYNC_API int espsync_check(espsync *ctx, const char *provider,
 			      espsync_check_fn fn, void *userdata);
 

@@ -70,11 +70,6 @@ void cmd_registry_init(struct cmd_registry *out);
 
 /* The --provider filter as a provider name, NULL for all. */
 const char *cmd_only_provider(const struct config *cfg);
-/* A request for src (one of source_registry) with everything but mode,
- * campaign and streams filled in from its configuration pc. */
-void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      const struct source *src,
-		      const struct account_config *pc);
 enum progress_mode cmd_progress(const struct config *cfg);
 
 /* 12345 -> "12,345" into out (at least 32 bytes). */

@@ -1,379 +1,301 @@
-/* `espsync check`: every configuration key with where its value came from
- * (secrets only as their length, store URLs redacted), then the store with
- * what it says about itself (store_ops.describe) and one probe request per
- * configured provider. */
+/* `espsync check`: prints the items espsync_check gives (every
+ * configuration key with where its value came from, the store and what it
+ * says about itself, one probe per configured provider) as text or one
+ * JSON object, and their errors on stderr. */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/source.h"
+#include "api/api_internal.h"
 #include "util/jsonw.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-struct probe_view {
-	const struct account_config *pc;
-	struct probe_result res;
-	struct err err;
-	int code; /* -1: not configured */
+/* An item kept until the end: check prints after the last probe. */
+struct item {
+	int section;
+	char *name, *value, *detail, *source, *error_kind, *error_message;
+	int exit_code;
+	int64_t latency_ms;
+	long http_status;
+	int is_secret;
 };
-
-/* What the store said about itself (store_ops.describe). */
-struct store_line {
-	char *label, *value;
-};
-
-#define CHECK_MAX_STORE_LINES 32
 
 struct check_view {
-	char *store_shown;
-	const char *store_backend;
-	struct err store_err;
-	int store_code;
-	struct store_line lines[CHECK_MAX_STORE_LINES];
-	size_t n_lines;
-	char describe_err[256]; /* empty: described (or nothing to say) */
-	struct probe_view probes[CONFIG_MAX_PROVIDERS];
-	int code;
+	struct item *items;
+	size_t n, cap;
 };
 
-/* What check shows for a value: secrets never, store URLs redacted. */
-static char *shown_value(const struct option_def *def, const char *v)
+static char *dup_or_null(const char *s)
 {
-	char text[48];
-
-	if (!v)
-		return NULL;
-	if (def->kind == OPTK_SECRET) {
-		snprintf(text, sizeof(text), "set (%zu chars)", strlen(v));
-		return xstrdup(text);
-	}
-	if (def->kind == OPTK_STORE_URL)
-		return store_redact_url(v);
-	return xstrdup(v);
+	return s ? xstrdup(s) : NULL;
 }
 
-/* The i-th configuration entry: the providers' keys (registry order),
- * the option table, then the stores' seed keys and settings; 0 past the
- * last. */
-static int key_at(const struct config *cfg, size_t i,
-		  const struct option_def **def, const struct config_value **v)
+static void on_item(const struct espsync_check_item *it, void *userdata)
 {
-	size_t p;
+	struct check_view *v = userdata;
+	struct item *c;
 
-	for (p = 0; p < cfg->n_providers; p++) {
-		const struct account_config *pc = &cfg->providers[p];
-
-		if (i < pc->keys->n_keys) {
-			*def = &pc->keys->keys[i];
-			*v = &pc->v[(*def)->role < PROLE__COUNT ? (*def)->role
-								: PROLE_NONE];
-			return 1;
-		}
-		i -= pc->keys->n_keys;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->items = xrealloc(v->items, v->cap * sizeof(*v->items));
 	}
-	if (i < OPT__COUNT) {
-		*def = option_get((enum option_id)i);
-		*v = &cfg->v[i];
-		return 1;
-	}
-	i -= OPT__COUNT;
-	if (i < cfg->n_seed_keys) {
-		*def = cfg->seed_keys[i].def;
-		*v = &cfg->seed_keys[i].v;
-		return 1;
-	}
-	i -= cfg->n_seed_keys;
-	if (i >= cfg->n_store_settings)
-		return 0;
-	*def = cfg->store_settings[i].def;
-	*v = &cfg->store_settings[i].v;
-	return 1;
+	c = &v->items[v->n++];
+	c->section = it->section;
+	c->name = dup_or_null(it->name);
+	c->value = dup_or_null(it->value);
+	c->detail = dup_or_null(it->detail);
+	c->source = dup_or_null(it->source);
+	c->error_kind = dup_or_null(it->error_kind);
+	c->error_message = dup_or_null(it->error_message);
+	c->exit_code = it->exit_code;
+	c->latency_ms = it->latency_ms;
+	c->http_status = it->http_status;
+	c->is_secret = it->is_secret;
 }
 
-static void print_key(const struct config *cfg, const struct option_def *def,
-		      const struct config_value *cv)
+static void release_view(struct check_view *v)
 {
-	char src[160];
-	char *v = shown_value(def, cv->value);
-
-	config_value_source_text(cfg, cv, src, sizeof(src));
-	printf("  %-28s %s (%s)\n", def->key, v ? v : "-", v ? src : "unset");
-	free(v);
-}
-
-static void print_keys(const struct config *cfg)
-{
-	const struct option_def *def;
-	const struct config_value *cv;
 	size_t i;
 
-	printf("configuration (%s '%s'):\n",
-	       cfg->is_env_file_loaded ? "read" : "no file", cfg->env_file);
-	for (i = 0; key_at(cfg, i, &def, &cv); i++)
-		if (def->key)
-			print_key(cfg, def, cv);
-}
-
-static int json_config_key(struct buf *b, const struct config *cfg,
-			   const struct option_def *def,
-			   const struct config_value *cv, int is_first)
-{
-	char src[160];
-	char *v = shown_value(def, cv->value);
-	int rc = 0;
-
-	config_value_source_text(cfg, cv, src, sizeof(src));
-	rc |= buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
-	rc |= jsonw_string(b, def->key);
-	rc |= jsonw_key(b, "value", 0);
-	rc |= jsonw_string(b, v);
-	rc |= jsonw_key(b, "is_secret", 0);
-	rc |= buf_puts(b, def->kind == OPTK_SECRET ? "true" : "false");
-	rc |= jsonw_key(b, "source", 0);
-	rc |= jsonw_string(b, config_source_name(cv->source));
-	rc |= jsonw_key(b, "from", 0);
-	rc |= jsonw_string(b, src);
-	rc |= buf_putc(b, '}');
-	free(v);
-	return rc;
-}
-
-static int json_keys(struct buf *b, const struct config *cfg)
-{
-	const struct option_def *def;
-	const struct config_value *cv;
-	size_t i;
-	int is_first = 1, rc = 0;
-
-	rc |= buf_puts(b, "\"config\":[");
-	for (i = 0; key_at(cfg, i, &def, &cv); i++) {
-		if (!def->key)
-			continue;
-		rc |= json_config_key(b, cfg, def, cv, is_first);
-		is_first = 0;
+	for (i = 0; i < v->n; i++) {
+		free(v->items[i].name);
+		free(v->items[i].value);
+		free(v->items[i].detail);
+		free(v->items[i].source);
+		free(v->items[i].error_kind);
+		free(v->items[i].error_message);
 	}
-	rc |= buf_putc(b, ']');
-	return rc;
+	free(v->items);
 }
 
-static int on_store_line(void *ctx, const char *label, const char *value)
+static const char *str_or(const char *s, const char *dflt)
 {
-	struct check_view *v = ctx;
-
-	if (v->n_lines == CHECK_MAX_STORE_LINES)
-		return 0;
-	v->lines[v->n_lines].label = xstrdup(label);
-	v->lines[v->n_lines].value = xstrdup(value ? value : "-");
-	v->n_lines++;
-	return 0;
+	return s ? s : dflt;
 }
 
-static void check_store(struct check_view *v, const struct config *cfg)
+/* A provider item that is a provider's (not "none configured"), and
+ * whether that provider is configured. */
+static int is_provider(const struct item *it)
 {
-	struct store *store = NULL;
-	struct store_options opts = STORE_OPTIONS_INIT;
-
-	cmd_store_options(&opts, cfg);
-	v->store_shown = store_redact_url(cfg->store_url);
-	if (store_open_with(&store, cfg->store_url, &opts, &v->store_err) < 0) {
-		if (v->store_err.kind == ERR_NONE)
-			v->store_err.kind = ERR_STORE;
-		v->store_code = (int)err_exit_code(&v->store_err);
-		return;
-	}
-	v->store_backend = store->ops->name;
-	if (store->ops->describe) {
-		struct err e = ERR_INIT;
-
-		if (store->ops->describe(store, on_store_line, v, &e) < 0)
-			snprintf(v->describe_err, sizeof(v->describe_err), "%s",
-				 e.msg[0] ? e.msg : "cannot describe");
-	}
-	store_close(store);
+	return it->section == ESPSYNC_CHECK_PROVIDER && it->name;
 }
 
-static void check_providers(struct check_view *v, const struct config *cfg)
+static int is_configured(const struct item *it)
 {
-	struct sync_request req;
-	size_t p;
-
-	for (p = 0; p < cfg->n_providers; p++) {
-		struct probe_view *pv = &v->probes[p];
-		const struct source *src;
-
-		pv->pc = &cfg->providers[p];
-		pv->code = -1;
-		src = source_find(pv->pc->name);
-		if (!pv->pc->is_configured || !src)
-			continue;
-		cmd_fill_request(&req, cfg, src, pv->pc);
-		req.progress = PROGRESS_NONE;
-		pv->code = 0;
-		if (sync_probe(&req, &pv->res, &pv->err) < 0) {
-			if (pv->err.kind == ERR_NONE)
-				pv->err.kind = ERR_RUNTIME;
-			pv->code = (int)err_exit_code(&pv->err);
-		}
-	}
+	return is_provider(it) && !it->detail;
 }
 
-static void print_text(const struct check_view *v, const struct config *cfg)
+/* The store's first item is the store; a later one with an error is why
+ * it could not describe itself. */
+static int is_store_head(const struct check_view *v, size_t i)
 {
-	char src[160];
-	size_t i;
+	return v->items[i].section == ESPSYNC_CHECK_STORE &&
+	       (i == 0 || v->items[i - 1].section != ESPSYNC_CHECK_STORE);
+}
 
-	print_keys(cfg);
-	config_value_source_text(cfg, cfg->store_from, src, sizeof(src));
-	printf("\nstore %s (%s, %s): ", v->store_shown, cfg->store_key->key,
-	       src);
-	if (v->store_code)
-		printf("failed (%s)\n", err_kind_name(v->store_err.kind));
+static void print_provider(const struct item *it)
+{
+	if (!is_configured(it))
+		printf("%s: not configured (set %s)\n", it->name, it->detail);
+	else if (!it->exit_code)
+		printf("%s: ok, http %ld in %lld ms%s%s\n", it->name,
+		       it->http_status, (long long)it->latency_ms,
+		       it->value && it->value[0] ? ": " : "",
+		       str_or(it->value, ""));
+	else if (it->http_status)
+		printf("%s: failed, http %ld (%s)\n", it->name, it->http_status,
+		       it->error_kind);
 	else
-		printf("ok (%s)\n", v->store_backend);
-	for (i = 0; i < v->n_lines; i++)
-		printf("  %-28s %s\n", v->lines[i].label, v->lines[i].value);
-	if (v->describe_err[0])
-		printf("  %-28s %s\n", "details", v->describe_err);
-	for (i = 0; i < cfg->n_providers; i++) {
-		const struct probe_view *pv = &v->probes[i];
+		printf("%s: failed (%s)\n", it->name, it->error_kind);
+}
 
-		if (pv->code < 0)
-			printf("%s: not configured (set %s)\n", pv->pc->name,
-			       pv->pc->missing);
-		else if (pv->code == 0)
-			printf("%s: ok, http %ld in %lld ms%s%s\n",
-			       pv->pc->name, pv->res.status,
-			       (long long)pv->res.latency_ms,
-			       pv->res.detail[0] ? ": " : "", pv->res.detail);
-		else if (pv->res.status)
-			printf("%s: failed, http %ld (%s)\n", pv->pc->name,
-			       pv->res.status, err_kind_name(pv->err.kind));
-		else
-			printf("%s: failed (%s)\n", pv->pc->name,
-			       err_kind_name(pv->err.kind));
+static void print_text(const struct check_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		const struct item *it = &v->items[i];
+
+		if (it->section == ESPSYNC_CHECK_SETTING && !it->name)
+			printf("configuration (%s '%s'):\n", it->detail,
+			       str_or(it->value, ""));
+		else if (it->section == ESPSYNC_CHECK_SETTING)
+			printf("  %-28s %s (%s)\n", it->name,
+			       str_or(it->value, "-"), it->detail);
+		else if (is_store_head(v, i) && it->exit_code)
+			printf("\nstore %s (%s): failed (%s)\n", it->value,
+			       it->detail, it->error_kind);
+		else if (is_store_head(v, i))
+			printf("\nstore %s (%s): ok (%s)\n", it->value,
+			       it->detail, it->source);
+		else if (it->section == ESPSYNC_CHECK_STORE)
+			printf("  %-28s %s\n", it->name, it->value);
+		else if (is_provider(it))
+			print_provider(it);
 	}
 	fflush(stdout);
 }
 
-static int json_probe(struct buf *b, const struct probe_view *pv, int is_first)
+static int json_config_key(struct buf *b, const struct item *it, int is_first)
+{
+	int rc = 0;
+
+	rc |= buf_puts(b, is_first ? "{\"key\":" : ",{\"key\":");
+	rc |= jsonw_string(b, it->name);
+	rc |= jsonw_key(b, "value", 0);
+	rc |= jsonw_string(b, it->value);
+	rc |= jsonw_key(b, "is_secret", 0);
+	rc |= buf_puts(b, it->is_secret ? "true" : "false");
+	rc |= jsonw_key(b, "source", 0);
+	rc |= jsonw_string(b, it->source);
+	rc |= jsonw_key(b, "from", 0);
+	rc |= jsonw_string(b, it->detail);
+	rc |= buf_putc(b, '}');
+	return rc;
+}
+
+static int json_probe(struct buf *b, const struct item *it, int is_first)
 {
 	int rc = 0;
 
 	rc |= buf_puts(b, is_first ? "{\"provider\":" : ",{\"provider\":");
-	rc |= jsonw_string(b, pv->pc->name);
-	rc |= buf_printf(b, ",\"configured\":%s,\"ok\":%s",
-			 pv->code < 0 ? "false" : "true",
-			 pv->code == 0 ? "true" : "false");
-	if (pv->code < 0) {
+	rc |= jsonw_string(b, it->name);
+	rc |=
+	    buf_printf(b, ",\"configured\":%s,\"ok\":%s",
+		       is_configured(it) ? "true" : "false",
+		       is_configured(it) && !it->exit_code ? "true" : "false");
+	if (!is_configured(it)) {
 		rc |= jsonw_key(b, "missing", 0);
-		rc |= jsonw_string(b, pv->pc->missing);
+		rc |= jsonw_string(b, it->detail);
 	} else {
 		rc |= buf_printf(b, ",\"status\":%ld,\"latency_ms\":%lld",
-				 pv->res.status, (long long)pv->res.latency_ms);
+				 it->http_status, (long long)it->latency_ms);
 		rc |= jsonw_key(b, "detail", 0);
-		rc |= jsonw_string(b, pv->res.detail);
+		rc |= jsonw_string(b, str_or(it->value, ""));
 		rc |= jsonw_key(b, "error", 0);
-		rc |= jsonw_string(b, pv->code ? pv->err.msg : NULL);
+		rc |= jsonw_string(b, it->exit_code ? it->error_message : NULL);
 	}
 	rc |= buf_putc(b, '}');
 	return rc;
 }
 
-/* ,"details":[{"label":..,"value":..}],"details_error":.. */
-static int json_store_lines(struct buf *b, const struct check_view *v)
+/* "store":{"url":..,"backend":..,"ok":..,"error":..,"details":[..],
+ * "details_error":..} */
+static int json_store(struct buf *b, const struct check_view *v)
 {
+	const struct item *head = NULL;
+	const char *describe_err = NULL;
 	size_t i;
-	int rc = 0;
+	int rc = 0, n = 0;
 
+	for (i = 0; i < v->n && !head; i++)
+		if (is_store_head(v, i))
+			head = &v->items[i];
+	if (!head)
+		return buf_puts(b, "\"store\":null");
+	rc |= buf_puts(b, "\"store\":{\"url\":");
+	rc |= jsonw_string(b, head->value);
+	rc |= jsonw_key(b, "backend", 0);
+	rc |= jsonw_string(b, head->exit_code ? NULL : head->source);
+	rc |= buf_printf(
+	    b, ",\"ok\":%s,\"error\":", head->exit_code ? "false" : "true");
+	rc |= jsonw_string(b, head->exit_code ? head->error_message : NULL);
 	rc |= buf_puts(b, ",\"details\":[");
-	for (i = 0; i < v->n_lines; i++) {
-		rc |= buf_puts(b, i ? ",{\"label\":" : "{\"label\":");
-		rc |= jsonw_string(b, v->lines[i].label);
+	for (i = (size_t)(head - v->items) + 1;
+	     i < v->n && v->items[i].section == ESPSYNC_CHECK_STORE; i++) {
+		const struct item *it = &v->items[i];
+
+		if (it->error_message) {
+			describe_err = it->error_message;
+			continue;
+		}
+		rc |= buf_puts(b, n++ ? ",{\"label\":" : "{\"label\":");
+		rc |= jsonw_string(b, it->name);
 		rc |= jsonw_key(b, "value", 0);
-		rc |= jsonw_string(b, v->lines[i].value);
+		rc |= jsonw_string(b, it->value);
 		rc |= buf_putc(b, '}');
 	}
 	rc |= buf_puts(b, "],\"details_error\":");
-	rc |= jsonw_string(b, v->describe_err[0] ? v->describe_err : NULL);
+	rc |= jsonw_string(b, describe_err);
+	rc |= buf_putc(b, '}');
 	return rc;
 }
 
 /* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
-static int print_json(const struct check_view *v, const struct config *cfg)
+static int print_json(const struct check_view *v, int code)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
-	int rc = 0, code;
+	int rc = 0, n = 0, ret;
 
-	rc |= buf_puts(&b, "{\"command\":\"check\",");
-	rc |= json_keys(&b, cfg);
-	rc |= buf_puts(&b, ",\"store\":{\"url\":");
-	rc |= jsonw_string(&b, v->store_shown);
-	rc |= jsonw_key(&b, "backend", 0);
-	rc |= jsonw_string(&b, v->store_backend);
-	rc |= buf_printf(
-	    &b, ",\"ok\":%s,\"error\":", v->store_code ? "false" : "true");
-	rc |= jsonw_string(&b, v->store_code ? v->store_err.msg : NULL);
-	rc |= json_store_lines(&b, v);
-	rc |= buf_puts(&b, "},\"providers\":[");
-	for (i = 0; i < cfg->n_providers; i++)
-		rc |= json_probe(&b, &v->probes[i], i == 0);
-	rc |= buf_printf(&b, "],\"exit_code\":%d}", v->code);
-	code = cmd_print_json(&b, rc);
+	rc |= buf_puts(&b, "{\"command\":\"check\",\"config\":[");
+	for (i = 0; i < v->n; i++)
+		if (v->items[i].section == ESPSYNC_CHECK_SETTING &&
+		    v->items[i].name)
+			rc |= json_config_key(&b, &v->items[i], !n++);
+	rc |= buf_puts(&b, "],");
+	rc |= json_store(&b, v);
+	rc |= buf_puts(&b, ",\"providers\":[");
+	n = 0;
+	for (i = 0; i < v->n; i++)
+		if (is_provider(&v->items[i]))
+			rc |= json_probe(&b, &v->items[i], !n++);
+	rc |= buf_printf(&b, "],\"exit_code\":%d}", code);
+	ret = cmd_print_json(&b, rc);
 	buf_release(&b);
-	return code;
+	return ret;
+}
+
+/* The store's failure, the providers that could not be reached, then
+ * what is not configured. */
+static void print_errors(const struct check_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		const struct item *it = &v->items[i];
+
+		if (!it->exit_code || (is_provider(it) && !is_configured(it)))
+			continue;
+		if (is_configured(it))
+			cmd_error("cannot reach '%s': %s", it->name,
+				  it->error_message && it->error_message[0]
+				      ? it->error_message
+				      : it->error_kind);
+		else
+			cmd_error("%s", it->error_message);
+	}
+	for (i = 0; i < v->n; i++)
+		if (is_provider(&v->items[i]) && !is_configured(&v->items[i]) &&
+		    v->items[i].exit_code)
+			cmd_error("%s", v->items[i].error_message);
 }
 
 int cmd_check(int argc, const char *const *argv, const struct config *cfg)
 {
 	struct check_view v;
-	char hint[512];
-	size_t i;
-	int is_any = 0;
+	espsync *ctx;
+	int code;
 
 	memset(&v, 0, sizeof(v));
 	if (argc > 0)
 		return cmd_usage("check", "unexpected argument '%.64s'",
 				 argv[0]);
-	check_store(&v, cfg);
-	check_providers(&v, cfg);
-	v.code = v.store_code;
-	if (v.store_code)
-		cmd_error("%s", v.store_err.msg);
-	for (i = 0; i < cfg->n_providers; i++) {
-		const struct probe_view *pv = &v.probes[i];
-
-		is_any |= pv->pc->is_configured;
-		if (pv->code > 0) {
-			cmd_fail(&pv->err, "cannot reach '%s'", pv->pc->name);
-			v.code = cmd_exit_worse(v.code, pv->code);
-		}
+	ctx = api_from_config(cfg);
+	if (!ctx) {
+		cmd_error("out of memory");
+		return EXIT_RUNTIME;
 	}
-	if (!is_any) {
-		config_setup_hint(cfg, hint, sizeof(hint));
-		cmd_error("no provider configured: set %s", hint);
-		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
-	}
-	for (i = 0; i < cfg->n_providers; i++) {
-		const struct account_config *pc = &cfg->providers[i];
-
-		if (!pc->is_partly_configured)
-			continue;
-		cmd_error("provider '%s' is not configured: set %s", pc->name,
-			  pc->missing);
-		v.code = cmd_exit_worse(v.code, EXIT_USAGE);
-	}
+	code = espsync_check(ctx, NULL, on_item, &v);
+	print_errors(&v);
 	if (cfg->is_json)
-		v.code = cmd_exit_worse(v.code, print_json(&v, cfg));
+		code = cmd_exit_worse(code, print_json(&v, code));
 	else
-		print_text(&v, cfg);
-	free(v.store_shown);
-	for (i = 0; i < v.n_lines; i++) {
-		free(v.lines[i].label);
-		free(v.lines[i].value);
-	}
-	return v.code;
+		print_text(&v);
+	espsync_free(ctx);
+	release_view(&v);
+	return code;
 }

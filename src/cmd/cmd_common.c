@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_internal.h"
 #include "source/source.h"
 #include "util/jsonw.h"
 #include "util/log.h"
@@ -126,42 +127,14 @@ void cmd_json_failure(const struct config *cfg, const char *command,
 	buf_release(&b);
 }
 
-static int severity(int code)
-{
-	static const int rank[] = {
-	    [EXIT_COMPLETE] = 0, [EXIT_PARTIAL] = 1, [EXIT_NOT_FOUND] = 2,
-	    [EXIT_RUNTIME] = 3,	 [EXIT_USAGE] = 4,   [EXIT_AUTH] = 5,
-	    [EXIT_STORE] = 6,	 [EXIT_BUSY] = 2,
-	};
-
-	/* a signal stops everything: nothing outranks it */
-	if (code == EXIT_SIGINT || code == EXIT_SIGTERM)
-		return 7;
-	if (code < 0 || code >= (int)(sizeof(rank) / sizeof(rank[0])))
-		return 3;
-	return rank[code];
-}
-
 int cmd_exit_worse(int a, int b)
 {
-	return severity(b) > severity(a) ? b : a;
+	return api_exit_worse(a, b);
 }
 
 void cmd_store_options(struct store_options *out, const struct config *cfg)
 {
-	size_t i;
-
-	out->retention_days = (int)cfg->v[OPT_RETENTION_DAYS].i;
-	out->n_settings = 0;
-	for (i = 0; i < cfg->n_store_settings; i++) {
-		struct store_setting *st = &out->settings[out->n_settings];
-
-		if (out->n_settings == STORE_MAX_SETTINGS)
-			BUG("more store settings than STORE_MAX_SETTINGS");
-		st->key = cfg->store_settings[i].def->key;
-		st->value = cfg->store_settings[i].v.value;
-		out->n_settings++;
-	}
+	api_store_options(out, cfg);
 }
 
 int cmd_open_store(struct store **out, const struct config *cfg,
@@ -219,38 +192,6 @@ enum progress_mode cmd_progress(const struct config *cfg)
 	if (isatty(STDERR_FILENO))
 		return PROGRESS_TTY;
 	return PROGRESS_PLAIN;
-}
-
-void cmd_fill_request(struct sync_request *req, const struct config *cfg,
-		      const struct source *src, const struct account_config *pc)
-{
-	memset(req, 0, sizeof(*req));
-	req->source = src;
-	req->api_url = pc->api_url;
-	req->api_key = pc->api_key;
-	req->account = pc->account;
-	req->timezone = pc->timezone;
-	req->rate_per_sec = pc->rate_per_sec;
-	req->burst = pc->burst;
-	req->region = pc->region;
-	req->max_inflight = (int)cfg->v[OPT_MAX_INFLIGHT].i;
-	/* A provider's connection ceiling: that many in flight, fewer
-	 * only when --max-inflight asks for fewer. */
-	if (pc->connections > 0 &&
-	    (cfg->v[OPT_MAX_INFLIGHT].source <= SRC_DEFAULT ||
-	     req->max_inflight > pc->connections))
-		req->max_inflight = pc->connections;
-	req->mode = SYNC_DEFAULT;
-	req->hours = cfg->v[OPT_HOURS].i;
-	req->streams = STREAM_ALL;
-	/* Unset: 0, so the engine uses the provider's own default. */
-	req->lookback_s = cfg->v[OPT_LOOKBACK].source > SRC_DEFAULT
-			      ? cfg->v[OPT_LOOKBACK].i / 1000
-			      : 0;
-	/* 0 (every run) is -1 for the engine, where 0 is its default. */
-	req->reconcile_s =
-	    cfg->v[OPT_RECONCILE].i > 0 ? cfg->v[OPT_RECONCILE].i / 1000 : -1;
-	req->progress = cmd_progress(cfg);
 }
 
 void cmd_format_count(char *out, int64_t n)

@@ -1,28 +1,26 @@
-/* `espsync export csv`: writes the stored campaigns as csv files through
- * export_csv and says how many. */
+/* `espsync export csv`: runs espsync_export_csv with the command's options
+ * and says how many files and rows it wrote. */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "export/export_csv.h"
+#include "api/api_internal.h"
 #include "util/jsonw.h"
 #include "util/banned.h"
 
 /* Returns 0, or EXIT_RUNTIME when the JSON summary did not fit. */
 static int print_result(const struct config *cfg,
-			const struct export_options *opts,
-			const struct export_result *res)
+			const struct espsync_export_options *opts,
+			const struct espsync_export_result *res)
 {
 	struct buf b = BUF_INIT;
 	int rc = 0, code;
 
-	const char *combined = config_str(cfg, OPT_COMBINED);
-
 	if (!cfg->is_json) {
-		if (cfg->verbosity >= 0 && combined)
+		if (cfg->verbosity >= 0 && opts->combined)
 			printf("exported %lld rows to %s\n",
-			       (long long)res->rows, combined);
+			       (long long)res->rows, opts->combined);
 		else if (cfg->verbosity >= 0)
 			printf("exported %lld files (%lld rows) to %s\n",
 			       (long long)res->files, (long long)res->rows,
@@ -43,10 +41,9 @@ static int print_result(const struct config *cfg,
 
 int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 {
-	struct export_options opts = EXPORT_OPTIONS_INIT;
-	struct export_result res = {0, 0};
-	struct err err = ERR_INIT;
-	struct store *store = NULL;
+	struct espsync_export_options opts = ESPSYNC_EXPORT_OPTIONS_INIT;
+	struct espsync_export_result res = {sizeof(res), 0, 0};
+	espsync *ctx;
 	int code;
 
 	if (argc < 1)
@@ -61,23 +58,20 @@ int cmd_export(int argc, const char *const *argv, const struct config *cfg)
 	opts.provider = cmd_only_provider(cfg);
 	opts.campaign_id = config_str(cfg, OPT_CAMPAIGN);
 	opts.columns_map = config_str(cfg, OPT_CSV_COLUMNS);
-	opts.is_formula_protect = !config_is_set(cfg, OPT_NO_FORMULA_PROTECT);
-	code = cmd_open_store(&store, cfg, "export");
-	if (code)
-		goto done;
-	if (config_str(cfg, OPT_COMBINED)
-		? export_csv_combined(store, &opts,
-				      config_str(cfg, OPT_COMBINED), &res,
-				      &err) < 0
-		: export_csv(store, &opts, &res, &err) < 0) {
-		/* export messages name the campaign or directory already */
-		code = cmd_fail(&err, "export csv");
-		cmd_json_failure(cfg, "export", &err, code);
-		goto done;
+	opts.no_formula_protect = config_is_set(cfg, OPT_NO_FORMULA_PROTECT);
+	opts.combined = config_str(cfg, OPT_COMBINED);
+	ctx = api_from_config(cfg);
+	if (!ctx) {
+		cmd_error("out of memory");
+		return EXIT_RUNTIME;
 	}
-	code = print_result(cfg, &opts, &res);
-done:
-	if (store)
-		store_close(store);
+	code = espsync_export_csv(ctx, &opts, &res);
+	if (code) {
+		cmd_error("%s", espsync_error_message(ctx));
+		cmd_json_failure(cfg, "export", api_error(ctx), code);
+	} else {
+		code = print_result(cfg, &opts, &res);
+	}
+	espsync_free(ctx);
 	return code;
 }

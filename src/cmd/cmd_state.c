@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "core/checkpoint.h"
 #include "source/source.h"
 #include "util/arena.h"
@@ -437,21 +438,23 @@ done:
 	return code;
 }
 
-static int reset(struct store *store, const struct config *cfg)
+static int reset(const struct config *cfg)
 {
-	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
 	int64_t removed = 0;
-	const char *stream = config_str(cfg, OPT_STREAM);
-	int rc, code = 0;
+	espsync *ctx = api_from_config(cfg);
+	int rc, code;
 
-	if (store->ops->state_reset(store, cmd_only_provider(cfg), stream,
-				    &removed, &err) < 0) {
-		code = cmd_fail(&err, "cannot reset sync state");
-		cmd_json_failure(cfg, "state", &err, code);
-		goto done;
+	if (!ctx) {
+		cmd_error("out of memory");
+		return EXIT_RUNTIME;
 	}
-	if (cfg->is_json) {
+	code = espsync_state_reset(ctx, cmd_only_provider(cfg),
+				   config_str(cfg, OPT_STREAM), &removed);
+	if (code) {
+		cmd_error("%s", espsync_error_message(ctx));
+		cmd_json_failure(cfg, "state", api_error(ctx), code);
+	} else if (cfg->is_json) {
 		rc = buf_printf(&b,
 				"{\"command\":\"state\",\"action\":\"reset\","
 				"\"removed\":%lld,\"exit_code\":0}",
@@ -461,7 +464,7 @@ static int reset(struct store *store, const struct config *cfg)
 		printf("removed %lld checkpoint%s\n", (long long)removed,
 		       removed == 1 ? "" : "s");
 	}
-done:
+	espsync_free(ctx);
 	buf_release(&b);
 	return code;
 }
@@ -483,10 +486,12 @@ int cmd_state(int argc, const char *const *argv, const struct config *cfg)
 	if (is_show && config_is_set(cfg, OPT_STREAM))
 		return cmd_usage("state",
 				 "option '--stream' is only for 'state reset'");
+	if (!is_show)
+		return reset(cfg);
 	code = cmd_open_store(&store, cfg, "state");
 	if (code)
 		return code;
-	code = is_show ? show(store, cfg) : reset(store, cfg);
+	code = show(store, cfg);
 	store_close(store);
 	return code;
 }

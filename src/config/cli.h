@@ -38,6 +38,10 @@ struct cli {
 	/* The command `help` names, or the one given with --help. */
 	const char *help_topic;
 	const struct config_registry *reg; /* providers and stores */
+	/* libespsync: no .env unless --env-file's slot names one, and envp
+	 * holds the handle's settings (shown as "setting"), not the
+	 * environment. cli_parse leaves it 0. */
+	int is_library;
 };
 
 /* Parses argv (argv[0] is the program). ERR_USAGE with a one-line message

@@ -63,6 +63,10 @@ void config_value_source_text(const struct config *cfg,
 		else
 			snprintf(out, size, "seed form");
 		break;
+	case SRC_ENVIRONMENT:
+		snprintf(out, size, "%s",
+			 cfg->is_library ? "setting" : "environment");
+		break;
 	default:
 		snprintf(out, size, "%s", config_source_name(v->source));
 		break;
@@ -874,15 +878,22 @@ int config_load(struct config *out, const struct cli *cli,
 
 	memset(out, 0, sizeof(*out));
 	out->reg = cli->reg;
+	out->is_library = cli->is_library;
 	env_file_init(&envf);
-	out->env_file = xstrdup(path ? path : option_get(OPT_ENV_FILE)->def);
-	if (!out->env_file[0]) {
-		err_set(err, ERR_CONFIG, 0,
-			"invalid value for '--env-file': must not be empty");
-		goto done;
+	if (cli->is_library && !path) {
+		out->env_file = xstrdup("");
+	} else {
+		out->env_file =
+		    xstrdup(path ? path : option_get(OPT_ENV_FILE)->def);
+		if (!out->env_file[0]) {
+			err_set(err, ERR_CONFIG, 0,
+				"invalid value for '--env-file': must not be "
+				"empty");
+			goto done;
+		}
+		if (env_file_load(&envf, out->env_file, path != NULL, err) < 0)
+			goto done;
 	}
-	if (env_file_load(&envf, out->env_file, path != NULL, err) < 0)
-		goto done;
 	out->is_env_file_loaded = envf.is_loaded;
 	list_seed_keys(out);
 	note_env_file(out, &envf);

@@ -74,7 +74,7 @@ struct config_note {
 
 struct config {
 	struct config_value v[OPT__COUNT];
-	char *env_file; /* path read (or looked for) */
+	char *env_file; /* path read (or looked for); "" for none */
 	int is_env_file_loaded;
 	/* Resolved store: --store/ESPSYNC_STORE, else the first store whose
 	 * seed keys name one, else the default. store_key is the option that
@@ -100,6 +100,7 @@ struct config {
 	struct config_note notes[CONFIG_MAX_NOTES];
 	size_t n_notes;
 	const struct config_registry *reg; /* from the cli; borrowed */
+	int is_library;			   /* cli.is_library */
 };
 
 /* Loads the layers for cli's flags. envp is a NULL-terminated "KEY=VALUE"
@@ -114,8 +115,8 @@ void config_release(struct config *cfg);
 const char *config_str(const struct config *cfg, enum option_id id);
 int config_is_set(const struct config *cfg, enum option_id id);
 
-/* Where a value came from: "default", "'.env' line 7", "environment",
- * "--store", "seed form" or "unset". */
+/* Where a value came from: "default", "'.env' line 7", "environment"
+ * ("setting" for libespsync's), "--store", "seed form" or "unset". */
 void config_source_text(const struct config *cfg, enum option_id id, char *out,
 			size_t size);
 /* The same for any value of cfg (a table option's, a provider key's or

@@ -28,6 +28,30 @@ void progress_init(struct progress *p, enum progress_mode mode, FILE *out,
 		p->s[i].units_total = -1;
 }
 
+void progress_set_hook(struct progress *p, sync_progress_fn fn, void *data)
+{
+	p->hook = fn;
+	p->hook_data = data;
+}
+
+/* The hook hears of it, whatever the output mode. */
+static void tell(const struct progress *p, enum progress_kind k,
+		 const char *campaign_id, int64_t records, int is_skipped)
+{
+	struct progress_event ev;
+
+	if (!p->hook)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = k;
+	ev.campaign_id = campaign_id;
+	ev.records = records;
+	ev.is_skipped = is_skipped;
+	ev.units_done = p->s[PROG_REPORTS].units_done;
+	ev.units_total = p->s[PROG_REPORTS].units_total;
+	p->hook(p->hook_data, &ev);
+}
+
 /* Provider text for a terminal: no control bytes, at most max bytes. */
 static int put_safe(struct buf *b, const char *s, size_t max)
 {
@@ -164,7 +188,10 @@ void progress_page(struct progress *p, enum progress_kind k, int64_t records,
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if ((unsigned)k >= PROG__COUNT || p->mode == PROGRESS_NONE)
+	if ((unsigned)k >= PROG__COUNT)
+		return;
+	tell(p, k, NULL, records, 0);
+	if (p->mode == PROGRESS_NONE)
 		return;
 	s = touch(p, k, now_ms);
 	s->pages++;
@@ -210,6 +237,7 @@ void progress_campaign_done(struct progress *p, const char *id,
 	struct buf b = BUF_INIT;
 	int rc;
 
+	tell(p, PROG_REPORTS, id, 0, is_skipped);
 	switch (p->mode) {
 	case PROGRESS_NONE:
 	case PROGRESS_TTY:

@@ -26,16 +26,31 @@ struct progress_stream {
 	int64_t first_ms;
 };
 
+/* What a hook (progress_set_hook) hears, whatever the mode: a page of
+ * records mapped for the store, or one campaign's reports done. The
+ * strings are borrowed for the call. */
+struct progress_event {
+	enum progress_kind kind; /* a page's stream; PROG_REPORTS: campaign */
+	const char *campaign_id; /* a campaign done; NULL: a page */
+	int64_t records;	 /* a page's */
+	int is_skipped;		 /* the campaign's counters were unchanged */
+	int64_t units_done, units_total; /* campaigns; total -1: unknown */
+};
+
 struct progress {
 	enum progress_mode mode;
 	FILE *out;
 	int64_t started_ms, last_draw_ms;
 	int has_line; /* TTY: a status line is on screen */
 	struct progress_stream s[PROG__COUNT];
+	sync_progress_fn hook; /* NULL: none */
+	void *hook_data;
 };
 
 void progress_init(struct progress *p, enum progress_mode mode, FILE *out,
 		   int64_t now_ms);
+/* Also tells fn (NULL: nobody) of every page and campaign. */
+void progress_set_hook(struct progress *p, sync_progress_fn fn, void *data);
 
 /* One page of `records` rows arrived for kind; object names the stream
  * ("list 'X' subscribed") for NDJSON, may be NULL. */
@@ -46,7 +61,8 @@ void progress_set_total(struct progress *p, enum progress_kind k,
 			int64_t total);
 void progress_unit_done(struct progress *p, enum progress_kind k,
 			int64_t now_ms);
-/* A campaign's reports were read (or found unchanged when is_skipped). */
+/* A campaign's reports were read (or found unchanged when is_skipped);
+ * after progress_unit_done for a campaign it counts. */
 void progress_campaign_done(struct progress *p, const char *id,
 			    const char *name, int64_t events, int64_t links,
 			    int is_skipped, int64_t now_ms);

@@ -562,6 +562,8 @@ static void ctx_init(struct sync_ctx *ctx, struct store *store,
 		ctx->max_running = 2;
 	batch_init(&ctx->batch, src->name, req->account);
 	progress_init(&ctx->progress, req->progress, stderr, clock_mono_ms());
+	progress_set_hook(&ctx->progress, req->progress_hook,
+			  req->progress_data);
 }
 
 /* What sync_run carries from one step to the next. */
@@ -780,6 +782,9 @@ static int run_record(struct run *r, struct err *err)
 	run_totals(r, out);
 	r->row.status = conclude(ctx, r->budget_s, &e);
 	out->is_partial = r->row.status == RUN_PARTIAL;
+	if (r->row.status != RUN_COMPLETE)
+		out->campaigns_remaining =
+		    ctx->campaigns_started - ctx->campaigns_finished;
 	out->elapsed_s = (double)(clock_mono_ms() - r->t0) / 1000.0;
 	/* One counter per stream in a buffer of BUF_DEFAULT_MAX: not fitting
 	 * is a broken invariant, nothing a provider or a run can cause. */

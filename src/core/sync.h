@@ -48,6 +48,11 @@ enum progress_mode {
 	PROGRESS_JSON,	   /* NDJSON events on stderr */
 };
 
+struct progress_event; /* core/progress.h */
+/* Hears the run's pages and campaigns (struct progress_event). */
+typedef void (*sync_progress_fn)(void *userdata,
+				 const struct progress_event *ev);
+
 struct sync_request {
 	const struct source *source; /* the provider, from source_registry */
 	const char *api_url;	     /* base URL, no trailing slash */
@@ -77,6 +82,10 @@ struct sync_request {
 	/* How long to wait for another sync of the same provider account to
 	 * release the store's lease; 0: ERR_BUSY at once. */
 	int64_t lease_wait_ms;
+	/* Told of every page and campaign besides the progress output;
+	 * NULL: nobody. Called on the thread running sync_run. */
+	sync_progress_fn progress_hook;
+	void *progress_data;
 };
 
 struct sync_report {
@@ -86,6 +95,9 @@ struct sync_report {
 	int64_t events;
 	int64_t rows_inserted, rows_updated, rows_unchanged;
 	int64_t campaigns_skipped; /* unchanged counters or --hours */
+	/* Campaigns listed whose reports the run did not reach (it stopped
+	 * early); 0 on a complete run. */
+	int64_t campaigns_remaining;
 	/* Events older than the store's retention period, not stored
 	 * (PostgreSQL with ESPSYNC_RETENTION_DAYS > 0). */
 	int64_t events_outside_retention;

@@ -195,19 +195,21 @@ static void finish_one(struct sync_ctx *ctx, struct campaign_work *cw,
 	    cw->has_summary && !cw->is_failed && !cw->is_cut && !cw->is_gone;
 
 	if (cw->is_unchanged) {
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 		progress_campaign_done(&ctx->progress, cw->id, cw->name, 0, 0,
 				       1, now);
-		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 	} else if (is_whole) {
 		if (!ctx->is_fatal) {
 			sync_campaign_state(ctx, cw, 1);
 			if (may_commit)
 				sync_commit(ctx);
 		}
+		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 		progress_campaign_done(&ctx->progress, cw->id, cw->name,
 				       cw->events, cw->links, 0, now);
-		progress_unit_done(&ctx->progress, PROG_REPORTS, now);
 	}
+	if (cw->is_unchanged || cw->is_gone || (is_whole && !ctx->is_fatal))
+		ctx->campaigns_finished++;
 	ctx->campaigns_active--;
 	ctx->campaigns_running--;
 	campaign_unlink(ctx, cw);

@@ -76,6 +76,8 @@ struct sync_ctx {
 	int64_t contacts_active, campaigns_active;
 	struct contacts_work *contacts_work; /* sync_contacts.c */
 	int64_t campaigns_started;
+	/* Of those, the ones read whole, unchanged or gone upstream. */
+	int64_t campaigns_finished;
 	struct campaign_work *campaigns; /* live ones */
 	/* Campaigns wait here so that a few run to completion at a time (a
 	 * cut-short run then leaves whole campaigns rather than many half

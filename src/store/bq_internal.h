@@ -18,8 +18,8 @@
 #define BQ_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define BQ_API_ROOT "https://bigquery.googleapis.com"
 /* 1: the tables of issue 11; 2: campaigns.verified_opens and
- * verified_unique_opens. */
-#define BQ_SCHEMA_VERSION 2
+ * verified_unique_opens; 3: campaign_engagement's rates in NUMERIC. */
+#define BQ_SCHEMA_VERSION 3
 /* A token is renewed this long before it expires (Google's clients use
  * 3 min 45 s). */
 #define BQ_REFRESH_EARLY_S 225

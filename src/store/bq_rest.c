@@ -99,18 +99,20 @@ int bq_fail(struct bq_client *c, const struct bq_resp *r, const char *what,
 
 	bq_error_parse(r->body.data ? r->body.data : "", r->body.len, reason,
 		       sizeof(reason), msg, sizeof(msg));
+	/* what to do before BigQuery's message: a long one is cut at the end */
 	if (r->status == 404)
 		return err_set(err, ERR_STORE, 404,
-			       "cannot %s bigquery store '%s': not found: %s; "
-			       "check the project and dataset",
+			       "cannot %s bigquery store '%s': not found "
+			       "(check the project and dataset): %s",
 			       what, c->safe, msg[0] ? msg : "(no message)");
 	if (r->status == 403 && (!strcmp(reason, "accessDenied") ||
 				 !strcmp(reason, "billingNotEnabled") ||
 				 !strcmp(reason, "blocked")))
 		return err_set(err, ERR_STORE, 403,
-			       "cannot %s bigquery store '%s': %s: %s; the "
+			       "cannot %s bigquery store '%s': %s (the "
 			       "account needs BigQuery Data Editor on the "
-			       "dataset and BigQuery Job User on the project",
+			       "dataset and BigQuery Job User on the "
+			       "project): %s",
 			       what, c->safe, reason, msg);
 	if (r->status == 401)
 		return err_set(err, ERR_STORE, 401,

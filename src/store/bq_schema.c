@@ -165,7 +165,9 @@ const struct bq_table bq_tables[BT__COUNT] = {
     [BT_META] = {"meta", meta_cols},
 };
 
-/* Views: the PostgreSQL ones (pg_schema.c) in GoogleSQL. */
+/* Views: the PostgreSQL ones (pg_schema.c) in GoogleSQL. The rates
+ * divide in NUMERIC as PostgreSQL's numeric does: in FLOAT64, 631 / 800 =
+ * 0.78875 is the double just below and rounds to 0.7887, not 0.7888. */
 static const struct {
 	const char *name, *sql;
 } views[] = {
@@ -179,13 +181,29 @@ static const struct {
      " sent AS recipients, opened_unique AS opens, clicked_unique AS clicks,"
      " bounced_hard + bounced_soft AS bounces, complained AS complaints,"
      " unsubscribed AS unsubscribes,"
-     " ROUND(SAFE_DIVIDE(opened_unique, NULLIF(sent, 0)), 4) AS open_rate,"
-     " ROUND(SAFE_DIVIDE(clicked_unique, NULLIF(sent, 0)), 4) AS click_rate,"
-     " ROUND(SAFE_DIVIDE(bounced_hard + bounced_soft, NULLIF(sent, 0)), 4)"
-     " AS bounce_rate,"
-     " ROUND(SAFE_DIVIDE(unsubscribed, NULLIF(sent, 0)), 4)"
+     " ROUND(SAFE_DIVIDE(CAST(opened_unique AS NUMERIC), sent), 4)"
+     " AS open_rate,"
+     " ROUND(SAFE_DIVIDE(CAST(clicked_unique AS NUMERIC), sent), 4)"
+     " AS click_rate,"
+     " ROUND(SAFE_DIVIDE(CAST(bounced_hard + bounced_soft AS NUMERIC),"
+     " sent), 4) AS bounce_rate,"
+     " ROUND(SAFE_DIVIDE(CAST(unsubscribed AS NUMERIC), sent), 4)"
      " AS unsubscribe_rate FROM `%s.%s.campaigns`"},
 };
+
+/* Appends "view":{…} of view i and the closing brace. */
+static int view_body(struct buf *b, const struct bq_store *s, size_t i)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	rc = buf_printf(&q, views[i].sql, s->c.project, s->c.dataset);
+	rc |= buf_puts(b, "\"view\":{\"query\":");
+	rc |= jsonw_string(b, buf_str(&q));
+	rc |= buf_puts(b, ",\"useLegacySql\":false}}");
+	buf_release(&q);
+	return rc;
+}
 
 int bq_fields_json(struct buf *b, const struct bq_col *cols)
 {
@@ -327,14 +345,41 @@ static int patch_fields(struct bq_store *s, enum bq_table_id t, struct err *err)
 	return ret;
 }
 
-/* Version 1 to 2: campaigns.verified_opens and verified_unique_opens. */
-static int migrate(struct bq_store *s, struct err *err)
+/* Gives an existing view i this version's definition (tables.patch of
+ * view.query: no job). */
+static int patch_view(struct bq_store *s, size_t i, struct err *err)
 {
 	struct buf b = BUF_INIT;
 	int ret = -1;
 
-	if (patch_fields(s, BT_CAMPAIGNS, err) < 0)
+	if (buf_putc(&b, '{') < 0 || view_body(&b, s, i) < 0) {
+		err_set(err, ERR_STORE, 0, "bigquery view too long");
 		goto done;
+	}
+	ret = patch(s, views[i].name, buf_str(&b), err);
+	if (ret == 0)
+		log_info("bigquery: view %s has the definition of schema "
+			 "version %d",
+			 views[i].name, BQ_SCHEMA_VERSION);
+done:
+	buf_release(&b);
+	return ret;
+}
+
+/* From version 1: campaigns.verified_opens and verified_unique_opens
+ * (2); from 1 or 2: the views' definitions of version 3 (the rates in
+ * NUMERIC). */
+static int migrate(struct bq_store *s, long version, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret = -1;
+
+	if (version < 2 && patch_fields(s, BT_CAMPAIGNS, err) < 0)
+		goto done;
+	for (i = 0; version < 3 && i < sizeof(views) / sizeof(views[0]); i++)
+		if (patch_view(s, i, err) < 0)
+			goto done;
 	/* the label last: it says the schema is complete */
 	if (buf_printf(&b, "{\"labels\":{\"espsync_schema\":\"%d\"}}",
 		       BQ_SCHEMA_VERSION) < 0) {
@@ -368,20 +413,20 @@ static int create_views(struct bq_store *s, struct err *err)
 	int rc, ret = -1;
 
 	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
-		struct buf q = BUF_INIT;
-
 		buf_reset(&b);
 		rc = table_head(&b, s, views[i].name);
-		rc |= buf_printf(&q, views[i].sql, s->c.project, s->c.dataset);
-		rc |= buf_puts(&b, ",\"view\":{\"query\":");
-		rc |= jsonw_string(&b, buf_str(&q));
-		rc |= buf_puts(&b, ",\"useLegacySql\":false}}");
-		buf_release(&q);
+		rc |= buf_putc(&b, ',');
+		rc |= view_body(&b, s, i);
 		if (rc) {
 			err_set(err, ERR_STORE, 0, "bigquery view too long");
 			goto done;
 		}
-		if (create(s, views[i].name, buf_str(&b), err) < 0)
+		rc = create(s, views[i].name, buf_str(&b), err);
+		if (rc < 0)
+			goto done;
+		/* left by an interrupted creation, maybe an earlier version's
+		 */
+		if (rc == 1 && patch_view(s, i, err) < 0)
 			goto done;
 	}
 	ret = 0;
@@ -543,7 +588,8 @@ int bq_schema_ensure(struct bq_store *s, struct err *err)
 		ret = 0;
 		goto done;
 	}
-	if (version == 0 ? create_all(s, err) < 0 : migrate(s, err) < 0)
+	if (version == 0 ? create_all(s, err) < 0
+			 : migrate(s, version, err) < 0)
 		goto done;
 	rc = buf_puts(&q, "MERGE INTO ");
 	rc |= bq_table_ref(&q, &s->c, "meta");

@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import lib
@@ -157,6 +158,61 @@ class Fake:
 
     def sql(self, text):
         return self._req('/_fake/sql', text.encode())
+
+    def token(self):
+        """An access token from the fake's metadata server."""
+        req = urllib.request.Request(
+            self.url + '/computeMetadata/v1/instance/service-accounts/'
+            'default/token', headers={'Metadata-Flavor': 'Google'})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read().decode())['access_token']
+
+    def query(self, sql):
+        """Runs sql through the REST API as a client would (jobs.query,
+        then getQueryResults pages); returns (column names, rows of
+        strings or None)."""
+        hdr = {'Authorization': 'Bearer ' + self.token(),
+               'Content-Type': 'application/json'}
+        base = self.url + '/bigquery/v2/projects/%s/queries' % PROJECT
+
+        def call(url, body=None):
+            req = urllib.request.Request(
+                url, headers=hdr, method='POST' if body else 'GET',
+                data=json.dumps(body).encode() if body else None)
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return json.loads(r.read().decode())
+            except urllib.error.HTTPError as e:
+                fail('jobs.query %r: HTTP %d %s' % (
+                    sql[:80], e.code, e.read().decode()[:300]))
+
+        page = call(base, {'query': sql, 'useLegacySql': False,
+                           'maxResults': 500})
+        names = [f['name'] for f in page['schema']['fields']]
+        rows = []
+        while True:
+            rows += [tuple(c['v'] for c in r['f'])
+                     for r in page.get('rows', [])]
+            if not page.get('pageToken'):
+                return names, rows
+            page = call('%s/%s?pageToken=%s&maxResults=500' % (
+                base, page['jobReference']['jobId'], page['pageToken']))
+
+    def patch_table(self, name, body, ds=DATASET):
+        """tables.patch through the REST API, as a client would."""
+        req = urllib.request.Request(
+            self.url + '/bigquery/v2/projects/%s/datasets/%s/tables/%s' % (
+                PROJECT, ds, name), method='PATCH',
+            data=json.dumps(body).encode(),
+            headers={'Authorization': 'Bearer ' + self.token(),
+                     'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read().decode())
+
+    def hold(self, at, skip=0):
+        """Leaves the (skip+1)-th request at point `at` unanswered (see
+        server.mjs); stats()['held'] counts the requests held."""
+        return self.faults(hold={'at': at, 'skip': skip})
 
     def store_url(self, ds=DATASET):
         return 'bigquery://%s/%s' % (PROJECT, ds)

@@ -1,9 +1,12 @@
 """BigQuery store against the fake (tests/e2e/bq-fake): a sync equals the
-truth, a re-run adds no row, a killed run resumes to the truth, the events
-table is partitioned and clustered, a 401 mid-run refreshes the token once,
-5xx and rateLimitExceeded are retried, a failing transaction leaves the
-checkpoints in place, credential failures are one line with exit 5 and no
-key material, and CSV exports equal the SQLite store's."""
+truth, a re-run adds no row and runs no job, a run SIGKILLed before a load,
+between a load and its MERGE or while polling either resumes to the truth,
+--max-runtime partial runs converge, the events table is partitioned,
+clustered and expiring, a 401 mid-run refreshes the token once, 5xx and
+rateLimitExceeded are retried, a failing transaction leaves the
+checkpoints in place, each credential failure is one line with exit 5 and
+no key material, and CSV exports equal the SQLite store's. The views are
+compared with PostgreSQL's in test_bq_views.py."""
 
 import filecmp
 import json
@@ -18,6 +21,9 @@ import bqutil
 import lib
 import mclib
 from lib import check, fail
+
+SCHEMA_VERSION = '3'  # BQ_SCHEMA_VERSION (src/store/bq_internal.h)
+FLUSH_300 = {'ESPSYNC_BQ_FLUSH_ROWS': '300'}
 
 
 # the -v lines of a flush and of a run's end (src/store/bq_write.c)
@@ -41,7 +47,36 @@ def no_secrets(bq, *results):
         for text in (r.out, r.err):
             check(not any(line in text for line in body if len(line) > 20),
                   'private key material in the output of %s' % r.argv)
+            check('PRIVATE KEY' not in text, 'a PEM header in the output '
+                  'of %s' % r.argv)
             check('ya29.' not in text, 'a token in the output')
+
+
+def one_error_line(r, *want):
+    """r failed with exit 5 and one `espsync:` line holding every want."""
+    lines = [ln for ln in r.err.splitlines() if ln.startswith('espsync:')]
+    check(r.rc == 5, 'exit %d, not 5: %s' % (r.rc, r.err[-300:]))
+    check(len(lines) == 1, '%d error lines, not 1: %r' % (len(lines),
+                                                           r.err[-400:]))
+    for w in want:
+        check(w in lines[0], '%r not in the error line: %s' % (w, lines[0]))
+    return lines[0]
+
+
+def assert_unique_event_ids(db):
+    con = lib.connect(db)
+    try:
+        dup = con.execute('SELECT event_id, count(*) FROM email_activities '
+                          'GROUP BY event_id HAVING count(*) > 1').fetchall()
+    finally:
+        con.close()
+    check(not dup, '%d event_id values stored more than once, e.g. %s' %
+          (len(dup), dup[:1]))
+
+
+def delta(before, after):
+    return {k: after[k] - before.get(k, 0) for k in after
+            if isinstance(after[k], int)}
 
 
 def bq_run(t, bq, *args, expect=0, env=None):
@@ -78,6 +113,30 @@ def test_bq_sync_equals_truth(t):
     no_secrets(bq, r1, r2, st)
 
 
+def test_bq_idle_rerun_runs_no_job(t):
+    """With nothing new at the provider, a re-run changes no row and runs
+    no job: no jobs.insert (no load, no DML) and one query, the state read
+    at the start (counted at the fake)."""
+    sim, bq = setup(t)
+    bq_run(t, bq, 'sync')
+    before_rows = lib.dump(bq.to_sqlite(t.path('bq1.db')))
+    s0 = bq.stats()
+    r = bq_run(t, bq, 'sync', '-v')
+    d = delta(s0, bq.stats())
+    after_rows = lib.dump(bq.to_sqlite(t.path('bq2.db')))
+    check(before_rows == after_rows, 're-run changed data rows',
+          lib.diff_dumps(before_rows, after_rows))
+    t.note('idle re-run: %d jobs.insert, %d loads, %d DML statements, '
+           '%d queries, %d requests' % (d['inserts'], d['loads'], d['dml'],
+                                        d['queries'], d['requests']))
+    check(d['inserts'] == 0 and d['loads'] == 0 and d['dml'] == 0,
+          'a re-run with nothing new ran %d jobs.insert (%d loads, %d DML '
+          'statements)' % (d['inserts'], d['loads'], d['dml']),
+          [x for x in r.err.splitlines() if x.startswith('bigquery:')])
+    check(d['queries'] <= 1, 'a re-run with nothing new ran %d queries, '
+          'not one state read' % d['queries'])
+
+
 def test_bq_export_equals_sqlite(t):
     """export csv from BigQuery equals the SQLite store's export."""
     sim, bq = setup(t)
@@ -94,26 +153,115 @@ def test_bq_export_equals_sqlite(t):
     check(not differ, 'CSV files differ from the SQLite export: %s' % differ)
 
 
-def test_bq_kill_resume(t):
-    """SIGKILL at several points, then a re-run equals the truth with no
-    duplicate events."""
-    sim, bq = setup(t, eo_rate=200, eo_burst=20)
-    truth = sim.truth()
-    env = bq.env(t)
-    env['ESPSYNC_BQ_FLUSH_ROWS'] = '300'
-    for delay in (0.3, 0.8):
-        p = subprocess.Popen([lib.ESPSYNC, '--store', bq.store_url(), 'sync'],
-                             cwd=t.scratch, env=env,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
+def killed_at(t, bq, ds, point, skip):
+    """Runs a sync into dataset ds with 300-row flushes; the fake holds the
+    (skip+1)-th request at point unanswered; SIGKILLs espsync there."""
+    bq.hold(point, skip)
+    held = bq.stats()['held']
+    env = t.base_env()
+    env.update(bq.env(t))
+    env.update(FLUSH_300)
+    p = subprocess.Popen([lib.ESPSYNC, '--store', bq.store_url(ds), 'sync'],
+                         cwd=t.scratch, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60 * lib.TIMEOUT_SCALE
+        while bq.stats()['held'] == held:
+            check(p.poll() is None, 'espsync exited %s before reaching %s '
+                  '#%d' % (p.returncode, point, skip + 1))
+            check(time.monotonic() < deadline, 'espsync never reached %s'
+                  % point)
+            time.sleep(0.02)
+        check(p.poll() is None, 'espsync is not waiting at %s' % point)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
         p.wait()
-    bq_run(t, bq, 'sync', env={'ESPSYNC_BQ_FLUSH_ROWS': '300'})
-    db = bq.to_sqlite(t.path('bq.db'))
-    lib.assert_equals_truth(db, truth, what='bigquery store after kills')
-    lib.assert_no_duplicate_events(db)
+        bq.faults(hold=None)
+
+
+def test_bq_kill_resume(t):
+    """SIGKILL before a load (its upload held), between a load and its
+    MERGE (the flush script's jobs.insert held), while polling the load,
+    and while polling a MERGE that has committed: the dataset has no
+    duplicate, and a re-run equals the truth with no duplicate event_id."""
+    sim, bq = setup(t)
+    truth = sim.truth()
+    for point, skip in (('load', 1), ('poll-load', 2), ('merge', 1),
+                        ('poll-merge', 0)):
+        ds = 'kill_' + point.replace('-', '_')
+        s0 = bq.stats()
+        killed_at(t, bq, ds, point, skip)
+        d = delta(s0, bq.stats())
+        db = bq.to_sqlite(t.path(ds + '-killed.db'), ds=ds)
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        t.espsync('--store', bq.store_url(ds), 'sync', env=dict(
+            bq.env(t), **FLUSH_300), expect=0)
+        db = bq.to_sqlite(t.path(ds + '.db'), ds=ds)
+        lib.assert_equals_truth(db, truth, what='bigquery store killed at '
+                                '%s #%d' % (point, skip + 1))
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        t.note('%s #%d: killed after %d loads' % (point, skip + 1,
+                                                  d['loads']))
+
+
+def test_bq_max_runtime_partial_converges(t):
+    """At 400 ms per answer with --max-runtime 2s: runs exit 3 (each
+    flushing what it read) until one exits 0; no event_id is ever stored
+    twice; the dataset then equals the truth and the run log says
+    partial ... complete."""
+    sim = t.sim(latency_ms=400, campaigns=10)
+    t.write_env(sim)
+    bq = bqutil.start(t)
+    truth = sim.truth()
+    rcs = []
+    for _ in range(30):
+        r = bq_run(t, bq, '--max-runtime', '2s', 'sync', expect=None)
+        rcs.append(r.rc)
+        if r.rc not in (0, 3):
+            fail('run %d: want exit 3 or 0, got %s' % (len(rcs),
+                                                       r.describe()))
+        db = bq.to_sqlite(t.path('bq%d.db' % len(rcs)))
+        lib.assert_no_duplicate_events(db)
+        assert_unique_event_ids(db)
+        if r.rc == 0:
+            break
+    t.note('exits %s' % ''.join(map(str, rcs)))
+    check(rcs[0] == 3, 'first run with --max-runtime 2s exited %d, not 3: '
+          'the account is too small to test the budget' % rcs[0])
+    check(rcs[-1] == 0, 'no complete run after %d partial runs' % len(rcs))
+    lib.assert_equals_truth(db, truth, what='bigquery store after partial '
+                            'runs')
+    con = lib.connect(db)
+    try:
+        st = [x[0] for x in con.execute(
+            'SELECT status FROM sync_runs ORDER BY started_at, run_id')]
+    finally:
+        con.close()
+    want = ['partial'] * (len(rcs) - 1) + ['complete']
+    check(st == want, 'sync_runs statuses %s, want %s' % (st, want))
+
+
+def test_bq_partition_expiration_setting(t):
+    """tables.get of email_activities: DAY partitions on activity_date,
+    clustered by contact_email, campaign_id, event_type, partitions
+    expiring after ESPSYNC_RETENTION_DAYS (90 here) or never (0)."""
+    sim, bq = setup(t)
+    for ds, days in (('ret90', '90'), ('ret0', '0')):
+        t.espsync('--store', bq.store_url(ds), 'state', 'show', env=dict(
+            bq.env(t), ESPSYNC_RETENTION_DAYS=days), expect=0)
+        ev = bq.table('email_activities', ds=ds)
+        tp = ev.get('timePartitioning', {})
+        check(tp.get('type') == 'DAY' and tp.get('field') ==
+              'activity_date', '%s: partitioning %s' % (ds, tp))
+        want = str(int(days) * 86400000) if days != '0' else None
+        check(tp.get('expirationMs') == want, '%s: expirationMs %r, want %r'
+              % (ds, tp.get('expirationMs'), want))
+        check(ev.get('clustering', {}).get('fields') ==
+              ['contact_email', 'campaign_id', 'event_type'],
+              '%s: clustering %s' % (ds, ev.get('clustering')))
 
 
 def test_bq_faults_retried(t):
@@ -148,20 +296,51 @@ def test_bq_failed_transaction_keeps_checkpoint(t):
 
 
 def test_bq_credential_failures(t):
-    """A missing key file, a key the token endpoint refuses: exit 5 with
-    one line naming the file, no key material."""
+    """Each credential failure exits 5 with one line naming what to fix
+    and no key material: a missing key file, an unreadable one (a
+    directory), one that is not a key, one whose private key is cut short,
+    a key the token endpoint refuses, a project that does not exist
+    (notFound), an account without the roles (accessDenied)."""
     sim, bq = setup(t)
-    r1 = bq_run(t, bq, 'sync', expect=5,
-                env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('nope.json')})
-    check('nope.json' in r1.err, 'missing key file not named: %s' % r1.err)
+    runs = []
+
+    def fails(*want, env=None, url=None):
+        e = bq.env(t)
+        e.update(env or {})
+        r = t.espsync('--store', url or bq.store_url(), 'sync', env=e)
+        runs.append(r)
+        return one_error_line(r, *want)
+
+    fails('nope.json', 'No such file',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('nope.json')})
+    os.makedirs(t.path('keydir'))
+    fails("'%s'" % t.path('keydir'), 'Is a directory',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('keydir')})
+    with open(t.path('notakey.json'), 'w') as f:
+        f.write('hello\n')
+    fails('notakey.json', 'not a JSON key file',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('notakey.json')})
+    with open(bq.key_path) as f:
+        key = json.load(f)
+    cut = dict(key, private_key=key['private_key'][:900])
+    with open(t.path('cut.json'), 'w') as f:
+        json.dump(cut, f)
+    fails('cut.json', 'private key',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': t.path('cut.json')})
     other = bqutil.Fake(t.path('.bq2'))
     pem = bqutil.make_key(other.workdir)
     with open(pem) as f:
         other._write_key(f.read(), bq.url + '/token')
-    r2 = bq_run(t, bq, 'sync', expect=5,
-                env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
-    check('invalid_grant' in r2.err, 'refused key not said: %s' % r2.err)
-    no_secrets(bq, r1, r2)
+    fails('invalid_grant',
+          env={'GOOGLE_APPLICATION_CREDENTIALS': other.key_path})
+    fails('not found', 'nope-proj', 'check the project and dataset',
+          url='bigquery://nope-proj/marketing')
+    bq.faults(accessDenied=1000)
+    fails('accessDenied', 'BigQuery Data Editor', 'BigQuery Job User')
+    bq.faults(accessDenied=0)
+    no_secrets(bq, *runs)
+    # and the account that has them works
+    bq_run(t, bq, 'sync')
 
 
 def test_bq_settings_from_env_file(t):
@@ -265,7 +444,8 @@ def test_bq_ac_sync_equals_truth(t):
 def test_bq_migrates_schema_v1(t):
     """A dataset of schema version 1 (campaigns without verified opens)
     gets the columns by a tables.patch on open; the label and the meta row
-    say version 2; the stored rows stay and the next sync fills them."""
+    say the current version (3); the views get their current definition;
+    the stored rows stay and the next sync fills them."""
     sim = aclib.setup(t)
     bq = bqutil.start(t)
     bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
@@ -276,6 +456,13 @@ def test_bq_migrates_schema_v1(t):
             {'set': {'labels': {'espsync_schema': '1'}}})
     bq.sql("UPDATE `demo-proj.marketing.meta` SET value = '1' "
            "WHERE key = 'schema_version'")
+    # the view as versions 1 and 2 made it (rates in FLOAT64)
+    old = bq.table('campaign_engagement')['view']['query'].replace(
+        'CAST(opened_unique AS NUMERIC)', 'opened_unique')
+    check('NUMERIC' in bq.table('campaign_engagement')['view']['query'],
+          'campaign_engagement does not divide in NUMERIC')
+    bq.patch_table('campaign_engagement', {'view': {
+        'query': old, 'useLegacySql': False}})
     cols = [f['name'] for f in bq.table('campaigns')['schema']['fields']]
     check('verified_opens' not in cols, 'downgrade failed: %s' % cols)
     bq_run(t, bq, 'state', 'show')
@@ -285,18 +472,25 @@ def test_bq_migrates_schema_v1(t):
           fields.get('verified_unique_opens', {}).get('mode',
                                                       'NULLABLE') ==
           'NULLABLE', 'campaigns not migrated: %s' % list(fields))
-    check(bq.table('meta').get('labels', {}).get('espsync_schema') == '2',
+    check(bq.table('meta').get('labels', {}).get('espsync_schema') ==
+          SCHEMA_VERSION,
           'meta label after the migration: %s' % bq.table('meta'))
     row = bq.sql("SELECT value FROM `demo-proj.marketing.meta` "
                  "WHERE key = 'schema_version'")
-    check(row['rows'] == [['2']], 'meta row after migration: %s' % row)
+    check(row['rows'] == [[SCHEMA_VERSION]], 'meta row after migration: %s'
+          % row)
+    q = bq.table('campaign_engagement')['view']['query']
+    check('CAST(opened_unique AS NUMERIC)' in q,
+          'campaign_engagement not migrated: %s' % q)
+    bq.query('SELECT open_rate FROM `demo-proj.marketing.'
+             'campaign_engagement`')
     after = bq.sql('SELECT count(*) FROM `demo-proj.marketing.campaigns`')
     check(before['rows'] == after['rows'], 'campaign rows lost: %s -> %s' %
           (before, after))
     # opening again patches nothing
     n = bq.stats().get('patches', 0)
     bq_run(t, bq, 'state', 'show')
-    check(bq.stats().get('patches', 0) == n, 'a version 2 dataset patched')
+    check(bq.stats().get('patches', 0) == n, 'a current dataset patched')
     sim._req('POST', '/_sim/advance', {'seconds': '3600'})
     bq_run(t, bq, 'sync', '--provider', aclib.PROVIDER)
     aclib.assert_equals_truth(bq.to_sqlite(t.path('bq.db')), aclib.truth(sim),

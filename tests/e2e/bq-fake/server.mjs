@@ -1,14 +1,22 @@
 // A fake of the BigQuery REST surface espsync uses, for the end-to-end
 // tests. SQL runs for real in DuckDB after a small translation (backtick
 // names, CURRENT_TIMESTAMP(), UNIX_SECONDS, TIMESTAMP_SECONDS,
-// SAFE_DIVIDE, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, REGEXP_CONTAINS,
-// UNNEST aliases,
-// named parameters). Also serves the OAuth token endpoint
-// (checks the RS256 JWT against the test key) and a metadata server.
+// SAFE_DIVIDE (FLOAT64, or exact NUMERIC), CAST(… AS NUMERIC), DATE_SUB,
+// DATE_ADD, TO_JSON_STRING, JSON_EXTRACT_STRING_ARRAY, REGEXP_CONTAINS,
+// UNNEST aliases, named parameters). tables.patch replaces a view's query.
+// Also serves the OAuth token endpoint (checks the RS256 JWT against the
+// test key) and a metadata server.
 //
 // usage: node server.mjs PORT_FILE [--key SA_KEY_JSON] [--refresh TOKEN]
 // Control: POST /_fake/faults {"http5xx":N,"rateLimit":N,"unauth":N,
-//   "jobError":{"count":N,"reason":R,"message":M}}; GET /_fake/stats.
+//   "accessDenied":N, "jobError":{"count":N,"reason":R,"message":M},
+//   "hold":{"at":POINT,"skip":N}}; GET /_fake/stats.
+// hold: the (skip+1)-th request at POINT is never answered (stats.held
+// counts it), so a test can SIGKILL espsync exactly there. POINT: "load"
+// (a load job's upload: the load never runs), "merge" (jobs.insert of a
+// flush script, BEGIN TRANSACTION…: it never runs), "poll-load" and
+// "poll-merge" (jobs.get of such a job, which has already run).
+// A project other than the key's project_id is 404 notFound.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -31,8 +39,20 @@ const db = await (await DuckDBInstance.create(':memory:')).connect();
 await db.run("SET default_null_order = 'nulls_first'");
 await db.run('CREATE MACRO unix_seconds(t) AS CAST(floor(epoch_us(t) / 1000000) AS BIGINT)');
 await db.run('CREATE MACRO timestamp_seconds(s) AS make_timestamp(CAST(s AS BIGINT) * 1000000)');
-await db.run('CREATE MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END');
+// SAFE_DIVIDE: FLOAT64 for INT64/FLOAT64 operands; NUMERIC (DECIMAL(38,9)
+// here) when one is NUMERIC, the exact quotient rounded half away from
+// zero to 9 places, as BigQuery's NUMERIC division (DuckDB's own DECIMAL
+// division would return a DOUBLE). Exact while |a| * 10^18 fits a HUGEINT.
+await db.run(`CREATE MACRO safe_divide(a DECIMAL(38,9), b DECIMAL(38,9)) AS
+	CASE WHEN b = 0 THEN NULL ELSE CAST(CAST(sign(a) * sign(b) *
+		((2 * abs(CAST(a * 1000000000 AS HUGEINT)) * 1000000000 + abs(CAST(b * 1000000000 AS HUGEINT)))
+		 // (2 * abs(CAST(b * 1000000000 AS HUGEINT)))) AS DECIMAL(38,0))
+		* CAST(0.000000001 AS DECIMAL(38,9)) AS DECIMAL(38,9)) END,
+	(a DOUBLE, b DOUBLE) AS CASE WHEN b = 0 THEN NULL ELSE a / b END`);
 await db.run('CREATE MACRO _now() AS make_timestamp(epoch_us(now()))');
+// DATE_SUB / DATE_ADD (DATE, INTERVAL n part): a DATE, as BigQuery's
+await db.run('CREATE MACRO bq_date_sub(d, i) AS CAST(d - i AS DATE)');
+await db.run('CREATE MACRO bq_date_add(d, i) AS CAST(d + i AS DATE)');
 await db.run('CREATE MACRO to_json_string(x) AS CAST(to_json(x) AS VARCHAR)');
 await db.run('CREATE MACRO regexp_contains(s, p) AS regexp_matches(s, p)');
 // BigQuery's JSON_EXTRACT_STRING_ARRAY: NULL for text that is not a JSON array
@@ -43,9 +63,12 @@ const datasets = new Map(); // id -> resource
 const tables = new Map(); // "ds.t" -> resource
 const jobs = new Map(); // id -> {job, result}
 const uploads = new Map(); // upload id -> {job, total, chunks}
-const faults = { http5xx: 0, rateLimit: 0, unauth: 0, jobError: null };
-const stats = { requests: 0, jobs: 0, loads: 0, queries: 0, tokens: 0,
-	dml: 0, unauthorized: 0 };
+const faults = { http5xx: 0, rateLimit: 0, unauth: 0, accessDenied: 0,
+	jobError: null, hold: null };
+// jobs: every job (jobs.insert and jobs.query); inserts: jobs.insert
+// requests (uploads included); polls: jobs.get requests
+const stats = { requests: 0, jobs: 0, inserts: 0, polls: 0, loads: 0,
+	queries: 0, tokens: 0, dml: 0, unauthorized: 0, held: 0 };
 let serial = 0;
 
 function send(res, status, body, headers = {}) {
@@ -65,7 +88,8 @@ class BqError extends Error {
 
 const TYPES = { STRING: 'VARCHAR', INT64: 'BIGINT', INTEGER: 'BIGINT',
 	TIMESTAMP: 'TIMESTAMP', DATE: 'DATE', BOOL: 'BOOLEAN',
-	BOOLEAN: 'BOOLEAN', FLOAT64: 'DOUBLE', FLOAT: 'DOUBLE', JSON: 'JSON' };
+	BOOLEAN: 'BOOLEAN', FLOAT64: 'DOUBLE', FLOAT: 'DOUBLE', JSON: 'JSON',
+	NUMERIC: 'DECIMAL(38,9)' };
 const q = (s) => '"' + String(s).replace(/"/g, '""') + '"';
 const lit = (s) => "'" + String(s).replace(/'/g, "''") + "'";
 
@@ -73,13 +97,18 @@ function translate(sql) {
 	return sql
 		.replace(/`([^`.]+)\.([^`.]+)\.([^`]+)`/g, (m, p, d, t) => `${q(d)}.${q(t)}`)
 		.replace(/CURRENT_TIMESTAMP\(\)/gi, '_now()')
+		.replace(/\bDATE_(SUB|ADD)\(/gi, (m, op) => `bq_date_${op.toLowerCase()}(`)
+		// NUMERIC: 38 digits, 9 after the point (DuckDB's NUMERIC has 3)
+		.replace(/\bAS\s+NUMERIC\b/gi, 'AS DECIMAL(38,9)')
 		// BigQuery's "UNNEST(a) AS x" names the element; DuckDB's names
 		// the table
 		.replace(/(UNNEST\((?:[^()]|\([^()]*\))*\)) AS ([A-Za-z_][A-Za-z0-9_]*)/gi, '$1 AS $2($2)');
 }
 function bindParams(sql, params) {
 	const byName = new Map((params || []).map((p) => [p.name, p]));
-	return sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (m, name) => {
+	// @name outside quotes ('jane@example.com' is text, not a parameter)
+	return sql.replace(/('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|@([A-Za-z_][A-Za-z0-9_]*)/g, (m, quoted, name) => {
+		if (quoted) return quoted;
 		const p = byName.get(name);
 		if (!p) throw new BqError(400, 'invalidQuery', `Query parameter '${name}' not found`);
 		const t = p.parameterType?.type;
@@ -137,6 +166,12 @@ async function patchTable(p, ds, t, body) {
 		}
 		t.schema = { fields: neu };
 	}
+	if (body.view) {
+		if (t.type !== 'VIEW') throw new BqError(400, 'invalid', 'Cannot change a table into a view');
+		const name = t.tableReference.tableId;
+		await db.run(`CREATE OR REPLACE VIEW ${q(ds)}.${q(name)} AS ${translate(body.view.query)}`);
+		t.view = body.view;
+	}
 	if (body.labels) {
 		t.labels = { ...(t.labels || {}) };
 		for (const [k, v] of Object.entries(body.labels)) {
@@ -155,7 +190,8 @@ function rowsJson(reader) {
 	const rows = reader.getRowsJson();
 	const fields = names.map((n, i) => ({ name: n,
 		type: /INT/.test(types[i]) ? 'INTEGER' : /TIMESTAMP/.test(types[i]) ? 'TIMESTAMP'
-			: /DATE/.test(types[i]) ? 'DATE' : /DOUBLE|FLOAT|DECIMAL/.test(types[i]) ? 'FLOAT' : 'STRING' }));
+			: /DATE/.test(types[i]) ? 'DATE' : /DECIMAL/.test(types[i]) ? 'NUMERIC'
+			: /DOUBLE|FLOAT/.test(types[i]) ? 'FLOAT' : 'STRING' }));
 	const out = rows.map((r) => ({ f: r.map((v) => ({ v: v === null ? null
 		: Array.isArray(v) ? v.map((x) => ({ v: x === null ? null : String(x) }))
 		: typeof v === 'object' ? JSON.stringify(v) : String(v) })) }));
@@ -333,6 +369,19 @@ function issueToken() {
 	return { access_token: tok, expires_in: 3599, token_type: 'Bearer' };
 }
 
+const isFlushScript = (cfg) => /^\s*BEGIN TRANSACTION/i.test(cfg?.query?.query || '');
+
+// True when this request is the one a hold fault waits for: it is then
+// left unanswered (the client hangs until the test kills it).
+function held(point) {
+	const h = faults.hold;
+	if (!h || h.at !== point) return false;
+	if ((h.skip || 0) > 0) { h.skip--; return false; }
+	faults.hold = null;
+	stats.held++;
+	return true;
+}
+
 async function handle(req, res) {
 	const url = new URL(req.url, 'http://x');
 	const parts = url.pathname.split('/').filter(Boolean);
@@ -415,17 +464,27 @@ async function handle(req, res) {
 	if (parts[0] !== 'upload' && (parts[0] !== 'bigquery' || parts[1] !== 'v2')) return apiError(res, 404, 'notFound', 'Not found: URL');
 	if (rest[0] !== 'projects') return apiError(res, 404, 'notFound', 'Not found: URL');
 	const p = rest[1];
+	if (saKey && p !== saKey.project_id) return apiError(res, 404, 'notFound', `Not found: Project ${p}`);
+	if (faults.accessDenied > 0) {
+		faults.accessDenied--;
+		const ds = rest[2] === 'datasets' && rest[3] ? rest[3] : '';
+		return apiError(res, 403, 'accessDenied', `Access Denied: Dataset ${p}:${ds}: Permission bigquery.tables.get denied on dataset ${p}:${ds} (or it may not exist).`);
+	}
 	const json = () => JSON.parse(body.toString('utf8') || '{}');
 	try {
 		if (isUpload) {
 			const type = url.searchParams.get('uploadType');
 			if (req.method === 'POST' && type === 'multipart') {
 				const { meta, data } = parseMultipart(req.headers['content-type'], body);
+				stats.inserts++;
+				if (held('load')) return;
 				const rec = await runJob(p, meta, data);
 				return send(res, 200, jobView(rec));
 			}
 			if (req.method === 'POST' && type === 'resumable') {
 				const meta = json();
+				stats.inserts++;
+				if (held('load')) return;
 				if (meta.jobReference?.jobId && jobs.has(meta.jobReference.jobId))
 					throw new BqError(409, 'duplicate', `Already Exists: Job ${p}:${meta.jobReference.jobId}`);
 				const id = 'up' + (++serial);
@@ -479,12 +538,18 @@ async function handle(req, res) {
 		}
 		// jobs
 		if (rest[2] === 'jobs' && rest.length === 3 && req.method === 'POST') {
-			const rec = await runJob(p, json(), null);
+			const job = json();
+			stats.inserts++;
+			if (isFlushScript(job.configuration) && held('merge')) return;
+			const rec = await runJob(p, job, null);
 			return send(res, 200, jobView(rec));
 		}
 		if (rest[2] === 'jobs' && rest.length === 4 && req.method === 'GET') {
 			const rec = jobs.get(rest[3]);
 			if (!rec) throw new BqError(404, 'notFound', `Not found: Job ${p}:${rest[3]}`);
+			stats.polls++;
+			const cfg = rec.job.configuration;
+			if (held(cfg.load ? 'poll-load' : isFlushScript(cfg) ? 'poll-merge' : 'poll-query')) return;
 			return send(res, 200, jobView(rec));
 		}
 		if (rest[2] === 'queries' && rest.length === 3 && req.method === 'POST') {
