@@ -163,6 +163,12 @@ BUF_MUST_CHECK int bq_table_ref(struct buf *b, const struct bq_client *c,
 /* The sync_state stream (of each provider/account) holding what the last
  * run wrote; never shown by `state show`. */
 #define BQ_SEEN_STREAM "bigquery:written"
+/* The status of the account's last recorded run (written with its run
+ * row): a run after one that did not complete is recorded even when it
+ * wrote nothing, so the run log and the checkpoints catch up. */
+#define BQ_RUN_STREAM "bigquery:run"
+/* The store's own streams, never shown as checkpoints. */
+#define BQ_OWN_PREFIX "bigquery:"
 
 /* Row key hash -> content hash (0: not known, a row of that key is never
  * taken as stored), open addressing; key 0 marks a free slot. */
@@ -263,6 +269,9 @@ struct bq_store {
 	int has_run, run_flushed;
 	int run_linkable;   /* contacts or participants spooled this run */
 	int run_seen_final; /* its last flush wrote what it wrote */
+	/* The cached account's last recorded run completed (its
+	 * BQ_RUN_STREAM): only then may a run end without a flush. */
+	int is_last_complete;
 	/* The counters at run_begin, for the run's -v line. */
 	int64_t run_requests0, run_jobs0, run_queries0, run_bytes0;
 	int64_t run_flushes0;

@@ -144,11 +144,11 @@ int bq_state_reset(struct store *st, const char *provider,
 	" WHERE (@provider IS NULL OR provider = @provider) AND (@prefix IS"   \
 	" NULL OR STARTS_WITH(stream, @prefix))"
 
-	/* what the store wrote (BQ_SEEN_STREAM) goes too, uncounted */
+	/* the store's own streams (BQ_OWN_PREFIX) go too, uncounted */
 	if (bq_read_query(
 		s,
-		"SELECT COUNT(CASE WHEN stream != '" BQ_SEEN_STREAM
-		"' THEN 1 END), COUNT(*) FROM {sync_state}" RESET_WHERE,
+		"SELECT COUNT(CASE WHEN NOT STARTS_WITH(stream, '" BQ_OWN_PREFIX
+		"') THEN 1 END), COUNT(*) FROM {sync_state}" RESET_WHERE,
 		p, 2, on_count2, n, err) < 0)
 		goto done;
 	if (n[1] &&
@@ -195,7 +195,7 @@ int bq_state_each(struct store *st, const char *provider, store_state_fn fn,
 	    "SELECT provider, account, stream, value,"
 	    " UNIX_SECONDS(updated_at) FROM {sync_state}"
 	    " WHERE (@provider IS NULL OR provider = @provider)"
-	    " AND stream != '" BQ_SEEN_STREAM "'"
+	    " AND NOT STARTS_WITH(stream, '" BQ_OWN_PREFIX "')"
 	    " ORDER BY provider, account, stream",
 	    p, 1, on_state, &x, err);
 }

@@ -182,7 +182,12 @@ void bq_seen_loaded(struct bq_store *s)
 	size_t i;
 
 	bq_seen_clear(&s->seen_old);
+	s->is_last_complete = 0;
 	for (i = 0; i < s->n_cache; i++) {
+		if (!strcmp(s->cache[i].stream, BQ_RUN_STREAM))
+			s->is_last_complete =
+			    s->cache[i].value &&
+			    !strcmp(s->cache[i].value, "complete");
 		if (strcmp(s->cache[i].stream, BQ_SEEN_STREAM))
 			continue;
 		/* unreadable: nothing taken as stored */

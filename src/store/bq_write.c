@@ -741,6 +741,19 @@ static int run_merge_sql(struct buf *q, struct bq_store *s)
 {
 	int rc = buf_puts(q, "MERGE INTO ");
 
+	/* the account's last run status, read with the checkpoints */
+	rc |= bq_table_ref(q, &s->c, "sync_state");
+	rc |= buf_puts(
+	    q, " T USING (SELECT @provider AS provider, @account AS account,"
+	       " '" BQ_RUN_STREAM "' AS stream, @status AS value) S ON"
+	       " T.provider = S.provider AND T.account = S.account AND"
+	       " T.stream = S.stream WHEN MATCHED THEN UPDATE SET value ="
+	       " S.value, updated_at = CURRENT_TIMESTAMP() WHEN NOT MATCHED"
+	       " THEN INSERT (provider, account, stream, value, updated_at)"
+	       " VALUES (S.provider, S.account, S.stream, S.value,"
+	       " CURRENT_TIMESTAMP());\n");
+	rc |= buf_puts(q, "MERGE INTO ");
+
 	rc |= bq_table_ref(q, &s->c, "sync_runs");
 	rc |= buf_puts(
 	    q, " T USING (SELECT @run_id AS run_id, @provider AS provider,"
@@ -1107,6 +1120,13 @@ int bq_flush(struct bq_store *s, const struct run_row *run, struct err *err)
 	}
 	if (is_seen && is_final)
 		s->run_seen_final = 1;
+	if (run && s->is_cached && run->provider && run->account &&
+	    !strcmp(s->cache_provider, run->provider) &&
+	    !strcmp(s->cache_account, run->account)) {
+		bq_cache_put(s, BQ_RUN_STREAM,
+			     store_run_status_name(run->status));
+		s->is_last_complete = run->status == RUN_COMPLETE;
+	}
 	if (s->kind_rows[BK_CAMPAIGNS])
 		bq_camps_forget(s); /* read again when asked */
 	link_clear(s);
@@ -1184,8 +1204,11 @@ int bq_run_finish(struct store *st, const struct run_row *run, struct err *err)
 	struct bq_store *s = (struct bq_store *)st;
 	struct err fe = ERR_INIT;
 	struct run_row failed;
+	/* after a run that did not complete, the run and its checkpoints
+	 * are written even without data */
 	int is_idle = !bq_spool_data_rows(s) && !s->run_flushed &&
-		      run->status == RUN_COMPLETE;
+		      run->status == RUN_COMPLETE && s->is_last_complete &&
+		      batch_is_run(s, run->provider, run->account) == 2;
 
 	if (is_idle) {
 		/* Checkpoints alone (a campaign checked again, a window

@@ -287,7 +287,9 @@ def test_bq_failed_transaction_keeps_checkpoint(t):
                         'message': 'injected failure'})
     r = bq_run(t, bq, 'sync', expect=5)
     check('injected failure' in r.err, 'no job error line: %s' % r.err)
-    rows = bq.sql('SELECT count(*) FROM `demo-proj.marketing.sync_state`')
+    # checkpoints: the store's own rows (bigquery:run says 'failed') aside
+    rows = bq.sql('SELECT count(*) FROM `demo-proj.marketing.sync_state` '
+                  "WHERE stream NOT LIKE 'bigquery:%'")
     check(rows['rows'][0][0] in (0, '0'),
           'checkpoints committed without data: %s' % rows)
     bq_run(t, bq, 'sync')
@@ -563,11 +565,21 @@ def test_bq_idle_run_costs_no_job(t):
           after.get('dml', 0) == before.get('dml', 0),
           'the fake ran a load or DML in an idle run: %s -> %s' %
           (before, after))
+    # the --json summary carries the run's store counts (sync_report)
+    j = lib.jload(bq_run(t, bq, 'sync', '--json').out, {})
+    st = [p.get('store') for p in j.get('providers', [])]
+    check(len(st) == 1 and st[0] and st[0].get('jobs') == 0 and
+          st[0].get('requests', 0) >= 1 and
+          st[0].get('bytes_uploaded', 0) > 0,
+          'idle run --json store counts: %s' % st)
     # an hour of activity: the rows not stored yet are written, the store
     # equals the truth, and the next run is idle again
     sim.advance(3600)
     r3 = bq_run(t, bq, 'sync', '-v')
     check(FLUSH_RE.findall(r3.err), 'no flush after an hour of activity')
+    n, _, jobs, _, _ = (int(x) for x in RUN_RE.findall(r3.err)[0])
+    check(n == 1 and jobs == 2, 'an hour of activity: %d flushes, %d jobs '
+          '(want one flush: a load and a transaction)' % (n, jobs))
     db = bq.to_sqlite(t.path('bq3.db'))
     lib.assert_equals_truth(db, sim.truth(), what='bigquery store after '
                             'an hour of activity')
