@@ -192,7 +192,7 @@ void bq_seen_release(struct bq_seen *m);
 int bq_seen_parse(struct bq_seen *m, const char *text);
 /* The stored form of run's entries, then (old may be NULL) old's whose key
  * run lacks, but none of old's of kind skip_old_kind (-1: all kept);
- * entries without a content hash are left out. */
+ * entries without a content hash are left out, and those past 4 MiB. */
 BUF_MUST_CHECK int bq_seen_format(struct buf *b, const struct bq_seen *run,
 				  const struct bq_seen *old, int skip_old_kind);
 

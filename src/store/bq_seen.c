@@ -14,6 +14,10 @@
 #include "util/banned.h"
 
 #define SEEN_VERSION "1:"
+/* The stored form stays under 4 MiB (131,072 entries): it is one cell of
+ * the query that reads the checkpoints, and a query answer is at most
+ * 10 MB. Entries left out only make rows be sent again. */
+#define SEEN_MAX_BYTES ((size_t)4 << 20)
 
 uint64_t bq_seen_hash(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -155,7 +159,7 @@ static int format_part(struct buf *b, const struct bq_seen *m,
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < m->cap && !rc; i++) {
+	for (i = 0; i < m->cap && !rc && b->len + 32 <= SEEN_MAX_BYTES; i++) {
 		if (!m->key[i] || !m->val[i] ||
 		    (over && bq_seen_get(over, m->key[i], &v)) ||
 		    (skip_kind >= 0 && bq_seen_kind(m->key[i]) == skip_kind))
