@@ -843,16 +843,27 @@ static void run_release(struct run *r, struct store *store)
 	buf_release(&r->auth);
 }
 
+/* The counters of the store's own API (requests, jobs, bytes sent) since
+ * it was opened; zeros for a store that keeps none. */
+static void store_usage_now(struct store *store, struct store_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (store && store->ops && store->ops->usage)
+		store->ops->usage(store, u);
+}
+
 /* The steps of a run: prepare, probe, context, run log row, streams,
  * record. Until the row is written a failure records nothing. */
 int sync_run(struct store *store, const struct sync_request *req_in,
 	     struct sync_report *out, struct err *err)
 {
+	struct store_usage u0, u1;
 	struct run r;
 	int rc = -1;
 
 	run_init(&r);
 	memset(out, 0, sizeof(*out));
+	store_usage_now(store, &u0);
 	if (run_prepare(&r, store, req_in, err) < 0 ||
 	    run_lease(&r, store, err) < 0 || run_probe(&r, err) < 0 ||
 	    run_context(&r, store, out, err) < 0 || run_begin(&r, err) < 0)
@@ -863,5 +874,10 @@ done:
 	if (rc < 0)
 		sync_scrub(err, req_in ? req_in->api_key : NULL);
 	run_release(&r, store);
+	/* what this run cost the store's API, whatever its outcome */
+	store_usage_now(store, &u1);
+	out->store_requests = u1.requests - u0.requests;
+	out->store_jobs = u1.jobs - u0.jobs;
+	out->store_bytes_up = u1.bytes_up - u0.bytes_up;
 	return rc;
 }

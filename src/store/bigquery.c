@@ -159,8 +159,9 @@ static void bq_close(struct store *st)
 		log_warn("%s", e.msg);
 	if (s->c.requests)
 		log_info("bigquery: %" PRId64 " requests, %" PRId64
-			 " jobs, %" PRId64 " bytes uploaded",
-			 s->c.requests, s->c.jobs, s->c.bytes_up);
+			 " jobs, %" PRId64 " queries, %" PRId64
+			 " bytes uploaded",
+			 s->c.requests, s->c.jobs, s->c.queries, s->c.bytes_up);
 	if (s->spool)
 		fclose(s->spool);
 	for (i = 0; i < s->n_cache; i++) {
@@ -170,6 +171,17 @@ static void bq_close(struct store *st)
 	free(s->cache);
 	free(s->cache_provider);
 	free(s->cache_account);
+	bq_seen_release(&s->seen_old);
+	bq_seen_release(&s->seen_run);
+	bq_seen_release(&s->spooled_campaigns);
+	bq_camps_forget(s);
+	bq_run_live_clear(s);
+	free(s->run_live);
+	free(s->run_spans);
+	free(s->link_provider);
+	free(s->link_account);
+	free(s->run_provider);
+	free(s->run_account);
 	http_free(s->c.http);
 	bq_cred_release(&s->c.cred);
 	free(s->c.api);
@@ -179,6 +191,17 @@ static void bq_close(struct store *st)
 	free(s->c.location);
 	free(s->c.safe);
 	free(s);
+}
+
+/* Jobs are the jobs.insert ones (loads and DML): an idle run has none,
+ * its one read of the checkpoints is a query (a request, not a job). */
+static void bq_usage(struct store *st, struct store_usage *out)
+{
+	const struct bq_store *s = (const struct bq_store *)st;
+
+	out->requests = s->c.requests;
+	out->jobs = s->c.jobs;
+	out->bytes_up = s->c.bytes_up;
 }
 
 static int bq_open(struct store **out, const char *url,
@@ -406,6 +429,7 @@ const struct store_ops bigquery_store_backend_ops = {
     .report_accounts = bq_report_accounts,
     .describe = bq_describe,
     .reconcile_contact_set = bq_reconcile_contact_set,
+    .usage = bq_usage,
 };
 
 const struct store_backend bigquery_store_backend = {

@@ -90,8 +90,10 @@ struct bq_client {
 	char *safe; /* "bigquery://project/dataset", for messages */
 	int backoff_ms;
 	int max_attempts;
-	/* per process: what the -v line and the summary show */
-	int64_t requests, jobs, bytes_up;
+	/* Per process, what -v and the run summary show: HTTP requests
+	 * (token fetches included), jobs.insert jobs (loads and DML
+	 * scripts, each attempt), jobs.query reads, request bodies sent. */
+	int64_t requests, jobs, queries, bytes_up;
 	int64_t job_seq;
 	char run_tag[32];
 };
@@ -156,6 +158,44 @@ BUF_MUST_CHECK int bq_params_json(struct buf *b, const struct bq_param *p,
 BUF_MUST_CHECK int bq_table_ref(struct buf *b, const struct bq_client *c,
 				const char *table);
 
+/* ---- rows already written (bq_seen.c) ---------------------------------- */
+
+/* The sync_state stream (of each provider/account) holding what the last
+ * run wrote; never shown by `state show`. */
+#define BQ_SEEN_STREAM "bigquery:written"
+/* The status of the account's last recorded run (written with its run
+ * row): a run after one that did not complete is recorded even when it
+ * wrote nothing, so the run log and the checkpoints catch up. */
+#define BQ_RUN_STREAM "bigquery:run"
+/* The store's own streams, never shown as checkpoints. */
+#define BQ_OWN_PREFIX "bigquery:"
+
+/* Row key hash -> content hash (0: not known, a row of that key is never
+ * taken as stored), open addressing; key 0 marks a free slot. */
+struct bq_seen {
+	uint64_t *key, *val;
+	size_t n, cap;
+};
+
+/* 64 bits of SHA-256 over a, a newline and b. */
+uint64_t bq_seen_hash(const char *a, size_t alen, const char *b, size_t blen);
+/* A map key: the hash with the row's kind (enum bq_kind) in its top
+ * byte; bq_seen_kind reads it back. */
+uint64_t bq_seen_key(int kind, uint64_t hash);
+int bq_seen_kind(uint64_t key);
+/* 1 with *val when key is in m. */
+int bq_seen_get(const struct bq_seen *m, uint64_t key, uint64_t *val);
+void bq_seen_put(struct bq_seen *m, uint64_t key, uint64_t val);
+void bq_seen_clear(struct bq_seen *m);
+void bq_seen_release(struct bq_seen *m);
+/* Reads the stored form; -1 (m empty) when it is not one. */
+int bq_seen_parse(struct bq_seen *m, const char *text);
+/* The stored form of run's entries, then (old may be NULL) old's whose key
+ * run lacks, but none of old's of kind skip_old_kind (-1: all kept);
+ * entries without a content hash are left out, and those past 4 MiB. */
+BUF_MUST_CHECK int bq_seen_format(struct buf *b, const struct bq_seen *run,
+				  const struct bq_seen *old, int skip_old_kind);
+
 /* ---- the store --------------------------------------------------------- */
 
 /* The staging table's kinds of rows (column _t). */
@@ -191,20 +231,68 @@ struct bq_store {
 	int64_t day_lo, day_hi; /* activity_date range of spooled events */
 	int64_t seq;
 	int64_t recon_ops; /* reconcile calls spooled (_op) */
-	int64_t flushes;
+	int64_t flushes;   /* flushes with data (each a load and a script) */
 	/* sync_state of one provider/account, read once, kept current. */
 	char *cache_provider, *cache_account;
 	struct bq_state_entry *cache;
 	size_t n_cache, cap_cache;
 	int is_cached;
+	/* What the last run of the cached provider/account wrote (read with
+	 * the checkpoints), and what this run wrote or found written: a row
+	 * in either with the same content is not spooled again. */
+	struct bq_seen seen_old, seen_run;
+	/* This run's live sightings (contact ids) and deletion spans: a
+	 * span makes the sightings before it in its range say nothing. */
+	char **run_live;
+	size_t n_run_live, cap_run_live;
+	struct store_id_span *run_spans;
+	size_t n_run_spans, cap_run_spans;
+	int run_span_all; /* a span of every contact */
+	/* Campaign ids spooled since the last flush (campaign_get flushes
+	 * first only for those). */
+	struct bq_seen spooled_campaigns;
+	/* The stored campaigns of one provider/account, read at once for
+	 * campaign_get (one query instead of one per campaign); dropped by
+	 * a flush that writes campaigns. */
+	struct arena camps_arena;
+	struct rec_campaign *camps;
+	size_t n_camps, cap_camps;
+	struct bq_seen camps_index; /* id hash -> index + 1 */
+	char *camps_provider, *camps_account;
+	int has_camps;
+	/* link_participants of this account runs in the next flush's
+	 * transaction (NULL: none pending). */
+	char *link_provider, *link_account;
 	/* The run of this process (run_begin): recorded with the flushes. */
 	int64_t run_id;
+	char *run_provider, *run_account;
 	int has_run, run_flushed;
+	int run_linkable;   /* contacts or participants spooled this run */
+	int run_seen_final; /* its last flush wrote what it wrote */
+	/* The cached account's last recorded run completed (its
+	 * BQ_RUN_STREAM): only then may a run end without a flush. */
+	int is_last_complete;
+	/* The counters at run_begin, for the run's -v line. */
+	int64_t run_requests0, run_jobs0, run_queries0, run_bytes0;
+	int64_t run_flushes0;
 };
 
 extern const struct store_ops bigquery_store_backend_ops;
 
 int bq_schema_ensure(struct bq_store *s, struct err *err);
+/* Rows spooled other than checkpoints: a spool of checkpoints alone is
+ * not worth a flush of its own. */
+int64_t bq_spool_data_rows(const struct bq_store *s);
+/* 1 when the spool holds a row of this campaign (reads of it flush
+ * first). */
+int bq_spool_has_campaign(const struct bq_store *s, const char *provider,
+			  const char *account, const char *campaign_id);
+/* Drops the campaigns read for campaign_get. */
+void bq_camps_forget(struct bq_store *s);
+/* Forgets this run's live sightings and spans. */
+void bq_run_live_clear(struct bq_store *s);
+/* The checkpoints were read: what the last run wrote comes with them. */
+void bq_seen_loaded(struct bq_store *s);
 void bq_cache_put(struct bq_store *s, const char *stream, const char *value);
 /* The JSON schema fields of the staging table. */
 BUF_MUST_CHECK int bq_stage_schema(struct buf *b);

@@ -24,7 +24,7 @@ static int64_t cell_time(const char *v)
 
 static int flush_first(struct bq_store *s, struct err *err)
 {
-	return s->spool_rows ? bq_flush(s, NULL, err) : 0;
+	return bq_spool_data_rows(s) ? bq_flush(s, NULL, err) : 0;
 }
 
 /* SQL with `project.dataset.` put before each {table}. */
@@ -46,17 +46,26 @@ static int sql_of(struct buf *q, const struct bq_store *s, const char *tmpl,
 	return rc ? err_set(err, ERR_STORE, 0, "bigquery query too long") : 0;
 }
 
-int bq_read_query(struct bq_store *s, const char *tmpl,
-		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
-		  struct err *err)
+/* A query, after a flush of the spooled data when is_flush. */
+static int read_query(struct bq_store *s, const char *tmpl,
+		      const struct bq_param *p, size_t n, bq_row_fn fn,
+		      void *ctx, int is_flush, struct err *err)
 {
 	struct buf q = BUF_INIT;
 	int ret = -1;
 
-	if (flush_first(s, err) == 0 && sql_of(&q, s, tmpl, err) == 0)
+	if ((!is_flush || flush_first(s, err) == 0) &&
+	    sql_of(&q, s, tmpl, err) == 0)
 		ret = bq_query(&s->c, buf_str(&q), p, n, fn, ctx, err);
 	buf_release(&q);
 	return ret;
+}
+
+int bq_read_query(struct bq_store *s, const char *tmpl,
+		  const struct bq_param *p, size_t n, bq_row_fn fn, void *ctx,
+		  struct err *err)
+{
+	return read_query(s, tmpl, p, n, fn, ctx, 1, err);
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -100,6 +109,7 @@ int bq_state_get(struct store *st, const char *provider, const char *account,
 			p, 2, on_cache_row, s, err) < 0)
 			return -1;
 		s->is_cached = 1;
+		bq_seen_loaded(s);
 	}
 	for (i = 0; i < s->n_cache; i++) {
 		if (strcmp(s->cache[i].stream, stream) || !s->cache[i].value)
@@ -112,9 +122,12 @@ int bq_state_get(struct store *st, const char *provider, const char *account,
 	return 0;
 }
 
-static int on_count(void *ctx, const char *const *v, size_t n)
+static int on_count2(void *ctx, const char *const *v, size_t n)
 {
-	*(int64_t *)ctx = n ? cell_int(v[0]) : 0;
+	int64_t *out = ctx;
+
+	out[0] = n >= 1 ? cell_int(v[0]) : 0;
+	out[1] = n >= 2 ? cell_int(v[1]) : 0;
 	return 0;
 }
 
@@ -125,22 +138,26 @@ int bq_state_reset(struct store *st, const char *provider,
 	struct bq_param p[2] = {{"provider", "STRING", provider, NULL, 0},
 				{"prefix", "STRING", stream_prefix, NULL, 0}};
 	struct buf q = BUF_INIT;
-	int64_t n = 0;
+	int64_t n[2] = {0, 0};
 	int ret = -1;
 #define RESET_WHERE                                                            \
 	" WHERE (@provider IS NULL OR provider = @provider) AND (@prefix IS"   \
 	" NULL OR STARTS_WITH(stream, @prefix))"
 
-	if (bq_read_query(s, "SELECT COUNT(*) FROM {sync_state}" RESET_WHERE, p,
-			  2, on_count, &n, err) < 0)
+	/* the store's own streams (BQ_OWN_PREFIX) go too, uncounted */
+	if (bq_read_query(
+		s,
+		"SELECT COUNT(CASE WHEN NOT STARTS_WITH(stream, '" BQ_OWN_PREFIX
+		"') THEN 1 END), COUNT(*) FROM {sync_state}" RESET_WHERE,
+		p, 2, on_count2, n, err) < 0)
 		goto done;
-	if (n &&
+	if (n[1] &&
 	    (sql_of(&q, s, "DELETE FROM {sync_state}" RESET_WHERE, err) < 0 ||
 	     bq_exec(&s->c, buf_str(&q), p, 2, err) < 0))
 		goto done;
 	s->is_cached = 0;
 	if (removed)
-		*removed = n;
+		*removed = n[0];
 	ret = 0;
 done:
 	buf_release(&q);
@@ -173,12 +190,14 @@ int bq_state_each(struct store *st, const char *provider, store_state_fn fn,
 	struct bq_param p[1] = {{"provider", "STRING", provider, NULL, 0}};
 	struct each_state x = {fn, ctx};
 
-	return bq_read_query((struct bq_store *)st,
-			     "SELECT provider, account, stream, value,"
-			     " UNIX_SECONDS(updated_at) FROM {sync_state}"
-			     " WHERE @provider IS NULL OR provider = @provider"
-			     " ORDER BY provider, account, stream",
-			     p, 1, on_state, &x, err);
+	return bq_read_query(
+	    (struct bq_store *)st,
+	    "SELECT provider, account, stream, value,"
+	    " UNIX_SECONDS(updated_at) FROM {sync_state}"
+	    " WHERE (@provider IS NULL OR provider = @provider)"
+	    " AND NOT STARTS_WITH(stream, '" BQ_OWN_PREFIX "')"
+	    " ORDER BY provider, account, stream",
+	    p, 1, on_state, &x, err);
 }
 
 /* ---- runs ------------------------------------------------------------- */
@@ -297,6 +316,71 @@ static int on_campaign(void *ctx, const char *const *v, size_t n)
 	return x->fn(x->ctx, v[0], v[1], &c);
 }
 
+void bq_camps_forget(struct bq_store *s)
+{
+	arena_release(&s->camps_arena);
+	memset(&s->camps_arena, 0, sizeof(s->camps_arena));
+	free(s->camps);
+	s->camps = NULL;
+	s->n_camps = s->cap_camps = 0;
+	bq_seen_release(&s->camps_index);
+	free(s->camps_provider);
+	free(s->camps_account);
+	s->camps_provider = s->camps_account = NULL;
+	s->has_camps = 0;
+}
+
+static uint64_t camp_key(const char *campaign_id)
+{
+	return bq_seen_key(
+	    BK_CAMPAIGNS,
+	    bq_seen_hash(campaign_id, strlen(campaign_id), "", 0));
+}
+
+static int on_camp_cache(void *ctx, const char *const *v, size_t n)
+{
+	struct bq_store *s = ctx;
+	struct rec_campaign *c;
+
+	if (n < 23 || !v[2])
+		return 0;
+	if (s->n_camps == s->cap_camps) {
+		s->cap_camps = s->cap_camps ? 2 * s->cap_camps : 64;
+		s->camps = xrealloc(s->camps, s->cap_camps * sizeof(*s->camps));
+	}
+	c = &s->camps[s->n_camps++];
+	read_campaign(v, c, &s->camps_arena);
+	bq_seen_put(&s->camps_index, camp_key(c->campaign_id),
+		    (uint64_t)s->n_camps);
+	return 0;
+}
+
+/* The stored campaigns of provider/account, once per flush that writes
+ * campaigns: a sync asks for each campaign of the listing. */
+static int camps_load(struct bq_store *s, const char *provider,
+		      const char *account, struct err *err)
+{
+	struct bq_param p[2] = {{"provider", "STRING", provider, NULL, 0},
+				{"account", "STRING", account, NULL, 0}};
+
+	if (s->has_camps && !strcmp(s->camps_provider, provider) &&
+	    !strcmp(s->camps_account, account))
+		return 0;
+	bq_camps_forget(s);
+	/* no flush: what the spool holds is asked for with a flush */
+	if (read_query(s,
+		       "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+		       " provider = @provider AND account = @account",
+		       p, 2, on_camp_cache, s, 0, err) < 0) {
+		bq_camps_forget(s);
+		return -1;
+	}
+	s->camps_provider = xstrdup(provider);
+	s->camps_account = xstrdup(account);
+	s->has_camps = 1;
+	return 0;
+}
+
 int bq_campaign_get(struct store *st, const char *provider, const char *account,
 		    const char *campaign_id, struct rec_campaign *out,
 		    struct arena *arena, int *found, struct err *err)
@@ -305,13 +389,36 @@ int bq_campaign_get(struct store *st, const char *provider, const char *account,
 				{"account", "STRING", account, NULL, 0},
 				{"id", "STRING", campaign_id, NULL, 0}};
 	struct campaign_out x = {out, arena, found, NULL, NULL};
+	struct bq_store *s = (struct bq_store *)st;
+	const struct rec_campaign *c;
+	uint64_t i = 0;
 
 	*found = 0;
-	return bq_read_query((struct bq_store *)st,
-			     "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
-			     " provider = @provider AND account = @account AND"
-			     " campaign_id = @id",
-			     p, 3, on_campaign, &x, err);
+	if (!provider || !account || !campaign_id ||
+	    bq_spool_has_campaign(s, provider, account, campaign_id))
+		return bq_read_query(
+		    s,
+		    "SELECT " CAMPAIGN_COLS " FROM {campaigns} WHERE"
+		    " provider = @provider AND account = @account AND"
+		    " campaign_id = @id",
+		    p, 3, on_campaign, &x, err);
+	/* the spool holds no row of it: the stored one is current */
+	if (camps_load(s, provider, account, err) < 0)
+		return -1;
+	if (!bq_seen_get(&s->camps_index, camp_key(campaign_id), &i) || !i ||
+	    strcmp(s->camps[i - 1].campaign_id, campaign_id))
+		return 0;
+	c = &s->camps[i - 1];
+	*out = *c;
+	out->campaign_id = arena_strdup(arena, c->campaign_id);
+	out->name = arena_strdup(arena, c->name);
+	out->subject = arena_strdup(arena, c->subject);
+	out->from_name = arena_strdup(arena, c->from_name);
+	out->from_email = arena_strdup(arena, c->from_email);
+	out->status = arena_strdup(arena, c->status);
+	out->to_lists_json = arena_strdup(arena, c->to_lists_json);
+	*found = 1;
+	return 0;
 }
 
 int bq_campaigns_where(struct bq_store *s, const char *tail,

@@ -599,7 +599,7 @@ int bq_query(struct bq_client *c, const char *sql,
 		err_set(err, ERR_STORE, 0, "bigquery query too long");
 		goto done;
 	}
-	c->jobs++;
+	c->queries++;
 	if (bq_call(c, "POST", buf_str(&u), "application/json", q.data, q.len,
 		    NULL, &r, err) < 0)
 		goto done;

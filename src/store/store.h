@@ -217,6 +217,14 @@ const char *store_option_get(const struct store_options *opts, const char *key,
 int64_t store_option_int(const struct store_options *opts,
 			 const struct option_def *def, int64_t dflt);
 
+/* What a store's own API has cost since it was opened (a warehouse billed
+ * per request, job and byte); the engine reports a run's difference. */
+struct store_usage {
+	int64_t requests; /* HTTP requests to the store's API */
+	int64_t jobs;	  /* jobs that load or change data (not reads) */
+	int64_t bytes_up; /* request bodies sent, uploads included */
+};
+
 struct store_ops {
 	const char *name; /* the store's name, as its store_keys */
 	/* Opens (creating or migrating the schema) with the configuration's
@@ -361,6 +369,9 @@ struct store_ops {
 				     const char *const *live_ids, size_t n_live,
 				     int64_t at, int64_t *changed,
 				     struct err *err);
+	/* Optional (NULL: the store has no API of its own to count): the
+	 * counters since open into out. */
+	void (*usage)(struct store *s, struct store_usage *out);
 };
 
 /* Decimal ids of one length in [lo, hi]: within one length, numeric

@@ -11,6 +11,7 @@ compared with PostgreSQL's in test_bq_views.py."""
 import filecmp
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -23,6 +24,14 @@ from lib import check, fail
 
 SCHEMA_VERSION = '3'  # BQ_SCHEMA_VERSION (src/store/bq_internal.h)
 FLUSH_300 = {'ESPSYNC_BQ_FLUSH_ROWS': '300'}
+
+
+# the -v lines of a flush and of a run's end (src/store/bq_write.c)
+FLUSH_RE = re.compile(r'bigquery: flush \d+: (\d+) rows, (\d+) events, '
+                      r'[0-9.]+ KiB uploaded, (\d+) jobs, (?:activity_date '
+                      r'([0-9-]{10})\.\.([0-9-]{10})|no events MERGE)')
+RUN_RE = re.compile(r'bigquery: run: (\d+) flushes, (\d+) requests, '
+                    r'(\d+) jobs, (\d+) queries, (\d+) bytes uploaded')
 
 
 def setup(t, **sim_opts):
@@ -278,7 +287,9 @@ def test_bq_failed_transaction_keeps_checkpoint(t):
                         'message': 'injected failure'})
     r = bq_run(t, bq, 'sync', expect=5)
     check('injected failure' in r.err, 'no job error line: %s' % r.err)
-    rows = bq.sql('SELECT count(*) FROM `demo-proj.marketing.sync_state`')
+    # checkpoints: the store's own rows (bigquery:run says 'failed') aside
+    rows = bq.sql('SELECT count(*) FROM `demo-proj.marketing.sync_state` '
+                  "WHERE stream NOT LIKE 'bigquery:%'")
     check(rows['rows'][0][0] in (0, '0'),
           'checkpoints committed without data: %s' % rows)
     bq_run(t, bq, 'sync')
@@ -515,3 +526,102 @@ def test_bq_mc_deleted_members(t):
           'BigQuery, e.g. %s' % (len(live), len(gone), live[:1]))
     wrong = [k for k, v in rows.items() if v and k not in gone]
     check(not wrong, 'live members marked deleted: %s' % wrong[:5])
+
+
+def test_bq_idle_run_costs_no_job(t):
+    """-v prints each flush (rows, jobs, the activity_date range its events
+    MERGE touched) and the run's BigQuery requests, jobs and bytes; a
+    re-run with nothing new flushes nothing and runs no load or DML job:
+    its one read of the checkpoints is a query."""
+    sim, bq = setup(t)
+    r1 = bq_run(t, bq, 'sync', '-v')
+    flushes = FLUSH_RE.findall(r1.err)
+    runs = RUN_RE.findall(r1.err)
+    check(flushes and len(runs) == 1, 'no flush or run line in -v:\n%s' %
+          r1.err[-2000:])
+    n, _, jobs, _, up = (int(x) for x in runs[0])
+    check(n == len(flushes) and jobs >= 2 * n and up > 0,
+          'backfill run line %s for %d flushes' % (runs[0], len(flushes)))
+    check(all(int(f[2]) >= 2 for f in flushes),
+          'a flush with fewer than 2 jobs (load + script): %s' % flushes)
+    days = [d for f in flushes for d in f[3:5] if d]
+    got = bq.sql('SELECT CAST(MIN(activity_date) AS VARCHAR), '
+                 'CAST(MAX(activity_date) AS VARCHAR) FROM '
+                 '`demo-proj.marketing.email_activities`')['rows'][0]
+    check(days and [min(days), max(days)] == list(got),
+          'flush activity_date range %s..%s, stored events %s' %
+          (min(days or ['-']), max(days or ['-']), got))
+    before = bq.stats()
+    r2 = bq_run(t, bq, 'sync', '-v')
+    after = bq.stats()
+    check(not FLUSH_RE.findall(r2.err), 'an idle run flushed:\n%s' % r2.err)
+    runs = RUN_RE.findall(r2.err)
+    check(len(runs) == 1, 'no run line in the idle run:\n%s' % r2.err)
+    n, reqs, jobs, queries, _ = (int(x) for x in runs[0])
+    check((n, jobs, queries) == (0, 0, 1) and reqs >= 1,
+          'idle run: %d flushes, %d jobs, %d queries (want 0, 0, 1)' %
+          (n, jobs, queries))
+    check(after['loads'] == before['loads'] and
+          after.get('dml', 0) == before.get('dml', 0),
+          'the fake ran a load or DML in an idle run: %s -> %s' %
+          (before, after))
+    # the --json summary carries the run's store counts (sync_report)
+    j = lib.jload(bq_run(t, bq, 'sync', '--json').out, {})
+    st = [p.get('store') for p in j.get('providers', [])]
+    check(len(st) == 1 and st[0] and st[0].get('jobs') == 0 and
+          st[0].get('requests', 0) >= 1 and
+          st[0].get('bytes_uploaded', 0) > 0,
+          'idle run --json store counts: %s' % st)
+    # an hour of activity: the rows not stored yet are written, the store
+    # equals the truth, and the next run is idle again
+    sim.advance(3600)
+    r3 = bq_run(t, bq, 'sync', '-v')
+    check(FLUSH_RE.findall(r3.err), 'no flush after an hour of activity')
+    n, _, jobs, _, _ = (int(x) for x in RUN_RE.findall(r3.err)[0])
+    check(n == 1 and jobs == 2, 'an hour of activity: %d flushes, %d jobs '
+          '(want one flush: a load and a transaction)' % (n, jobs))
+    db = bq.to_sqlite(t.path('bq3.db'))
+    lib.assert_equals_truth(db, sim.truth(), what='bigquery store after '
+                            'an hour of activity')
+    lib.assert_no_duplicate_events(db)
+    r4 = bq_run(t, bq, 'sync', '-v')
+    runs = RUN_RE.findall(r4.err)
+    check(runs and runs[0][2] == '0' and not FLUSH_RE.findall(r4.err),
+          'the run after the hour of activity is not idle: %s' % runs)
+
+
+def test_bq_ac_deletions_with_written_rows(t):
+    """ActiveCampaign into BigQuery: after two hours of activity (contacts
+    changed and deleted) a delta run, a reconciliation pass and another
+    delta run leave the store equal to the truth, deleted contacts with a
+    deleted_at and live ones without, although rows already written are
+    not sent again; a run with nothing new then runs no job."""
+    sim = aclib.setup(t)
+    bq = bqutil.start(t)
+    args = ('sync', '--provider', aclib.PROVIDER, '-v')
+    bq_run(t, bq, *args)
+    sim.advance(7200)
+    tr = aclib.truth(sim)
+    gone = sorted(c['id'] for c in tr['contacts'] if c['deleted'])
+    check(gone, 'advance of 2 h deleted no contact')
+    bq_run(t, bq, *args)
+    bq_run(t, bq, *args, env={'ESPSYNC_RECONCILE': '0s'})
+    bq_run(t, bq, *args)
+    db = bq.to_sqlite(t.path('bq.db'))
+    aclib.assert_equals_truth(db, tr, what='bigquery store (activecampaign)')
+    con = lib.connect(db)
+    try:
+        rows = {r['contact_id']: r['deleted_at'] for r in con.execute(
+            'SELECT contact_id, deleted_at FROM contacts WHERE provider = ?',
+            (aclib.PROVIDER,))}
+    finally:
+        con.close()
+    live = [c for c in gone if c in rows and not rows[c]]
+    check(not live, '%d of %d deleted contacts have no deleted_at, e.g. %s'
+          % (len(live), len(gone), live[:1]))
+    wrong = [k for k, v in rows.items() if v and k not in gone]
+    check(not wrong, 'live contacts marked deleted: %s' % wrong[:5])
+    r = bq_run(t, bq, *args)
+    runs = RUN_RE.findall(r.err)
+    check(runs and runs[0][0] == '0' and runs[0][2] == '0',
+          'a run with nothing new after the reconciliation: %s' % runs)

@@ -1,7 +1,8 @@
 /* Tests for the BigQuery store's credentials and REST helpers: base64url,
  * the RS256 JWT verified with the public half of a test key made with
- * openssl, key-file parsing, the token endpoint's answers and the error
- * mapping of BigQuery's answers (which are retried, which are not). */
+ * openssl, key-file parsing, the token endpoint's answers, the error
+ * mapping of BigQuery's answers (which are retried, which are not) and
+ * the map of rows already written. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -210,6 +211,55 @@ static void test_error_mapping(void **state)
 	assert_false(bq_job_is_retryable("invalid", NULL));
 }
 
+/* The map of rows already written: put/get with growth, the stored form
+ * round-trips, the run's entries win over the last run's, not-known
+ * entries (0) and the skipped kind are left out, bad text is refused. */
+static void test_seen_map(void **state)
+{
+	struct bq_seen run = {0}, old = {0}, back = {0};
+	struct buf b = BUF_INIT;
+	uint64_t k[3], v = 0;
+	int i;
+
+	(void)state;
+	k[0] = bq_seen_key(BK_CONTACTS, bq_seen_hash("42", 2, "x", 1));
+	k[1] = bq_seen_key(BK_RECON_LIVE, bq_seen_hash("42", 2, "live", 4));
+	k[2] = bq_seen_key(BK_LISTS, bq_seen_hash("7", 1, "", 0));
+	assert_int_equal(bq_seen_kind(k[1]), BK_RECON_LIVE);
+	assert_int_not_equal(k[0], k[1]);
+	for (i = 1; i <= 1000; i++)
+		bq_seen_put(&run, bq_seen_key(BK_CAMPAIGNS, (uint64_t)i),
+			    (uint64_t)i);
+	assert_true(bq_seen_get(&run, bq_seen_key(BK_CAMPAIGNS, 777), &v));
+	assert_int_equal(v, 777);
+	assert_false(bq_seen_get(&run, bq_seen_key(BK_CAMPAIGNS, 1001), &v));
+	bq_seen_clear(&run);
+	bq_seen_put(&run, k[0], 5);
+	bq_seen_put(&run, k[2], 0); /* not known: left out */
+	bq_seen_put(&old, k[0], 4); /* the run's 5 wins */
+	bq_seen_put(&old, k[1], 1); /* skipped kind */
+	bq_seen_put(&old, k[2], 9); /* the run says not known: left out */
+	assert_int_equal(bq_seen_format(&b, &run, &old, BK_RECON_LIVE), 0);
+	assert_int_equal(bq_seen_parse(&back, buf_str(&b)), 0);
+	assert_int_equal(back.n, 1);
+	assert_true(bq_seen_get(&back, k[0], &v));
+	assert_int_equal(v, 5);
+	buf_reset(&b);
+	assert_int_equal(bq_seen_format(&b, &run, &old, -1), 0);
+	assert_int_equal(bq_seen_parse(&back, buf_str(&b)), 0);
+	assert_int_equal(back.n, 2);
+	assert_true(bq_seen_get(&back, k[1], &v));
+	assert_int_equal(v, 1);
+	assert_int_equal(bq_seen_parse(&back, "2:00"), -1);
+	assert_int_equal(back.n, 0);
+	assert_int_equal(bq_seen_parse(&back, "1:0123456789abcdefXX"), -1);
+	assert_int_equal(bq_seen_parse(&back, NULL), -1);
+	buf_release(&b);
+	bq_seen_release(&run);
+	bq_seen_release(&old);
+	bq_seen_release(&back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_cred_parse),
 	    cmocka_unit_test(test_token_parse),
 	    cmocka_unit_test(test_error_mapping),
+	    cmocka_unit_test(test_seen_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
