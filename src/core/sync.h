@@ -102,7 +102,9 @@ struct sync_report {
 	 * (PostgreSQL with ESPSYNC_RETENTION_DAYS > 0). */
 	int64_t events_outside_retention;
 	int64_t runs_reaped; /* dead runs this run marked interrupted */
-	int64_t store_requests, store_jobs, store_bytes_up; /* the store's own API (BigQuery) this run; 0 otherwise */
+	int64_t store_requests, store_jobs,
+	    store_bytes_up; /* the store's own API (BigQuery) this run; 0
+			       otherwise */
 	int is_partial;
 	double elapsed_s;
 };
