@@ -33,6 +33,9 @@ endif
 
 LIB_SRCS := $(sort $(filter-out src/main.c,$(wildcard src/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# The shared library is the API without the command-line layer (src/cmd
+# prints and exits; the binary links the static archive).
+SHLIB_OBJS := $(filter-out $(BUILD)/obj/src/cmd/%,$(LIB_OBJS))
 MAIN_OBJ := $(BUILD)/obj/src/main.o
 SIM_SRCS := $(sort $(wildcard sim/*.c))
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -95,10 +98,10 @@ $(LIB): $(LIB_OBJS)
 
 shlib: $(SHLIB) $(SHLIB_LINKS)
 
-$(SHLIB): $(LIB_OBJS) $(LIB_MAP)
+$(SHLIB): $(SHLIB_OBJS) $(LIB_MAP)
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=$(LIB_MAP) -Wl,-z,defs -Wl,-z,relro \
-		-Wl,-z,now -o $@ $(LIB_OBJS) $(PKG_LIBS) -lm
+		-Wl,-z,now -o $@ $(SHLIB_OBJS) $(PKG_LIBS) -lm
 
 $(BUILD)/$(SONAME): $(SHLIB)
 	ln -sf $(SHLIB_FILE) $@
