@@ -1,11 +1,11 @@
 /* The BigQuery store, bigquery://PROJECT/DATASET[?location=L]: opening
  * (credentials, the dataset and the schema), closing (a last flush) and
  * the ops table. Credentials and tokens live in bq_auth.c, the REST
- * client in bq_rest.c, the schema in bq_schema.c, writes in bq_write.c
- * and reads in bq_read.c. Its settings (bq_settings: credentials, the API
- * root, flush sizes) are configuration keys the configuration resolves
- * and passes in through struct store_options; nothing here reads the
- * environment. */
+ * client in bq_rest.c, the schema in bq_schema.c, the spool in
+ * bq_spool.c, flushes and runs in bq_write.c and reads in bq_read.c. Its
+ * settings (bq_settings: credentials, the API root, flush sizes) are
+ * configuration keys the configuration resolves and passes in through struct
+ * store_options; nothing here reads the environment. */
 #include "store/bq_internal.h"
 
 #include <ctype.h>

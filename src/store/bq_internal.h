@@ -1,7 +1,8 @@
 /* What the bigquery_*.c and bq_*.c files share: credentials and tokens
  * (bq_auth.c, the only file that includes OpenSSL), the REST client with
  * retries and error mapping (bq_rest.c), the schema (bq_schema.c), the
- * spool and flush (bq_write.c) and the reads (bq_read.c). */
+ * spool (bq_spool.c), the flush and runs (bq_write.c) and the reads
+ * (bq_read.c). */
 #ifndef ESPSYNC_BQ_INTERNAL_H
 #define ESPSYNC_BQ_INTERNAL_H
 
@@ -280,6 +281,17 @@ struct bq_store {
 extern const struct store_ops bigquery_store_backend_ops;
 
 int bq_schema_ensure(struct bq_store *s, struct err *err);
+/* The staging table's _t value of each kind of row. */
+extern const char *const bq_kind_names[BK__COUNT];
+/* 1 when rows of provider/account belong to the run, 2 when the
+ * checkpoints read (and what the last run wrote) are of its account
+ * too; 0 otherwise. */
+int bq_batch_is_run(const struct bq_store *s, const char *provider,
+		    const char *account);
+/* Spools what the run's account has written (its BQ_SEEN_STREAM
+ * checkpoint) into the flush that writes the rows; is_final: at the end
+ * of a complete run. */
+int bq_spool_seen(struct bq_store *s, int is_final, struct err *err);
 /* Rows spooled other than checkpoints: a spool of checkpoints alone is
  * not worth a flush of its own. */
 int64_t bq_spool_data_rows(const struct bq_store *s);

@@ -2,7 +2,7 @@
  * content hashes, kept in sync_state under BQ_SEEN_STREAM with the flush
  * that wrote the rows. A row of the next run that hashes the same is
  * already stored and is not spooled again, so a run that finds nothing new
- * flushes nothing (bq_write.c). */
+ * flushes nothing (bq_spool.c). */
 #include "store/bq_internal.h"
 
 #include <inttypes.h>
