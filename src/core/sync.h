@@ -102,9 +102,9 @@ struct sync_report {
 	 * (PostgreSQL with ESPSYNC_RETENTION_DAYS > 0). */
 	int64_t events_outside_retention;
 	int64_t runs_reaped; /* dead runs this run marked interrupted */
-	int64_t store_requests, store_jobs,
-	    store_bytes_up; /* the store's own API (BigQuery) this run; 0
-			       otherwise */
+	/* What the store's own API cost this run (store_ops.usage; 0 for
+	 * stores without one). */
+	int64_t store_requests, store_jobs, store_bytes_up;
 	int is_partial;
 	double elapsed_s;
 };
